@@ -1,0 +1,32 @@
+"""Time as a dependency: everything asks a clock for "now", always aware UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def fixed_clock(at: datetime) -> Clock:
+    """A clock stopped at `at` (REBUY_NOW, tests, demos)."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = at.astimezone(UTC)
+    return lambda: at
+
+
+def clock_from(now: datetime | None) -> Clock:
+    return fixed_clock(now) if now is not None else system_clock
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Normalise a datetime read from the database (SQLite forgets zones) to aware UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,75 @@
+"""Domain errors. Each carries the message a person should read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class RebuyError(Exception):
+    """Base class: `str(error)` is safe and helpful to show a user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AccountNotFound(RebuyError):
+    def __init__(self, query: str, suggestions: list[str] | None = None) -> None:
+        self.query = query
+        self.suggestions = suggestions or []
+        message = f"No account matches “{query}”."
+        if self.suggestions:
+            message += " Did you mean: " + ", ".join(self.suggestions) + "?"
+        super().__init__(message)
+
+
+class AmbiguousAccount(RebuyError):
+    def __init__(self, query: str, candidates: list[tuple[int, str]]) -> None:
+        # (account id, display name) pairs, best match first.
+        self.query = query
+        self.candidates = candidates
+        names = ", ".join(name for _, name in candidates[:5])
+        super().__init__(f"“{query}” matches {len(candidates)} accounts: {names}. Which one?")
+
+    @property
+    def suggestions(self) -> list[str]:
+        return [name for _, name in self.candidates]
+
+
+class InvalidInput(RebuyError):
+    """A value a person typed (a date, a duration, a touch kind) is not usable."""
+
+
+class PermissionDenied(RebuyError):
+    """The acting user may not do this; the message says why and who can."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad value in an import file."""
+
+    line: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column “{self.column}”" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportRowError(RebuyError):
+    """An import found bad rows and, not told to skip them, changed nothing."""
+
+    kind: str
+    path: str
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        count = len(self.problems)
+        rows = len({p.line for p in self.problems})
+        super().__init__(
+            f"{self.path}: {rows} bad {self.kind} row{'s' if rows != 1 else ''} "
+            f"({count} problem{'s' if count != 1 else ''}); nothing was imported. "
+            "Fix them, or re-run with --skip-bad to import the good rows."
+        )

@@ -1,0 +1,72 @@
+"""Configuration, read once at start-up from the environment and `.env`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}
+
+
+class Settings(BaseSettings):
+    """Every knob Rebuy has. Build one with `Settings()` and pass it down."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///rebuy.db"
+    port: int = 3000
+    reminder_time: time = time(9, 0)
+    reminder_max_per_day: int = Field(default=6, ge=1, le=20)
+    digest_channel: str | None = None
+    admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+    rebuy_now: datetime | None = None
+    # Tier name -> default days between touches. JSON in the environment,
+    # e.g. REBUY_TIER_CADENCE='{"key": 14, "mid": 30, "small": 60, "tail": 90}'.
+    rebuy_tier_cadence: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_TIER_CADENCE))
+    listener_threads: int = Field(default=32, ge=4)
+    delivery_concurrency: int = Field(default=8, ge=1)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part for part in re.split(r"[\s,]+", value) if part)
+        return value
+
+    @field_validator("reminder_time", mode="before")
+    @classmethod
+    def _parse_time(cls, value: object) -> object:
+        if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+            hours, minutes = value.strip().split(":")
+            return time(int(hours), int(minutes))
+        return value
+
+    @field_validator("rebuy_now")
+    @classmethod
+    def _aware_now(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        return tuple(self.rebuy_tier_cadence)
+
+    def cadence_for_tier(self, tier: str | None) -> int:
+        """Default days between touches for a tier (unknown tiers get the slowest)."""
+        if tier and tier in self.rebuy_tier_cadence:
+            return self.rebuy_tier_cadence[tier]
+        return max(self.rebuy_tier_cadence.values())

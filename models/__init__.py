@@ -1,0 +1,23 @@
+"""The SQLModel tables, and nothing else. Every table module is imported here."""
+
+from models.accounts import Account, AccountPlan, Contact, Rep
+from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
+from models.slack import DigestRun, ReminderMessage, ReminderRun, RfmCutoffs, SlackEvent
+
+__all__ = [
+    "TOUCH_KINDS",
+    "TOUCH_SOURCES",
+    "Account",
+    "AccountPlan",
+    "Contact",
+    "DigestRun",
+    "Order",
+    "ReminderMessage",
+    "ReminderRun",
+    "Rep",
+    "RfmCutoffs",
+    "SlackEvent",
+    "Snooze",
+    "TacticExposure",
+    "Touch",
+]

@@ -1,0 +1,88 @@
+"""Reps, the accounts they own, the people at those accounts, and account plans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class Rep(SQLModel, table=True):
+    """A sales rep: known by e-mail from the CRM, mapped to a Slack user by `rebuy reps sync`."""
+
+    __tablename__ = "rep"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=200)
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    # IANA zone from Slack's users.list/users.info; reminders go out at the rep's morning.
+    tz: str = Field(default="UTC", max_length=64)
+    tz_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Cached DM channel so reminders never call conversations.open per message.
+    dm_channel_id: str | None = Field(default=None, max_length=32)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Account(SQLModel, table=True):
+    """A customer company, keyed by its CRM id."""
+
+    __tablename__ = "account"
+    __table_args__ = (Index("ix_account_owner_id", "owner_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=128, unique=True, index=True)
+    name: str = Field(max_length=300)
+    # Lower-cased, accent- and punctuation-free name for forgiving look-ups.
+    name_key: str = Field(max_length=300, index=True)
+    owner_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("rep.id", ondelete="SET NULL"))
+    )
+    tier: str = Field(default="mid", max_length=32)
+    annual_value: Decimal | None = Field(default=None, max_digits=16, decimal_places=2)
+    cadence_days: int | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Contact(SQLModel, table=True):
+    """A person at a customer. Fewer than two makes the account single-threaded."""
+
+    __tablename__ = "contact"
+    __table_args__ = (UniqueConstraint("account_id", "contact_key", name="uq_contact_account_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
+    )
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    title: str | None = Field(default=None, max_length=200)
+    # The e-mail when known, otherwise the normalised name: what a re-import matches on.
+    contact_key: str = Field(max_length=320)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AccountPlan(SQLModel, table=True):
+    """Where the account is, where we want it in 3-5 months, and how we get there."""
+
+    __tablename__ = "account_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    current_state: str = Field(sa_column=Column(Text, nullable=False))
+    target_state: str = Field(sa_column=Column(Text, nullable=False))
+    horizon: date
+    # Comma-separated tactic ids from the tactic bank.
+    tactic_ids: str = Field(default="", max_length=1000)
+    updated_by: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,90 @@
+"""State the Slack side keeps so that sends and events happen exactly once."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class ReminderRun(SQLModel, table=True):
+    """One rep's reminder for one local day. The unique pair is the exactly-once claim."""
+
+    __tablename__ = "reminder_run"
+    __table_args__ = (UniqueConstraint("rep_id", "local_date", name="uq_reminder_run_rep_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("rep.id", ondelete="CASCADE"), nullable=False)
+    )
+    local_date: date
+    # claimed -> sent | failed | empty; a claim whose lease ran out may be taken over.
+    status: str = Field(default="claimed", max_length=16)
+    attempts: int = Field(default=1)
+    claimed_by: str | None = Field(default=None, max_length=100)
+    lease_until: datetime = Field(sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReminderMessage(SQLModel, table=True):
+    """A posted reminder message: the header (no account) or one due account."""
+
+    __tablename__ = "reminder_message"
+    __table_args__ = (
+        UniqueConstraint("run_id", "position", name="uq_reminder_message_run_position"),
+        Index("ix_reminder_message_channel_ts", "channel", "ts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("reminder_run.id", ondelete="CASCADE"), nullable=False)
+    )
+    position: int
+    account_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"))
+    )
+    tactic_id: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    blocks_json: str = Field(sa_column=Column(Text, nullable=False))
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SlackEvent(SQLModel, table=True):
+    """An Events API delivery we have handled; a retry with the same id is dropped."""
+
+    __tablename__ = "slack_event"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    event_type: str = Field(max_length=64)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DigestRun(SQLModel, table=True):
+    """The weekly manager digest, claimed once per ISO week."""
+
+    __tablename__ = "digest_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    week_start: date = Field(unique=True)
+    status: str = Field(default="claimed", max_length=16)
+    channel: str | None = Field(default=None, max_length=64)
+    ts: str | None = Field(default=None, max_length=32)
+    lease_until: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RfmCutoffs(SQLModel, table=True):
+    """Workspace quintile cut points for one as-of day, so a card needs no full scan."""
+
+    __tablename__ = "rfm_cutoffs"
+
+    as_of: date = Field(primary_key=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    computed_at: datetime = Field(sa_type=UTCDateTime)
