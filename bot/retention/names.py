@@ -9,7 +9,10 @@ _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
 def normalize_name(name: str) -> str:
-    """Lower-case, strip accents and punctuation, collapse spaces: "Café-Müller & Co." -> "cafe muller and co"."""
+    """Lower-case, strip accents and punctuation, collapse spaces.
+
+    "Café-Müller & Co." becomes "cafe muller and co".
+    """
     decomposed = unicodedata.normalize("NFKD", name)
     ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     lowered = ascii_only.casefold().replace("&", " and ").replace("ß", "ss")
