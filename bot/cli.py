@@ -1,0 +1,371 @@
+"""`rebuy`: the command line for admins, and for trying Rebuy without Slack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import OperationalError
+
+from bot.retention.errors import (
+    AccountNotFound,
+    AmbiguousAccount,
+    ImportRowError,
+    InvalidInput,
+    RebuyError,
+)
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+
+app = typer.Typer(
+    name="rebuy",
+    help="Rebuy keeps your mid-sized accounts buying again. Try `rebuy demo`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+reps_app = typer.Typer(help="Sales reps and their Slack users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(reps_app, name="reps")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Compute as of this day (YYYY-MM-DD) instead of today."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _runtime(**overrides) -> Runtime:
+    return build_runtime(Settings(**overrides) if overrides else None)
+
+
+def parse_as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"--as-of: “{value}” is not a date; use YYYY-MM-DD, e.g. 2026-06-30."
+        ) from None
+
+
+def _now_for(runtime: Runtime, as_of: date | None) -> datetime:
+    """`--as-of` replays a past day: "now" becomes the end of that day."""
+    if as_of is None:
+        return runtime.now()
+    return datetime.combine(as_of, time(23, 59, 59), tzinfo=UTC)
+
+
+def _print_json(payload: dict) -> None:
+    out.print_json(json.dumps(payload, default=str), highlight=False)
+
+
+# --- accounts -------------------------------------------------------------------------
+
+
+@app.command()
+def account(
+    name: Annotated[list[str], typer.Argument(help="Account name (forgiving) or CRM id.")],
+    as_json: AsJson = False,
+    as_of: AsOf = None,
+) -> None:
+    """Show one account's status card: health, orders, touches, tactics."""
+    from bot.retention.lookup import find_account_id
+    from bot.retention.status import account_status
+    from bot.terminal import status_card
+
+    query = " ".join(name)
+    try:
+        day = parse_as_of(as_of)
+        runtime = _runtime()
+        with runtime.db.transaction() as session:
+            account_id = find_account_id(session=session, query=query)
+            status = account_status(
+                session=session,
+                account_id=account_id,
+                now=_now_for(runtime, day),
+                as_of=day,
+                tier_cadence=runtime.tier_cadence,
+            )
+    except (AccountNotFound, AmbiguousAccount, InvalidInput) as error:
+        if as_json:
+            _print_json({"error": error.message, "suggestions": getattr(error, "suggestions", [])})
+            raise typer.Exit(1) from None
+        raise
+    if as_json:
+        _print_json(status.to_dict())
+    else:
+        out.print(status_card(status))
+
+
+@app.command()
+def report(as_json: AsJson = False, as_of: AsOf = None) -> None:
+    """The recency report: who stopped buying, who buys less, when the best last bought."""
+    from bot.retention.report import recency_report
+    from bot.terminal import report_view
+
+    day = parse_as_of(as_of)
+    runtime = _runtime()
+    with runtime.db.transaction() as session:
+        result = recency_report(session=session, now=_now_for(runtime, day), as_of=day)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        out.print(report_view(result))
+
+
+# --- import ---------------------------------------------------------------------------
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")))
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="accounts, orders or contacts")],
+    file: Annotated[Path, typer.Argument(help="The CSV file exported from your CRM.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and report, change nothing.")
+    ] = False,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Import the good rows and list the bad ones.")
+    ] = False,
+) -> None:
+    """Load accounts, orders or contacts from a CSV file (all or nothing unless --skip-bad)."""
+    from bot.retention.importer import IMPORT_KINDS, import_csv
+
+    if kind not in IMPORT_KINDS:
+        raise InvalidInput(f"Unknown import kind “{kind}”: use one of {', '.join(IMPORT_KINDS)}.")
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file.")
+    runtime = _runtime()
+    total = _count_lines(file)
+    show_bar = err.is_terminal and total > 20_000
+    progress = Progress(
+        TextColumn(f"Importing {kind}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_bar,
+    )
+    with progress:
+        task = progress.add_task(kind, total=total)
+        with runtime.db.transaction() as session:
+            result = import_csv(
+                session=session,
+                kind=kind,
+                path=file,
+                now=runtime.now(),
+                tiers=runtime.settings.tiers,
+                dry_run=dry_run,
+                skip_bad=skip_bad,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+            if dry_run:
+                session.rollback()
+    out.print(result.summary())
+    if result.skipped:
+        err.print(f"Skipped {len({p.line for p in result.skipped})} bad rows:")
+        for problem in result.skipped[:200]:
+            err.print(f"  {problem}")
+        if len(result.skipped) > 200:
+            err.print(f"  …and {len(result.skipped) - 200} more problems")
+
+
+# --- reminders --------------------------------------------------------------------------
+
+
+@app.command()
+def remind(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the reminders instead of sending them.")
+    ] = False,
+    rep: Annotated[
+        str | None, typer.Option("--rep", help="Only this rep (e-mail).", metavar="EMAIL")
+    ] = None,
+) -> None:
+    """Send today's reminder DMs now, to every rep with accounts due."""
+    runtime = _runtime()
+    if dry_run:
+        _print_due(runtime, rep_email=rep)
+        return
+    from bot.reminders import send_reminders_now
+
+    summary = send_reminders_now(runtime, rep_email=rep, echo=out.print)
+    out.print(summary)
+
+
+def _print_due(runtime: Runtime, *, rep_email: str | None = None) -> None:
+    from sqlmodel import select
+
+    from bot.retention.due import due_by_rep
+    from bot.terminal import due_list
+    from models import Rep
+
+    with runtime.db.transaction() as session:
+        query = select(Rep).order_by(Rep.email)
+        if rep_email:
+            query = query.where(Rep.email == rep_email.strip().lower())
+        reps = list(session.exec(query))
+        if rep_email and not reps:
+            raise InvalidInput(f"No rep with e-mail {rep_email}.")
+        due = due_by_rep(
+            session=session,
+            as_of=runtime.today(),
+            now=runtime.now(),
+            tier_cadence=runtime.tier_cadence,
+            limit=runtime.settings.reminder_max_per_day,
+            owner_ids=[r.id for r in reps],
+        )
+        for rep_row in reps:
+            label = (
+                f"{rep_row.name or rep_row.email} <{rep_row.email}>"
+                if rep_row.name
+                else rep_row.email
+            )
+            out.print(due_list(label, due.get(rep_row.id, [])))
+
+
+# --- demo -------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    path: Annotated[
+        Path, typer.Option("--db", help="Where to create the demo SQLite database.")
+    ] = Path("rebuy-demo.db"),
+) -> None:
+    """Create a demo workspace (SQLite, no Slack needed) and show what a rep would see."""
+    from bot.demo import seed_demo
+    from bot.retention.lookup import find_account_id
+    from bot.retention.status import account_status
+    from bot.terminal import status_card
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path.resolve()}"
+    runtime = build_runtime(Settings(database_url=url))
+    with runtime.db.transaction() as session:
+        summary = seed_demo(session=session, now=runtime.now())
+    out.print(
+        f"Demo workspace created in {path}: {summary.accounts} accounts, {summary.orders:,} "
+        f"orders, {summary.contacts} contacts and {summary.touches} touches for "
+        f"{summary.reps} reps.\n"
+    )
+    with runtime.db.transaction() as session:
+        account_id = find_account_id(session=session, query=summary.featured_account)
+        status = account_status(
+            session=session,
+            account_id=account_id,
+            now=runtime.now(),
+            tier_cadence=runtime.tier_cadence,
+        )
+    out.print(f"What `/account {summary.featured_account}` shows:")
+    out.print(status_card(status))
+    out.print("\nToday's reminders, as each rep would get them:")
+    _print_due(runtime)
+    out.print(
+        f"\nTry it yourself: DATABASE_URL={url} rebuy account northwind   "
+        f"·   DATABASE_URL={url} rebuy report"
+    )
+
+
+# --- database and reps ------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (runs on start anyway)."""
+    runtime = build_runtime(migrate=False)
+    before = runtime.db.current_revision()
+    runtime.db.upgrade()
+    after = runtime.db.current_revision()
+    out.print(
+        f"Database at revision {after}"
+        + (" (unchanged)" if before == after else f" (was {before or 'empty'})")
+    )
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision the database is at."""
+    runtime = build_runtime(migrate=False)
+    out.print(runtime.db.current_revision() or "empty (run `rebuy db upgrade`)")
+
+
+@reps_app.command("sync")
+def reps_sync() -> None:
+    """Map reps' e-mails to Slack users and cache their time zones (users.list)."""
+    from bot.reminders import sync_reps
+
+    runtime = _runtime()
+    out.print(sync_reps(runtime))
+
+
+@app.command()
+def serve() -> None:
+    """Run the Slack app: Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT."""
+    from bot.app import serve as run
+
+    run(_runtime())
+
+
+# --- entry point ------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Console entry point: friendly errors, never a traceback (REBUY_DEBUG=1 for one)."""
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    debug = os.environ.get("REBUY_DEBUG") == "1"
+    try:
+        app()
+    except ImportRowError as error:
+        err.print(error.message)
+        for problem in error.problems[:200]:
+            err.print(f"  {problem}")
+        if len(error.problems) > 200:
+            err.print(f"  …and {len(error.problems) - 200} more problems")
+        sys.exit(1)
+    except RebuyError as error:
+        err.print(error.message)
+        sys.exit(1)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        err.print(f"Configuration problem: {problems}")
+        sys.exit(2)
+    except OperationalError as error:
+        if debug:
+            raise
+        err.print(f"Cannot use the database: {str(error.orig).strip()}. Check DATABASE_URL.")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        if debug:
+            raise
+        err.print(f"Something went wrong: {type(error).__name__}: {error}")
+        err.print("Run again with REBUY_DEBUG=1 to see the details.")
+        sys.exit(2)

@@ -1,0 +1,228 @@
+"""Per-account facts aggregated in SQL: the raw material of signals, RFM and reminders.
+
+Everything is computed "as of" a day: orders and touches after the end of that
+day (UTC) are ignored, so `--as-of` replays the past faithfully.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+from sqlmodel import Session
+
+from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
+
+# Frequency and monetary value are measured over this many months back from the as-of day.
+RFM_WINDOW_MONTHS = 24
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def months_back(as_of: date, months: int) -> date:
+    """Calendar months back: 2026-08-31 minus 6 months is 2026-02-28."""
+    return as_of - relativedelta(months=months)
+
+
+@dataclass
+class AccountFacts:
+    """What the database knows about one account, as of a day."""
+
+    id: int
+    external_id: str
+    name: str
+    tier: str
+    owner_id: int | None
+    annual_value: float | None
+    cadence_days: int | None
+    created_at: datetime
+    last_order_at: datetime | None = None
+    first_order_at: datetime | None = None
+    orders_count: int = 0
+    total_value: float = 0.0
+    value_last_6m: float = 0.0
+    value_prev_6m: float = 0.0
+    value_last_12m: float = 0.0
+    window_orders: int = 0
+    window_value: float = 0.0
+    last_touch_at: datetime | None = None
+    touches_count: int = 0
+    contacts_count: int = 0
+    has_plan: bool = False
+    snoozed_until: date | None = None
+    # Distinct order days, oldest first; only loaded when asked for (off-rhythm needs them).
+    order_days: list[date] = field(default_factory=list)
+
+    @property
+    def last_order_day(self) -> date | None:
+        return self.last_order_at.date() if self.last_order_at else None
+
+    @property
+    def value(self) -> float:
+        """What the account is worth a year: the CRM's figure, else the last 12 months' spend."""
+        return self.annual_value if self.annual_value is not None else self.value_last_12m
+
+
+def _as_float(value) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def _utc(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite aggregates can come back as text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def load_facts(
+    *,
+    session: Session,
+    as_of: date,
+    account_ids: list[int] | None = None,
+    owner_id: int | None = None,
+    with_order_days: bool = False,
+) -> dict[int, AccountFacts]:
+    """Facts for the accounts in scope (given ids, one owner's book, or everything).
+
+    A handful of grouped queries, whatever the number of accounts: no per-account SQL.
+    """
+    accounts = sa.select(
+        Account.id,
+        Account.external_id,
+        Account.name,
+        Account.tier,
+        Account.owner_id,
+        Account.annual_value,
+        Account.cadence_days,
+        Account.created_at,
+    )
+    if account_ids is not None:
+        if not account_ids:
+            return {}
+        accounts = accounts.where(Account.id.in_(account_ids))
+    if owner_id is not None:
+        accounts = accounts.where(Account.owner_id == owner_id)
+
+    facts: dict[int, AccountFacts] = {}
+    for row in session.execute(accounts):
+        facts[row.id] = AccountFacts(
+            id=row.id,
+            external_id=row.external_id,
+            name=row.name,
+            tier=row.tier,
+            owner_id=row.owner_id,
+            annual_value=float(row.annual_value) if row.annual_value is not None else None,
+            cadence_days=row.cadence_days,
+            created_at=_utc(row.created_at),
+        )
+    if not facts:
+        return facts
+
+    def scoped(column):
+        if account_ids is not None:
+            return column.in_(list(facts))
+        if owner_id is not None:
+            return column.in_(sa.select(Account.id).where(Account.owner_id == owner_id))
+        return sa.true()
+
+    end = day_start(as_of + timedelta(days=1))
+    since_6m = day_start(months_back(as_of, 6))
+    since_12m = day_start(months_back(as_of, 12))
+    since_window = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
+    amount = Order.amount
+
+    def window_sum(start, stop=None):
+        condition = Order.ordered_at >= start
+        if stop is not None:
+            condition = sa.and_(condition, Order.ordered_at < stop)
+        return sa.func.sum(sa.case((condition, amount), else_=0))
+
+    orders = (
+        sa.select(
+            Order.account_id,
+            sa.func.max(Order.ordered_at).label("last_at"),
+            sa.func.min(Order.ordered_at).label("first_at"),
+            sa.func.count().label("n"),
+            sa.func.sum(amount).label("total"),
+            window_sum(since_6m).label("last_6m"),
+            window_sum(since_12m, since_6m).label("prev_6m"),
+            window_sum(since_12m).label("last_12m"),
+            sa.func.sum(sa.case((Order.ordered_at >= since_window, 1), else_=0)).label("w_n"),
+            window_sum(since_window).label("w_value"),
+        )
+        .where(scoped(Order.account_id), Order.ordered_at < end)
+        .group_by(Order.account_id)
+    )
+    for row in session.execute(orders):
+        fact = facts.get(row.account_id)
+        if fact is None:
+            continue
+        fact.last_order_at = _utc(row.last_at)
+        fact.first_order_at = _utc(row.first_at)
+        fact.orders_count = row.n
+        fact.total_value = _as_float(row.total)
+        fact.value_last_6m = _as_float(row.last_6m)
+        fact.value_prev_6m = _as_float(row.prev_6m)
+        fact.value_last_12m = _as_float(row.last_12m)
+        fact.window_orders = int(row.w_n or 0)
+        fact.window_value = _as_float(row.w_value)
+
+    touches = (
+        sa.select(Touch.account_id, sa.func.max(Touch.touched_at), sa.func.count())
+        .where(scoped(Touch.account_id), Touch.touched_at < end)
+        .group_by(Touch.account_id)
+    )
+    for account_id, last_at, n in session.execute(touches):
+        if account_id in facts:
+            facts[account_id].last_touch_at = _utc(last_at)
+            facts[account_id].touches_count = n
+
+    contacts = (
+        sa.select(Contact.account_id, sa.func.count())
+        .where(scoped(Contact.account_id))
+        .group_by(Contact.account_id)
+    )
+    for account_id, n in session.execute(contacts):
+        if account_id in facts:
+            facts[account_id].contacts_count = n
+
+    for (account_id,) in session.execute(
+        sa.select(AccountPlan.account_id).where(scoped(AccountPlan.account_id))
+    ):
+        if account_id in facts:
+            facts[account_id].has_plan = True
+
+    snoozes = (
+        sa.select(Snooze.account_id, sa.func.max(Snooze.until))
+        .where(scoped(Snooze.account_id), Snooze.created_at < end)
+        .group_by(Snooze.account_id)
+    )
+    for account_id, until in session.execute(snoozes):
+        if account_id in facts and until is not None:
+            facts[account_id].snoozed_until = (
+                date.fromisoformat(until) if isinstance(until, str) else until
+            )
+
+    if with_order_days:
+        days: dict[int, set[date]] = defaultdict(set)
+        rows = sa.select(Order.account_id, Order.ordered_at).where(
+            scoped(Order.account_id), Order.ordered_at < end
+        )
+        for account_id, ordered_at in session.execute(rows):
+            days[account_id].add(_utc(ordered_at).date())
+        for account_id, account_days in days.items():
+            if account_id in facts:
+                facts[account_id].order_days = sorted(account_days)
+    return facts
+
+
+def owner_emails(*, session: Session, rep_ids: set[int]) -> dict[int, Rep]:
+    if not rep_ids:
+        return {}
+    return {rep.id: rep for rep in session.query(Rep).filter(Rep.id.in_(rep_ids))}

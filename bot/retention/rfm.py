@@ -1,0 +1,145 @@
+"""Recency, frequency and value scores (quintiles within the workspace) and named segments.
+
+Quintile cut points need every account's figures; they are computed once per as-of
+day and cached in `rfm_cutoffs` (an orders import clears the cache), so a status
+card scores one account without scanning the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from bot.retention.facts import AccountFacts, load_facts
+from models import RfmCutoffs
+
+SEGMENT_NO_PURCHASES = "No purchases"
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Four ascending cut points per measure. Recency is scored on -days, so higher is better."""
+
+    recency: list[float]
+    frequency: list[float]
+    monetary: list[float]
+    population: int
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, payload: str) -> Cutoffs:
+        return cls(**json.loads(payload))
+
+
+@dataclass(frozen=True)
+class Rfm:
+    recency: int
+    frequency: int
+    monetary: int
+    segment: str
+
+    def to_dict(self) -> dict:
+        return {"r": self.recency, "f": self.frequency, "m": self.monetary, "segment": self.segment}
+
+
+def _cut_points(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    n = len(ordered)
+    # The k-th cut is the highest value of the k-th fifth; beating it moves a score up.
+    return [ordered[max(0, (n * k) // 5 - 1)] for k in range(1, 5)] if n else [0.0] * 4
+
+
+def _measures(fact: AccountFacts, as_of: date) -> tuple[float, float, float]:
+    days = (as_of - fact.last_order_day).days
+    return -float(days), float(fact.window_orders), fact.window_value
+
+
+def compute_cutoffs(facts: dict[int, AccountFacts], *, as_of: date) -> Cutoffs:
+    buyers = [_measures(fact, as_of) for fact in facts.values() if fact.last_order_at]
+    return Cutoffs(
+        recency=_cut_points([r for r, _, _ in buyers]),
+        frequency=_cut_points([f for _, f, _ in buyers]),
+        monetary=_cut_points([m for _, _, m in buyers]),
+        population=len(buyers),
+    )
+
+
+def workspace_cutoffs(
+    *, session: Session, as_of: date, now: datetime, facts: dict[int, AccountFacts] | None = None
+) -> Cutoffs:
+    """Cut points for the whole workspace as of a day, from the cache when fresh.
+
+    Pass `facts` for every account when you already have them (the report does).
+    """
+    cached = session.get(RfmCutoffs, as_of)
+    if cached is not None:
+        return Cutoffs.from_json(cached.payload)
+    if facts is None:
+        facts = load_facts(session=session, as_of=as_of)
+    cutoffs = compute_cutoffs(facts, as_of=as_of)
+    session.merge(RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
+    session.flush()
+    return cutoffs
+
+
+def _score(value: float, cuts: list[float]) -> int:
+    # Ties share a score: a value equal to a cut point stays below it.
+    return 1 + bisect_left(cuts, value)
+
+
+def segment_for(r: int, f: int, m: int) -> str:
+    """The classic RFM segment names, from recency and the average of frequency and value."""
+    fm = (f + m + 1) // 2
+    if r >= 4 and fm >= 4:
+        return "Champions"
+    if r == 3 and fm >= 4:
+        return "Loyal"
+    if r >= 4 and fm >= 2:
+        return "Potential loyalists"
+    if r == 5:
+        return "New customers"
+    if r == 4:
+        return "Promising"
+    if r == 3 and fm >= 2:
+        return "Need attention"
+    if r == 3:
+        return "About to sleep"
+    if fm == 5 or (r == 1 and fm == 4):
+        return "Can't lose"
+    if fm >= 3:
+        return "At risk"
+    if r == 2:
+        return "Hibernating"
+    return "Lost"
+
+
+def score_account(fact: AccountFacts, *, cutoffs: Cutoffs, as_of: date) -> Rfm:
+    if fact.last_order_at is None:
+        return Rfm(0, 0, 0, SEGMENT_NO_PURCHASES)
+    recency, frequency, monetary = _measures(fact, as_of)
+    r = min(5, _score(recency, cutoffs.recency))
+    f = min(5, _score(frequency, cutoffs.frequency))
+    m = min(5, _score(monetary, cutoffs.monetary))
+    return Rfm(r, f, m, segment_for(r, f, m))
+
+
+SEGMENT_MEANINGS = {
+    "Champions": "bought recently, buys often and spends the most",
+    "Loyal": "buys often and spends well, a little less recently",
+    "Potential loyalists": "recent buyer with room to grow",
+    "New customers": "bought recently for the first time or two",
+    "Promising": "recent, but small so far",
+    "Need attention": "middling on every count and drifting",
+    "About to sleep": "small and going quiet",
+    "Can't lose": "one of the biggest spenders, but has not bought in a long time",
+    "At risk": "used to buy well, has not bought for a while",
+    "Hibernating": "small, infrequent and not recent",
+    "Lost": "lowest on recency, frequency and value",
+    SEGMENT_NO_PURCHASES: "no order on record yet",
+}

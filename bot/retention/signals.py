@@ -1,0 +1,217 @@
+"""Signals, health and the next touch: what a rep should know about an account today."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from statistics import median
+
+from bot.retention.facts import AccountFacts, months_back
+
+SIGNAL_NAMES = (
+    "dormant_6m",
+    "dormant_12m",
+    "dormant_18m",
+    "declining",
+    "off_rhythm",
+    "touch_overdue",
+    "single_threaded",
+    "no_plan",
+)
+
+# How much each signal takes off a perfect health of 100.
+PENALTIES = {
+    "dormant_6m": 20,
+    "dormant_12m": 35,
+    "dormant_18m": 50,
+    "declining": 20,
+    "off_rhythm": 15,
+    "touch_overdue": 10,
+    "single_threaded": 10,
+    "no_plan": 5,
+}
+# An overdue touch costs a point more per week late, up to this many extra points.
+OVERDUE_EXTRA_MAX = 10
+AT_RISK_BELOW = 50
+HEALTHY_FROM = 75
+OFF_RHYTHM_FACTOR = 1.5
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    reason: str
+    penalty: int
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "reason": self.reason, "penalty": self.penalty}
+
+
+@dataclass(frozen=True)
+class Health:
+    score: int
+    band: str  # "healthy", "watch" or "at risk"
+    reasons: list[str]
+
+    def to_dict(self) -> dict:
+        return {"score": self.score, "band": self.band, "reasons": self.reasons}
+
+
+@dataclass(frozen=True)
+class TouchSchedule:
+    cadence_days: int
+    cadence_source: str  # "account" or "tier"
+    next_touch_due: date
+    snoozed_until: date | None
+    days_overdue: int  # > 0 when the due day has passed
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_overdue > 0
+
+
+def _money(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def day_label(day: date, *, year: bool = True) -> str:
+    """ "3 Mar 2026" (no zero padding, whatever the platform's strftime)."""
+    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
+
+
+def _months_ago(days: int) -> str:
+    if days < 45:
+        return f"{days} days ago"
+    return f"{round(days / 30.44)} months ago"
+
+
+def touch_schedule(
+    facts: AccountFacts, *, as_of: date, tier_cadence: Mapping[str, int]
+) -> TouchSchedule:
+    """Next touch = last touch (else last order, else when the account arrived) + cadence,
+    unless a snooze pushes it later."""
+    if facts.cadence_days:
+        cadence, source = facts.cadence_days, "account"
+    else:
+        cadence = tier_cadence.get(facts.tier) or max(tier_cadence.values())
+        source = "tier"
+    if facts.last_touch_at is not None:
+        base = facts.last_touch_at.date()
+    elif facts.last_order_at is not None:
+        base = facts.last_order_at.date()
+    else:
+        base = facts.created_at.date()
+    due = base + timedelta(days=cadence)
+    snoozed = facts.snoozed_until if facts.snoozed_until and facts.snoozed_until > due else None
+    if snoozed:
+        due = snoozed
+    return TouchSchedule(
+        cadence_days=cadence,
+        cadence_source=source,
+        next_touch_due=due,
+        snoozed_until=snoozed,
+        days_overdue=max(0, (as_of - due).days),
+    )
+
+
+def dormancy(facts: AccountFacts, *, as_of: date) -> Signal | None:
+    """The deepest dormancy bucket the account falls in (they are exclusive)."""
+    last = facts.last_order_day
+    for months, name in ((18, "dormant_18m"), (12, "dormant_12m"), (6, "dormant_6m")):
+        if last is None or last < months_back(as_of, months):
+            if last is None:
+                reason = "No order on record yet."
+            else:
+                days = (as_of - last).days
+                reason = (
+                    f"No order in over {months} months: the last was on "
+                    f"{day_label(last)} ({_months_ago(days)})."
+                )
+            return Signal(name, reason, PENALTIES[name])
+    return None
+
+
+def median_gap_days(order_days: list[date]) -> float | None:
+    if len(order_days) < 2:
+        return None
+    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(order_days)]
+    return float(median(gaps))
+
+
+def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule) -> list[Signal]:
+    """Every signal that applies, each with a reason a rep can read. Needs order days
+    loaded (`with_order_days=True`) for off-rhythm."""
+    signals: list[Signal] = []
+    dormant = dormancy(facts, as_of=as_of)
+    if dormant:
+        signals.append(dormant)
+
+    if facts.value_prev_6m > 0 and facts.value_last_6m < 0.5 * facts.value_prev_6m:
+        drop = 1 - facts.value_last_6m / facts.value_prev_6m
+        signals.append(
+            Signal(
+                "declining",
+                f"Buying far less: {_money(facts.value_last_6m)} in the last 6 months against "
+                f"{_money(facts.value_prev_6m)} in the 6 before ({drop:.0%} down).",
+                PENALTIES["declining"],
+            )
+        )
+
+    gap = median_gap_days(facts.order_days)
+    if facts.orders_count >= 3 and gap and facts.last_order_day is not None:
+        since = (as_of - facts.last_order_day).days
+        if since > OFF_RHYTHM_FACTOR * gap:
+            signals.append(
+                Signal(
+                    "off_rhythm",
+                    f"Usually orders every {gap:.0f} days; it has been {since} days "
+                    "since the last order.",
+                    PENALTIES["off_rhythm"],
+                )
+            )
+
+    if schedule.overdue:
+        late = schedule.days_overdue
+        extra = min(OVERDUE_EXTRA_MAX, late // 7)
+        signals.append(
+            Signal(
+                "touch_overdue",
+                f"Touch overdue by {late} day{'s' if late != 1 else ''} "
+                f"(due {day_label(schedule.next_touch_due, year=False)}, "
+                f"every {schedule.cadence_days} days).",
+                PENALTIES["touch_overdue"] + extra,
+            )
+        )
+
+    if facts.contacts_count < 2:
+        who = "no contact" if facts.contacts_count == 0 else "one contact"
+        signals.append(
+            Signal(
+                "single_threaded",
+                f"Single-threaded: {who} on file, so one departure could lose the account.",
+                PENALTIES["single_threaded"],
+            )
+        )
+
+    if not facts.has_plan:
+        signals.append(
+            Signal("no_plan", "No account plan yet: no agreed goal for the next months.", 5)
+        )
+    return signals
+
+
+def health_of(signals: list[Signal]) -> Health:
+    """100 minus each signal's penalty, floored at 0, with the reasons behind it."""
+    score = max(0, 100 - sum(signal.penalty for signal in signals))
+    if score >= HEALTHY_FROM:
+        band = "healthy"
+    elif score >= AT_RISK_BELOW:
+        band = "watch"
+    else:
+        band = "at risk"
+    reasons = [f"−{signal.penalty}: {signal.reason}" for signal in signals]
+    if not reasons:
+        reasons = ["Buying on rhythm, touched within cadence, well connected and planned."]
+    return Health(score=score, band=band, reasons=reasons)

@@ -1,0 +1,256 @@
+"""The account status card's content: everything a rep needs at one glance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.retention.facts import AccountFacts, load_facts
+from bot.retention.rfm import SEGMENT_MEANINGS, Rfm, score_account, workspace_cutoffs
+from bot.retention.signals import (
+    Health,
+    Signal,
+    TouchSchedule,
+    compute_signals,
+    health_of,
+    touch_schedule,
+)
+from bot.retention.tactics import TacticPick, recommend_tactics
+from models import AccountPlan, Contact, Order, Rep, Touch
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    title: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class LastTouch:
+    at: datetime
+    kind: str
+    by: str | None  # a Slack user id when known, else the rep's e-mail
+    by_slack_user_id: str | None
+    note: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    current_state: str
+    target_state: str
+    horizon: date
+    tactic_ids: list[str]
+    updated_by: str | None
+    updated_at: datetime
+
+
+@dataclass
+class AccountStatus:
+    """Plain data for the status card; `to_dict()` is the `--json` shape."""
+
+    id: int
+    name: str
+    external_id: str
+    tier: str
+    owner_email: str | None
+    owner_name: str | None
+    owner_slack_user_id: str | None
+    annual_value: float | None
+    facts: AccountFacts
+    schedule: TouchSchedule
+    signals: list[Signal]
+    health: Health
+    rfm: Rfm
+    last_order_amount: float | None
+    last_touch: LastTouch | None
+    contacts: list[Person]
+    plan: Plan | None
+    tactics: list[TacticPick] = field(default_factory=list)
+    as_of: date | None = None
+
+    @property
+    def signal_names(self) -> list[str]:
+        return [signal.name for signal in self.signals]
+
+    @property
+    def single_threaded(self) -> bool:
+        return "single_threaded" in self.signal_names
+
+    def to_dict(self) -> dict:
+        facts, touch = self.facts, self.last_touch
+        return {
+            "id": self.id,
+            "name": self.name,
+            "external_id": self.external_id,
+            "owner": self.owner_email,
+            "owner_name": self.owner_name,
+            "owner_slack_user_id": self.owner_slack_user_id,
+            "tier": self.tier,
+            "annual_value": self.annual_value,
+            "as_of": _iso(self.as_of),
+            "last_order_at": _iso(facts.last_order_at),
+            "last_order_amount": self.last_order_amount,
+            "orders_count": facts.orders_count,
+            "total_value": round(facts.total_value, 2),
+            "value_last_12m": round(facts.value_last_12m, 2),
+            "last_touch_at": _iso(touch.at if touch else None),
+            "last_touch": None
+            if touch is None
+            else {
+                "at": _iso(touch.at),
+                "kind": touch.kind,
+                "by": touch.by,
+                "note": touch.note,
+                "source": touch.source,
+            },
+            "touches_count": facts.touches_count,
+            "cadence_days": self.schedule.cadence_days,
+            "next_touch_due": _iso(self.schedule.next_touch_due),
+            "days_overdue": self.schedule.days_overdue,
+            "snoozed_until": _iso(self.schedule.snoozed_until),
+            "segment": self.rfm.segment,
+            "rfm": self.rfm.to_dict(),
+            "health": self.health.to_dict(),
+            "signals": self.signal_names,
+            "signal_reasons": {signal.name: signal.reason for signal in self.signals},
+            "tactics": [pick.to_dict() for pick in self.tactics],
+            "contacts": [
+                {"name": p.name, "title": p.title, "email": p.email} for p in self.contacts
+            ],
+            "plan": None
+            if self.plan is None
+            else {
+                "from": self.plan.current_state,
+                "to": self.plan.target_state,
+                "horizon": _iso(self.plan.horizon),
+                "tactics": self.plan.tactic_ids,
+                "updated_by": self.plan.updated_by,
+                "updated_at": _iso(self.plan.updated_at),
+            },
+        }
+
+    @property
+    def segment_meaning(self) -> str:
+        return SEGMENT_MEANINGS.get(self.rfm.segment, "")
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def assess(
+    facts: AccountFacts, *, as_of: date, tier_cadence: Mapping[str, int]
+) -> tuple[TouchSchedule, list[Signal], Health]:
+    """Schedule, signals and health of one account from its facts (no database)."""
+    schedule = touch_schedule(facts, as_of=as_of, tier_cadence=tier_cadence)
+    signals = compute_signals(facts, as_of=as_of, schedule=schedule)
+    return schedule, signals, health_of(signals)
+
+
+def account_status(
+    *,
+    session: Session,
+    account_id: int,
+    now: datetime,
+    tier_cadence: Mapping[str, int],
+    as_of: date | None = None,
+    record_tactics: str | None = None,
+    tactic_limit: int = 3,
+) -> AccountStatus:
+    """Everything on the status card for one account, as of `as_of` (default: today, UTC).
+
+    `record_tactics` names the surface (e.g. "card") when the suggested tactics are
+    shown to a rep, so the next suggestions rotate; the caller commits.
+    """
+    as_of = as_of or now.date()
+    facts = load_facts(
+        session=session, as_of=as_of, account_ids=[account_id], with_order_days=True
+    )[account_id]
+    schedule, signals, health = assess(facts, as_of=as_of, tier_cadence=tier_cadence)
+    cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
+    rfm = score_account(facts, cutoffs=cutoffs, as_of=as_of)
+
+    owner = session.get(Rep, facts.owner_id) if facts.owner_id else None
+    last_order_amount = None
+    if facts.last_order_at is not None:
+        last_order_amount = session.execute(
+            sa.select(sa.func.sum(Order.amount)).where(
+                Order.account_id == account_id, Order.ordered_at == facts.last_order_at
+            )
+        ).scalar()
+        last_order_amount = float(last_order_amount) if last_order_amount is not None else None
+
+    last_touch = None
+    if facts.last_touch_at is not None:
+        row = session.exec(
+            select(Touch, Rep)
+            .join(Rep, Rep.id == Touch.rep_id, isouter=True)
+            .where(Touch.account_id == account_id, Touch.touched_at == facts.last_touch_at)
+            .order_by(Touch.id.desc())
+        ).first()
+        if row is not None:
+            touch, rep = row
+            slack_id = touch.slack_user_id or (rep.slack_user_id if rep else None)
+            last_touch = LastTouch(
+                at=touch.touched_at,
+                kind=touch.kind,
+                by=slack_id or (rep.email if rep else None),
+                by_slack_user_id=slack_id,
+                note=touch.note,
+                source=touch.source,
+            )
+
+    contacts = [
+        Person(name=c.name, title=c.title, email=c.email)
+        for c in session.exec(
+            select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
+        )
+    ]
+    plan_row = session.exec(select(AccountPlan).where(AccountPlan.account_id == account_id)).first()
+    plan = None
+    if plan_row is not None:
+        plan = Plan(
+            current_state=plan_row.current_state,
+            target_state=plan_row.target_state,
+            horizon=plan_row.horizon,
+            tactic_ids=[t for t in plan_row.tactic_ids.split(",") if t],
+            updated_by=plan_row.updated_by,
+            updated_at=plan_row.updated_at,
+        )
+
+    tactics = recommend_tactics(
+        session=session,
+        account_id=account_id,
+        signals=[signal.name for signal in signals],
+        segment=rfm.segment,
+        now=now,
+        limit=tactic_limit,
+        record=record_tactics,
+    )
+    return AccountStatus(
+        id=account_id,
+        name=facts.name,
+        external_id=facts.external_id,
+        tier=facts.tier,
+        owner_email=owner.email if owner else None,
+        owner_name=owner.name if owner else None,
+        owner_slack_user_id=owner.slack_user_id if owner else None,
+        annual_value=facts.annual_value,
+        facts=facts,
+        schedule=schedule,
+        signals=signals,
+        health=health,
+        rfm=rfm,
+        last_order_amount=last_order_amount,
+        last_touch=last_touch,
+        contacts=contacts,
+        plan=plan,
+        tactics=tactics,
+        as_of=as_of,
+    )

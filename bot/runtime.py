@@ -1,0 +1,36 @@
+"""The composition root's small core: settings, database and clock, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.clock import Clock, clock_from
+from bot.db import Database
+from bot.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    @property
+    def tier_cadence(self) -> dict[str, int]:
+        return self.settings.rebuy_tier_cadence
+
+
+def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
+    """Settings from the environment, the database migrated to head, the clock."""
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    if migrate:
+        db.upgrade()
+    return Runtime(settings=settings, db=db, clock=clock_from(settings.rebuy_now))
