@@ -1,0 +1,665 @@
+"""The tactic bank and the recommender that picks the next touch for an account.
+
+Tactics live in `tactics.yaml` next to this module. The recommender scores each
+tactic by the account's signals and RFM segment (urgent signals weigh more, a
+tactic's first-listed fits weigh more than its later ones), keeps the picks
+varied, and rotates away from tactics the rep saw or used on the account lately.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, col, select
+
+from models import TacticExposure, Touch
+
+TACTICS_PATH = Path(__file__).with_name("tactics.yaml")
+
+SIGNALS = (
+    "dormant_6m",
+    "dormant_12m",
+    "dormant_18m",
+    "declining",
+    "off_rhythm",
+    "touch_overdue",
+    "single_threaded",
+    "no_plan",
+)
+SEGMENTS = (
+    "champions",
+    "loyal",
+    "potential_loyalists",
+    "new_customers",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose",
+    "hibernating",
+    "lost",
+    "no_purchases",
+)
+# Matches an account that shows no signal at all: keep the relationship warm.
+NO_SIGNALS = "no_signals"
+FIT_NAMES = (*SIGNALS, *SEGMENTS, NO_SIGNALS)
+EFFORTS = ("low", "medium", "high")
+CHANNELS = ("call", "email", "meeting", "visit", "any")
+
+MAX_TITLE = 60
+MAX_HOW_TO = 500
+MAX_WHY = 150
+MAX_ID = 64  # the width of touch.tactic_id and tactic_exposure.tactic_id
+MAX_SURFACE = 16  # the width of tactic_exposure.surface
+
+# How urgent each fit is: a tactic that answers an urgent signal ranks higher.
+URGENCY: dict[str, float] = {
+    "dormant_18m": 5.0,
+    "dormant_12m": 5.0,
+    "declining": 5.0,
+    "cant_lose": 5.0,
+    "at_risk": 4.5,
+    "single_threaded": 4.0,
+    "dormant_6m": 3.5,
+    "lost": 3.5,
+    "off_rhythm": 3.0,
+    "need_attention": 3.0,
+    "about_to_sleep": 3.0,
+    "hibernating": 3.0,
+    "champions": 2.5,
+    "loyal": 2.5,
+    "new_customers": 2.5,
+    "potential_loyalists": 2.0,
+    "promising": 2.0,
+    "no_purchases": 2.0,
+    "touch_overdue": 1.5,
+    "no_plan": 1.5,
+    NO_SIGNALS: 0.5,
+}
+# A slight preference for tactics a busy rep will actually do.
+EFFORT_BONUS = {"low": 0.6, "medium": 0.3, "high": 0.0}
+# Beyond the best-matching fit, further matches add half their weight.
+EXTRA_MATCH_SHARE = 0.5
+# Any tactic seen within the rotation window ranks below every unseen one;
+# among the seen, the longer ago the better.
+ROTATION_PENALTY = 100.0
+
+_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FIELDS = ("id", "title", "how_to", "fits", "effort", "channel")
+
+
+@dataclass(frozen=True)
+class Tactic:
+    """One retention tactic from the bank."""
+
+    id: str
+    title: str
+    how_to: str
+    fits: tuple[str, ...]  # best fit first
+    effort: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class TacticPick:
+    """A tactic recommended for an account, with why it suits that account."""
+
+    tactic: Tactic
+    why: str
+    # The account's signal/segment names the tactic answers (empty for a filler pick).
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return self.tactic.id
+
+    @property
+    def title(self) -> str:
+        return self.tactic.title
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.tactic.id,
+            "title": self.tactic.title,
+            "why": self.why,
+            "how_to": self.tactic.how_to,
+            "effort": self.tactic.effort,
+            "channel": self.tactic.channel,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Loading the bank
+
+
+def load_tactics(path: Path | None = None) -> dict[str, Tactic]:
+    """The tactics in `path` (default: the bundled bank), by id, validated.
+
+    Raises ValueError naming the tactic and the field when the data is bad.
+    """
+    if path is None or Path(path).resolve() == TACTICS_PATH.resolve():
+        return dict(_default_bank())
+    return _load(Path(path))
+
+
+def tactic_bank() -> dict[str, Tactic]:
+    """The bundled tactic bank, by id."""
+    return load_tactics()
+
+
+@functools.cache
+def _default_bank() -> dict[str, Tactic]:
+    return _load(TACTICS_PATH)
+
+
+def _load(path: Path) -> dict[str, Tactic]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path.name}: not valid YAML: {error}") from error
+    entries = data.get("tactics") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{path.name}: expected a non-empty list under `tactics:`")
+    bank: dict[str, Tactic] = {}
+    for number, entry in enumerate(entries, start=1):
+        tactic = _parse(entry, source=path.name, number=number)
+        if tactic.id in bank:
+            raise ValueError(f"{path.name}: tactic '{tactic.id}': field 'id' is a duplicate")
+        bank[tactic.id] = tactic
+    return bank
+
+
+def _parse(entry: Any, *, source: str, number: int) -> Tactic:
+    where = f"{source}: tactic #{number}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: expected a mapping with fields {', '.join(_FIELDS)}")
+    raw_id = entry.get("id")
+    if not isinstance(raw_id, str) or not _ID_PATTERN.match(raw_id) or len(raw_id) > MAX_ID:
+        raise ValueError(
+            f"{where}: field 'id' must be kebab-case, at most {MAX_ID} characters (got {raw_id!r})"
+        )
+    where = f"{source}: tactic '{raw_id}'"
+
+    def problem(name: str, message: str) -> ValueError:
+        return ValueError(f"{where}: field '{name}' {message}")
+
+    unknown = sorted(set(entry) - set(_FIELDS))
+    if unknown:
+        raise problem(unknown[0], "is not a tactic field")
+    title = _text(entry, "title", MAX_TITLE, problem)
+    how_to = _text(entry, "how_to", MAX_HOW_TO, problem)
+    fits = entry.get("fits")
+    if not isinstance(fits, list) or not fits:
+        raise problem("fits", "must be a non-empty list of signal or segment names")
+    for name in fits:
+        if name not in FIT_NAMES:
+            raise problem("fits", f"has unknown name {name!r}; known: {', '.join(FIT_NAMES)}")
+    if len(set(fits)) != len(fits):
+        raise problem("fits", "lists a name twice")
+    effort = entry.get("effort")
+    if effort not in EFFORTS:
+        raise problem("effort", f"must be one of {', '.join(EFFORTS)} (got {effort!r})")
+    channel = entry.get("channel")
+    if channel not in CHANNELS:
+        raise problem("channel", f"must be one of {', '.join(CHANNELS)} (got {channel!r})")
+    return Tactic(
+        id=raw_id, title=title, how_to=how_to, fits=tuple(fits), effort=effort, channel=channel
+    )
+
+
+def _text(entry: dict, name: str, limit: int, problem) -> str:
+    value = entry.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise problem(name, "must be non-empty text")
+    value = " ".join(value.split())  # folded YAML leaves stray newlines and spaces
+    if len(value) > limit:
+        raise problem(name, f"is {len(value)} characters; the limit is {limit}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Why a tactic suits an account
+
+
+@dataclass(frozen=True)
+class _Reason:
+    label: str  # combines as "Declining and single-threaded: …"
+    detail: str  # follows the combined labels
+    sentences: tuple[str, ...]  # stand-alone, one per pick sharing this reason
+
+
+REASONS: dict[str, _Reason] = {
+    "dormant_6m": _Reason(
+        "No order in 6+ months",
+        "the buying habit fades the longer you wait",
+        (
+            "No order in over six months — reconnect before a competitor fills the gap.",
+            "Six months without an order: the buying habit is fading, so give them a reason "
+            "to talk.",
+        ),
+    ),
+    "dormant_12m": _Reason(
+        "No order in 12+ months",
+        "a year quiet usually means someone else supplies them now",
+        (
+            "A full year without an order — they're buying from someone; find out who and why.",
+            "Twelve months quiet: a low-pressure reason to talk beats another price list.",
+        ),
+    ),
+    "dormant_18m": _Reason(
+        "No order in 18+ months",
+        "people and needs have likely changed, so start fresh",
+        (
+            "Eighteen months without an order — treat it as a win-back, starting with who is "
+            "there now.",
+            "A year and a half quiet: whoever bought from you may well have moved on.",
+        ),
+    ),
+    "declining": _Reason(
+        "Declining",
+        "spend has halved, so learn what changed before it drops further",
+        (
+            "Spend over the last six months is under half of the six before — find out what "
+            "changed.",
+            "They're buying far less than they used to; the reason decides the next move.",
+        ),
+    ),
+    "off_rhythm": _Reason(
+        "Off rhythm",
+        "their usual reorder is late, so nudge before it goes elsewhere",
+        (
+            "Well past their usual gap between orders — a timely nudge may be all it takes.",
+            "Later than their normal reorder: check whether it slipped or went elsewhere.",
+        ),
+    ),
+    "touch_overdue": _Reason(
+        "Touch overdue",
+        "you're past your cadence, so make the next contact count",
+        (
+            "Your next touch is past due — a quick, useful contact puts you back on cadence.",
+            "Overdue for a touch: keep it short and bring them something of value.",
+        ),
+    ),
+    "single_threaded": _Reason(
+        "Single-threaded",
+        "with only one contact on file, one departure loses the account",
+        (
+            "Only one contact on file — one departure and the account is gone.",
+            "Fewer than two contacts: widen the relationship before you need to.",
+        ),
+    ),
+    "no_plan": _Reason(
+        "No account plan",
+        "give the next touches a shared goal and a date",
+        (
+            "No account plan yet — agree where this account should be in 3–5 months.",
+            "Without a plan every touch is ad hoc; give the next one a goal.",
+        ),
+    ),
+    "champions": _Reason(
+        "Champion",
+        "happy, frequent buyers are your best source of new business",
+        (
+            "One of your best customers — recent, frequent and high-spend; let them help you grow.",
+            "A champion: they trust you, so deepen the relationship beyond orders.",
+        ),
+    ),
+    "loyal": _Reason(
+        "Loyal",
+        "steady buyers are the easiest place to grow",
+        (
+            "Buys from you regularly — there's room to grow your share of their spend.",
+            "A loyal buyer: earn the next product line, not just the next reorder.",
+        ),
+    ),
+    "potential_loyalists": _Reason(
+        "Potential loyalist",
+        "the next few orders decide whether they become regulars",
+        (
+            "A recent buyer with a few orders — a little attention now turns them into a regular.",
+            "On the way to loyal: make the next product easy to say yes to.",
+        ),
+    ),
+    "new_customers": _Reason(
+        "New customer",
+        "a smooth start is what brings the second order",
+        (
+            "Bought for the first time recently — the next 90 days decide whether they buy again.",
+            "Just started with you: make the first weeks easy and they'll order again.",
+        ),
+    ),
+    "promising": _Reason(
+        "Promising",
+        "spend is small so far, but the door is open",
+        (
+            "A recent but small buyer — show them what else you can do for them.",
+            "Started small and recently: the door is open for a bigger second order.",
+        ),
+    ),
+    "need_attention": _Reason(
+        "Needs attention",
+        "a good history, but recent buying is slipping",
+        (
+            "An above-average customer whose buying is slipping — a timely touch keeps them.",
+            "Solid history, quieter lately: ask what's coming up on their side.",
+        ),
+    ),
+    "about_to_sleep": _Reason(
+        "About to sleep",
+        "one relevant touch now is cheaper than a win-back later",
+        (
+            "Buying less often and less recently — wake the relationship before it goes quiet.",
+            "Orders are getting rarer: one relevant touch now beats a win-back later.",
+        ),
+    ),
+    "at_risk": _Reason(
+        "At risk",
+        "a strong history but fading recency, so act before they're gone",
+        (
+            "Used to buy often and well, but not lately — act before they're gone.",
+            "At risk: a strong history, fading recency; find out what's pulling them away.",
+        ),
+    ),
+    "cant_lose": _Reason(
+        "Can't lose",
+        "a lot of value is at stake, so make the effort visible",
+        (
+            "One of your biggest past spenders has gone quiet — this one deserves senior "
+            "attention.",
+            "Too valuable to let drift — show them they matter before a competitor does.",
+        ),
+    ),
+    "hibernating": _Reason(
+        "Hibernating",
+        "a light, useful touch can restart it",
+        (
+            "Small, rare and long-ago orders — a light, useful touch can restart them.",
+            "Hibernating: no pressure, just a reason to remember you.",
+        ),
+    ),
+    "lost": _Reason(
+        "Lost",
+        "an honest conversation may reopen the door",
+        (
+            "Lowest recency, frequency and spend — win them back or learn why; both are worth it.",
+            "Gone quiet for good, it seems: the reason they left is worth knowing either way.",
+        ),
+    ),
+    "no_purchases": _Reason(
+        "No purchases yet",
+        "learn their priorities, then make a first order easy",
+        (
+            "No orders yet — help them to a first, easy one.",
+            "Nothing bought yet: a small, safe first step beats a big pitch.",
+        ),
+    ),
+    NO_SIGNALS: _Reason(
+        "No warning signs",
+        "stay on their radar between orders",
+        (
+            "No warning signs — a light, useful touch keeps it that way.",
+            "All healthy: stay visible without asking for anything.",
+        ),
+    ),
+}
+FILLER_WHY = "An easy extra touch that keeps the relationship warm."
+
+
+def segment_fit_name(segment: str | None) -> str | None:
+    """The fit name for an RFM segment display name: "Can't lose" -> "cant_lose".
+
+    Unknown or empty segments give None.
+    """
+    if not segment:
+        return None
+    key = re.sub(r"['’]", "", segment.strip().casefold())
+    key = re.sub(r"[^a-z0-9]+", "_", key).strip("_")
+    return key if key in SEGMENTS else None
+
+
+def _why_options(reasons: tuple[str, ...]) -> list[str]:
+    """Ways to say why, best first; `reasons` are ordered by how much they count."""
+    if not reasons:
+        return [FILLER_WHY]
+    top = REASONS[reasons[0]]
+    options: list[str] = []
+    for count in range(min(len(reasons), 3), 1, -1):
+        labels = [REASONS[name].label for name in reasons[:count]]
+        rest = [_lower_first(label) for label in labels[1:]]
+        joined = labels[0] + "".join(f", {label}" for label in rest[:-1]) + f" and {rest[-1]}"
+        text = f"{joined}: {top.detail}."
+        if len(text) <= MAX_WHY:
+            options.append(text)
+            break
+    options.extend(top.sentences)
+    options.append(f"{top.label}: {top.detail}.")
+    return options
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+# ---------------------------------------------------------------------------
+# Recommending
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    tactic: Tactic
+    reasons: tuple[str, ...]
+    score: float
+    last_seen: datetime | None
+
+    @property
+    def seen(self) -> bool:
+        return self.last_seen is not None
+
+
+def recommend_tactics(
+    *,
+    session: Session,
+    account_id: int,
+    signals: Sequence[str],
+    segment: str | None,
+    now: datetime,
+    limit: int = 3,
+    record: str | None = None,
+    rotation_days: int = 30,
+    bank: Mapping[str, Tactic] | None = None,
+) -> list[TacticPick]:
+    """The best `limit` tactics for an account, each with a one-line why.
+
+    Tactics fitting the account's signals and segment rank by urgency; picks are
+    kept varied (no two for exactly the same reason while another reason is
+    available). Tactics shown (TacticExposure) or used (Touch.tactic_id) on the
+    account within `rotation_days` drop below the unseen ones, so repeated calls
+    rotate; when everything fitting was seen, the least recently seen come back.
+    With `record` (a surface name such as "card" or "reminder") the picks are
+    stored as exposures; the caller commits.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1 (got {limit})")
+    if rotation_days < 0:
+        raise ValueError(f"rotation_days must not be negative (got {rotation_days})")
+    now = _utc(now)
+    tactics = tactic_bank() if bank is None else bank
+    last_seen = _last_seen(session=session, account_id=account_id, now=now, days=rotation_days)
+    picks = rank_tactics(
+        tactics.values(),
+        signals=signals,
+        segment=segment,
+        now=now,
+        last_seen=last_seen,
+        limit=limit,
+        rotation_days=rotation_days,
+    )
+    if record is not None and picks:
+        record_exposure(
+            session=session,
+            account_id=account_id,
+            tactic_ids=[pick.id for pick in picks],
+            now=now,
+            surface=record,
+        )
+    return picks
+
+
+def rank_tactics(
+    tactics: Iterable[Tactic],
+    *,
+    signals: Sequence[str],
+    segment: str | None,
+    now: datetime,
+    last_seen: Mapping[str, datetime] | None = None,
+    limit: int = 3,
+    rotation_days: int = 30,
+) -> list[TacticPick]:
+    """The recommender without the database: `last_seen` maps tactic id to when it was seen."""
+    now = _utc(now)
+    last_seen = last_seen or {}
+    wanted = _fit_names(signals, segment)
+    fitting: list[_Candidate] = []
+    others: list[_Candidate] = []
+    for tactic in tactics:
+        weights = {
+            name: URGENCY[name] * _position_weight(index)
+            for index, name in enumerate(tactic.fits)
+            if name in wanted
+        }
+        seen = last_seen.get(tactic.id)
+        if weights:
+            ordered = sorted(weights, key=lambda name: (-weights[name], FIT_NAMES.index(name)))
+            best = weights[ordered[0]]
+            score = best + EXTRA_MATCH_SHARE * (sum(weights.values()) - best)
+            score += EFFORT_BONUS[tactic.effort]
+            fitting.append(_Candidate(tactic, tuple(ordered), score, seen))
+        else:
+            # A filler, used only when too few tactics fit: warm-keeping ones first.
+            score = (1.0 if NO_SIGNALS in tactic.fits else 0.0) + EFFORT_BONUS[tactic.effort]
+            others.append(_Candidate(tactic, (), score, seen))
+
+    def rank(candidate: _Candidate) -> tuple[float, str]:
+        penalty = _rotation_penalty(candidate.last_seen, now=now, days=rotation_days)
+        return (-(candidate.score - penalty), candidate.tactic.id)
+
+    fitting.sort(key=rank)
+    others.sort(key=rank)
+    chosen: list[_Candidate] = []
+    for tier in (
+        [c for c in fitting if not c.seen],
+        [c for c in fitting if c.seen],
+        others,
+    ):
+        _pick_varied(tier, chosen, limit)
+    return _explain(chosen)
+
+
+def _fit_names(signals: Sequence[str], segment: str | None) -> set[str]:
+    # Unknown signal names are ignored so a new signal never breaks the card.
+    names = {name for name in signals if name in SIGNALS}
+    segment_name = segment_fit_name(segment)
+    if segment_name:
+        names.add(segment_name)
+    # Nothing to go on: suggest the tactics that keep a healthy relationship warm.
+    return names or {NO_SIGNALS}
+
+
+def _position_weight(index: int) -> float:
+    """A tactic's first-listed fit counts fully, later ones a little less."""
+    return max(0.55, 1.0 - 0.15 * index)
+
+
+def _rotation_penalty(seen: datetime | None, *, now: datetime, days: int) -> float:
+    if seen is None:
+        return 0.0
+    age = max((now - seen).total_seconds(), 0.0) / 86400
+    freshness = max(0.0, 1.0 - age / days) if days else 0.0
+    return ROTATION_PENALTY * (1.0 + freshness)
+
+
+def _pick_varied(tier: list[_Candidate], chosen: list[_Candidate], limit: int) -> None:
+    """Take from `tier` in order, skipping a reason already covered while others remain."""
+    deferred: list[_Candidate] = []
+    for candidate in tier:
+        if len(chosen) >= limit:
+            return
+        if candidate.reasons and candidate.reasons in {c.reasons for c in chosen}:
+            deferred.append(candidate)
+        else:
+            chosen.append(candidate)
+    for candidate in deferred:
+        if len(chosen) >= limit:
+            return
+        chosen.append(candidate)
+
+
+def _explain(chosen: list[_Candidate]) -> list[TacticPick]:
+    picks: list[TacticPick] = []
+    used: set[str] = set()
+    for candidate in chosen:
+        options = _why_options(candidate.reasons)
+        why = next((text for text in options if text not in used), options[0])
+        used.add(why)
+        picks.append(TacticPick(tactic=candidate.tactic, why=why, reasons=candidate.reasons))
+    return picks
+
+
+def _last_seen(
+    *, session: Session, account_id: int, now: datetime, days: int
+) -> dict[str, datetime]:
+    """When each tactic was last shown or used on the account, within the window."""
+    if days <= 0:
+        return {}
+    since = now - timedelta(days=days)
+    shown = session.exec(
+        select(TacticExposure.tactic_id, TacticExposure.shown_at).where(
+            TacticExposure.account_id == account_id, TacticExposure.shown_at > since
+        )
+    ).all()
+    used = session.exec(
+        select(Touch.tactic_id, Touch.touched_at).where(
+            Touch.account_id == account_id,
+            col(Touch.tactic_id).is_not(None),
+            Touch.touched_at > since,
+        )
+    ).all()
+    last: dict[str, datetime] = {}
+    for tactic_id, when in (*shown, *used):
+        if tactic_id and (tactic_id not in last or when > last[tactic_id]):
+            last[tactic_id] = when
+    return last
+
+
+def record_exposure(
+    *,
+    session: Session,
+    account_id: int,
+    tactic_ids: Sequence[str],
+    now: datetime,
+    surface: str,
+) -> None:
+    """Remember that these tactics were shown for the account; flushes, the caller commits."""
+    if not surface or len(surface) > MAX_SURFACE:
+        raise ValueError(f"surface must be 1-{MAX_SURFACE} characters (got {surface!r})")
+    now = _utc(now)
+    for tactic_id in dict.fromkeys(tactic_ids):
+        session.add(
+            TacticExposure(
+                account_id=account_id, tactic_id=tactic_id, shown_at=now, surface=surface
+            )
+        )
+    session.flush()
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: pass an aware UTC time")
+    return moment.astimezone(UTC)
