@@ -19,12 +19,19 @@ def money(value: float | None) -> str:
     return "—" if value is None else f"${value:,.0f}"
 
 
-def _line(label: str, *parts: str | Text) -> Text:
-    text = Text()
-    text.append(f"{label:<12}", style="bold")
-    for part in parts:
-        text.append(part) if isinstance(part, str) else text.append_text(part)
-    return text
+class _Rows:
+    """Label/value rows whose values wrap under themselves, not under the label."""
+
+    def __init__(self) -> None:
+        self.grid = Table.grid(padding=(0, 2))
+        self.grid.add_column(style="bold", no_wrap=True)
+        self.grid.add_column()
+
+    def add(self, label: str, *parts: str | Text) -> None:
+        text = Text()
+        for part in parts:
+            text.append(part) if isinstance(part, str) else text.append_text(part)
+        self.grid.add_row(label, text)
 
 
 def status_card(status: AccountStatus) -> Panel:
@@ -33,35 +40,30 @@ def status_card(status: AccountStatus) -> Panel:
     if status.owner_name and status.owner_email:
         owner = f"{status.owner_name} <{status.owner_email}>"
     value = f" · {money(status.annual_value)} a year" if status.annual_value else ""
-    rows: list[Text] = [_line("Owner", f"{owner} · tier {status.tier}{value}")]
-
-    rows.append(
-        _line(
-            "Health",
-            Text(f"{health.score}/100 ({health.band})", style=BAND_STYLE[health.band]),
-        )
-    )
-    rows.extend(Text(f"{'':12}{reason}", style="dim") for reason in health.reasons)
+    rows = _Rows()
+    rows.add("Owner", f"{owner} · tier {status.tier}{value}")
+    health_text = Text(f"{health.score}/100 ({health.band})", style=BAND_STYLE[health.band])
+    for reason in health.reasons:
+        health_text.append(f"\n{reason}", style="dim")
+    rows.add("Health", health_text)
 
     if facts.last_order_at:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
-        rows.append(
-            _line(
-                "Last order",
-                f"{day_label(facts.last_order_at.date())}{amount} · {facts.orders_count} orders, "
-                f"{money(facts.total_value)} in all",
-            )
+        rows.add(
+            "Last order",
+            f"{day_label(facts.last_order_at.date())}{amount} · {facts.orders_count} orders, "
+            f"{money(facts.total_value)} in all",
         )
     else:
-        rows.append(_line("Last order", "none on record"))
+        rows.add("Last order", "none on record")
 
     touch = status.last_touch
     if touch:
         by = f" by {touch.by}" if touch.by else ""
         note = f' — "{touch.note}"' if touch.note else ""
-        rows.append(_line("Last touch", f"{day_label(touch.at.date())}, {touch.kind}{by}{note}"))
+        rows.add("Last touch", f"{day_label(touch.at.date())}, {touch.kind}{by}{note}")
     else:
-        rows.append(_line("Last touch", "never logged"))
+        rows.add("Last touch", "never logged")
 
     due = f"{day_label(schedule.next_touch_due)}"
     if schedule.days_overdue:
@@ -70,60 +72,60 @@ def status_card(status: AccountStatus) -> Panel:
         due_text = Text(due)
     if schedule.snoozed_until:
         due_text.append(" (snoozed)")
-    rows.append(_line("Next touch", due_text, f" · every {schedule.cadence_days} days"))
+    rows.add("Next touch", due_text, f" · every {schedule.cadence_days} days")
 
     rfm = status.rfm
     scores = f" (R{rfm.recency} F{rfm.frequency} M{rfm.monetary})" if rfm.recency else ""
-    rows.append(_line("Segment", f"{rfm.segment}{scores} — {status.segment_meaning}"))
+    rows.add("Segment", f"{rfm.segment}{scores} — {status.segment_meaning}")
 
     if status.contacts:
         people = "; ".join(
             f"{p.name}" + (f" ({p.title})" if p.title else "") for p in status.contacts
         )
         warn = Text(" — single-threaded!", style="yellow") if status.single_threaded else ""
-        rows.append(_line("Contacts", people, warn))
+        rows.add("Contacts", people, warn)
     else:
-        rows.append(_line("Contacts", Text("none on file — single-threaded!", style="yellow")))
+        rows.add("Contacts", Text("none on file — single-threaded!", style="yellow"))
 
     if status.plan:
         plan = status.plan
-        rows.append(
-            _line(
-                "Plan",
-                f"from “{plan.current_state}” to “{plan.target_state}” by "
-                f"{day_label(plan.horizon)}",
-            )
+        rows.add(
+            "Plan",
+            f"from “{plan.current_state}” to “{plan.target_state}” by {day_label(plan.horizon)}",
         )
     else:
-        rows.append(_line("Plan", "none yet"))
+        rows.add("Plan", "none yet")
 
-    if status.tactics:
-        rows.append(Text("Try next", style="bold"))
-        for number, pick in enumerate(status.tactics, 1):
-            rows.append(Text(f"  {number}. {pick.tactic.title}", style="bold cyan"))
-            rows.append(Text(f"     Why: {pick.why}"))
-            rows.append(Text(f"     How: {pick.tactic.how_to}", style="dim"))
+    for number, pick in enumerate(status.tactics, 1):
+        tactic = Text(f"{number}. {pick.tactic.title}", style="bold cyan")
+        tactic.append(f"\nWhy: {pick.why}", style="default")
+        tactic.append(f"\nHow: {pick.tactic.how_to}", style="dim")
+        rows.add("Try next" if number == 1 else "", tactic)
     title = Text(f"{status.name} ({status.external_id})", style="bold")
-    return Panel(Group(*rows), title=title, title_align="left", expand=False)
+    return Panel(rows.grid, title=title, title_align="left", expand=False)
 
 
 def due_list(rep_label: str, items: list[DueAccount], *, more: int = 0) -> Panel:
     if not items:
         return Panel(Text("All caught up: nothing due today."), title=rep_label, expand=False)
-    rows: list[Text] = [
-        Text(f"{len(items)} account{'s' if len(items) != 1 else ''} to contact today", style="bold")
-    ]
+    rows = Table.grid(padding=(0, 1))
+    rows.add_column(no_wrap=True)
+    rows.add_column()
+    count = f"{len(items)} account{'s' if len(items) != 1 else ''} to contact today"
+    rows.add_row("", Text(count, style="bold"))
     for item in items:
         late = item.schedule.days_overdue
         when = f"{late} days overdue" if late else "due today"
-        rows.append(Text(f"• {item.name} — {when} · health {item.health.score}", style="bold"))
-        for reason in item.why[:2]:
-            rows.append(Text(f"    {reason}", style="dim"))
+        text = Text(f"{item.name} — {when} · health {item.health.score}", style="bold")
+        for reason in item.why[:3]:
+            text.append(f"\n{reason}", style="dim")
         if item.tactic:
-            rows.append(Text(f"    Try: {item.tactic.tactic.title} — {item.tactic.why}"))
+            text.append(f"\nTry: {item.tactic.tactic.title}. ", style="cyan")
+            text.append(item.tactic.why)
+        rows.add_row("•", text)
     if more:
-        rows.append(Text(f"…and {more} more due"))
-    return Panel(Group(*rows), title=rep_label, title_align="left", expand=False)
+        rows.add_row("", Text(f"…and {more} more due"))
+    return Panel(rows, title=rep_label, title_align="left", expand=False)
 
 
 def report_view(report: RecencyReport) -> Group:

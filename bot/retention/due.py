@@ -10,7 +10,14 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.retention.facts import AccountFacts, load_facts
-from bot.retention.signals import Health, Signal, TouchSchedule, compute_signals, health_of
+from bot.retention.signals import (
+    Health,
+    Signal,
+    TouchSchedule,
+    compute_signals,
+    day_label,
+    health_of,
+)
 from bot.retention.signals import touch_schedule as schedule_of
 from bot.retention.tactics import TacticPick, recommend_tactics
 
@@ -36,7 +43,12 @@ class DueAccount:
     def why(self) -> list[str]:
         """The reasons it is due, most important first, in words."""
         order = sorted(self.signals, key=lambda signal: -signal.penalty)
-        return [signal.reason for signal in order]
+        reasons = [signal.reason for signal in order]
+        if not self.schedule.overdue:
+            last = self.facts.last_touch_at
+            since = f"last touch {day_label(last.date())}" if last else "no touch logged yet"
+            reasons.insert(0, f"Due today: {since}, every {self.schedule.cadence_days} days.")
+        return reasons
 
 
 def priority(facts: AccountFacts, schedule: TouchSchedule) -> float:

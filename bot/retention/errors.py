@@ -73,3 +73,11 @@ class ImportRowError(RebuyError):
             f"({count} problem{'s' if count != 1 else ''}); nothing was imported. "
             "Fix them, or re-run with --skip-bad to import the good rows."
         )
+
+
+class InvalidForm(InvalidInput):
+    """Several fields of a form are wrong; `problems` maps each field to its message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems.values()))

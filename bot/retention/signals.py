@@ -175,11 +175,13 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
     if schedule.overdue:
         late = schedule.days_overdue
         extra = min(OVERDUE_EXTRA_MAX, late // 7)
+        due = schedule.next_touch_due
+        due_text = day_label(due, year=due.year != as_of.year)
         signals.append(
             Signal(
                 "touch_overdue",
                 f"Touch overdue by {late} day{'s' if late != 1 else ''} "
-                f"(due {day_label(schedule.next_touch_due, year=False)}, "
+                f"(due {due_text}, "
                 f"every {schedule.cadence_days} days).",
                 PENALTIES["touch_overdue"] + extra,
             )

@@ -34,7 +34,7 @@ class Person:
 class LastTouch:
     at: datetime
     kind: str
-    by: str | None  # a Slack user id when known, else the rep's e-mail
+    by: str | None  # the rep's name, else e-mail, else Slack user id
     by_slack_user_id: str | None
     note: str | None
     source: str
@@ -200,7 +200,7 @@ def account_status(
             last_touch = LastTouch(
                 at=touch.touched_at,
                 kind=touch.kind,
-                by=slack_id or (rep.email if rep else None),
+                by=(rep.name or rep.email) if rep else slack_id,
                 by_slack_user_id=slack_id,
                 note=touch.note,
                 source=touch.source,
