@@ -1,0 +1,55 @@
+"""The Slack Web API client Rebuy uses everywhere: one factory, retries built in."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+from bot.settings import Settings
+
+# Slack answers most calls in well under a second; a stuck connection should
+# fail fast enough to be retried rather than hold a listener thread.
+REQUEST_TIMEOUT_SECONDS = 10
+CONNECTION_RETRIES = 2
+# A daily reminder run to thousands of reps is paced by Slack's per-channel and
+# per-workspace limits; each 429 names its own wait (Retry-After), so waiting
+# several times for the same message is normal, not a fault.
+RATE_LIMIT_RETRIES = 5
+SERVER_ERROR_RETRIES = 3
+
+
+def make_retry_handlers() -> list[RetryHandler]:
+    """slack_sdk's built-in retry handlers, configured for Rebuy.
+
+    Connection errors and 500/503 back off exponentially (0.5 s, 1 s, 2 s, plus
+    up to 1 s of jitter); 429s sleep for the `Retry-After` Slack sent (plus up
+    to 1 s of jitter). The retry budget is shared by all handlers for one call.
+    """
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    return [
+        ConnectionErrorRetryHandler(
+            max_retry_count=CONNECTION_RETRIES, interval_calculator=backoff
+        ),
+        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=backoff),
+    ]
+
+
+def make_web_client(settings: Settings, *, token: str | None = None) -> WebClient:
+    """A `WebClient` pointed at `settings.slack_api_url` that retries what is safe to retry.
+
+    `token` overrides `settings.slack_bot_token` (for example a user token).
+    Thread-safe: one client can be shared by all listener and scheduler threads.
+    """
+    return WebClient(
+        token=token if token is not None else settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+        retry_handlers=make_retry_handlers(),
+    )
