@@ -1,0 +1,62 @@
+"""The Bolt app factory and `rebuy serve`."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+import handlers
+from bot.runtime import Runtime
+from bot.slack_client import make_web_client
+
+log = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
+    """A Bolt app wired to `runtime` (settings, database, clock); nothing global.
+
+    Listeners run on a pool large enough that slow work (App Home, reactions) can never
+    starve the 3-second acknowledgement of a slash command.
+    """
+    settings = runtime.settings
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise ValueError("SLACK_SIGNING_SECRET is not set (HTTP mode needs it).")
+    if not settings.slack_bot_token:
+        raise ValueError(
+            "SLACK_BOT_TOKEN is not set: create the app from manifest.yml, "
+            "install it, and copy the Bot User OAuth Token."
+        )
+    app = App(
+        client=client or make_web_client(settings),
+        signing_secret=settings.slack_signing_secret or "socket-mode",
+        listener_executor=ThreadPoolExecutor(
+            max_workers=settings.listener_threads, thread_name_prefix="rebuy-listener"
+        ),
+        logger=logging.getLogger("rebuy.slack"),
+    )
+    handlers.register(app, runtime)
+    return app
+
+
+def serve(runtime: Runtime) -> None:
+    """Run the app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT, with
+    the reminder scheduler alongside."""
+    from bot.scheduler import start_scheduler
+    from bot.server import make_wsgi_app, serve_forever, start_socket_mode
+
+    logging.getLogger().setLevel(logging.INFO)
+    settings = runtime.settings
+    app = create_app(runtime)
+    scheduler = start_scheduler(runtime, app.client)
+    try:
+        if settings.slack_app_token:
+            log.info("Rebuy is connecting to Slack over Socket Mode")
+            start_socket_mode(app, settings.slack_app_token)
+        else:
+            log.info("Rebuy is listening on port %s at /slack/events", settings.port)
+            serve_forever(make_wsgi_app(app), port=settings.port, threads=settings.listener_threads)
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,177 @@
+"""A rep's book of accounts at a glance, its filtered lists, streaks and the leaderboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.retention.due import priority
+from bot.retention.errors import InvalidInput
+from bot.retention.facts import AccountFacts, day_start, load_facts
+from bot.retention.signals import AT_RISK_BELOW, Health, Signal, TouchSchedule
+from bot.retention.status import assess
+from models import Rep, Touch
+
+LIST_FILTERS = {
+    "due": "due today or overdue",
+    "overdue": "touch overdue",
+    "dormant": "no order in 6 months or more",
+    "at-risk": f"health under {AT_RISK_BELOW}",
+    "declining": "buying far less than before",
+    "single-threaded": "fewer than two contacts",
+    "all": "every account",
+}
+FILTER_ALIASES = {
+    "atrisk": "at-risk",
+    "risk": "at-risk",
+    "at_risk": "at-risk",
+    "single": "single-threaded",
+    "single_threaded": "single-threaded",
+}
+
+
+@dataclass
+class BookEntry:
+    facts: AccountFacts
+    schedule: TouchSchedule
+    signals: list[Signal]
+    health: Health
+
+    @property
+    def names(self) -> set[str]:
+        return {signal.name for signal in self.signals}
+
+    @property
+    def due(self) -> bool:
+        return self.schedule.next_touch_due <= self.as_of
+
+    as_of: date = date.min
+
+
+def book_entries(
+    *, session: Session, owner_id: int | None, as_of: date, tier_cadence: Mapping[str, int]
+) -> list[BookEntry]:
+    """Every account of one owner (or of everyone when owner_id is None), assessed."""
+    facts = load_facts(session=session, as_of=as_of, owner_id=owner_id, with_order_days=True)
+    entries = []
+    for fact in facts.values():
+        schedule, signals, health = assess(fact, as_of=as_of, tier_cadence=tier_cadence)
+        entries.append(BookEntry(fact, schedule, signals, health, as_of))
+    return entries
+
+
+def matches(entry: BookEntry, which: str) -> bool:
+    names = entry.names
+    return {
+        "due": entry.due,
+        "overdue": "touch_overdue" in names,
+        "dormant": bool(names & {"dormant_6m", "dormant_12m", "dormant_18m"}),
+        "at-risk": entry.health.band == "at risk",
+        "declining": "declining" in names,
+        "single-threaded": "single_threaded" in names,
+        "all": True,
+    }[which]
+
+
+def normalize_filter(text: str | None) -> str:
+    which = (text or "due").strip().lower()
+    which = FILTER_ALIASES.get(which, which)
+    if which not in LIST_FILTERS:
+        options = ", ".join(LIST_FILTERS)
+        raise InvalidInput(f"“{text}” is not a list I know: try one of {options}.")
+    return which
+
+
+def filtered(entries: list[BookEntry], which: str) -> list[BookEntry]:
+    """Entries matching a filter, the most pressing first."""
+    chosen = [entry for entry in entries if matches(entry, which)]
+    chosen.sort(
+        key=lambda e: (-priority(e.facts, e.schedule), e.health.score, e.facts.name.casefold())
+    )
+    return chosen
+
+
+@dataclass(frozen=True)
+class BookSummary:
+    accounts: int
+    due_today: int
+    overdue: int
+    dormant: int
+    at_risk: int
+    declining: int
+    single_threaded: int
+
+
+def summarize(entries: list[BookEntry]) -> BookSummary:
+    def count(which: str) -> int:
+        return sum(1 for entry in entries if matches(entry, which))
+
+    return BookSummary(
+        accounts=len(entries),
+        due_today=sum(1 for e in entries if e.due and not e.schedule.days_overdue),
+        overdue=count("overdue"),
+        dormant=count("dormant"),
+        at_risk=count("at-risk"),
+        declining=count("declining"),
+        single_threaded=count("single-threaded"),
+    )
+
+
+def working_day_streak(*, session: Session, rep: Rep, today: date) -> int:
+    """Working days in a row (Mon-Fri, ending today or yesterday's working day) with a
+    touch logged by the rep. Today without a touch yet does not break the streak."""
+    since = today - timedelta(days=120)
+    conditions = [Touch.rep_id == rep.id]
+    if rep.slack_user_id:
+        conditions.append(Touch.slack_user_id == rep.slack_user_id)
+    rows = session.execute(
+        sa.select(Touch.touched_at).where(sa.or_(*conditions), Touch.touched_at >= day_start(since))
+    ).scalars()
+    days = {value.date() for value in rows}
+    streak, day = 0, today
+    if day not in days:
+        day -= timedelta(days=1)
+    while day >= since:
+        if day.weekday() >= 5:
+            day -= timedelta(days=1)
+            continue
+        if day not in days:
+            break
+        streak += 1
+        day -= timedelta(days=1)
+    return streak
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rep_email: str
+    rep_name: str | None
+    slack_user_id: str | None
+    touches: int
+    accounts: int
+
+
+def leaderboard(
+    *, session: Session, now: datetime, days: int = 7, limit: int = 5
+) -> list[LeaderboardRow]:
+    """Reps by touches logged in the last `days` days (and distinct accounts touched)."""
+    since = now - timedelta(days=days)
+    rows = session.execute(
+        sa.select(
+            Rep.email,
+            Rep.name,
+            Rep.slack_user_id,
+            sa.func.count(Touch.id),
+            sa.func.count(sa.distinct(Touch.account_id)),
+        )
+        .join(Touch, Touch.rep_id == Rep.id)
+        .where(Touch.touched_at >= since, Touch.touched_at <= now)
+        .group_by(Rep.id, Rep.email, Rep.name, Rep.slack_user_id)
+        .order_by(sa.func.count(Touch.id).desc(), Rep.email)
+        .limit(limit)
+    ).all()
+    return [LeaderboardRow(*row) for row in rows]

@@ -1,0 +1,140 @@
+"""Reactions on reminder messages: ✅ 📞 ✉️ 🤝 log a touch, 💤 snoozes a week; removing
+the reaction takes it back. Exactly once, by the database's unique keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot.retention.actions import (
+    Actor,
+    log_touch,
+    snooze_account,
+    undo_snooze,
+    undo_touch,
+)
+from models import Account, ReminderMessage, Snooze, Touch
+
+# Slack reaction name -> touch kind ("snooze" snoozes a week instead).
+REACTION_KINDS = {
+    "white_check_mark": "note",
+    "heavy_check_mark": "note",
+    "ballot_box_with_check": "note",
+    "phone": "call",
+    "telephone_receiver": "call",
+    "email": "email",
+    "envelope": "email",
+    "e-mail": "email",
+    "incoming_envelope": "email",
+    "handshake": "meeting",
+    "zzz": "snooze",
+}
+SNOOZE_DAYS = 7
+KIND_WORDS = {"note": "Touch", "call": "Call", "email": "Email", "meeting": "Meeting"}
+KIND_EMOJI = {"note": "✅", "call": "📞", "email": "✉️", "meeting": "🤝", "snooze": "💤"}
+
+
+@dataclass(frozen=True)
+class ReactionOutcome:
+    message: ReminderMessage
+    account_name: str
+    changed: bool  # False when this was a repeat (already logged / already undone)
+
+
+def reminder_message_at(*, session: Session, channel: str, ts: str) -> ReminderMessage | None:
+    """The reminder account message posted at (channel, ts), if it is one."""
+    return session.exec(
+        select(ReminderMessage).where(
+            ReminderMessage.channel == channel,
+            ReminderMessage.ts == ts,
+            ReminderMessage.account_id.is_not(None),
+        )
+    ).first()
+
+
+def _key(message: ReminderMessage, user: str, kind: str) -> str:
+    return f"reaction:{message.channel}:{message.ts}:{user}:{kind}"
+
+
+def apply_reaction(
+    *,
+    session: Session,
+    channel: str,
+    ts: str,
+    user: str,
+    reaction: str,
+    added: bool,
+    now: datetime,
+) -> ReactionOutcome | None:
+    """Log (or take back) what a reaction on a reminder means. None when the reaction or
+    the message is not one Rebuy acts on."""
+    base = reaction.split("::")[0]  # skin tones arrive as "handshake::skin-tone-2"
+    kind = REACTION_KINDS.get(base)
+    if kind is None:
+        return None
+    message = reminder_message_at(session=session, channel=channel, ts=ts)
+    if message is None:
+        return None
+    account = session.get(Account, message.account_id)
+    if account is None:
+        return None
+    key = _key(message, user, kind)
+    actor = Actor(slack_user_id=user)
+    if kind == "snooze":
+        if added:
+            changed = (
+                snooze_account(
+                    session=session,
+                    account_id=account.id,
+                    until=now.date() + timedelta(days=SNOOZE_DAYS),
+                    now=now,
+                    actor=actor,
+                    reason="Snoozed from a reminder",
+                    dedupe_key=key,
+                )
+                is not None
+            )
+        else:
+            changed = undo_snooze(session=session, dedupe_key=key) is not None
+    elif added:
+        changed = (
+            log_touch(
+                session=session,
+                account_id=account.id,
+                kind=kind,
+                now=now,
+                actor=actor,
+                source="reaction",
+                tactic_id=message.tactic_id,
+                dedupe_key=key,
+            )
+            is not None
+        )
+    else:
+        changed = undo_touch(session=session, dedupe_key=key) is not None
+    return ReactionOutcome(message=message, account_name=account.name, changed=changed)
+
+
+def acknowledgements(*, session: Session, message: ReminderMessage) -> list[str]:
+    """One line per touch or snooze currently logged from reactions on `message`, as
+    mrkdwn (Slack user mentions are safe: they are ids Slack gave us)."""
+    prefix = f"reaction:{message.channel}:{message.ts}:"
+    lines = []
+    touches = session.exec(
+        select(Touch).where(Touch.dedupe_key.startswith(prefix)).order_by(Touch.id)
+    )
+    for touch in touches:
+        lines.append(
+            f"{KIND_EMOJI.get(touch.kind, '✅')} {KIND_WORDS.get(touch.kind, 'Touch')} "
+            f"logged by <@{touch.slack_user_id}>"
+        )
+    snoozes = session.exec(
+        select(Snooze).where(Snooze.dedupe_key.startswith(prefix)).order_by(Snooze.id)
+    )
+    for snooze in snoozes:
+        lines.append(
+            f"💤 Snoozed until {snooze.until.day} {snooze.until:%b} by <@{snooze.slack_user_id}>"
+        )
+    return lines

@@ -1,0 +1,116 @@
+"""Reps and their Slack identities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, select
+
+from models import Rep
+
+
+def valid_tz(tz: str | None) -> str | None:
+    if not tz:
+        return None
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return tz
+
+
+def link_rep(
+    *,
+    session: Session,
+    email: str,
+    slack_user_id: str,
+    tz: str | None,
+    name: str | None,
+    now: datetime,
+) -> Rep | None:
+    """Attach a Slack user to the rep with this e-mail (None if the e-mail owns nothing)."""
+    rep = session.exec(select(Rep).where(Rep.email == email.strip().lower())).first()
+    if rep is None:
+        return None
+    # A Slack id can only belong to one rep: release it from any stale row first.
+    for other in session.exec(
+        select(Rep).where(Rep.slack_user_id == slack_user_id, Rep.id != rep.id)
+    ):
+        other.slack_user_id = None
+        session.add(other)
+    session.flush()
+    rep.slack_user_id = slack_user_id
+    rep.tz = valid_tz(tz) or rep.tz
+    rep.tz_synced_at = now
+    if name and not rep.name:
+        rep.name = name
+    session.add(rep)
+    session.flush()
+    return rep
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    id: str
+    email: str | None
+    tz: str | None
+    name: str | None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    linked: int
+    updated: int
+    unmatched_reps: list[str]
+    deactivated: int
+
+    def __str__(self) -> str:
+        parts = [f"{self.linked} reps linked to Slack users", f"{self.updated} refreshed"]
+        if self.deactivated:
+            parts.append(f"{self.deactivated} deactivated (user deleted in Slack)")
+        line = ", ".join(parts) + "."
+        if self.unmatched_reps:
+            line += (
+                f" No Slack user has the e-mail of {len(self.unmatched_reps)} rep(s): "
+                + ", ".join(self.unmatched_reps[:10])
+            )
+        return line
+
+
+def sync_reps_from(*, session: Session, users: Iterable[SlackUser], now: datetime) -> SyncResult:
+    """Match reps to Slack users by e-mail; refresh time zones; note deleted users."""
+    by_email = {u.email.strip().lower(): u for u in users if u.email}
+    linked = updated = deactivated = 0
+    unmatched = []
+    for rep in session.exec(select(Rep).order_by(Rep.email)):
+        user = by_email.get(rep.email)
+        if user is None:
+            unmatched.append(rep.email)
+            continue
+        if user.deleted:
+            if rep.active:
+                rep.active = False
+                deactivated += 1
+                session.add(rep)
+            continue
+        if rep.slack_user_id != user.id:
+            linked += 1
+        else:
+            updated += 1
+        link_rep(
+            session=session,
+            email=rep.email,
+            slack_user_id=user.id,
+            tz=user.tz,
+            name=user.name,
+            now=now,
+        )
+        if not rep.active:
+            rep.active = True
+            session.add(rep)
+    session.flush()
+    return SyncResult(linked, updated, unmatched, deactivated)

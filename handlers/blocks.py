@@ -1,0 +1,718 @@
+"""Every Block Kit message and view Rebuy shows, built in one place.
+
+Builders take plain domain results and return dicts ready for the Web API. Slack's
+size limits are enforced here, once: text is escaped for mrkdwn and cut to fit, long
+lists end with an "…and N more" line, and the typed slack_sdk classes validate the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DatePickerElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.retention.book import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
+from bot.retention.due import DueAccount
+from bot.retention.report import RecencyReport
+from bot.retention.signals import day_label
+from bot.retention.status import AccountStatus
+from bot.retention.tactics import Tactic
+from models import TOUCH_KINDS
+
+# Slack's limits (see SLACK-NOTES.md).
+MESSAGE_BLOCKS = 50
+VIEW_BLOCKS = 100
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+VIEW_TITLE = 24
+CONTEXT_ELEMENTS = 10
+FALLBACK_TEXT = 3900
+METADATA = 3000
+
+# action_id / callback_id values: the handlers register exactly these.
+LOG_TOUCH = "touch_log"
+SNOOZE = "touch_snooze"
+EDIT_PLAN = "plan_edit"
+SHOW_ACCOUNT = "account_show"
+LOG_MODAL = "touch_log_modal"
+SNOOZE_MODAL = "snooze_modal"
+PLAN_MODAL = "plan_modal"
+ACTION_IDS = (LOG_TOUCH, SNOOZE, EDIT_PLAN, SHOW_ACCOUNT)
+VIEW_IDS = (LOG_MODAL, SNOOZE_MODAL, PLAN_MODAL)
+
+KIND_EMOJI = {"call": "📞", "email": "✉️", "meeting": "🤝", "visit": "🚗", "note": "✅"}
+BAND_EMOJI = {"healthy": "🟢", "watch": "🟡", "at risk": "🔴"}
+REACTION_HINT = "React ✅ touched · 📞 call · ✉️ email · 🤝 meeting · 💤 snooze a week"
+
+
+# --- text safety ------------------------------------------------------------------------
+
+
+def escape(text: object) -> str:
+    """Escape user data for mrkdwn so `<!channel>` or `<@U1>` in a name pings no one."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    """Shorten to `limit` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=cut(text, SECTION_TEXT))
+
+
+def _plain(text: str, limit: int) -> PlainTextObject:
+    return PlainTextObject(text=cut(text, limit), emoji=True)
+
+
+def section(text: str, **kwargs) -> SectionBlock:
+    return SectionBlock(text=_md(text), **kwargs)
+
+
+def context(*texts: str) -> ContextBlock:
+    return ContextBlock(elements=[_md(text) for text in texts[:CONTEXT_ELEMENTS]])
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=_plain(text, HEADER_TEXT))
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=_plain(text, BUTTON_TEXT), action_id=action_id, value=value, style=style
+    )
+
+
+def option(text: str, value: str) -> Option:
+    return Option(text=_plain(text, OPTION_TEXT), value=cut(value, OPTION_VALUE))
+
+
+def finish(blocks: Sequence[Block], *, limit: int = MESSAGE_BLOCKS) -> list[dict]:
+    """Blocks as dicts, at most `limit` of them (validated by slack_sdk)."""
+    blocks = list(blocks)
+    if len(blocks) > limit:
+        dropped = len(blocks) - (limit - 1)
+        blocks = [*blocks[: limit - 1], context(f"…and {dropped} more not shown.")]
+    return [block.to_dict() for block in blocks]
+
+
+def fallback(text: str) -> str:
+    """The notification text: plain, short, no mentions."""
+    return cut(escape(text), FALLBACK_TEXT)
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.0f}"
+
+
+def user_ref(slack_user_id: str | None, fallback_text: str | None = None) -> str:
+    if slack_user_id:
+        return f"<@{slack_user_id}>"
+    return escape(fallback_text) if fallback_text else "someone"
+
+
+def bullet_list(lines: Sequence[str], *, limit: int, more_label: str = "more") -> str:
+    shown = list(lines[:limit])
+    if len(lines) > limit:
+        shown.append(f"…and {len(lines) - limit} {more_label}")
+    return "\n".join(shown)
+
+
+# --- the status card --------------------------------------------------------------------
+
+
+def account_buttons(account_id: int) -> ActionsBlock:
+    value = str(account_id)
+    return ActionsBlock(
+        block_id=f"account_actions:{value}",
+        elements=[
+            button("Log a touch", LOG_TOUCH, value, style="primary"),
+            button("Snooze", SNOOZE, value),
+            button("Edit plan", EDIT_PLAN, value),
+        ],
+    )
+
+
+def status_card(status: AccountStatus) -> dict:
+    """The `/account NAME` reply: blocks plus fallback text."""
+    facts, schedule, health = status.facts, status.schedule, status.health
+    owner = user_ref(status.owner_slack_user_id, status.owner_name or status.owner_email)
+    if not (status.owner_slack_user_id or status.owner_name or status.owner_email):
+        owner = "_no owner_"
+    value = f" · {money(status.annual_value)} a year" if status.annual_value else ""
+    blocks: list[Block] = [
+        header(f"{status.name}"),
+        context(
+            f"CRM id `{escape(status.external_id)}` · owner {owner} · tier "
+            f"*{escape(status.tier)}*{value}"
+        ),
+    ]
+    reasons = "\n".join(f"• {escape(reason)}" for reason in health.reasons[:8])
+    blocks.append(
+        section(f"{BAND_EMOJI[health.band]} *Health {health.score}/100* ({health.band})\n{reasons}")
+    )
+
+    if facts.last_order_at:
+        amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
+        last_order = (
+            f"{day_label(facts.last_order_at.date())}{amount}\n{facts.orders_count} "
+            f"orders, {money(facts.total_value)} in all"
+        )
+    else:
+        last_order = "None on record"
+    touch = status.last_touch
+    if touch:
+        by = user_ref(touch.by_slack_user_id, touch.by)
+        last_touch = (
+            f"{KIND_EMOJI.get(touch.kind, '')} {touch.kind} by {by}, {day_label(touch.at.date())}"
+        )
+        if touch.note:
+            last_touch += f"\n_“{escape(cut(touch.note, 200))}”_"
+    else:
+        last_touch = "Never logged"
+    due = day_label(schedule.next_touch_due)
+    if schedule.days_overdue:
+        due = f"*{due}* ({schedule.days_overdue} days overdue)"
+    elif schedule.next_touch_due == status.as_of:
+        due = f"*Today* ({due})"
+    if schedule.snoozed_until:
+        due += " 💤 snoozed"
+    rfm = status.rfm
+    scores = f" · R{rfm.recency} F{rfm.frequency} M{rfm.monetary}" if rfm.recency else ""
+    blocks.append(
+        SectionBlock(
+            fields=[
+                _md(f"*Last order*\n{last_order}"),
+                _md(f"*Last touch*\n{last_touch}"),
+                _md(f"*Next touch*\n{due}\nevery {schedule.cadence_days} days"),
+                _md(f"*Segment*\n{escape(rfm.segment)}{scores}\n_{status.segment_meaning}_"),
+            ]
+        )
+    )
+
+    if status.contacts:
+        people = [
+            f"• {escape(p.name)}" + (f", {escape(p.title)}" if p.title else "")
+            for p in status.contacts
+        ]
+        warn = "\n⚠️ *Single-threaded*: add a second contact." if status.single_threaded else ""
+        blocks.append(section(f"*Contacts*\n{bullet_list(people, limit=6)}{warn}"))
+    else:
+        blocks.append(
+            section(
+                "*Contacts*\n⚠️ None on file: *single-threaded*. Who else there should know you?"
+            )
+        )
+
+    if status.plan:
+        plan = status.plan
+        blocks.append(
+            section(
+                f"*Plan* (by {day_label(plan.horizon)})\nFrom: {escape(plan.current_state)}\n"
+                f"To: {escape(plan.target_state)}"
+            )
+        )
+    else:
+        blocks.append(section("*Plan*\nNo plan yet. Where should this account be in 3–5 months?"))
+
+    if status.tactics:
+        blocks.append(DividerBlock())
+        lines = [
+            f"*{number}. {escape(pick.tactic.title)}*\n_{escape(pick.why)}_\n"
+            f"{escape(pick.tactic.how_to)}"
+            for number, pick in enumerate(status.tactics, 1)
+        ]
+        blocks.append(section("💡 *Try next*\n" + "\n\n".join(lines)))
+    blocks.append(account_buttons(status.id))
+    next_due = day_label(schedule.next_touch_due)
+    text = f"{status.name}: health {health.score}/100, next touch {next_due}"
+    return {"blocks": finish(blocks), "text": fallback(text)}
+
+
+# --- choosing an account ----------------------------------------------------------------
+
+
+def pick_list(query: str, candidates: Sequence[tuple[int, str]], *, ambiguous: bool) -> dict:
+    """Several accounts fit (or none, with suggestions): buttons to choose one."""
+    if ambiguous:
+        intro = f"“{escape(query)}” matches {len(candidates)} accounts. Which one did you mean?"
+    elif candidates:
+        intro = f"No account matches “{escape(query)}”. Did you mean one of these?"
+    else:
+        intro = (
+            f"No account matches “{escape(query)}”. Check the spelling, or try part of the "
+            "name or the CRM id. `/account help` lists what I can do."
+        )
+    blocks: list[Block] = [section(intro)]
+    buttons = [button(name, SHOW_ACCOUNT, str(account_id)) for account_id, name in candidates[:25]]
+    if buttons:
+        blocks.append(ActionsBlock(block_id="account_pick", elements=buttons))
+    return {"blocks": finish(blocks), "text": fallback(intro)}
+
+
+# --- the rep's book and lists -------------------------------------------------------------
+
+
+def entry_line(entry: BookEntry) -> str:
+    facts, schedule = entry.facts, entry.schedule
+    if schedule.days_overdue:
+        when = f"{schedule.days_overdue}d overdue"
+    elif entry.due:
+        when = "due today"
+    else:
+        when = f"next {day_label(schedule.next_touch_due, year=False)}"
+    reason = entry.signals[0].reason if entry.signals else "all good"
+    top = max(entry.signals, key=lambda s: s.penalty).reason if entry.signals else reason
+    return (
+        f"{BAND_EMOJI[entry.health.band]} *{escape(facts.name)}* · {when} · health "
+        f"{entry.health.score}\n      _{escape(cut(top, 160))}_"
+    )
+
+
+def book(summary: BookSummary, top: Sequence[BookEntry], *, rep_label: str) -> dict:
+    blocks: list[Block] = [
+        header(f"Your book: {summary.accounts} accounts"),
+        SectionBlock(
+            fields=[
+                _md(f"*Due today*\n{summary.due_today}"),
+                _md(f"*Overdue*\n{summary.overdue}"),
+                _md(f"*Dormant (6m+)*\n{summary.dormant}"),
+                _md(f"*At risk*\n{summary.at_risk}"),
+                _md(f"*Declining*\n{summary.declining}"),
+                _md(f"*Single-threaded*\n{summary.single_threaded}"),
+            ]
+        ),
+    ]
+    if top:
+        lines = [entry_line(entry) for entry in top]
+        blocks.append(section("*Contact these first*\n" + "\n".join(lines)))
+    else:
+        blocks.append(section("Nothing due. Nice work: every account is within its cadence."))
+    blocks.append(
+        context(
+            "`/account list overdue` · `/account list dormant` · "
+            "`/account list at-risk` · `/account NAME` for one account"
+        )
+    )
+    text = f"{rep_label}: {summary.accounts} accounts, {summary.overdue} overdue"
+    return {"blocks": finish(blocks), "text": fallback(text)}
+
+
+def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = 15) -> dict:
+    title = f"{which.replace('-', ' ').capitalize()}: {len(entries)} account" + (
+        "s" if len(entries) != 1 else ""
+    )
+    if not entries:
+        body = f"No accounts are {LIST_FILTERS[which]} right now. 🎉"
+        return {"blocks": finish([section(f"*{title}*\n{body}")]), "text": fallback(title)}
+    lines = [entry_line(entry) for entry in entries]
+    blocks: list[Block] = [header(title), context(f"_{LIST_FILTERS[which]}_, most pressing first")]
+    for chunk_start in range(0, min(len(lines), limit), 5):
+        blocks.append(section("\n".join(lines[chunk_start : min(chunk_start + 5, limit)])))
+    if len(entries) > limit:
+        blocks.append(
+            context(f"…and {len(entries) - limit} more. Use `rebuy` exports for the full list.")
+        )
+    return {"blocks": finish(blocks), "text": fallback(title)}
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def recency_report(report: RecencyReport) -> dict:
+    total = report.accounts or 1
+
+    def share(count: int) -> str:
+        return f"{count:,} ({count / total:.0%})"
+
+    def group_line(group) -> str:
+        if not group.accounts:
+            return f"*{group.label}*: none"
+        return (
+            f"*{group.label}*: typically last bought {day_label(group.median_last_order)} "
+            f"({group.median_days_since} days ago)"
+        )
+
+    blocks: list[Block] = [
+        header(f"Recency report · {day_label(report.as_of)}"),
+        SectionBlock(
+            fields=[
+                _md(f"*Accounts*\n{report.accounts:,}"),
+                _md(f"*Not bought in 6 months*\n{share(report.not_bought_6m)}"),
+                _md(f"*Not bought in 12 months*\n{share(report.not_bought_12m)}"),
+                _md(f"*Not bought in 18 months*\n{share(report.not_bought_18m)}"),
+                _md(f"*Buying far less*\n{share(report.declining)}"),
+                _md(f"*Never bought*\n{share(report.never_bought)}"),
+            ]
+        ),
+        section("\n".join(group_line(g) for g in (report.best, report.average, report.worst))),
+    ]
+    if report.segments:
+        segs = " · ".join(f"{escape(name)} {count:,}" for name, count in report.segments.items())
+        blocks.append(context(f"Segments: {segs}"))
+    win_rates = report.extra.get("tactic_win_rates") if report.extra else None
+    if win_rates:
+        lines = [
+            f"• {escape(row['title'])}: {row['wins']}/{row['touches']} re-bought "
+            f"({row['win_rate']:.0%})"
+            for row in win_rates[:8]
+        ]
+        blocks.append(
+            section("*Tactics that bring rebuys* (re-order within 60 days)\n" + "\n".join(lines))
+        )
+    text = (
+        f"Recency report: {report.not_bought_6m} of {report.accounts} accounts have not "
+        "bought in 6 months"
+    )
+    return {"blocks": finish(blocks), "text": fallback(text)}
+
+
+# --- help and errors --------------------------------------------------------------------
+
+HELP_LINES = [
+    ("/account NAME", "status card: health, orders, touches, plan and tactics"),
+    ("/account", "your book at a glance"),
+    (
+        "/account list [due|overdue|dormant|at-risk|declining|single-threaded|all]",
+        "your accounts, filtered",
+    ),
+    ("/account log NAME [call|email|meeting|visit|note] [note…]", "log a touch"),
+    ("/account snooze NAME 2w [reason…]", "push the next touch (1w, 2w, 10d, 1m or a date)"),
+    ("/account plan NAME", "set the account plan"),
+    ("/account report", "who stopped buying, who buys less"),
+    ("/account help", "this list"),
+]
+
+
+def help_message(intro: str | None = None) -> dict:
+    lines = "\n".join(f"• `{usage}`: {what}" for usage, what in HELP_LINES)
+    blocks: list[Block] = []
+    if intro:
+        blocks.append(section(intro))
+    blocks.append(section(f"*What `/account` can do*\n{lines}"))
+    blocks.append(
+        context(
+            "Add `share` at the end to post the answer in the channel. "
+            "React to a reminder to log a touch: " + REACTION_HINT
+        )
+    )
+    return {"blocks": finish(blocks), "text": fallback(intro or "How to use /account")}
+
+
+def notice(text: str) -> dict:
+    """A short ephemeral line (errors, confirmations). `text` is mrkdwn, already safe."""
+    return {"blocks": finish([section(text)]), "text": fallback(text)}
+
+
+# --- modals -----------------------------------------------------------------------------
+
+
+def _metadata(**values) -> str:
+    payload = json.dumps(values, separators=(",", ":"))
+    if len(payload) > METADATA:
+        raise ValueError("private_metadata too large")
+    return payload
+
+
+def read_metadata(view: dict) -> dict:
+    try:
+        return json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+
+
+def log_touch_modal(
+    *, account_id: int, account_name: str, today: date, kind: str = "call", **metadata
+) -> dict:
+    kinds = [option(f"{KIND_EMOJI[k]} {k.capitalize()}", k) for k in TOUCH_KINDS]
+    view = View(
+        type="modal",
+        callback_id=LOG_MODAL,
+        title=_plain("Log a touch", VIEW_TITLE),
+        submit=_plain("Log it", VIEW_TITLE),
+        close=_plain("Cancel", VIEW_TITLE),
+        private_metadata=_metadata(account_id=account_id, **metadata),
+        blocks=[
+            section(f"*{escape(account_name)}*"),
+            InputBlock(
+                block_id="kind",
+                label=_plain("What kind of touch?", 2000),
+                element=StaticSelectElement(
+                    action_id="value", options=kinds, initial_option=kinds[TOUCH_KINDS.index(kind)]
+                ),
+            ),
+            InputBlock(
+                block_id="date",
+                label=_plain("When?", 2000),
+                element=DatePickerElement(action_id="value", initial_date=today.isoformat()),
+            ),
+            InputBlock(
+                block_id="note",
+                label=_plain("Note", 2000),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id="value",
+                    multiline=True,
+                    max_length=2000,
+                    placeholder=_plain("What did you learn?", 150),
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+SNOOZE_CHOICES = (("1w", "1 week"), ("2w", "2 weeks"), ("4w", "4 weeks"))
+
+
+def snooze_modal(*, account_id: int, account_name: str, **metadata) -> dict:
+    choices = [option(label, value) for value, label in SNOOZE_CHOICES]
+    view = View(
+        type="modal",
+        callback_id=SNOOZE_MODAL,
+        title=_plain("Snooze", VIEW_TITLE),
+        submit=_plain("Snooze", VIEW_TITLE),
+        close=_plain("Cancel", VIEW_TITLE),
+        private_metadata=_metadata(account_id=account_id, **metadata),
+        blocks=[
+            section(f"Push the next touch for *{escape(account_name)}* back."),
+            InputBlock(
+                block_id="length",
+                label=_plain("For how long?", 2000),
+                element=RadioButtonsElement(
+                    action_id="value", options=choices, initial_option=choices[1]
+                ),
+            ),
+            InputBlock(
+                block_id="reason",
+                label=_plain("Why? (optional)", 2000),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id="value",
+                    max_length=500,
+                    placeholder=_plain("e.g. buyer on leave", 150),
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def plan_modal(
+    *,
+    account_id: int,
+    account_name: str,
+    today: date,
+    tactics: Iterable[Tactic],
+    current_state: str = "",
+    target_state: str = "",
+    horizon: date | None = None,
+    chosen: Sequence[str] = (),
+) -> dict:
+    tactic_list = list(tactics)[:100]
+    options = [option(t.title, t.id) for t in tactic_list]
+    initial = [o for o in options if o.value in set(chosen)]
+    horizon = horizon or today + timedelta(days=120)
+    view = View(
+        type="modal",
+        callback_id=PLAN_MODAL,
+        title=_plain("Account plan", VIEW_TITLE),
+        submit=_plain("Save plan", VIEW_TITLE),
+        close=_plain("Cancel", VIEW_TITLE),
+        private_metadata=_metadata(account_id=account_id),
+        blocks=[
+            section(
+                f"*{escape(account_name)}*: where is it now, where should it be in 3–5 "
+                "months, and how will you get there?"
+            ),
+            InputBlock(
+                block_id="current_state",
+                label=_plain("From: where we are", 2000),
+                element=PlainTextInputElement(
+                    action_id="value",
+                    multiline=True,
+                    max_length=1000,
+                    initial_value=current_state or None,
+                    placeholder=_plain("e.g. one product line, about $20k a quarter", 150),
+                ),
+            ),
+            InputBlock(
+                block_id="target_state",
+                label=_plain("To: where we want to be", 2000),
+                element=PlainTextInputElement(
+                    action_id="value",
+                    multiline=True,
+                    max_length=1000,
+                    initial_value=target_state or None,
+                    placeholder=_plain("e.g. two product lines, $35k a quarter", 150),
+                ),
+            ),
+            InputBlock(
+                block_id="horizon",
+                label=_plain("By when (3–5 months ahead)", 2000),
+                element=DatePickerElement(action_id="value", initial_date=horizon.isoformat()),
+            ),
+            InputBlock(
+                block_id="tactics",
+                label=_plain("Tactics", 2000),
+                optional=True,
+                element=_multi_select(options, initial),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def _multi_select(options: list[Option], initial: list[Option]):
+    from slack_sdk.models.blocks import StaticMultiSelectElement
+
+    return StaticMultiSelectElement(
+        action_id="value",
+        options=options,
+        initial_options=initial or None,
+        placeholder=_plain("Pick the tactics you will use", 150),
+    )
+
+
+# --- App Home -----------------------------------------------------------------------------
+
+
+def home(
+    *,
+    rep_label: str,
+    summary: BookSummary | None,
+    due: Sequence[BookEntry],
+    overdue: Sequence[BookEntry],
+    dormant: Sequence[BookEntry],
+    at_risk: Sequence[BookEntry],
+    streak: int,
+    board: Sequence[LeaderboardRow],
+    unknown_rep: bool = False,
+) -> dict:
+    blocks: list[Block] = [header(f"Rebuy · {rep_label}")]
+    if unknown_rep:
+        blocks.append(
+            section(
+                "I don't know your accounts yet. Ask your sales-ops admin to import accounts with "
+                "your e-mail as `owner_email`, then run `rebuy reps sync`."
+            )
+        )
+    else:
+        flame = "🔥" if streak >= 3 else "✨"
+        blocks.append(
+            context(
+                f"{flame} Streak: *{streak}* working day{'s' if streak != 1 else ''} in a row with "
+                f"a touch · {summary.accounts if summary else 0} accounts in your book"
+            )
+        )
+
+        def part(title: str, entries: Sequence[BookEntry], empty: str) -> None:
+            blocks.append(DividerBlock())
+            if not entries:
+                blocks.append(section(f"*{title}*\n{empty}"))
+                return
+            blocks.append(section(f"*{title}* ({len(entries)})"))
+            for entry in entries[:5]:
+                blocks.append(
+                    section(
+                        entry_line(entry),
+                        accessory=button("Log a touch", LOG_TOUCH, str(entry.facts.id)),
+                    )
+                )
+            if len(entries) > 5:
+                blocks.append(context(f"…and {len(entries) - 5} more"))
+
+        part("Due today", due, "Nothing due today.")
+        part("Overdue", overdue, "Nothing overdue. 🎉")
+        part("Dormant", dormant, "No account has gone quiet for 6 months.")
+        part("At risk", at_risk, "No account is at risk.")
+    blocks.append(DividerBlock())
+    if board:
+        medals = ["🥇", "🥈", "🥉"]
+        lines = [
+            f"{medals[i] if i < 3 else f'{i + 1}.'} "
+            f"{user_ref(row.slack_user_id, row.rep_name or row.rep_email)}: "
+            f"{row.touches} touches on {row.accounts} accounts"
+            for i, row in enumerate(board)
+        ]
+        blocks.append(section("*Team leaderboard* (last 7 days)\n" + "\n".join(lines)))
+    else:
+        blocks.append(section("*Team leaderboard*\nNo touches logged this week yet."))
+    return View(type="home", blocks=finish(blocks, limit=VIEW_BLOCKS)).to_dict()
+
+
+# --- reminders ----------------------------------------------------------------------------
+
+
+def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
+    greeting = f"Good morning{', ' + escape(rep_name.split()[0]) if rep_name else ''}!"
+    plural = "accounts need" if count != 1 else "account needs"
+    extra = f" ({more} more due: `/account list due`)" if more else ""
+    text = f"{greeting} {count} {plural} you today{extra}."
+    return {"blocks": finish([section(text), context(REACTION_HINT)]), "text": fallback(text)}
+
+
+def all_caught_up(*, rep_name: str | None) -> dict:
+    text = (
+        f"Good morning{', ' + escape(rep_name.split()[0]) if rep_name else ''}! "
+        "All caught up: no account is due this week so far. ☕"
+    )
+    return {"blocks": finish([section(text)]), "text": fallback(text)}
+
+
+def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) -> dict:
+    facts, schedule = item.facts, item.schedule
+    when = f"{schedule.days_overdue} days overdue" if schedule.days_overdue else "due today"
+    value = f" · {money(facts.value)} a year" if facts.value else ""
+    why = "\n".join(f"• {escape(reason)}" for reason in item.why[:4])
+    blocks: list[Block] = [section(f"*{escape(facts.name)}* · {when}{value}\n{why}")]
+    if item.tactic:
+        blocks.append(
+            section(f"💡 *{escape(item.tactic.tactic.title)}*: {escape(item.tactic.why)}")
+        )
+    value_id = str(facts.id)
+    blocks.append(
+        ActionsBlock(
+            block_id=f"reminder_actions:{value_id}",
+            elements=[
+                button("Log a touch", LOG_TOUCH, value_id, style="primary"),
+                button("Snooze", SNOOZE, value_id),
+                button("Details", SHOW_ACCOUNT, value_id),
+            ],
+        )
+    )
+    for line in acknowledgements:
+        blocks.append(context(line))
+    text = f"{facts.name}: {when}. {item.why[0] if item.why else ''}"
+    return {"blocks": finish(blocks), "text": fallback(text)}
+
+
+def finish_dicts(raw: Sequence[dict], *, limit: int = MESSAGE_BLOCKS) -> list[dict]:
+    """Like `finish`, for blocks already stored as dicts (e.g. a reminder being re-rendered)."""
+    raw = list(raw)
+    if len(raw) > limit:
+        raw = [*raw[: limit - 1], context(f"…and {len(raw) - limit + 1} more.").to_dict()]
+    return raw

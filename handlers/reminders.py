@@ -1,0 +1,58 @@
+"""Reactions on reminder DMs, and keeping those messages' acknowledgements current."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.retention.reactions import acknowledgements, apply_reaction, reminder_message_at
+from bot.runtime import Runtime
+from handlers import blocks
+
+log = logging.getLogger(__name__)
+
+
+def refresh_reminder_message(
+    runtime: Runtime, client: WebClient, *, channel: str, ts: str, extra: Sequence[str] = ()
+) -> bool:
+    """Re-render a reminder's account message with a line per touch or snooze logged on it
+    (e.g. "📞 Call logged by @ana"). False when (channel, ts) is not a reminder."""
+    with runtime.db.session() as session:
+        message = reminder_message_at(session=session, channel=channel, ts=ts)
+        if message is None:
+            return False
+        lines = [*acknowledgements(session=session, message=message), *extra]
+        original = json.loads(message.blocks_json)
+        text = message.text
+    acks = [blocks.context(line).to_dict() for line in lines[:10]]
+    try:
+        client.chat_update(
+            channel=channel, ts=ts, text=text, blocks=blocks.finish_dicts([*original, *acks])
+        )
+    except SlackApiError as error:
+        log.warning(
+            "chat.update of reminder %s/%s failed: %s", channel, ts, error.response.get("error")
+        )
+    return True
+
+
+def handle_reaction(runtime: Runtime, client: WebClient, event: dict, *, added: bool) -> None:
+    item = event.get("item") or {}
+    if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+        return
+    with runtime.db.transaction() as session:
+        outcome = apply_reaction(
+            session=session,
+            channel=item["channel"],
+            ts=item["ts"],
+            user=event["user"],
+            reaction=event.get("reaction", ""),
+            added=added,
+            now=runtime.now(),
+        )
+    if outcome is not None and outcome.changed:
+        refresh_reminder_message(runtime, client, channel=item["channel"], ts=item["ts"])
