@@ -1,0 +1,94 @@
+"""The manifest and the code agree: every command and event Slack will send has a
+listener, and every listener is for something the manifest subscribes to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+import handlers
+from bot.runtime import Runtime
+from handlers import blocks
+
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+
+
+class RecordingApp:
+    """Stands in for a Bolt App and records what the handlers register."""
+
+    def __init__(self) -> None:
+        self.commands: set[str] = set()
+        self.events: set[str] = set()
+        self.actions: set[str] = set()
+        self.views: set[str] = set()
+        self.error_handlers = 0
+
+    def _record(self, bucket: set[str], name):
+        bucket.add(name)
+        return lambda function: function
+
+    def command(self, name):
+        return self._record(self.commands, name)
+
+    def event(self, name):
+        return self._record(self.events, name)
+
+    def action(self, name):
+        return self._record(self.actions, name)
+
+    def view(self, name):
+        return self._record(self.views, name)
+
+    def middleware(self, function):
+        return function
+
+    def error(self, function):
+        self.error_handlers += 1
+        return function
+
+
+def _registered() -> RecordingApp:
+    app = RecordingApp()
+    handlers.register(app, runtime=Runtime(settings=None, db=None, clock=None))  # type: ignore[arg-type]
+    return app
+
+
+def test_manifest_commands_and_events_match_the_listeners() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    app = _registered()
+    assert app.commands == commands
+    assert app.events == events
+    assert app.error_handlers == 1
+
+
+def test_every_button_and_modal_rebuy_renders_has_a_listener() -> None:
+    app = _registered()
+    assert app.actions == set(blocks.ACTION_IDS)
+    assert app.views == set(blocks.VIEW_IDS)
+    assert yaml.safe_load(MANIFEST.read_text())["settings"]["interactivity"]["is_enabled"]
+
+
+def test_manifest_asks_for_the_scopes_the_app_uses() -> None:
+    scopes = set(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+    assert {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "users:read.email",
+        "reactions:read",
+    } <= scopes
+
+
+def test_manifest_limits() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    info = manifest["display_information"]
+    assert len(info["name"]) <= 35
+    assert len(info["description"]) <= 140
+    assert 175 <= len(info["long_description"]) <= 4000
+    for command in manifest["features"]["slash_commands"]:
+        assert len(command["usage_hint"]) <= 1000
+        assert len(command["description"]) <= 2000
