@@ -304,6 +304,20 @@ def db_upgrade() -> None:
     )
 
 
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="What the change does.")],
+) -> None:
+    """For developers: write a new migration from the difference between models and DB."""
+    from alembic import command
+
+    from bot.db import alembic_config
+
+    runtime = build_runtime()
+    config = alembic_config(runtime.settings.database_url)
+    command.revision(config, message=message, autogenerate=True)
+
+
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision the database is at."""
