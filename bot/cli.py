@@ -39,8 +39,8 @@ reps_app = typer.Typer(help="Sales reps and their Slack users.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(reps_app, name="reps")
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 AsOf = Annotated[
     str | None,

@@ -14,11 +14,18 @@ class RebuyError(Exception):
 
 
 class AccountNotFound(RebuyError):
-    def __init__(self, query: str, suggestions: list[str] | None = None) -> None:
+    def __init__(
+        self, query: str, suggestions: list[str] | None = None, *, empty: bool = False
+    ) -> None:
         self.query = query
         self.suggestions = suggestions or []
         message = f"No account matches “{query}”."
-        if self.suggestions:
+        if empty:
+            message = (
+                "There are no accounts yet. An admin loads them with "
+                "`rebuy import accounts FILE.csv` (or try `rebuy demo`)."
+            )
+        elif self.suggestions:
             message += " Did you mean: " + ", ".join(self.suggestions) + "?"
         super().__init__(message)
 

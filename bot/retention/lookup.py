@@ -83,7 +83,7 @@ def find_account_id(*, session: Session, query: str) -> int:
 def _fuzzy(*, session: Session, query: str, key: str) -> int:
     rows = session.execute(sa.select(Account.id, Account.name, Account.name_key)).all()
     if not rows:
-        raise AccountNotFound(query)
+        raise AccountNotFound(query, empty=True)
     matches = process.extract(
         key,
         [row.name_key for row in rows],

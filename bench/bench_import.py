@@ -1,0 +1,202 @@
+"""Import benchmark: synthetic CRM exports, imported into a fresh SQLite database.
+
+    .venv/bin/python -m bench.bench_import [--accounts 100000] [--orders 1000000]
+
+Prints rows per second for the accounts import, the first orders import and a
+re-import of the same orders file (every row unchanged). The target is at least
+50,000 orders/s for the first orders import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.db import Database
+from bot.retention.importer import ImportResult, import_csv
+
+NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
+TIERS = ("key", "mid", "small")
+
+_FIRST = [
+    "Acme",
+    "Nordic",
+    "Blue",
+    "Granite",
+    "Harbor",
+    "Summit",
+    "Pioneer",
+    "Keystone",
+    "Riverside",
+    "Evergreen",
+    "Atlas",
+    "Beacon",
+    "Cedar",
+    "Delta",
+    "Falcon",
+    "Golden",
+    "Horizon",
+    "Iron",
+    "Juniper",
+    "Lakeside",
+    "Maple",
+    "Northwind",
+    "Oak",
+    "Pacific",
+    "Quarry",
+    "Redwood",
+    "Silver",
+    "Timber",
+    "United",
+    "Valley",
+    "Westfield",
+    "Zenith",
+    "Café",
+    "Müller",
+]
+_SECOND = [
+    "Supply",
+    "Logistics",
+    "Hardware",
+    "Foods",
+    "Plastics",
+    "Packaging",
+    "Tools",
+    "Electric",
+    "Dental",
+    "Print",
+    "Office",
+    "Chemicals",
+    "Textiles",
+    "Farms",
+    "Motors",
+    "Labs",
+    "Builders",
+    "Marine",
+    "Optics",
+    "Paper",
+]
+_SUFFIX = ("Ltd", "GmbH", "Inc.", "& Co.", "AB", "Oy", "LLC", "S.A.", "")
+_PRODUCTS = (
+    "Fasteners",
+    "Adhesives",
+    "Safety gloves",
+    "Cutting discs",
+    "Pallet wrap",
+    "Cable ties",
+    "Lubricants",
+    "Hand tools",
+    "Power tools",
+    "Workwear",
+    "Cleaning supplies",
+    "Labels",
+    "Shelving",
+    "Hoses, fittings & valves",
+    "Bearings",
+)
+
+
+def account_id(number: int) -> str:
+    return f"ACC-{number:07d}"
+
+
+def make_accounts_csv(path: Path, accounts: int = 100_000, reps: int = 60, seed: int = 1) -> Path:
+    """A CRM accounts export: every optional column present, some cells empty."""
+    rng = random.Random(seed)
+    owners = [f"rep{n:03d}@seller.example" for n in range(1, reps + 1)]
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["external_id", "name", "owner_email", "tier", "annual_value", "cadence_days"]
+        )
+        for number in range(1, accounts + 1):
+            name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_SUFFIX)}".strip()
+            tier = rng.choices(TIERS, weights=(5, 35, 60))[0]
+            value = f"{rng.lognormvariate(10, 1):.2f}" if rng.random() < 0.8 else ""
+            cadence = str(rng.choice((7, 21, 45, 90))) if rng.random() < 0.1 else ""
+            owner = rng.choice(owners) if rng.random() < 0.97 else ""
+            writer.writerow([account_id(number), f"{name} {number}", owner, tier, value, cadence])
+    return Path(path)
+
+
+def make_orders_csv(
+    path: Path,
+    accounts: int = 100_000,
+    orders: int = 1_000_000,
+    seed: int = 1,
+    without_order_id: float = 0.1,
+    days: int = 3 * 365,
+) -> Path:
+    """A CRM orders export over `days` days, sorted by date as CRMs export it.
+
+    A few accounts buy a lot and most buy a little; a share of rows has no order
+    id (and so is matched on content); some timestamps carry a time and offset.
+    """
+    rng = random.Random(seed)
+    start = NOW.date() - timedelta(days=days)
+    # Pareto weights: the top fifth of accounts place most orders.
+    weights = [rng.paretovariate(1.2) for _ in range(accounts)]
+    buyers = rng.choices(range(1, accounts + 1), weights=weights, k=orders)
+    offsets = sorted(rng.randrange(days) for _ in range(orders))
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["account_external_id", "ordered_at", "amount", "order_id", "product"])
+        for number, (buyer, offset) in enumerate(zip(buyers, offsets, strict=True), start=1):
+            day = start + timedelta(days=offset)
+            if rng.random() < 0.05:
+                when = f"{day.isoformat()}T{rng.randrange(7, 19):02d}:{rng.randrange(60):02d}:00Z"
+            elif rng.random() < 0.02:
+                when = f"{day.isoformat()}T10:30:00+02:00"
+            else:
+                when = day.isoformat()
+            amount = f"{rng.lognormvariate(7, 1.1):.2f}"
+            if rng.random() < 0.01:
+                amount = f"-{amount}"  # a refund
+            order_id = "" if rng.random() < without_order_id else f"SO-{number:08d}"
+            writer.writerow([account_id(buyer), when, amount, order_id, rng.choice(_PRODUCTS)])
+    return Path(path)
+
+
+def _timed(database: Database, run: Callable[..., ImportResult], **kwargs) -> tuple[float, str]:
+    started = time.perf_counter()
+    with database.transaction() as session:
+        result = run(session=session, now=NOW, tiers=TIERS, **kwargs)
+    elapsed = time.perf_counter() - started
+    return result.rows / elapsed, f"{result.summary()} in {elapsed:.1f}s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="rebuy-bench-") as folder:
+        tmp = Path(folder)
+        started = time.perf_counter()
+        accounts_csv = make_accounts_csv(tmp / "accounts.csv", args.accounts, seed=args.seed)
+        orders_csv = make_orders_csv(tmp / "orders.csv", args.accounts, args.orders, seed=args.seed)
+        print(f"generated CSVs in {time.perf_counter() - started:.1f}s")
+        database = Database(f"sqlite:///{tmp / 'bench.db'}")
+        database.upgrade()
+        try:
+            for label, kind, csv_path in (
+                ("accounts", "accounts", accounts_csv),
+                ("orders (first import)", "orders", orders_csv),
+                ("orders (re-import, unchanged)", "orders", orders_csv),
+            ):
+                rate, summary = _timed(database, import_csv, kind=kind, path=csv_path)
+                print(f"{label}: {rate:,.0f} rows/s — {summary}")
+        finally:
+            database.dispose()
+
+
+if __name__ == "__main__":
+    main()
