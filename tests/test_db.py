@@ -57,3 +57,20 @@ def test_sqlite_runs_in_wal_mode(sqlite_db: Database) -> None:
     with sqlite_db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migrations_run_down_and_up_again(tmp_path) -> None:
+    from alembic import command
+
+    from bot.db import alembic_config
+
+    database = Database(f"sqlite:///{tmp_path / 'roundtrip.db'}")
+    database.upgrade()
+    with database.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert database.current_revision() is None
+    database.upgrade()
+    assert database.current_revision() is not None
+    database.dispose()

@@ -3,6 +3,8 @@ punctuation and typos, honest when several accounts fit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 from sqlmodel import Session
@@ -80,37 +82,83 @@ def find_account_id(*, session: Session, query: str) -> int:
     return _fuzzy(session=session, query=query, key=key)
 
 
-def _fuzzy(*, session: Session, query: str, key: str) -> int:
-    rows = session.execute(sa.select(Account.id, Account.name, Account.name_key)).all()
-    if not rows:
-        raise AccountNotFound(query, empty=True)
-    matches = process.extract(
-        key,
-        [row.name_key for row in rows],
-        scorer=fuzz.WRatio,
-        limit=MAX_CANDIDATES,
-        score_cutoff=SUGGEST_AT,
+@dataclass(frozen=True)
+class _NameIndex:
+    ids: list[int]
+    names: list[str]
+    keys: list[str]
+
+
+# (database URL, fingerprint) -> names, so a typo does not reload 100,000 names each time.
+# The fingerprint changes with any insert, delete or rename, so it is never stale.
+_NAME_INDEXES: dict[tuple[str, tuple], _NameIndex] = {}
+_NAME_INDEXES_KEPT = 4
+
+
+def _name_index(session: Session) -> _NameIndex:
+    fingerprint = tuple(
+        session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.max(Account.id),
+                sa.func.sum(sa.func.length(Account.name_key)),
+                sa.func.max(Account.updated_at),
+            )
+        ).one()
     )
+    key = (str(session.get_bind().url), fingerprint)
+    index = _NAME_INDEXES.get(key)
+    if index is None:
+        rows = session.execute(sa.select(Account.id, Account.name, Account.name_key)).all()
+        index = _NameIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        if len(_NAME_INDEXES) >= _NAME_INDEXES_KEPT:
+            _NAME_INDEXES.pop(next(iter(_NAME_INDEXES)))
+        _NAME_INDEXES[key] = index
+    return index
+
+
+def _fuzzy(*, session: Session, query: str, key: str) -> int:
+    index = _name_index(session)
+    if not index.ids:
+        raise AccountNotFound(query, empty=True)
+    # A cheap whole-string pass finds typos fast; WRatio (which also weighs partial and
+    # token matches) then ranks those few, or the whole list when the cheap pass found none.
+    shortlist = process.extract(
+        key, index.keys, scorer=fuzz.QRatio, limit=20, score_cutoff=SUGGEST_AT
+    )
+    positions = [m[2] for m in shortlist]
+    if positions:
+        matches = process.extract(
+            key,
+            {position: index.keys[position] for position in positions},
+            scorer=fuzz.WRatio,
+            limit=MAX_CANDIDATES,
+        )
+        matches = [(name, score, position) for name, score, position in matches]
+    else:
+        matches = process.extract(
+            key, index.keys, scorer=fuzz.WRatio, limit=MAX_CANDIDATES, score_cutoff=SUGGEST_AT
+        )
     if not matches:
         raise AccountNotFound(query)
     best_score = matches[0][1]
     close = [m for m in matches if m[1] >= MATCH_AT and best_score - m[1] < CLEAR_LEAD]
     if len(close) == 1:
-        return rows[close[0][2]].id
+        return index.ids[close[0][2]]
     if len(close) > 1:
-        names = [rows[m[2]].name for m in close]
+        names = [index.names[m[2]] for m in close]
         duplicates = {name for name in names if names.count(name) > 1}
         raise AmbiguousAccount(
             query,
             [
                 (
-                    rows[m[2]].id,
-                    _label(rows[m[2]].name, _external_id(session, rows[m[2]].id), duplicates),
+                    index.ids[m[2]],
+                    _label(index.names[m[2]], _external_id(session, index.ids[m[2]]), duplicates),
                 )
                 for m in close
             ],
         )
-    raise AccountNotFound(query, [rows[m[2]].name for m in matches[:3]])
+    raise AccountNotFound(query, [index.names[m[2]] for m in matches[:3]])
 
 
 def _external_id(session: Session, account_id: int) -> str:
