@@ -143,11 +143,11 @@ def report_view(report: RecencyReport) -> Group:
     summary.add_row("Never bought", f"{report.never_bought:,}")
     summary.add_row("Buying far less than before", f"{report.declining:,}")
 
-    groups = Table(title="When did they last buy?", title_justify="left")
-    groups.add_column("Customers")
+    groups = Table(title="When did they last buy? (ranked by total spend)", title_justify="left")
+    groups.add_column("Customers", no_wrap=True)
     groups.add_column("Accounts", justify="right")
     groups.add_column("Spend", justify="right")
-    groups.add_column("Typical last order", justify="right")
+    groups.add_column("Median last order", justify="right")
     groups.add_column("Days since", justify="right")
     for group in (report.best, report.average, report.worst):
         groups.add_row(

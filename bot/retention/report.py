@@ -132,9 +132,9 @@ def recency_report(*, session: Session, now: datetime, as_of: date | None = None
         not_bought_12m=not_bought(12),
         not_bought_18m=not_bought(18),
         declining=declining,
-        best=_group("Best customers (top 20% by spend)", best, as_of),
-        average=_group("Average customers (middle 60%)", average, as_of),
-        worst=_group("Worst customers (bottom 20%)", worst, as_of),
+        best=_group("Best (top 20%)", best, as_of),
+        average=_group("Average (middle 60%)", average, as_of),
+        worst=_group("Worst (bottom 20%)", worst, as_of),
         segments=dict(
             sorted(
                 segments.items(),
