@@ -32,7 +32,14 @@ class Settings(BaseSettings):
     # e.g. REBUY_TIER_CADENCE='{"key": 14, "mid": 30, "small": 60, "tail": 90}'.
     rebuy_tier_cadence: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_TIER_CADENCE))
     listener_threads: int = Field(default=32, ge=4)
-    delivery_concurrency: int = Field(default=8, ge=1)
+    # Reps whose reminders are delivered at once. Each rep's DM is paced at about one
+    # message a second, so reaching SLACK_POST_RATE takes roughly that many reps in flight.
+    delivery_concurrency: int = Field(default=24, ge=1)
+    # chat.postMessage calls a second, workspace-wide, that reminder runs pace themselves
+    # to (Slack's workspace cap is unpublished; a 429 is still honoured via Retry-After).
+    slack_post_rate: float = Field(default=20.0, gt=0)
+    # The weekly digest goes to DIGEST_CHANNEL on Monday after REMINDER_TIME in this zone.
+    digest_timezone: str = "UTC"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -52,6 +59,17 @@ class Settings(BaseSettings):
         if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
             hours, minutes = value.strip().split(":")
             return time(int(hours), int(minutes))
+        return value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
     @field_validator("rebuy_now")

@@ -19,6 +19,15 @@ def money(value: float | None) -> str:
     return "—" if value is None else f"${value:,.0f}"
 
 
+def short_money(value: float) -> str:
+    """$950, $12k, $1.2M: for tight columns."""
+    if abs(value) >= 1_000_000:
+        return f"${value / 1_000_000:.1f}M"
+    if abs(value) >= 10_000:
+        return f"${value / 1000:.0f}k"
+    return f"${value:,.0f}"
+
+
 class _Rows:
     """Label/value rows whose values wrap under themselves, not under the label."""
 
@@ -153,7 +162,9 @@ def report_view(report: RecencyReport) -> Group:
         groups.add_row(
             group.label,
             f"{group.accounts:,}",
-            f"{money(group.min_value)}–{money(group.max_value)}" if group.accounts else "—",
+            f"{short_money(group.min_value)}–{short_money(group.max_value)}"
+            if group.accounts
+            else "—",
             day_label(group.median_last_order) if group.median_last_order else "—",
             str(group.median_days_since) if group.median_days_since is not None else "—",
         )

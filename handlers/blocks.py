@@ -120,8 +120,19 @@ def finish(blocks: Sequence[Block], *, limit: int = MESSAGE_BLOCKS) -> list[dict
 
 
 def fallback(text: str) -> str:
-    """The notification text: plain, short, no mentions."""
+    """The notification text from plain text: escaped, short, no mentions."""
     return cut(escape(text), FALLBACK_TEXT)
+
+
+def fallback_mrkdwn(text: str) -> str:
+    """The notification text from mrkdwn that is already safe (escaping it again would
+    show `&amp;lt;` to the reader)."""
+    return cut(text, FALLBACK_TEXT)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 account`, `2 accounts`, `1,200 orders`."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
 def money(value: float | None) -> str:
@@ -178,8 +189,8 @@ def status_card(status: AccountStatus) -> dict:
     if facts.last_order_at:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
         last_order = (
-            f"{day_label(facts.last_order_at.date())}{amount}\n{facts.orders_count} "
-            f"orders, {money(facts.total_value)} in all"
+            f"{day_label(facts.last_order_at.date())}{amount}\n"
+            f"{plural(facts.orders_count, 'order')}, {money(facts.total_value)} in all"
         )
     else:
         last_order = "None on record"
@@ -270,7 +281,7 @@ def pick_list(query: str, candidates: Sequence[tuple[int, str]], *, ambiguous: b
     buttons = [button(name, SHOW_ACCOUNT, str(account_id)) for account_id, name in candidates[:25]]
     if buttons:
         blocks.append(ActionsBlock(block_id="account_pick", elements=buttons))
-    return {"blocks": finish(blocks), "text": fallback(intro)}
+    return {"blocks": finish(blocks), "text": fallback_mrkdwn(intro)}
 
 
 # --- the rep's book and lists -------------------------------------------------------------
@@ -294,7 +305,7 @@ def entry_line(entry: BookEntry) -> str:
 
 def book(summary: BookSummary, top: Sequence[BookEntry], *, rep_label: str) -> dict:
     blocks: list[Block] = [
-        header(f"Your book: {summary.accounts} accounts"),
+        header(f"Your book: {plural(summary.accounts, 'account')}"),
         SectionBlock(
             fields=[
                 _md(f"*Due today*\n{summary.due_today}"),
@@ -317,7 +328,7 @@ def book(summary: BookSummary, top: Sequence[BookEntry], *, rep_label: str) -> d
             "`/account list at-risk` · `/account NAME` for one account"
         )
     )
-    text = f"{rep_label}: {summary.accounts} accounts, {summary.overdue} overdue"
+    text = f"{rep_label}: {plural(summary.accounts, 'account')}, {summary.overdue} overdue"
     return {"blocks": finish(blocks), "text": fallback(text)}
 
 
@@ -419,12 +430,12 @@ def help_message(intro: str | None = None) -> dict:
             "React to a reminder to log a touch: " + REACTION_HINT
         )
     )
-    return {"blocks": finish(blocks), "text": fallback(intro or "How to use /account")}
+    return {"blocks": finish(blocks), "text": fallback_mrkdwn(intro or "How to use /account")}
 
 
 def notice(text: str) -> dict:
     """A short ephemeral line (errors, confirmations). `text` is mrkdwn, already safe."""
-    return {"blocks": finish([section(text)]), "text": fallback(text)}
+    return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 
 # --- modals -----------------------------------------------------------------------------
@@ -625,7 +636,7 @@ def home(
         blocks.append(
             context(
                 f"{flame} Streak: *{streak}* working day{'s' if streak != 1 else ''} in a row with "
-                f"a touch · {summary.accounts if summary else 0} accounts in your book"
+                f"a touch · {plural(summary.accounts if summary else 0, 'account')} in your book"
             )
         )
 
@@ -655,7 +666,7 @@ def home(
         lines = [
             f"{medals[i] if i < 3 else f'{i + 1}.'} "
             f"{user_ref(row.slack_user_id, row.rep_name or row.rep_email)}: "
-            f"{row.touches} touches on {row.accounts} accounts"
+            f"{plural(row.touches, 'touch', 'touches')} on {plural(row.accounts, 'account')}"
             for i, row in enumerate(board)
         ]
         blocks.append(section("*Team leaderboard* (last 7 days)\n" + "\n".join(lines)))
@@ -669,10 +680,13 @@ def home(
 
 def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
     greeting = f"Good morning{', ' + escape(rep_name.split()[0]) if rep_name else ''}!"
-    plural = "accounts need" if count != 1 else "account needs"
+    needs = "accounts need" if count != 1 else "account needs"
     extra = f" ({more} more due: `/account list due`)" if more else ""
-    text = f"{greeting} {count} {plural} you today{extra}."
-    return {"blocks": finish([section(text), context(REACTION_HINT)]), "text": fallback(text)}
+    text = f"{greeting} {count} {needs} you today{extra}."
+    return {
+        "blocks": finish([section(text), context(REACTION_HINT)]),
+        "text": fallback_mrkdwn(text),
+    }
 
 
 def all_caught_up(*, rep_name: str | None) -> dict:
@@ -680,7 +694,7 @@ def all_caught_up(*, rep_name: str | None) -> dict:
         f"Good morning{', ' + escape(rep_name.split()[0]) if rep_name else ''}! "
         "All caught up: no account is due this week so far. ☕"
     )
-    return {"blocks": finish([section(text)]), "text": fallback(text)}
+    return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 
 def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) -> dict:

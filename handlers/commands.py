@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from bot.retention.tactic_stats import tactic_win_rates
 from bot.runtime import Runtime
 from handlers import blocks
 from handlers.common import actor_for, current_rep
+from handlers.errors import replying_to_errors
 from handlers.interactions import open_plan_modal
 from models import TOUCH_KINDS, Account
 
@@ -88,40 +90,57 @@ def register(app: App, runtime: Runtime) -> None:
     @app.command(COMMAND)
     def account_command(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         ack()  # first, always: Slack wants an answer within 3 seconds
-        request = parse(command.get("text") or "")
-        user_id = command["user_id"]
-        kind = "in_channel" if request.share else "ephemeral"
-
-        def reply(payload: dict) -> None:
-            respond(**payload, response_type=kind)
-
-        if request.verb == "help":
-            reply(blocks.help_message())
-        elif request.verb == "":
-            show_book(runtime, client, user_id, reply)
-        elif request.verb == "show":
-            show_account(runtime, " ".join(request.args), user_id, reply)
-        elif request.verb == "list":
-            show_list(runtime, client, user_id, request.args, reply)
-        elif request.verb == "report":
-            show_report(runtime, reply)
-        elif request.verb == "log":
-            log_from_command(runtime, request.args, user_id, reply)
-        elif request.verb == "snooze":
-            snooze_from_command(runtime, request.args, user_id, reply)
-        elif request.verb == "plan":
-            plan_from_command(runtime, client, request.args, user_id, command, reply)
+        with replying_to_errors(command, respond, client):
+            answer(runtime, client, command, respond)
 
 
-def _resolve(session, query: str, reply) -> int | None:
-    """The account id, or None after replying with a pick list / did-you-mean."""
+def answer(runtime: Runtime, client: WebClient, command: dict, respond: Respond) -> None:
+    """Do what `/account TEXT` asks and reply on the command's response_url."""
+    request = parse(command.get("text") or "")
+    user_id = command["user_id"]
+
+    def reply(payload: dict, *, private: bool = False) -> None:
+        # `share` posts the answer in the channel; pick lists and problems stay private.
+        shared = request.share and not private
+        respond(**payload, response_type="in_channel" if shared else "ephemeral")
+
+    if request.verb == "help":
+        reply(blocks.help_message())
+    elif request.verb == "":
+        show_book(runtime, client, user_id, reply)
+    elif request.verb == "show":
+        show_account(runtime, request.args, reply)
+    elif request.verb == "list":
+        show_list(runtime, client, user_id, request.args, reply)
+    elif request.verb == "report":
+        show_report(runtime, reply)
+    elif request.verb == "log":
+        log_from_command(runtime, request.args, user_id, reply)
+    elif request.verb == "snooze":
+        snooze_from_command(runtime, request.args, user_id, reply)
+    elif request.verb == "plan":
+        plan_from_command(runtime, client, request.args, user_id, command, reply)
+
+
+def _resolve(session, query: str, reply, *, verb: str = "log", typed: list[str] = ()) -> int | None:
+    """The account id, or None after privately replying with a pick list / did-you-mean.
+
+    `typed` is the whole command when it was read as an account name, so that a mistyped
+    sub-command ("lst overdue") can be pointed at the right one.
+    """
     if not query.strip():
-        reply(blocks.help_message("Which account? Add its name, e.g. `/account log acme call`."))
+        example = {"log": "log acme call", "snooze": "snooze acme 2w", "plan": "plan acme"}
+        reply(
+            blocks.help_message(
+                f"Which account? Add its name, e.g. `/account {example.get(verb, 'acme')}`."
+            ),
+            private=True,
+        )
         return None
     try:
         return find_account_id(session=session, query=query)
     except AmbiguousAccount as error:
-        reply(blocks.pick_list(query, error.candidates, ambiguous=True))
+        reply(blocks.pick_list(query, error.candidates, ambiguous=True), private=True)
     except AccountNotFound as error:
         ids = []
         for name in error.suggestions:
@@ -131,14 +150,28 @@ def _resolve(session, query: str, reply) -> int | None:
                 continue
         payload = blocks.pick_list(query, ids, ambiguous=False)
         if not ids:
-            payload = blocks.help_message(payload["text"])
-        reply(payload)
+            intro = payload["text"]
+            meant = _meant_subcommand(typed)
+            if meant:
+                intro = f"I don't know an account called “{blocks.escape(query)}”. Did you mean `{meant}`?"
+            payload = blocks.help_message(intro)
+        reply(payload, private=True)
     return None
 
 
-def show_account(runtime: Runtime, query: str, user_id: str, reply) -> None:
+def _meant_subcommand(words: list[str]) -> str | None:
+    """`["lst", "overdue"]` -> "/account list overdue" when the first word is a near miss."""
+    if not words:
+        return None
+    close = difflib.get_close_matches(words[0].lower(), SUBCOMMANDS, n=1, cutoff=0.6)
+    if not close:
+        return None
+    return " ".join([COMMAND, close[0], *(blocks.escape(w) for w in words[1:])])
+
+
+def show_account(runtime: Runtime, words: list[str], reply) -> None:
     with runtime.db.transaction() as session:
-        account_id = _resolve(session, query, reply)
+        account_id = _resolve(session, " ".join(words), reply, verb="show", typed=words)
         if account_id is None:
             return
         status = account_status(
@@ -151,8 +184,8 @@ def show_account(runtime: Runtime, query: str, user_id: str, reply) -> None:
     reply(blocks.status_card(status))
 
 
-def _rep_or_explain(runtime, session, client, user_id, reply):
-    rep = current_rep(session=session, client=client, user_id=user_id, runtime=runtime)
+def _rep_or_explain(runtime, client, user_id, reply):
+    rep = current_rep(runtime=runtime, client=client, user_id=user_id)
     if rep is None:
         reply(
             blocks.notice(
@@ -165,10 +198,10 @@ def _rep_or_explain(runtime, session, client, user_id, reply):
 
 
 def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
-    with runtime.db.transaction() as session:
-        rep = _rep_or_explain(runtime, session, client, user_id, reply)
-        if rep is None:
-            return
+    rep = _rep_or_explain(runtime, client, user_id, reply)
+    if rep is None:
+        return
+    with runtime.db.session() as session:
         entries = books.book_entries(
             session=session,
             owner_id=rep.id,
@@ -182,10 +215,10 @@ def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
 
 def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str], reply) -> None:
     which = books.normalize_filter(args[0] if args else None)
-    with runtime.db.transaction() as session:
-        rep = _rep_or_explain(runtime, session, client, user_id, reply)
-        if rep is None:
-            return
+    rep = _rep_or_explain(runtime, client, user_id, reply)
+    if rep is None:
+        return
+    with runtime.db.session() as session:
         entries = books.book_entries(
             session=session,
             owner_id=rep.id,
@@ -206,7 +239,7 @@ def log_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> 
     query, kind_word, note = split_log_args(args)
     kind = parse_touch_kind(kind_word)
     with runtime.db.transaction() as session:
-        account_id = _resolve(session, query, reply)
+        account_id = _resolve(session, query, reply, verb="log")
         if account_id is None:
             return
         log_touch(
@@ -231,7 +264,7 @@ def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) 
     query, length, reason = split_snooze_args(args)
     until = parse_snooze(length, today=runtime.today())
     with runtime.db.transaction() as session:
-        account_id = _resolve(session, query, reply)
+        account_id = _resolve(session, query, reply, verb="snooze")
         if account_id is None:
             return
         snooze_account(
@@ -249,8 +282,8 @@ def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) 
 def plan_from_command(
     runtime: Runtime, client: WebClient, args: list[str], user_id: str, command: dict, reply
 ) -> None:
-    with runtime.db.transaction() as session:
-        account_id = _resolve(session, " ".join(args), reply)
+    with runtime.db.session() as session:
+        account_id = _resolve(session, " ".join(args), reply, verb="plan")
     if account_id is not None:
         open_plan_modal(
             runtime,

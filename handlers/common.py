@@ -6,7 +6,6 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
 
 from bot.retention.actions import Actor, rep_for_slack_user
 from bot.retention.reps import link_rep
@@ -20,11 +19,15 @@ def actor_for(runtime: Runtime, user_id: str | None) -> Actor:
     return Actor(slack_user_id=user_id, is_admin=user_id in runtime.settings.admin_user_ids)
 
 
-def current_rep(
-    *, session: Session, client: WebClient, user_id: str, runtime: Runtime
-) -> Rep | None:
-    """The Rep behind a Slack user; links them by e-mail on first sight (users.info)."""
-    rep = rep_for_slack_user(session=session, slack_user_id=user_id)
+def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | None:
+    """The Rep behind a Slack user; links them by e-mail on first sight (users.info).
+
+    Opens its own sessions and calls Slack outside any transaction: on SQLite a write
+    transaction holds the database lock, and a slow users.info must not hold it too.
+    The Rep comes back detached, its columns loaded.
+    """
+    with runtime.db.session() as session:
+        rep = rep_for_slack_user(session=session, slack_user_id=user_id)
     if rep is not None:
         return rep
     try:
@@ -35,11 +38,12 @@ def current_rep(
     email = (user.get("profile") or {}).get("email")
     if not email:
         return None
-    return link_rep(
-        session=session,
-        email=email,
-        slack_user_id=user_id,
-        tz=user.get("tz"),
-        name=user.get("real_name") or (user.get("profile") or {}).get("real_name"),
-        now=runtime.now(),
-    )
+    with runtime.db.transaction() as session:
+        return link_rep(
+            session=session,
+            email=email,
+            slack_user_id=user_id,
+            tz=user.get("tz"),
+            name=user.get("real_name") or (user.get("profile") or {}).get("real_name"),
+            now=runtime.now(),
+        )

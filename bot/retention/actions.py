@@ -59,13 +59,10 @@ def require_owner_or_admin(*, session: Session, actor: Actor, account: Account, 
     ):
         return
     owner = session.get(Rep, account.owner_id)
-    who = (
-        f"<@{owner.slack_user_id}>"
-        if owner and owner.slack_user_id
-        else (owner.email if owner else "its owner")
-    )
+    # Plain text, like every domain message: the Slack layer escapes it for mrkdwn.
+    who = f"{owner.name or owner.email} (the account owner)" if owner else "the account owner"
     raise PermissionDenied(
-        f"Only {who} (the account owner) or a Rebuy admin can {what} for {account.name}. "
+        f"Only {who} or a Rebuy admin can {what} for {account.name}. "
         "Ask them, or ask your sales-ops admin to add you to ADMIN_USER_IDS."
     )
 
