@@ -14,20 +14,31 @@ class RebuyError(Exception):
 
 
 class AccountNotFound(RebuyError):
+    """Nothing matched. `candidates` are (account id, name) pairs worth suggesting."""
+
     def __init__(
-        self, query: str, suggestions: list[str] | None = None, *, empty: bool = False
+        self,
+        query: str,
+        candidates: list[tuple[int, str]] | None = None,
+        *,
+        empty: bool = False,
     ) -> None:
         self.query = query
-        self.suggestions = suggestions or []
+        self.candidates = candidates or []
+        self.empty = empty
         message = f"No account matches “{query}”."
         if empty:
             message = (
                 "There are no accounts yet. An admin loads them with "
                 "`rebuy import accounts FILE.csv` (or try `rebuy demo`)."
             )
-        elif self.suggestions:
+        elif self.candidates:
             message += " Did you mean: " + ", ".join(self.suggestions) + "?"
         super().__init__(message)
+
+    @property
+    def suggestions(self) -> list[str]:
+        return [name for _, name in self.candidates]
 
 
 class AmbiguousAccount(RebuyError):

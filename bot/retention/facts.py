@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -24,6 +25,7 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+@lru_cache(maxsize=256)
 def months_back(as_of: date, months: int) -> date:
     """Calendar months back: 2026-08-31 minus 6 months is 2026-02-28."""
     return as_of - relativedelta(months=months)
@@ -72,7 +74,7 @@ def _as_float(value) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _utc(value) -> datetime | None:
+def utc_value(value) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):  # SQLite aggregates can come back as text
@@ -119,7 +121,7 @@ def load_facts(
             owner_id=row.owner_id,
             annual_value=float(row.annual_value) if row.annual_value is not None else None,
             cadence_days=row.cadence_days,
-            created_at=_utc(row.created_at),
+            created_at=utc_value(row.created_at),
         )
     if not facts:
         return facts
@@ -163,8 +165,8 @@ def load_facts(
         fact = facts.get(row.account_id)
         if fact is None:
             continue
-        fact.last_order_at = _utc(row.last_at)
-        fact.first_order_at = _utc(row.first_at)
+        fact.last_order_at = utc_value(row.last_at)
+        fact.first_order_at = utc_value(row.first_at)
         fact.orders_count = row.n
         fact.total_value = _as_float(row.total)
         fact.value_last_6m = _as_float(row.last_6m)
@@ -180,7 +182,7 @@ def load_facts(
     )
     for account_id, last_at, n in session.execute(touches):
         if account_id in facts:
-            facts[account_id].last_touch_at = _utc(last_at)
+            facts[account_id].last_touch_at = utc_value(last_at)
             facts[account_id].touches_count = n
 
     contacts = (
@@ -215,7 +217,7 @@ def load_facts(
             scoped(Order.account_id), Order.ordered_at < end
         )
         for account_id, ordered_at in session.execute(rows):
-            days[account_id].add(_utc(ordered_at).date())
+            days[account_id].add(utc_value(ordered_at).date())
         for account_id, account_days in days.items():
             if account_id in facts:
                 facts[account_id].order_days = sorted(account_days)

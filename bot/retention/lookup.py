@@ -158,7 +158,7 @@ def _fuzzy(*, session: Session, query: str, key: str) -> int:
                 for m in close
             ],
         )
-    raise AccountNotFound(query, [index.names[m[2]] for m in matches[:3]])
+    raise AccountNotFound(query, [(index.ids[m[2]], index.names[m[2]]) for m in matches[:3]])
 
 
 def _external_id(session: Session, account_id: int) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import AccountFacts, load_facts
-from models import RfmCutoffs
+from bot.retention.facts import RFM_WINDOW_MONTHS, AccountFacts, day_start, months_back, utc_value
+from models import Order, RfmCutoffs
 
 SEGMENT_NO_PURCHASES = "No purchases"
 
@@ -62,6 +63,10 @@ def _measures(fact: AccountFacts, as_of: date) -> tuple[float, float, float]:
 
 def compute_cutoffs(facts: dict[int, AccountFacts], *, as_of: date) -> Cutoffs:
     buyers = [_measures(fact, as_of) for fact in facts.values() if fact.last_order_at]
+    return _cutoffs_of(buyers)
+
+
+def _cutoffs_of(buyers: list[tuple[float, float, float]]) -> Cutoffs:
     return Cutoffs(
         recency=_cut_points([r for r, _, _ in buyers]),
         frequency=_cut_points([f for _, f, _ in buyers]),
@@ -80,12 +85,35 @@ def workspace_cutoffs(
     cached = session.get(RfmCutoffs, as_of)
     if cached is not None:
         return Cutoffs.from_json(cached.payload)
-    if facts is None:
-        facts = load_facts(session=session, as_of=as_of)
-    cutoffs = compute_cutoffs(facts, as_of=as_of)
+    if facts is not None:
+        cutoffs = compute_cutoffs(facts, as_of=as_of)
+    else:
+        cutoffs = _cutoffs_of(_buyer_measures(session=session, as_of=as_of))
     session.merge(RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
     session.flush()
     return cutoffs
+
+
+def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float, float]]:
+    """(-days since last order, orders in window, value in window) of every buyer, from one
+    grouped query over orders alone."""
+    end = day_start(as_of + timedelta(days=1))
+    since = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
+    in_window = Order.ordered_at >= since
+    rows = session.execute(
+        sa.select(
+            sa.func.max(Order.ordered_at),
+            sa.func.sum(sa.case((in_window, 1), else_=0)),
+            sa.func.sum(sa.case((in_window, Order.amount), else_=0)),
+        )
+        .where(Order.ordered_at < end)
+        .group_by(Order.account_id)
+    )
+    measures = []
+    for last_at, orders, value in rows:
+        last_day = utc_value(last_at).date()
+        measures.append((-float((as_of - last_day).days), float(orders or 0), float(value or 0)))
+    return measures
 
 
 def _score(value: float, cuts: list[float]) -> int:
