@@ -49,6 +49,7 @@ OPTION_VALUE = 150
 VIEW_TITLE = 24
 CONTEXT_ELEMENTS = 10
 FALLBACK_TEXT = 3900
+PLAN_SHOWN = 500  # characters of each plan field on the card (the modal holds 1,000)
 METADATA = 3000
 
 # action_id / callback_id values: the handlers register exactly these.
@@ -145,11 +146,33 @@ def user_ref(slack_user_id: str | None, fallback_text: str | None = None) -> str
     return escape(fallback_text) if fallback_text else "someone"
 
 
-def bullet_list(lines: Sequence[str], *, limit: int, more_label: str = "more") -> str:
-    shown = list(lines[:limit])
-    if len(lines) > limit:
-        shown.append(f"…and {len(lines) - limit} {more_label}")
+def bullet_list(
+    lines: Sequence[str], *, limit: int, more_label: str = "more", budget: int = 2500
+) -> str:
+    """At most `limit` lines and about `budget` characters, then "…and N more", so the
+    count survives even when the lines are long (a section holds 3,000 characters)."""
+    shown: list[str] = []
+    used = 0
+    for line in lines[:limit]:
+        if shown and used + len(line) + 1 > budget:
+            break
+        line = line if len(line) <= budget else cut_mrkdwn(line, budget)
+        shown.append(line)
+        used += len(line) + 1
+    if len(lines) > len(shown):
+        shown.append(f"…and {len(lines) - len(shown)} {more_label}")
     return "\n".join(shown)
+
+
+def cut_mrkdwn(text: str, limit: int) -> str:
+    """Like `cut`, for escaped text: never ends inside an entity such as `&amp;`."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    amp = head.rfind("&", max(0, len(head) - 5))
+    if amp != -1 and ";" not in head[amp:]:
+        head = head[:amp]
+    return head.rstrip() + "…"
 
 
 # --- the status card --------------------------------------------------------------------
@@ -226,7 +249,7 @@ def status_card(status: AccountStatus) -> dict:
 
     if status.contacts:
         people = [
-            f"• {escape(p.name)}" + (f", {escape(p.title)}" if p.title else "")
+            f"• {escape(cut(p.name, 100))}" + (f", {escape(cut(p.title, 100))}" if p.title else "")
             for p in status.contacts
         ]
         warn = "\n⚠️ *Single-threaded*: add a second contact." if status.single_threaded else ""
@@ -242,8 +265,9 @@ def status_card(status: AccountStatus) -> dict:
         plan = status.plan
         blocks.append(
             section(
-                f"*Plan* (by {day_label(plan.horizon)})\nFrom: {escape(plan.current_state)}\n"
-                f"To: {escape(plan.target_state)}"
+                f"*Plan* (by {day_label(plan.horizon)})\n"
+                f"From: {escape(cut(plan.current_state, PLAN_SHOWN))}\n"
+                f"To: {escape(cut(plan.target_state, PLAN_SHOWN))}"
             )
         )
     else:
@@ -678,8 +702,14 @@ def home(
 # --- reminders ----------------------------------------------------------------------------
 
 
+def good_morning(rep_name: str | None) -> str:
+    """ "Good morning, Ana!" (just "Good morning!" when we don't know a first name)."""
+    first = (rep_name or "").split()
+    return f"Good morning, {escape(first[0])}!" if first else "Good morning!"
+
+
 def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
-    greeting = f"Good morning{', ' + escape(rep_name.split()[0]) if rep_name else ''}!"
+    greeting = good_morning(rep_name)
     needs = "accounts need" if count != 1 else "account needs"
     extra = f" ({more} more due: `/account list due`)" if more else ""
     text = f"{greeting} {count} {needs} you today{extra}."
@@ -690,10 +720,7 @@ def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
 
 
 def all_caught_up(*, rep_name: str | None) -> dict:
-    text = (
-        f"Good morning{', ' + escape(rep_name.split()[0]) if rep_name else ''}! "
-        "All caught up: no account is due this week so far. ☕"
-    )
+    text = f"{good_morning(rep_name)} All caught up: no account is due this week so far. ☕"
     return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 
@@ -730,3 +757,92 @@ def finish_dicts(raw: Sequence[dict], *, limit: int = MESSAGE_BLOCKS) -> list[di
     if len(raw) > limit:
         raw = [*raw[: limit - 1], context(f"…and {len(raw) - limit + 1} more.").to_dict()]
     return raw
+
+
+# --- weekly digest ------------------------------------------------------------------------
+
+from bot.retention.digest import WeeklyDigest  # noqa: E402  (this section is appended)
+
+DIGEST_REP_LINES = 45  # three sections of 15: the reps with the lowest coverage first
+DIGEST_ACCOUNT_LINES = 10
+DIGEST_CHUNK = 15
+
+
+def _coverage_emoji(share: float) -> str:
+    return "🟢" if share >= 0.9 else "🟡" if share >= 0.7 else "🔴"
+
+
+def weekly_digest(digest: WeeklyDigest) -> dict:
+    """The manager's Monday message: coverage and touches per rep, accounts newly at risk,
+    shout-outs for rebuys after a touch, and which tactics win."""
+    blocks: list[Block] = [
+        header(f"Rebuy weekly digest · week of {day_label(digest.week_start)}"),
+        section(
+            f"{_coverage_emoji(digest.coverage)} *Team coverage {digest.coverage:.0%}*: "
+            f"{digest.covered:,} of {digest.accounts:,} accounts touched within cadence · "
+            f"{digest.touches:,} touches in the last 7 days"
+        ),
+    ]
+    if digest.reps:
+        lines = [
+            f"{_coverage_emoji(rep.coverage)} {user_ref(rep.slack_user_id, rep.name or rep.email)}"
+            f": {rep.coverage:.0%} covered ({rep.covered}/{rep.accounts}) · "
+            f"{rep.touches} touch{'es' if rep.touches != 1 else ''}"
+            for rep in digest.reps
+        ]
+        shown = lines[:DIGEST_REP_LINES]
+        blocks.append(DividerBlock())
+        for start in range(0, len(shown), DIGEST_CHUNK):
+            title = "*Coverage and touches per rep* (lowest coverage first)\n" if not start else ""
+            blocks.append(section(title + "\n".join(shown[start : start + DIGEST_CHUNK])))
+        if len(lines) > len(shown):
+            blocks.append(context(f"…and {len(lines) - len(shown)} more reps"))
+
+    blocks.append(DividerBlock())
+    if digest.newly_at_risk:
+        lines = [
+            f"🔴 *{escape(cut(item.name, 80))}* ({item.was} → {item.health}) · "
+            f"{user_ref(item.owner_slack_user_id, item.owner_email)}\n"
+            f"      _{escape(cut(item.reason, 160))}_"
+            for item in digest.newly_at_risk
+        ]
+        blocks.append(
+            section(
+                f"*Newly at risk this week* ({len(lines)})\n"
+                + bullet_list(lines, limit=DIGEST_ACCOUNT_LINES, more_label="more")
+            )
+        )
+    else:
+        blocks.append(section("*Newly at risk this week*\nNo account slipped into risk. 🎉"))
+
+    if digest.shout_outs:
+        lines = []
+        for row in digest.shout_outs[:DIGEST_ACCOUNT_LINES]:
+            names = ", ".join(escape(cut(name, 60)) for name in row.accounts[:3])
+            extra = f" and {len(row.accounts) - 3} more" if len(row.accounts) > 3 else ""
+            lines.append(
+                f"🎉 {user_ref(row.slack_user_id, row.name or row.email)}: {names}{extra} "
+                f"re-bought ({money(row.amount)}) after a touch"
+            )
+        if len(digest.shout_outs) > DIGEST_ACCOUNT_LINES:
+            lines.append(f"…and {len(digest.shout_outs) - DIGEST_ACCOUNT_LINES} more reps")
+        blocks.append(
+            section(
+                "*Shout-outs* (orders this week within 60 days of a touch)\n" + "\n".join(lines)
+            )
+        )
+
+    if digest.tactic_win_rates:
+        lines = [
+            f"• {escape(row['title'])}: {row['wins']}/{row['touches']} re-bought "
+            f"({row['win_rate']:.0%})"
+            for row in digest.tactic_win_rates[:8]
+        ]
+        blocks.append(
+            section("*Tactics that bring rebuys* (re-order within 60 days)\n" + "\n".join(lines))
+        )
+    text = (
+        f"Rebuy weekly digest: team coverage {digest.coverage:.0%}, {digest.touches} touches, "
+        f"{len(digest.newly_at_risk)} accounts newly at risk"
+    )
+    return {"blocks": finish(blocks), "text": fallback(text)}

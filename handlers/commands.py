@@ -142,18 +142,18 @@ def _resolve(session, query: str, reply, *, verb: str = "log", typed: list[str] 
     except AmbiguousAccount as error:
         reply(blocks.pick_list(query, error.candidates, ambiguous=True), private=True)
     except AccountNotFound as error:
-        ids = []
-        for name in error.suggestions:
-            try:
-                ids.append((find_account_id(session=session, query=name), name))
-            except (AccountNotFound, AmbiguousAccount):
-                continue
-        payload = blocks.pick_list(query, ids, ambiguous=False)
-        if not ids:
+        if error.empty:
+            reply(blocks.notice(blocks.escape(error.message)), private=True)
+            return None
+        payload = blocks.pick_list(query, error.candidates, ambiguous=False)
+        if not error.candidates:
             intro = payload["text"]
             meant = _meant_subcommand(typed)
             if meant:
-                intro = f"I don't know an account called “{blocks.escape(query)}”. Did you mean `{meant}`?"
+                intro = (
+                    f"I don't know an account called “{blocks.escape(query)}”. "
+                    f"Did you mean `{meant}`?"
+                )
             payload = blocks.help_message(intro)
         reply(payload, private=True)
     return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import nullcontext
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
@@ -18,32 +20,40 @@ from models import SlackEvent
 
 log = logging.getLogger(__name__)
 EVENTS = ("app_home_opened", "reaction_added", "reaction_removed")
+# App Homes built at once. A Home assesses the rep's whole book (CPU-bound Python);
+# twenty built together would share the GIL with every slash command and slow the
+# status cards down tenfold. Queued Homes are already acked; they appear a moment later.
+HOME_BUILDS_AT_ONCE = 2
 
 
-def remember_event(runtime: Runtime, body: dict) -> None:
-    """Mark an Events API delivery as handled so a retry of it is dropped."""
-    event_id = body.get("event_id")
-    if not event_id:
-        return
+def claim_event(runtime: Runtime, body: dict) -> bool:
+    """Record an Events API delivery before handling it; False when its event_id was
+    already claimed (a retry, possibly arriving while the first is still being handled)."""
+    if not body.get("event_id"):
+        return True
     try:
         with runtime.db.transaction() as session:
             session.add(
                 SlackEvent(
-                    event_id=event_id,
+                    event_id=body["event_id"],
                     event_type=(body.get("event") or {}).get("type", "?")[:64],
                     received_at=runtime.now(),
                 )
             )
     except IntegrityError:
-        pass  # a concurrent delivery of the same event got there first
+        return False
+    return True
 
 
 def register(app: App, runtime: Runtime) -> None:
+    home_builds = threading.BoundedSemaphore(HOME_BUILDS_AT_ONCE)
+
     @app.middleware
-    def drop_handled_retries(request: BoltRequest, next) -> BoltResponse | None:
+    def drop_repeated_deliveries(request: BoltRequest, next) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed (X-Slack-Retry-Num, same event_id).
-        One we already handled is answered 200 and not processed again; the touch itself
-        is exactly-once by database constraint either way."""
+        One already claimed is answered 200 at once and not processed again. The check
+        only reads, so the acknowledgement never waits for SQLite's write lock; the
+        listener's claim (`claim_event`) settles deliveries that arrive together."""
         body = request.body or {}
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
@@ -56,27 +66,28 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.event("app_home_opened")
     def home_opened(event: dict, body: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not claim_event(runtime, body):
             return
-        publish_home(runtime, client, event["user"])
-        remember_event(runtime, body)
+        publish_home(runtime, client, event["user"], gate=home_builds)
 
     @app.event("reaction_added")
     def reaction_added(event: dict, body: dict, client: WebClient) -> None:
-        handle_reaction(runtime, client, event, added=True)
-        remember_event(runtime, body)
+        if claim_event(runtime, body):
+            handle_reaction(runtime, client, event, added=True)
 
     @app.event("reaction_removed")
     def reaction_removed(event: dict, body: dict, client: WebClient) -> None:
-        handle_reaction(runtime, client, event, added=False)
-        remember_event(runtime, body)
+        if claim_event(runtime, body):
+            handle_reaction(runtime, client, event, added=False)
 
 
-def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
+def publish_home(
+    runtime: Runtime, client: WebClient, user_id: str, *, gate: threading.Semaphore | None = None
+) -> None:
     """Build and publish one rep's App Home (only when they open it: views.publish is
-    rate-limited per workspace)."""
-    with runtime.db.transaction() as session:
-        rep = current_rep(session=session, client=client, user_id=user_id, runtime=runtime)
+    rate-limited per workspace). `gate` limits how many are built at once."""
+    rep = current_rep(runtime=runtime, client=client, user_id=user_id)
+    with gate or nullcontext(), runtime.db.session() as session:
         board = leaderboard(session=session, now=runtime.now())
         if rep is None:
             view = blocks.home(

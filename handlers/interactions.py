@@ -23,6 +23,7 @@ from bot.retention.tactics import tactic_bank
 from bot.runtime import Runtime
 from handlers import blocks
 from handlers.common import actor_for
+from handlers.errors import replying_to_errors
 from handlers.reminders import refresh_reminder_message
 from models import Account, AccountPlan
 
@@ -31,6 +32,17 @@ log = logging.getLogger(__name__)
 
 def _account_id(body: dict) -> int:
     return int(body["actions"][0]["value"])
+
+
+def _existing_account_id(session, body: dict) -> int:
+    """The account a button is about; a clear message if it was deleted since."""
+    account_id = _account_id(body)
+    if session.get(Account, account_id) is None:
+        raise InvalidInput(
+            "That account no longer exists (it may have been merged or removed in the CRM). "
+            "Look it up again with `/account NAME`."
+        )
+    return account_id
 
 
 def _origin(body: dict) -> dict:
@@ -78,64 +90,94 @@ def _value(view: dict, block_id: str) -> dict:
     return (view["state"]["values"].get(block_id) or {}).get("value") or {}
 
 
+GONE = (
+    "This account no longer exists (merged or removed in the CRM). Close this and look it "
+    "up again with /account NAME."
+)
+
+
+def _modal_account_id(runtime: Runtime, meta: dict) -> int | None:
+    """The account a modal is about, or None when it has been deleted since it opened."""
+    try:
+        account_id = int(meta["account_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    with runtime.db.session() as session:
+        return account_id if session.get(Account, account_id) is not None else None
+
+
 def register(app: App, runtime: Runtime) -> None:
+    # Buttons ack first and then answer any error themselves (see replying_to_errors).
     @app.action(blocks.SHOW_ACCOUNT)
     def show_account(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
-        user_id = body["user"]["id"]
-        with runtime.db.transaction() as session:
-            status = account_status(
-                session=session,
-                account_id=_account_id(body),
-                now=runtime.now(),
-                tier_cadence=runtime.tier_cadence,
-                record_tactics="card",
-            )
-        payload = blocks.status_card(status)
-        if body.get("response_url"):
-            respond(**payload, response_type="ephemeral", replace_original=False)
-        else:
-            client.chat_postMessage(channel=user_id, **payload)
+        with replying_to_errors(body, respond, client):
+            user_id = body["user"]["id"]
+            with runtime.db.transaction() as session:
+                status = account_status(
+                    session=session,
+                    account_id=_existing_account_id(session, body),
+                    now=runtime.now(),
+                    tier_cadence=runtime.tier_cadence,
+                    record_tactics="card",
+                )
+            payload = blocks.status_card(status)
+            if body.get("response_url"):
+                respond(**payload, response_type="ephemeral", replace_original=False)
+            else:
+                client.chat_postMessage(channel=user_id, **payload)
 
     @app.action(blocks.LOG_TOUCH)
-    def open_log_modal(ack: Ack, body: dict, client: WebClient) -> None:
+    def open_log_modal(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
-        account_id = _account_id(body)
-        with runtime.db.session() as session:
-            name = session.get(Account, account_id).name
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.log_touch_modal(
-                account_id=account_id, account_name=name, today=runtime.today(), **_origin(body)
-            ),
-        )
+        with replying_to_errors(body, respond, client):
+            with runtime.db.session() as session:
+                account_id = _existing_account_id(session, body)
+                name = session.get(Account, account_id).name
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=blocks.log_touch_modal(
+                    account_id=account_id,
+                    account_name=name,
+                    today=runtime.today(),
+                    **_origin(body),
+                ),
+            )
 
     @app.action(blocks.SNOOZE)
-    def open_snooze_modal(ack: Ack, body: dict, client: WebClient) -> None:
+    def open_snooze_modal(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
-        account_id = _account_id(body)
-        with runtime.db.session() as session:
-            name = session.get(Account, account_id).name
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.snooze_modal(account_id=account_id, account_name=name, **_origin(body)),
-        )
+        with replying_to_errors(body, respond, client):
+            with runtime.db.session() as session:
+                account_id = _existing_account_id(session, body)
+                name = session.get(Account, account_id).name
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=blocks.snooze_modal(account_id=account_id, account_name=name, **_origin(body)),
+            )
 
     @app.action(blocks.EDIT_PLAN)
-    def open_plan(ack: Ack, body: dict, client: WebClient) -> None:
+    def open_plan(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
-        open_plan_modal(
-            runtime,
-            client,
-            trigger_id=body["trigger_id"],
-            account_id=_account_id(body),
-            user_id=body["user"]["id"],
-        )
+        with replying_to_errors(body, respond, client):
+            with runtime.db.session() as session:
+                account_id = _existing_account_id(session, body)
+            open_plan_modal(
+                runtime,
+                client,
+                trigger_id=body["trigger_id"],
+                account_id=account_id,
+                user_id=body["user"]["id"],
+            )
 
     @app.view(blocks.LOG_MODAL)
     def submit_log(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         meta = blocks.read_metadata(view)
         user_id = body["user"]["id"]
+        account_id = _modal_account_id(runtime, meta)
+        if account_id is None:
+            ack(response_action="errors", errors={"kind": GONE})
+            return
         kind = (_value(view, "kind").get("selected_option") or {}).get("value", "note")
         picked = _value(view, "date").get("selected_date")
         note = _value(view, "note").get("value")
@@ -147,7 +189,7 @@ def register(app: App, runtime: Runtime) -> None:
             with runtime.db.transaction() as session:
                 log_touch(
                     session=session,
-                    account_id=int(meta["account_id"]),
+                    account_id=account_id,
                     kind=kind,
                     now=runtime.now(),
                     on=on,
@@ -155,25 +197,30 @@ def register(app: App, runtime: Runtime) -> None:
                     source="button",
                     actor=actor_for(runtime, user_id),
                 )
-                name = session.get(Account, int(meta["account_id"])).name
+                name = session.get(Account, account_id).name
         except InvalidInput as error:
             ack(response_action="errors", errors={"note": error.message})
             return
         ack()
         emoji = blocks.KIND_EMOJI.get(kind, "✅")
-        _report(
-            client,
-            runtime,
-            user_id,
-            meta,
-            f"{emoji} Logged a {kind} on *{blocks.escape(name)}* ({day_label(on)}).",
-            ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
-        )
+        with replying_to_errors(body, None, client):
+            _report(
+                client,
+                runtime,
+                user_id,
+                meta,
+                f"{emoji} Logged a {kind} on *{blocks.escape(name)}* ({day_label(on)}).",
+                ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
+            )
 
     @app.view(blocks.SNOOZE_MODAL)
     def submit_snooze(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         meta = blocks.read_metadata(view)
         user_id = body["user"]["id"]
+        account_id = _modal_account_id(runtime, meta)
+        if account_id is None:
+            ack(response_action="errors", errors={"length": GONE})
+            return
         length = (_value(view, "length").get("selected_option") or {}).get("value", "1w")
         reason = _value(view, "reason").get("value")
         try:
@@ -181,37 +228,42 @@ def register(app: App, runtime: Runtime) -> None:
             with runtime.db.transaction() as session:
                 snooze_account(
                     session=session,
-                    account_id=int(meta["account_id"]),
+                    account_id=account_id,
                     until=until,
                     now=runtime.now(),
                     reason=reason,
                     actor=actor_for(runtime, user_id),
                 )
-                name = session.get(Account, int(meta["account_id"])).name
+                name = session.get(Account, account_id).name
         except InvalidInput as error:
             ack(response_action="errors", errors={"reason": error.message})
             return
         ack()
-        _report(
-            client,
-            runtime,
-            user_id,
-            meta,
-            f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}.",
-            ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>",
-        )
+        with replying_to_errors(body, None, client):
+            _report(
+                client,
+                runtime,
+                user_id,
+                meta,
+                f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}.",
+                ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>",
+            )
 
     @app.view(blocks.PLAN_MODAL)
     def submit_plan(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         meta = blocks.read_metadata(view)
         user_id = body["user"]["id"]
+        account_id = _modal_account_id(runtime, meta)
+        if account_id is None:
+            ack(response_action="errors", errors={"current_state": GONE})
+            return
         horizon = _value(view, "horizon").get("selected_date")
         tactics = [o["value"] for o in _value(view, "tactics").get("selected_options") or []]
         try:
             with runtime.db.transaction() as session:
                 plan = save_plan(
                     session=session,
-                    account_id=int(meta["account_id"]),
+                    account_id=account_id,
                     current_state=_value(view, "current_state").get("value") or "",
                     target_state=_value(view, "target_state").get("value") or "",
                     horizon=date.fromisoformat(horizon) if horizon else None,
@@ -228,12 +280,14 @@ def register(app: App, runtime: Runtime) -> None:
             ack(response_action="errors", errors={"current_state": error.message[:150]})
             return
         ack()
-        client.chat_postMessage(
-            channel=user_id,
-            **blocks.notice(
-                f"📋 Plan saved for *{blocks.escape(name)}*: aiming for {day_label(plan.horizon)}."
-            ),
-        )
+        with replying_to_errors(body, None, client):
+            client.chat_postMessage(
+                channel=user_id,
+                **blocks.notice(
+                    f"📋 Plan saved for *{blocks.escape(name)}*: "
+                    f"aiming for {day_label(plan.horizon)}."
+                ),
+            )
 
 
 def _report(

@@ -1,0 +1,371 @@
+"""Slack benchmark: `/account NAME` as signed HTTP requests against a big workspace.
+
+    .venv/bin/python -m bench.bench_slack [--accounts 100000] [--orders 1000000]
+                                          [--requests 1000] [--slow-events 20]
+
+Builds a temporary SQLite database with bulk inserts (accounts, reps, contacts,
+touches, orders), serves the real app (`create_app` behind waitress, as `rebuy
+serve` does) in a separate process, and points it at a local Slack Web API
+double in this process. Then:
+
+1. sends `--requests` signed `/account NAME` slash commands one after another
+   (exact names, with one in twenty mistyped) and reports p50/p99 of
+   - ack: until the HTTP 200 that Slack waits for (limit 3 s), and
+   - answer: until the status card (or pick list) reaches the response_url;
+2. publishes the App Home for `--slow-events` reps at once while Slack answers
+   views.publish only after 5 s, and meanwhile sends slash commands: every one
+   must be acked well inside 3 s (the run fails otherwise).
+
+Targets: answer p99 < 100 ms for exact names; no missed acknowledgement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.bench_import import _FIRST, _PRODUCTS, _SECOND, _SUFFIX, TIERS
+from bot.db import Database
+from bot.retention.names import normalize_name
+from tests.slack_double import SlackDouble
+from tests.slack_signing import (
+    FORM,
+    JSON,
+    app_home_opened_event,
+    event_callback_body,
+    post_signed,
+    slash_command_body,
+)
+
+NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
+SECRET = "bench-secret"
+TOKEN = "xoxb-bench"
+REPS = 60
+SLOW_PUBLISH_SECONDS = 5.0
+ACK_LIMIT = 3.0
+TYPO_EVERY = 20
+
+
+def _ts(value: datetime) -> str:
+    """How the app's UTC columns store a datetime in SQLite."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def build_database(path: Path, accounts: int, orders: int, seed: int = 1) -> list[str]:
+    """A migrated SQLite database filled with bulk inserts; returns the account names."""
+    rng = random.Random(seed)
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    created = _ts(NOW - timedelta(days=4 * 365))
+    names: list[str] = []
+    with database.engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run(
+            "INSERT INTO rep (email, name, slack_user_id, tz, active, created_at) "
+            "VALUES (?, ?, ?, 'Europe/Berlin', 1, ?)",
+            [
+                (f"rep{n:03d}@seller.example", f"Rep {n}", rep_user(n), created)
+                for n in range(1, REPS + 1)
+            ],
+        )
+        rows = []
+        for number in range(1, accounts + 1):
+            name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_SUFFIX)}".strip()
+            name = f"{name} {number}"
+            names.append(name)
+            rows.append(
+                (
+                    f"ACC-{number:07d}",
+                    name,
+                    normalize_name(name),
+                    rng.randint(1, REPS) if rng.random() < 0.97 else None,
+                    rng.choices(TIERS, weights=(5, 35, 60))[0],
+                    round(rng.lognormvariate(10, 1), 2) if rng.random() < 0.8 else None,
+                    rng.choice((7, 21, 45, 90)) if rng.random() < 0.1 else None,
+                    created,
+                    created,
+                )
+            )
+        run(
+            "INSERT INTO account (external_id, name, name_key, owner_id, tier, annual_value, "
+            "cadence_days, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        contacts = []
+        for account in range(1, accounts + 1):
+            for k in range(rng.choice((0, 1, 1, 2, 3))):
+                email = f"p{account}-{k}@customer.example"
+                contacts.append((account, f"Person {account}-{k}", email, "Buyer", email, created))
+        run(
+            "INSERT INTO contact (account_id, name, email, title, contact_key, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            contacts,
+        )
+        touches = []
+        for _ in range(accounts * 2):
+            day = NOW - timedelta(days=rng.randrange(400), hours=rng.randrange(8))
+            rep = rng.randint(1, REPS)
+            touches.append(
+                (
+                    rng.randint(1, accounts),
+                    rng.choice(("call", "email", "meeting", "visit", "note")),
+                    _ts(day),
+                    rep,
+                    rep_user(rep),
+                    "import",
+                    _ts(day),
+                )
+            )
+        run(
+            "INSERT INTO touch (account_id, kind, touched_at, rep_id, slack_user_id, source, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            touches,
+        )
+        # Pareto weights, as in the import benchmark: a few accounts place most orders.
+        weights = [rng.paretovariate(1.2) for _ in range(accounts)]
+        buyers = rng.choices(range(1, accounts + 1), weights=weights, k=orders)
+        days = 3 * 365
+        start = NOW - timedelta(days=days)
+        chunk = []
+        for number, buyer in enumerate(buyers, start=1):
+            when = start + timedelta(days=rng.randrange(days), hours=rng.randrange(8, 18))
+            key = f"SO-{number:08d}"
+            amount = round(rng.lognormvariate(7, 1.1), 2)
+            chunk.append((buyer, _ts(when), amount, key, key, rng.choice(_PRODUCTS)))
+            if len(chunk) == 100_000:
+                _insert_orders(run, chunk)
+                chunk = []
+        _insert_orders(run, chunk)
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    database.dispose()
+    return names
+
+
+def _insert_orders(run: Callable, rows: list[tuple]) -> None:
+    if rows:
+        run(
+            'INSERT INTO "order" (account_id, ordered_at, amount, order_id, order_key, product) '
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def rep_user(number: int) -> str:
+    return f"UREP{number:03d}"
+
+
+def typo(name: str, rng: random.Random) -> str:
+    """Drop one letter from the first word: "Acme Supply Ltd 12" -> "Acm Supply Ltd 12"."""
+    first, _, rest = name.partition(" ")
+    at = rng.randrange(1, len(first))
+    return f"{first[:at]}{first[at + 1 :]} {rest}"
+
+
+# ---------------------------------------------------------------------- the server process
+
+
+def serve(database_url: str, api_url: str, ready, stop) -> None:
+    """Run in a child process: the real app over HTTP, like `rebuy serve` (no scheduler)."""
+    import logging
+
+    from bot.app import create_app
+    from bot.clock import fixed_clock
+    from bot.runtime import Runtime
+    from bot.server import make_wsgi_app, start_http_server
+    from bot.settings import Settings
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=api_url,
+        database_url=database_url,
+        rebuy_now=NOW,
+    )
+    runtime = Runtime(settings=settings, db=Database(database_url), clock=fixed_clock(NOW))
+    app = create_app(runtime)
+    server = start_http_server(
+        make_wsgi_app(app), host="127.0.0.1", port=0, threads=settings.listener_threads
+    )
+    ready.put(server.url)
+    stop.wait()
+    server.stop()
+
+
+# ---------------------------------------------------------------------- the client side
+
+
+@dataclass
+class Timing:
+    query: str
+    kind: str  # "exact" or "typo"
+    ack: float
+    answer: float | None
+
+
+def send_command(base: str, double: SlackDouble, text: str, key: str, user: str) -> Timing:
+    """One signed `/account TEXT`; times to the HTTP 200 and to the response_url post."""
+    body = slash_command_body(text=text, user_id=user, response_url=double.response_url(key))
+    seen = len(double.calls_to("response_url"))
+    started = time.perf_counter()
+    status, _, _ = post_signed(base, body, FORM, SECRET)
+    ack = time.perf_counter() - started
+    if status != 200:
+        raise SystemExit(f"/account {text!r} answered HTTP {status}")
+    answer = None
+    deadline = started + 30
+    while answer is None and time.perf_counter() < deadline:
+        calls = double.wait_for("response_url", seen + 1, timeout=deadline - time.perf_counter())
+        if any(c["response_url"].endswith(f"/{key}") for c in calls):
+            answer = time.perf_counter() - started
+        seen = len(calls)
+    return Timing(text, "", ack, answer)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def report(label: str, timings: list[Timing]) -> None:
+    if not timings:
+        return
+    acks = [t.ack * 1000 for t in timings]
+    answers = [t.answer * 1000 for t in timings if t.answer is not None]
+    print(
+        f"  {label:<14} n={len(timings):>5}  "
+        f"ack p50 {percentile(acks, 50):6.1f} ms  p99 {percentile(acks, 99):6.1f} ms  "
+        f"max {max(acks):6.1f} ms  |  answer p50 {percentile(answers, 50):6.1f} ms  "
+        f"p99 {percentile(answers, 99):6.1f} ms  max {max(answers):7.1f} ms"
+    )
+
+
+def measure_commands(
+    base: str, double: SlackDouble, names: list[str], requests: int, rng: random.Random
+) -> list[Timing]:
+    timings = []
+    for n in range(requests):
+        name = rng.choice(names)
+        kind = "typo" if n % TYPO_EVERY == TYPO_EVERY - 1 else "exact"
+        query = typo(name, rng) if kind == "typo" else name.lower()
+        timing = send_command(base, double, query, f"cmd{n}", rep_user(1 + n % REPS))
+        timing.kind = kind
+        timings.append(timing)
+    return timings
+
+
+def slow_events_check(
+    base: str, double: SlackDouble, names: list[str], events: int, rng: random.Random
+) -> bool:
+    """`events` App Home openings whose views.publish takes 5 s, commands meanwhile."""
+    double.reset()
+    double.delay("views.publish", SLOW_PUBLISH_SECONDS)
+    acked: list[int] = []
+
+    def open_home(n: int) -> None:
+        body = event_callback_body(app_home_opened_event(rep_user(1 + n % REPS)), f"EvBench{n}")
+        acked.append(post_signed(base, body, JSON, SECRET)[0])
+
+    started = time.perf_counter()
+    openers = [threading.Thread(target=open_home, args=(n,)) for n in range(events)]
+    for thread in openers:
+        thread.start()
+    for thread in openers:
+        thread.join()
+    events_acked = time.perf_counter() - started
+
+    timings = []
+    n = 0
+    # Keep commanding until every slow publish has finished (about 5 s, longer under load).
+    while len(double.calls_to("views.publish")) < events and n < 500:
+        name = rng.choice(names)
+        timings.append(send_command(base, double, name.lower(), f"slow{n}", rep_user(1)))
+        n += 1
+    double.wait_for("views.publish", events, timeout=120)
+    finished = time.perf_counter() - started
+
+    worst_ack = max(t.ack for t in timings)
+    ok = all(status == 200 for status in acked) and worst_ack < ACK_LIMIT
+    print(
+        f"\n{events} slow App Home events (views.publish answers after "
+        f"{SLOW_PUBLISH_SECONDS:.0f} s): all {events} acked 200 in {events_acked * 1000:.0f} ms; "
+        f"all published after {finished:.1f} s"
+    )
+    report("commands", timings)
+    print(
+        f"  {'PASS' if ok else 'FAIL'}: {len(timings)} commands while they ran, "
+        f"slowest ack {worst_ack * 1000:.0f} ms (limit {ACK_LIMIT * 1000:.0f} ms)"
+    )
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--slow-events", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    with tempfile.TemporaryDirectory(prefix="rebuy-bench-slack-") as folder:
+        path = Path(folder) / "bench.db"
+        started = time.perf_counter()
+        names = build_database(path, args.accounts, args.orders, seed=args.seed)
+        print(
+            f"built {args.accounts:,} accounts and {args.orders:,} orders "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
+        context = multiprocessing.get_context("spawn")
+        with SlackDouble() as double:
+            ready, stop = context.Queue(), context.Event()
+            server = context.Process(
+                target=serve, args=(f"sqlite:///{path}", double.api_url, ready, stop)
+            )
+            server.start()
+            try:
+                base = ready.get(timeout=60)
+                # The first card of a day computes the workspace's RFM cut points (cached).
+                first = send_command(base, double, names[0].lower(), "warm0", rep_user(1))
+                print(
+                    f"first card of the day (computes RFM cut points for the workspace): "
+                    f"ack {first.ack * 1000:.0f} ms, answer {first.answer * 1000:.0f} ms"
+                )
+                for n in range(20):  # warm connections, caches and code paths
+                    send_command(base, double, rng.choice(names).lower(), f"warm{n + 1}", "U1")
+
+                timings = measure_commands(base, double, names, args.requests, rng)
+                print(f"\n/account NAME, {args.requests} signed requests one after another:")
+                report("all", timings)
+                report("exact names", [t for t in timings if t.kind == "exact"])
+                report("typos", [t for t in timings if t.kind == "typo"])
+                missing = [t.query for t in timings if t.answer is None]
+                if missing:
+                    print(f"  {len(missing)} requests got no answer: {missing[:5]}")
+
+                ok = slow_events_check(base, double, names, args.slow_events, rng)
+            finally:
+                stop.set()
+                server.join(30)
+        exact = [t.answer for t in timings if t.kind == "exact" and t.answer is not None]
+        p99 = percentile(exact, 99) * 1000
+        print(f"\ntarget: answer p99 < 100 ms for exact names: {'PASS' if p99 < 100 else 'FAIL'}")
+        if not ok or missing:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,415 @@
+"""Block Kit builders: Slack's limits hold and data is escaped, whatever the data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.retention.book import BookEntry, BookSummary, LeaderboardRow
+from bot.retention.due import DueAccount
+from bot.retention.facts import AccountFacts
+from bot.retention.report import CustomerGroup, RecencyReport
+from bot.retention.rfm import Rfm
+from bot.retention.signals import Health, Signal, TouchSchedule
+from bot.retention.status import AccountStatus, LastTouch, Person, Plan
+from bot.retention.tactics import TacticPick, tactic_bank
+from handlers import blocks
+from tests.slack_app_fixtures import block_texts, buttons, mrkdwn_texts
+
+EVIL = "<!channel> & <@U123>"
+ESCAPED = "&lt;!channel&gt; &amp; &lt;@U123&gt;"
+TODAY = date(2026, 6, 15)
+NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
+
+
+def facts(account_id: int = 1, name: str = "Acme Corp", **fields) -> AccountFacts:
+    fields.setdefault("last_order_at", datetime(2025, 5, 1, 12, tzinfo=UTC))
+    fields.setdefault("orders_count", 3)
+    fields.setdefault("total_value", 2500.0)
+    fields.setdefault("last_touch_at", datetime(2026, 6, 1, 12, tzinfo=UTC))
+    return AccountFacts(
+        id=account_id,
+        external_id=f"ACC-{account_id}",
+        name=name,
+        tier="mid",
+        owner_id=1,
+        annual_value=None,
+        cadence_days=None,
+        created_at=NOW,
+        **fields,
+    )
+
+
+def signal(reason: str = "No order in over 12 months.", name: str = "dormant_12m") -> Signal:
+    return Signal(name=name, reason=reason, penalty=35)
+
+
+def schedule(days_overdue: int = 3) -> TouchSchedule:
+    return TouchSchedule(
+        cadence_days=30,
+        cadence_source="tier",
+        next_touch_due=date(2026, 6, 12),
+        snoozed_until=None,
+        days_overdue=days_overdue,
+    )
+
+
+def health(score: int = 30, reasons: list[str] | None = None) -> Health:
+    return Health(score=score, band="at risk", reasons=reasons or ["−35: No order in a year."])
+
+
+def picks(why: str = "Dormant: a year quiet.") -> list[TacticPick]:
+    bank = list(tactic_bank().values())
+    return [TacticPick(tactic=tactic, why=why) for tactic in bank[:3]]
+
+
+def status(name: str = "Acme Corp", **over) -> AccountStatus:
+    fields = dict(
+        id=7,
+        name=name,
+        external_id="ACC-7",
+        tier="mid",
+        owner_email="ana@seller.example",
+        owner_name="Ana",
+        owner_slack_user_id="U1",
+        annual_value=50_000.0,
+        facts=facts(7, name),
+        schedule=schedule(),
+        signals=[signal()],
+        health=health(),
+        rfm=Rfm(1, 2, 3, "At risk"),
+        last_order_amount=800.0,
+        last_touch=LastTouch(
+            at=datetime(2026, 6, 1, 12, tzinfo=UTC),
+            kind="call",
+            by="Ana",
+            by_slack_user_id="U1",
+            note="Asked about Q3",
+            source="command",
+        ),
+        contacts=[Person("Carla", "Buyer", "carla@x.example")],
+        plan=None,
+        tactics=picks(),
+        as_of=TODAY,
+    )
+    fields.update(over)
+    return AccountStatus(**fields)
+
+
+def entry(n: int, name: str | None = None, reason: str = "Touch overdue.") -> BookEntry:
+    return BookEntry(
+        facts(n, name or f"Account {n}"),
+        schedule(days_overdue=n % 3),
+        [signal(reason, "touch_overdue")],
+        health(),
+        TODAY,
+    )
+
+
+def assert_within_limits(payload_blocks: list[dict], *, max_blocks: int = 50) -> None:
+    """Slack's limits on everything Rebuy sends (see SLACK-NOTES.md)."""
+    assert len(payload_blocks) <= max_blocks
+    for block in payload_blocks:
+        if block["type"] == "section":
+            if "text" in block:
+                assert len(block["text"]["text"]) <= 3000
+            assert len(block.get("fields", [])) <= 10
+            for field in block.get("fields", []):
+                assert len(field["text"]) <= 2000
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+        if block["type"] == "context":
+            assert len(block["elements"]) <= 10
+        if block["type"] == "actions":
+            assert len(block["elements"]) <= 25
+    for button in buttons(payload_blocks):
+        assert len(button["text"]["text"]) <= 75
+        assert len(button["value"]) <= 2000
+        assert len(button["action_id"]) <= 255
+
+
+def assert_escaped(payload: dict) -> None:
+    for text in mrkdwn_texts(payload):
+        for raw in ("<!channel>", "<@U123>", "<!here>"):
+            assert raw not in text, text
+        assert "&amp;lt;" not in text and "&amp;amp;" not in text, text  # escaped once
+
+
+# ------------------------------------------------------------------ escaping
+
+
+def test_escape_covers_the_three_characters_slack_parses() -> None:
+    assert blocks.escape(EVIL) == ESCAPED
+    assert blocks.escape("a&amp;b") == "a&amp;amp;b"  # data is data, even if it looks escaped
+    assert blocks.escape(42) == "42"
+
+
+def test_status_card_escapes_every_piece_of_data() -> None:
+    card = blocks.status_card(
+        status(
+            EVIL,
+            external_id="<!here>",
+            tier="<!here>",
+            owner_slack_user_id=None,
+            owner_name=EVIL,
+            signals=[signal(EVIL)],
+            health=health(reasons=[EVIL]),
+            rfm=Rfm(1, 1, 1, EVIL),
+            last_touch=LastTouch(NOW, "call", EVIL, None, EVIL, "command"),
+            contacts=[Person(EVIL, EVIL, None)],
+            plan=Plan(EVIL, EVIL, date(2026, 10, 1), [], None, NOW),
+            tactics=picks(why=EVIL),
+        )
+    )
+    assert_escaped(card)
+    assert card["text"].startswith(ESCAPED)
+    joined = "\n".join(mrkdwn_texts(card))
+    assert joined.count(ESCAPED) >= 8  # owner, reason, segment, touch, note, contact, plan, why
+    # The header is plain_text, which Slack never parses for mentions.
+    assert card["blocks"][0]["text"] == {"type": "plain_text", "text": EVIL, "emoji": True}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(
+            lambda: blocks.pick_list(EVIL, [(1, EVIL), (2, EVIL)], ambiguous=True), id="pick"
+        ),
+        pytest.param(lambda: blocks.pick_list(EVIL, [(1, EVIL)], ambiguous=False), id="mean"),
+        pytest.param(lambda: blocks.pick_list(EVIL, [], ambiguous=False), id="none"),
+        pytest.param(
+            lambda: blocks.book(BookSummary(1, 1, 1, 1, 1, 1, 1), [entry(1, EVIL)], rep_label=EVIL),
+            id="book",
+        ),
+        pytest.param(lambda: blocks.account_list("overdue", [entry(1, EVIL, EVIL)]), id="list"),
+        pytest.param(lambda: blocks.help_message(blocks.escape(EVIL)), id="help"),
+        pytest.param(lambda: blocks.notice(blocks.escape(EVIL)), id="notice"),
+        pytest.param(lambda: blocks.reminder_header(count=2, more=0, rep_name=EVIL), id="header"),
+        pytest.param(lambda: blocks.all_caught_up(rep_name=EVIL), id="caught-up"),
+        pytest.param(
+            lambda: blocks.reminder_account(
+                DueAccount(
+                    facts(1, EVIL), schedule(), [signal(EVIL)], health(), 1.0, picks(EVIL)[0]
+                )
+            ),
+            id="reminder",
+        ),
+    ],
+)
+def test_every_message_escapes_data_once(payload) -> None:
+    message = payload()
+    assert_escaped(message)
+    assert "&lt;!channel&gt;" in "\n".join(mrkdwn_texts(message))
+    assert_within_limits(message["blocks"])
+
+
+def test_home_escapes_names_in_lists_and_leaderboard() -> None:
+    view = home_view(entries=[entry(1, EVIL)], board=[LeaderboardRow(EVIL, EVIL, None, 3, 2)])
+    assert_escaped(view)
+    assert "&lt;!channel&gt; &amp; &lt;@U123&gt;: 3 touches on 2 accounts" in "\n".join(
+        mrkdwn_texts(view)
+    )
+
+
+def test_recency_report_escapes_segment_and_tactic_names() -> None:
+    group = CustomerGroup("Best", 1, 1.0, 2.0, TODAY, TODAY, TODAY, 10)
+    report = RecencyReport(TODAY, 3, 1, 1, 1, 0, 0, group, group, group, segments={EVIL: 2})
+    report.extra["tactic_win_rates"] = [{"title": EVIL, "wins": 1, "touches": 2, "win_rate": 0.5}]
+    message = blocks.recency_report(report)
+    assert_escaped(message)
+    assert f"{ESCAPED} 2" in "\n".join(mrkdwn_texts(message))
+
+
+# ------------------------------------------------------------------ limits
+
+
+def test_status_card_stays_within_limits_with_huge_data() -> None:
+    long = "Ä&<" * 700  # escapes to far more than 3,000 characters
+    card = blocks.status_card(
+        status(
+            "N" * 300,
+            external_id="X" * 128,
+            contacts=[Person(f"Person {n} {long}", long, None) for n in range(200)],
+            signals=[signal(long) for _ in range(30)],
+            health=health(reasons=[long] * 30),
+            last_touch=LastTouch(NOW, "call", "Ana", "U1", "n" * 2000, "command"),
+            plan=Plan(long, long, date(2026, 10, 1), [], None, NOW),
+            tactics=picks(why=long),
+        )
+    )
+    assert_within_limits(card["blocks"])
+    assert len(card["blocks"][0]["text"]["text"]) == 150 and card["blocks"][0]["text"][
+        "text"
+    ].endswith("…")
+    assert len(card["text"]) < 4000
+    text = "\n".join(block_texts(card["blocks"]))
+    contacts = next(t for t in text.split("*Contacts*\n")[1:]).split("\n")
+    shown = [line for line in contacts if line.startswith("• Person")]
+    assert 1 <= len(shown) <= 6
+    assert f"…and {200 - len(shown)} more" in contacts  # the count survives long lines
+    assert "⚠️ *Single-threaded*" not in text  # 200 contacts is not single-threaded
+    assert "n" * 201 not in text  # the note is shortened on the card
+
+
+def test_single_threaded_is_flagged_on_the_card() -> None:
+    card = blocks.status_card(status(signals=[signal("One contact.", "single_threaded")]))
+    assert "*Single-threaded*" in "\n".join(block_texts(card["blocks"]))
+    none = blocks.status_card(status(contacts=[]))
+    assert "None on file: *single-threaded*" in "\n".join(block_texts(none["blocks"]))
+
+
+def test_pick_list_shows_at_most_25_buttons_with_short_labels() -> None:
+    candidates = [(n, f"Account {n} " + "x" * 200) for n in range(1, 41)]
+    message = blocks.pick_list("acc", candidates, ambiguous=True)
+    assert_within_limits(message["blocks"])
+    assert len(buttons(message["blocks"])) == 25
+    assert "matches 40 accounts" in message["text"]
+
+
+def test_account_list_is_truncated_with_and_n_more() -> None:
+    entries = [entry(n, "Z" * 300 + "&" * 300) for n in range(1, 201)]
+    message = blocks.account_list("overdue", entries)
+    assert_within_limits(message["blocks"])
+    text = "\n".join(block_texts(message["blocks"]))
+    assert "Overdue: 200 accounts" in text
+    assert "…and 185 more" in text
+
+
+def test_finish_caps_blocks_and_says_how_many_were_left_out() -> None:
+    many = [blocks.section(f"line {n}") for n in range(60)]
+    out = blocks.finish(many)
+    assert len(out) == 50
+    assert out[48]["text"]["text"] == "line 48"
+    assert out[-1]["elements"][0]["text"] == "…and 11 more not shown."
+    raw = [b.to_dict() for b in many]
+    kept = blocks.finish_dicts(raw)
+    assert len(kept) == 50 and kept[-1]["elements"][0]["text"] == "…and 11 more."
+
+
+def test_cut_adds_an_ellipsis_only_when_it_cuts() -> None:
+    assert blocks.cut("short", 10) == "short"
+    assert blocks.cut("x" * 20, 10) == "x" * 9 + "…"
+
+
+def test_cutting_escaped_text_never_leaves_half_an_entity() -> None:
+    assert blocks.cut_mrkdwn("a&amp;b", 4) == "a…"
+    assert blocks.cut_mrkdwn("ab&lt;cd", 7) == "ab&lt;…"
+    assert blocks.cut_mrkdwn("abc", 3) == "abc"
+
+
+def home_view(*, entries, board, streak: int = 4) -> dict:
+    return blocks.home(
+        rep_label="Ana",
+        summary=BookSummary(len(entries), 0, 0, 0, 0, 0, 0),
+        due=entries,
+        overdue=entries,
+        dormant=entries,
+        at_risk=entries,
+        streak=streak,
+        board=board,
+    )
+
+
+def test_home_view_stays_within_100_blocks_and_says_and_n_more() -> None:
+    entries = [entry(n, "Y" * 300) for n in range(1, 301)]
+    board = [LeaderboardRow(f"r{n}@x", "R" * 200, None, n, n) for n in range(5)]
+    view = home_view(entries=entries, board=board)
+    assert view["type"] == "home"
+    assert_within_limits(view["blocks"], max_blocks=100)
+    text = "\n".join(block_texts(view["blocks"]))
+    assert text.count("…and 295 more") == 4
+    assert "🔥 Streak: *4* working days" in text
+    assert "300 accounts in your book" in text
+
+
+def test_home_for_an_unknown_user_has_no_book_parts() -> None:
+    view = blocks.home(
+        rep_label="welcome",
+        summary=None,
+        due=[],
+        overdue=[],
+        dormant=[],
+        at_risk=[],
+        streak=0,
+        board=[],
+        unknown_rep=True,
+    )
+    text = "\n".join(block_texts(view["blocks"]))
+    assert "I don't know your accounts yet" in text
+    assert "Overdue" not in text and "No touches logged this week yet" in text
+
+
+def test_plurals_read_naturally() -> None:
+    view = home_view(entries=[entry(1)], board=[LeaderboardRow("a@x", "Ana", "U1", 1, 1)], streak=1)
+    text = "\n".join(block_texts(view["blocks"]))
+    assert "1 account in your book" in text and "*1* working day in a row" in text
+    assert "<@U1>: 1 touch on 1 account" in text
+    book = blocks.book(BookSummary(1, 0, 0, 0, 0, 0, 0), [], rep_label="Ana")
+    assert book["blocks"][0]["text"]["text"] == "Your book: 1 account"
+    card = blocks.status_card(status(facts=facts(7, orders_count=1)))
+    assert "1 order, $2,500 in all" in "\n".join(block_texts(card["blocks"]))
+
+
+# ------------------------------------------------------------------ modals
+
+
+def view_titles(view: dict) -> list[str]:
+    return [view[key]["text"] for key in ("title", "submit", "close") if key in view]
+
+
+def test_modals_fit_slack_limits_with_long_names() -> None:
+    name = EVIL + "N" * 400
+    response_url = "https://hooks.slack.com/actions/T1/" + "9" * 60
+    views = [
+        blocks.log_touch_modal(
+            account_id=1,
+            account_name=name,
+            today=TODAY,
+            channel="C1",
+            message_ts="1.2",
+            response_url=response_url,
+        ),
+        blocks.snooze_modal(account_id=1, account_name=name, channel="C1"),
+        blocks.plan_modal(
+            account_id=1,
+            account_name=name,
+            today=TODAY,
+            tactics=tactic_bank().values(),
+            current_state="c" * 1000,
+            target_state="t" * 1000,
+            horizon=date(2026, 10, 1),
+            chosen=["ask-for-referral"],
+        ),
+    ]
+    for view in views:
+        assert view["type"] == "modal"
+        assert all(len(title) <= 24 for title in view_titles(view))
+        assert len(view["private_metadata"]) <= 3000
+        assert json.loads(view["private_metadata"])["account_id"] == 1
+        assert_within_limits(view["blocks"], max_blocks=100)
+        assert_escaped(view)
+        for block in view["blocks"]:
+            for option in (block.get("element") or {}).get("options", []):
+                assert len(option["text"]["text"]) <= 75 and len(option["value"]) <= 150
+
+
+def test_plan_modal_offers_the_tactic_bank_and_keeps_the_chosen_ones() -> None:
+    view = blocks.plan_modal(
+        account_id=1,
+        account_name="Acme",
+        today=TODAY,
+        tactics=tactic_bank().values(),
+        chosen=["ask-for-referral", "gone-from-the-bank"],
+    )
+    element = {b.get("block_id"): b for b in view["blocks"]}["tactics"]["element"]
+    assert len(element["options"]) == len(tactic_bank()) <= 100
+    assert [o["value"] for o in element["initial_options"]] == ["ask-for-referral"]
+    horizon = {b.get("block_id"): b for b in view["blocks"]}["horizon"]["element"]
+    assert horizon["initial_date"] == "2026-10-13"  # four months ahead by default
+
+
+def test_metadata_too_large_is_refused_rather_than_cut() -> None:
+    with pytest.raises(ValueError, match="private_metadata"):
+        blocks.snooze_modal(account_id=1, account_name="A", note="x" * 3000)

@@ -1,0 +1,221 @@
+"""Events end to end: App Home on app_home_opened, reactions on reminders, and Slack's
+repeated deliveries (same event_id, X-Slack-Retry-Num) recognised."""
+
+from __future__ import annotations
+
+import time
+
+from sqlmodel import select
+
+from handlers.events import EVENTS
+from models import SlackEvent, Touch
+from tests import factories as f
+from tests import slack_app_fixtures as app_fixtures
+from tests.slack_app_fixtures import (
+    SlackApp,
+    all_text,
+    buttons,
+)
+from tests.slack_signing import app_home_opened_event, reaction_event
+from tests.test_slack_modals import post_reminder
+
+# The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
+double = app_fixtures.double
+slack_app = app_fixtures.slack_app
+
+ANA = "U123"
+BEN = "UBEN"
+
+
+def seed(slack_app: SlackApp) -> dict[str, int]:
+    """Ana's book: one account due today, one overdue, one dormant, one at risk, one fine.
+    She touched something on each of the last three working days; Ben once."""
+    slack_app.double.add_user(ANA, email="ana@seller.example", real_name="Ana Lima")
+    with slack_app.db.transaction() as session:
+        ana = f.rep(session, "ana@seller.example", name="Ana Lima")  # linked on first open
+        ben = f.rep(session, "ben@seller.example", name="Ben Ode", slack_user_id=BEN)
+        due = f.account(session, "Due Today GmbH", owner_id=ana.id, cadence_days=30)
+        f.order(session, due, "2026-05-20")
+        f.touch(session, due, "2026-05-16", rep_id=ana.id)  # + 30 days = 15 Jun
+        overdue = f.account(session, "Overdue Oy", owner_id=ana.id, cadence_days=30)
+        f.order(session, overdue, "2026-05-20")
+        f.touch(session, overdue, "2026-05-01", rep_id=ana.id)
+        dormant = f.account(session, "Dormant AB", owner_id=ana.id)
+        f.order(session, dormant, "2025-10-01")
+        f.touch(session, dormant, "2026-06-11", rep_id=ana.id)
+        risky = f.account(session, "Risky Inc", owner_id=ana.id)
+        f.order(session, risky, "2024-01-01")
+        f.touch(session, risky, "2026-06-12", rep_id=ana.id)
+        fine = f.account(session, "Fine Ltd", owner_id=ana.id)
+        f.order(session, fine, "2026-06-01")
+        f.contact(session, fine, "A")
+        f.contact(session, fine, "B")
+        f.touch(session, fine, "2026-06-15", rep_id=ana.id)
+        f.touch(session, f.account(session, "Ben Co", owner_id=ben.id), "2026-06-12", rep_id=ben.id)
+        return {"due": due.id, "overdue": overdue.id, "risky": risky.id, "ana": ana.id}
+
+
+def sections(view: dict) -> dict[str, list[str]]:
+    """Home view text grouped under the part titles (Due today, Overdue, ...)."""
+    parts: dict[str, list[str]] = {}
+    current = "top"
+    for block in view["blocks"]:
+        text = (block.get("text") or {}).get("text", "")
+        for title in ("Due today", "Overdue", "Dormant", "At risk", "Team leaderboard"):
+            if text.startswith(f"*{title}*"):
+                current = title
+        if text:
+            parts.setdefault(current, []).append(text)
+    return parts
+
+
+def test_app_home_shows_the_reps_dashboard(slack_app: SlackApp) -> None:
+    ids = seed(slack_app)
+
+    assert slack_app.event(app_home_opened_event(ANA)) == 200
+
+    publish = slack_app.wait_for("views.publish")[0]
+    assert publish["user_id"] == ANA
+    view = publish["view"]
+    assert view["type"] == "home" and len(view["blocks"]) <= 100
+    parts = sections(view)
+    assert "*Due Today GmbH*" in "\n".join(parts["Due today"])
+    assert "*Overdue Oy*" in "\n".join(parts["Overdue"])
+    assert "*Dormant AB*" in "\n".join(parts["Dormant"])
+    assert "*Risky Inc*" in "\n".join(parts["At risk"])
+    assert "Fine Ltd" not in all_text(view)
+    assert "Streak: *3* working days in a row" in all_text(view)
+    board = "\n".join(parts["Team leaderboard"])
+    assert board.index("<@U123>: 3 touches on 3 accounts") < board.index("<@UBEN>: 1 touch")
+    log_buttons = {b["value"] for b in buttons(view["blocks"]) if b["action_id"] == "touch_log"}
+    assert {str(ids["due"]), str(ids["overdue"]), str(ids["risky"])} <= log_buttons
+    assert slack_app.double.home_view(ANA)["blocks"] == view["blocks"]
+
+
+def test_app_home_for_someone_who_owns_nothing(slack_app: SlackApp) -> None:
+    seed(slack_app)
+    slack_app.double.add_user("UNEW", email="new@elsewhere.example")
+
+    slack_app.event(app_home_opened_event("UNEW"))
+
+    view = slack_app.wait_for("views.publish")[0]["view"]
+    text = all_text(view)
+    assert "I don't know your accounts yet" in text
+    assert "Team leaderboard" in text
+
+
+def test_app_home_is_published_only_to_the_user_who_opened_it(slack_app: SlackApp) -> None:
+    seed(slack_app)
+    slack_app.event(app_home_opened_event(ANA, tab="messages"))
+    slack_app.event(app_home_opened_event(BEN))
+    slack_app.wait_for("views.publish")
+    slack_app.server.stop()  # let both listeners finish
+    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    assert [p["user_id"] for p in slack_app.double.calls_to("views.publish")] == [BEN]
+
+
+def test_a_repeated_delivery_is_acked_and_not_processed_again(slack_app: SlackApp) -> None:
+    seed(slack_app)
+    event = app_home_opened_event(ANA)
+    assert slack_app.event(event, event_id="EvHome1") == 200
+    slack_app.wait_for("views.publish")
+
+    assert slack_app.event(event, event_id="EvHome1", retry_num=1) == 200
+    assert slack_app.event(event, event_id="EvHome1", retry_num=2, retry_reason="timeout") == 200
+    slack_app.event(app_home_opened_event(ANA), event_id="EvHome2")  # a new opening
+    slack_app.wait_for("views.publish", 2)
+    slack_app.server.stop()
+    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+
+    assert len(slack_app.double.calls_to("views.publish")) == 2
+    with slack_app.db.session() as session:
+        assert {e.event_id for e in session.exec(select(SlackEvent))} == {"EvHome1", "EvHome2"}
+
+
+def test_a_retry_arriving_while_the_first_is_still_running_is_not_processed(
+    slack_app: SlackApp,
+) -> None:
+    seed(slack_app)
+    slack_app.double.delay("views.publish", 0.5, times=1)
+    event = app_home_opened_event(ANA)
+    slack_app.event(event, event_id="EvSlow")
+    slack_app.wait_for("users.info")  # the first delivery is being handled
+    assert slack_app.event(event, event_id="EvSlow", retry_num=1) == 200
+    slack_app.server.stop()
+    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    assert len(slack_app.double.calls_to("views.publish")) == 1
+
+
+def test_reacting_to_a_reminder_logs_a_touch_exactly_once(slack_app: SlackApp) -> None:
+    ids = seed(slack_app)
+    channel, ts = post_reminder(slack_app, {"ana": ids["ana"], "acme": ids["overdue"]})
+    phone = reaction_event("phone", channel_id=channel, ts=ts)
+
+    assert slack_app.event(phone, event_id="EvReact1") == 200
+    update = slack_app.wait_for("chat.update")[0]
+    assert update["blocks"][-1]["elements"][0]["text"] == f"📞 Call logged by <@{ANA}>"
+    assert slack_app.event(phone, event_id="EvReact1", retry_num=1) == 200
+    # Slack can also deliver the same reaction under a new event id: the touch is keyed.
+    assert slack_app.event(phone, event_id="EvReact2") == 200
+    slack_app.server.stop()
+    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+
+    with slack_app.db.session() as session:
+        touches = session.exec(select(Touch).where(Touch.source == "reaction")).all()
+    assert [(t.account_id, t.kind, t.slack_user_id) for t in touches] == [
+        (ids["overdue"], "call", ANA)
+    ]
+
+
+def test_removing_the_reaction_takes_the_touch_back(slack_app: SlackApp) -> None:
+    ids = seed(slack_app)
+    channel, ts = post_reminder(slack_app, {"ana": ids["ana"], "acme": ids["overdue"]})
+    slack_app.event(reaction_event("white_check_mark", channel_id=channel, ts=ts))
+    slack_app.wait_for("chat.update")
+    slack_app.event(reaction_event("white_check_mark", channel_id=channel, ts=ts, removed=True))
+    update = slack_app.wait_for("chat.update", 2)[1]
+    assert update["blocks"][-1]["type"] == "section"  # the acknowledgement line is gone
+    with slack_app.db.session() as session:
+        assert session.exec(select(Touch).where(Touch.source == "reaction")).all() == []
+
+
+def test_reactions_elsewhere_are_acked_and_ignored(slack_app: SlackApp) -> None:
+    seed(slack_app)
+    statuses = [
+        slack_app.event(reaction_event("phone", channel_id="C999", ts="1700000099.000001")),
+        slack_app.event(reaction_event("tada", channel_id="C999", ts="1700000099.000001")),
+        slack_app.event(reaction_event("phone", removed=True)),
+        slack_app.event({**reaction_event("phone"), "item": {"type": "file", "file": "F1"}}),
+    ]
+    assert statuses == [200, 200, 200, 200]
+    slack_app.server.stop()
+    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    with slack_app.db.session() as session:
+        assert session.exec(select(Touch).where(Touch.source == "reaction")).all() == []
+        assert len(session.exec(select(SlackEvent)).all()) == 4
+    assert slack_app.double.calls_to("chat.update") == []
+
+
+def test_every_event_rebuy_listens_to_is_acked(slack_app: SlackApp) -> None:
+    events = {
+        "app_home_opened": app_home_opened_event(ANA),
+        "reaction_added": reaction_event("phone"),
+        "reaction_removed": reaction_event("phone", removed=True),
+    }
+    assert set(EVENTS) == set(events)
+    for name in EVENTS:
+        assert slack_app.event(events[name]) == 200, name
+
+
+def test_a_slow_users_info_does_not_hold_up_other_work(slack_app: SlackApp) -> None:
+    """Linking a rep calls Slack; that must happen outside the database's write lock
+    (on SQLite one writer at a time), or every other command waits for Slack."""
+    seed(slack_app)
+    slack_app.double.delay("users.info", 2.0, times=1)
+    slack_app.event(app_home_opened_event(ANA))
+    time.sleep(0.2)  # the home listener is now waiting for users.info
+    started = time.monotonic()
+    _, reply = slack_app.command("log fine ltd call")
+    assert "Logged a call on *Fine Ltd*" in reply["text"]
+    assert time.monotonic() - started < 1.0
+    slack_app.wait_for("views.publish", timeout=5)
