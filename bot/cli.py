@@ -117,16 +117,37 @@ def account(
 def report(as_json: AsJson = False, as_of: AsOf = None) -> None:
     """The recency report: who stopped buying, who buys less, when the best last bought."""
     from bot.retention.report import recency_report
+    from bot.retention.tactic_stats import tactic_win_rates
     from bot.terminal import report_view
 
     day = parse_as_of(as_of)
     runtime = _runtime()
+    now = _now_for(runtime, day)
     with runtime.db.transaction() as session:
-        result = recency_report(session=session, now=_now_for(runtime, day), as_of=day)
+        result = recency_report(session=session, now=now, as_of=day)
+        # Which suggested tactics were followed by a re-order within 60 days.
+        result.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=now)
     if as_json:
         _print_json(result.to_dict())
     else:
         out.print(report_view(result))
+        _print_win_rates(result.extra["tactic_win_rates"])
+
+
+def _print_win_rates(rows: list[dict]) -> None:
+    from rich.table import Table
+
+    if not rows:
+        out.print("\nTactics that bring rebuys: no touch logged with a tactic yet.")
+        return
+    table = Table(title="Tactics that bring rebuys (re-order within 60 days of the touch)")
+    table.add_column("Tactic")
+    table.add_column("Touches", justify="right")
+    table.add_column("Re-bought", justify="right")
+    table.add_column("Win rate", justify="right")
+    for row in rows:
+        table.add_row(row["title"], str(row["touches"]), str(row["wins"]), f"{row['win_rate']:.0%}")
+    out.print(table)
 
 
 # --- import ---------------------------------------------------------------------------
@@ -202,15 +223,16 @@ def remind(
         str | None, typer.Option("--rep", help="Only this rep (e-mail).", metavar="EMAIL")
     ] = None,
 ) -> None:
-    """Send today's reminder DMs now, to every rep with accounts due."""
-    runtime = _runtime()
-    if dry_run:
-        _print_due(runtime, rep_email=rep)
-        return
+    """Send today's reminder DMs now, to every rep with accounts due (whatever the hour;
+    a second run the same day sends nothing). --dry-run prints the messages instead."""
     from bot.reminders import send_reminders_now
 
-    summary = send_reminders_now(runtime, rep_email=rep, echo=out.print)
-    out.print(summary)
+    runtime = _runtime()
+
+    def echo(line: str) -> None:
+        out.print(line, markup=False, emoji=False, soft_wrap=True)
+
+    echo(send_reminders_now(runtime, rep_email=rep, echo=echo, dry_run=dry_run))
 
 
 def _print_due(runtime: Runtime, *, rep_email: str | None = None) -> None:

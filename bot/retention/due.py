@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import AccountFacts, load_facts
+from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.signals import (
     Health,
     Signal,
@@ -19,7 +20,15 @@ from bot.retention.signals import (
     health_of,
 )
 from bot.retention.signals import touch_schedule as schedule_of
-from bot.retention.tactics import TacticPick, recommend_tactics
+from bot.retention.tactics import TacticPick, rank_tactics, tactic_bank
+from models import Account, Order, TacticExposure, Touch
+from models.types import UTCDateTime
+
+# Rotation window of the recommender (recommend_tactics' default): a tactic shown or used
+# on the account within it ranks below the unseen ones.
+ROTATION_DAYS = 30
+# Keeps every IN (...) list well under SQLite's and PostgreSQL's bound-parameter limits.
+ID_CHUNK = 5000
 
 
 @dataclass
@@ -66,50 +75,173 @@ def due_by_rep(
     limit: int,
     owner_ids: Collection[int] | None = None,
     with_tactics: bool = True,
+    due_counts: dict[int, int] | None = None,
 ) -> dict[int, list[DueAccount]]:
     """For each rep (owner id), up to `limit` accounts whose next touch is due on or
-    before `as_of`, ranked. Reps with nothing due are left out."""
-    if owner_ids is not None and len(owner_ids) == 1:
-        facts = load_facts(session=session, as_of=as_of, owner_id=next(iter(owner_ids)))
-    else:
-        facts = load_facts(session=session, as_of=as_of)
-    wanted = set(owner_ids) if owner_ids is not None else None
+    before `as_of`, ranked. Reps with nothing due are left out. `due_counts`, when given,
+    is filled with how many accounts each rep has due in all (before the limit).
+
+    Built for a whole workspace at once: SQL narrows 100k accounts to the few that can be
+    due, full facts are loaded for those only, and tactic history for every chosen
+    account comes in one query per table.
+    """
+    wanted = list(owner_ids) if owner_ids is not None else None
+    if wanted is not None and not wanted:
+        return {}
+    candidate_ids = _possibly_due(
+        session=session, as_of=as_of, tier_cadence=tier_cadence, owner_ids=wanted
+    )
+    facts: dict[int, AccountFacts] = {}
+    for chunk in _chunks(candidate_ids):
+        facts.update(
+            load_facts(session=session, as_of=as_of, account_ids=chunk, with_order_days=True)
+        )
 
     candidates: dict[int, list[tuple[float, int, AccountFacts, TouchSchedule]]] = defaultdict(list)
     for fact in facts.values():
-        if fact.owner_id is None or (wanted is not None and fact.owner_id not in wanted):
+        if fact.owner_id is None:
             continue
+        # Snoozes and the exact cadence are applied here; SQL only ruled accounts out.
         schedule = schedule_of(fact, as_of=as_of, tier_cadence=tier_cadence)
         if schedule.next_touch_due <= as_of:
             candidates[fact.owner_id].append(
                 (priority(fact, schedule), schedule.days_overdue, fact, schedule)
             )
 
-    chosen: dict[int, list[tuple[float, AccountFacts, TouchSchedule]]] = {}
+    result: dict[int, list[DueAccount]] = {}
     for owner_id, rows in candidates.items():
         rows.sort(key=lambda row: (-row[0], -row[1], row[2].name.casefold()))
-        chosen[owner_id] = [(p, fact, schedule) for p, _, fact, schedule in rows[:limit]]
-
-    # Off-rhythm needs each chosen account's order days: one more query for them all.
-    ids = [fact.id for rows in chosen.values() for _, fact, _ in rows]
-    detailed = load_facts(session=session, as_of=as_of, account_ids=ids, with_order_days=True)
-    result: dict[int, list[DueAccount]] = {}
-    for owner_id, rows in chosen.items():
+        if due_counts is not None:
+            due_counts[owner_id] = len(rows)
         due = []
-        for p, fact, schedule in rows:
-            fact = detailed.get(fact.id, fact)
+        for p, _, fact, schedule in rows[:limit]:
             signals = compute_signals(fact, as_of=as_of, schedule=schedule)
-            item = DueAccount(fact, schedule, signals, health_of(signals), p)
-            if with_tactics:
-                picks = recommend_tactics(
-                    session=session,
-                    account_id=fact.id,
-                    signals=[signal.name for signal in signals],
-                    segment=None,
-                    now=now,
-                    limit=1,
-                )
-                item.tactic = picks[0] if picks else None
-            due.append(item)
+            due.append(DueAccount(fact, schedule, signals, health_of(signals), p))
         result[owner_id] = due
+    if with_tactics:
+        _pick_tactics([item for items in result.values() for item in items], session, now)
     return result
+
+
+def _chunks(ids: Sequence[int], size: int = ID_CHUNK):
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def _possibly_due(
+    *,
+    session: Session,
+    as_of: date,
+    tier_cadence: Mapping[str, int],
+    owner_ids: list[int] | None,
+) -> list[int]:
+    """Ids of owned accounts whose next touch, before snoozes, falls on or before `as_of`.
+
+    Next touch = (last touch, else last order, else created) + cadence, so an account is
+    due when that base is before the start of `as_of - cadence + 1`. Each distinct cadence
+    gets its own cut-off bound as a parameter, which keeps the SQL portable (no date
+    arithmetic that differs between SQLite and PostgreSQL).
+    """
+    end = day_start(as_of + timedelta(days=1))
+    fallback = max(tier_cadence.values())
+    account_cadences = sorted(
+        value
+        for (value,) in session.execute(
+            sa.select(Account.cadence_days).where(Account.cadence_days > 0).distinct()
+        )
+    )
+
+    def cutoff(cadence: int):
+        return sa.bindparam(
+            None, day_start(as_of - timedelta(days=cadence - 1)), type_=UTCDateTime()
+        )
+
+    whens = [(Account.cadence_days == value, cutoff(value)) for value in account_cadences]
+    whens += [
+        (Account.tier == tier, cutoff(days or fallback)) for tier, days in tier_cadence.items()
+    ]
+    due_before = sa.case(*whens, else_=cutoff(fallback))
+
+    last_touch = (
+        sa.select(Touch.account_id, sa.func.max(Touch.touched_at).label("at"))
+        .where(Touch.touched_at < end)
+        .group_by(Touch.account_id)
+        .subquery()
+    )
+    last_order = (
+        sa.select(Order.account_id, sa.func.max(Order.ordered_at).label("at"))
+        .where(Order.ordered_at < end)
+        .group_by(Order.account_id)
+        .subquery()
+    )
+    base = sa.func.coalesce(last_touch.c.at, last_order.c.at, Account.created_at)
+    query = (
+        sa.select(Account.id)
+        .outerjoin(last_touch, last_touch.c.account_id == Account.id)
+        .outerjoin(last_order, last_order.c.account_id == Account.id)
+        .where(Account.owner_id.is_not(None), base < due_before)
+        .order_by(Account.id)
+    )
+    if owner_ids is not None:
+        query = query.where(Account.owner_id.in_(owner_ids))
+    return list(session.execute(query).scalars())
+
+
+def _as_utc(value) -> datetime:
+    if isinstance(value, str):  # SQLite aggregates can come back as text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _last_seen_by_account(
+    session: Session, account_ids: list[int], now: datetime
+) -> dict[int, dict[str, datetime]]:
+    """When each tactic was last shown or used on each account, within the rotation window
+    (what `recommend_tactics` looks up one account at a time)."""
+    since = now - timedelta(days=ROTATION_DAYS)
+    seen: dict[int, dict[str, datetime]] = defaultdict(dict)
+    for chunk in _chunks(account_ids):
+        shown = sa.select(
+            TacticExposure.account_id,
+            TacticExposure.tactic_id,
+            sa.func.max(TacticExposure.shown_at),
+        ).where(TacticExposure.account_id.in_(chunk), TacticExposure.shown_at > since)
+        used = sa.select(Touch.account_id, Touch.tactic_id, sa.func.max(Touch.touched_at)).where(
+            Touch.account_id.in_(chunk), Touch.tactic_id.is_not(None), Touch.touched_at > since
+        )
+        for query, columns in ((shown, TacticExposure), (used, Touch)):
+            grouped = query.group_by(columns.account_id, columns.tactic_id)
+            for account_id, tactic_id, when in session.execute(grouped):
+                when = _as_utc(when)
+                last = seen[account_id]
+                if tactic_id and (tactic_id not in last or when > last[tactic_id]):
+                    last[tactic_id] = when
+    return seen
+
+
+def _pick_tactics(items: list[DueAccount], session: Session, now: datetime) -> None:
+    """One tactic per due account, as `recommend_tactics(limit=1)` would pick it."""
+    if not items:
+        return
+    bank = tactic_bank().values()
+    seen = _last_seen_by_account(session, [item.account_id for item in items], now)
+    # Without history the pick depends on the signals alone: rank each combination once.
+    fresh: dict[tuple[str, ...], TacticPick | None] = {}
+    for item in items:
+        names = tuple(signal.name for signal in item.signals)
+        history = seen.get(item.account_id)
+        if not history and names in fresh:
+            item.tactic = fresh[names]
+            continue
+        picks = rank_tactics(
+            bank,
+            signals=names,
+            segment=None,
+            now=now,
+            last_seen=history or None,
+            limit=1,
+            rotation_days=ROTATION_DAYS,
+        )
+        item.tactic = picks[0] if picks else None
+        if not history:
+            fresh[names] = item.tactic

@@ -4,17 +4,20 @@ the reaction takes it back. Exactly once, by the database's unique keys."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from bot.retention.actions import (
     Actor,
     log_touch,
+    rep_for_slack_user,
     snooze_account,
     undo_snooze,
     undo_touch,
 )
+from bot.retention.reps import valid_tz
 from models import Account, ReminderMessage, Snooze, Touch
 
 # Slack reaction name -> touch kind ("snooze" snoozes a week instead).
@@ -54,6 +57,13 @@ def reminder_message_at(*, session: Session, channel: str, ts: str) -> ReminderM
     ).first()
 
 
+def _local_today(session: Session, slack_user_id: str, now: datetime) -> date:
+    """Today in the reacting rep's own time zone (a week's snooze counts from there)."""
+    rep = rep_for_slack_user(session=session, slack_user_id=slack_user_id)
+    tz = valid_tz(rep.tz) if rep else None
+    return now.astimezone(ZoneInfo(tz)).date() if tz else now.date()
+
+
 def _key(message: ReminderMessage, user: str, kind: str) -> str:
     return f"reaction:{message.channel}:{message.ts}:{user}:{kind}"
 
@@ -88,7 +98,7 @@ def apply_reaction(
                 snooze_account(
                     session=session,
                     account_id=account.id,
-                    until=now.date() + timedelta(days=SNOOZE_DAYS),
+                    until=_local_today(session, user, now) + timedelta(days=SNOOZE_DAYS),
                     now=now,
                     actor=actor,
                     reason="Snoozed from a reminder",

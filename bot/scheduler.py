@@ -1,0 +1,143 @@
+"""The jobs `rebuy serve` runs next to the Slack app: the reminder sweep and the weekly digest.
+
+APScheduler only says *when* to look; *what* to send and whether it was sent lives in
+our tables (ReminderRun, DigestRun), claimed exactly once by unique keys. So the job
+store is memory only, several instances may run the same jobs against one database,
+and a restart simply looks again: nothing is pickled, nothing is lost.
+
+- "reminder-sweep" runs every 5 minutes (the first soon after start) and reminds every
+  rep whose local REMINDER_TIME has passed on a working day and who has not had today's
+  reminder. Once a day it also refreshes reps' time zones from users.list.
+- "weekly-digest" runs every 5 minutes on Mondays (in DIGEST_TIMEZONE, default UTC)
+  from REMINDER_TIME on, and posts the digest to DIGEST_CHANNEL once per week. A digest
+  missed all Monday is not posted later in the week, like a reminder.
+
+Job defaults are set deliberately: `coalesce` folds a backlog of missed runs into one,
+`max_instances=1` never overlaps a sweep with itself (a slow sweep makes the next one
+skip, and the one after picks up the rest), and `misfire_grace_time` lets a run that is
+late by up to 5 minutes (a busy process, a suspended laptop) still happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+
+from bot.reminders import (
+    SweepResult,
+    default_instance_id,
+    post_weekly_digest,
+    reps_synced_at,
+    run_sweep,
+    sync_reps,
+)
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB_ID = "reminder-sweep"
+DIGEST_JOB_ID = "weekly-digest"
+SWEEP_MINUTES = 5
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+# Time zones change rarely (travel, DST is in the zone itself): refresh once a day, and
+# after a failed users.list wait an hour before trying again.
+TZ_REFRESH_EVERY = timedelta(hours=24)
+TZ_RETRY_AFTER = timedelta(hours=1)
+
+
+class ReminderJobs:
+    """The scheduled work of one process; holds nothing that must survive a restart."""
+
+    def __init__(self, runtime: Runtime, client: WebClient, *, instance_id: str | None = None):
+        self.runtime = runtime
+        self.client = client
+        self.instance_id = instance_id or default_instance_id()
+        self._last_sync_attempt: datetime | None = None
+
+    def sweep(self) -> SweepResult:
+        """One reminder sweep; logs a line with reps sent, failed and skipped."""
+        self.refresh_time_zones()
+        result = run_sweep(self.runtime, self.client, instance_id=self.instance_id)
+        log.info("reminder sweep: %s", result.log_line())
+        return result
+
+    def refresh_time_zones(self) -> bool:
+        """users.list -> reps' Slack ids and time zones, when the last sync is a day old."""
+        now = self.runtime.now()
+        synced = reps_synced_at(self.runtime)
+        if synced is not None and now - synced < TZ_REFRESH_EVERY:
+            return False
+        if self._last_sync_attempt is not None and now - self._last_sync_attempt < TZ_RETRY_AFTER:
+            return False
+        self._last_sync_attempt = now
+        try:
+            log.info("reps synced from Slack: %s", sync_reps(self.runtime, self.client))
+        except Exception as error:  # stale zones are better than no reminders
+            log.warning("could not refresh reps from users.list: %s", error)
+            return False
+        return True
+
+    def digest(self) -> str | None:
+        return post_weekly_digest(self.runtime, self.client)
+
+
+def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in: float) -> None:
+    """Register both jobs (again, replacing any with the same id)."""
+    settings = jobs.runtime.settings
+    scheduler.add_job(
+        jobs.sweep,
+        IntervalTrigger(minutes=SWEEP_MINUTES, timezone=UTC),
+        id=SWEEP_JOB_ID,
+        name="Daily reminder DMs",
+        replace_existing=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in),
+    )
+    scheduler.add_job(
+        jobs.digest,
+        CronTrigger(
+            day_of_week="mon",
+            hour=f"{settings.reminder_time.hour}-23",
+            minute=f"*/{SWEEP_MINUTES}",
+            timezone=ZoneInfo(settings.digest_timezone),
+        ),
+        id=DIGEST_JOB_ID,
+        name="Weekly manager digest",
+        replace_existing=True,
+    )
+
+
+def start_scheduler(
+    runtime: Runtime,
+    client: WebClient,
+    *,
+    instance_id: str | None = None,
+    first_run_in: float = 10.0,
+    paused: bool = False,
+) -> BackgroundScheduler:
+    """Start the reminder and digest jobs on a background scheduler (memory job store).
+
+    `first_run_in` seconds after start the first sweep runs, so reminders due while the
+    process was down go out the same day. Shut it down with `.shutdown(wait=False)`.
+    """
+    jobs = ReminderJobs(runtime, client, instance_id=instance_id)
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        job_defaults=dict(JOB_DEFAULTS),
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+    )
+    add_jobs(scheduler, jobs, first_run_in=first_run_in)
+    scheduler.start(paused=paused)
+    log.info(
+        "scheduler started (instance %s): reminder sweep every %d minutes, weekly digest %s",
+        jobs.instance_id,
+        SWEEP_MINUTES,
+        f"to {runtime.settings.digest_channel}" if runtime.settings.digest_channel else "off",
+    )
+    return scheduler
