@@ -50,8 +50,12 @@ def time_lookups(database: Database, queries: list[str]) -> tuple[list[float], i
         with database.transaction() as session:
             try:
                 account_id = find_account_id(session=session, query=query)
-                account_status(session=session, account_id=account_id, now=NOW,
-                               tier_cadence=DEFAULT_TIER_CADENCE)
+                account_status(
+                    session=session,
+                    account_id=account_id,
+                    now=NOW,
+                    tier_cadence=DEFAULT_TIER_CADENCE,
+                )
             except (AccountNotFound, AmbiguousAccount):
                 misses += 1
         times.append((time.perf_counter() - started) * 1000)
@@ -79,21 +83,30 @@ def main() -> None:
             with database.transaction() as session:
                 result = import_csv(session=session, kind=kind, path=path, now=NOW, tiers=TIERS)
             elapsed = time.perf_counter() - started
-            print(f"import {kind}: {result.rows:,} rows in {elapsed:.1f} s = "
-                  f"{result.rows / elapsed:,.0f} rows/s")
+            print(
+                f"import {kind}: {result.rows:,} rows in {elapsed:.1f} s = "
+                f"{result.rows / elapsed:,.0f} rows/s"
+            )
 
         for label in ("cold (RFM cut points computed)", "warm (cut points cached)"):
             started = time.perf_counter()
             with database.transaction() as session:
                 report = recency_report(session=session, now=NOW)
-            print(f"report, in process, {label}: {time.perf_counter() - started:.2f} s "
-                  f"({report.accounts:,} accounts, {report.not_bought_6m:,} not bought in 6m)")
+            print(
+                f"report, in process, {label}: {time.perf_counter() - started:.2f} s "
+                f"({report.accounts:,} accounts, {report.not_bought_6m:,} not bought in 6m)"
+            )
         env = {**os.environ, "DATABASE_URL": url, "REBUY_NOW": NOW.isoformat()}
         started = time.perf_counter()
-        subprocess.run([Path(sys.executable).with_name("rebuy"), "report", "--json"], env=env,
-                       check=True, stdout=subprocess.DEVNULL)
-        print(f"`rebuy report --json` end to end (new process): "
-              f"{time.perf_counter() - started:.2f} s")
+        subprocess.run(
+            [Path(sys.executable).with_name("rebuy"), "report", "--json"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(
+            f"`rebuy report --json` end to end (new process): {time.perf_counter() - started:.2f} s"
+        )
 
         with database.session() as session:
             names = [name for (name,) in session.query(Account.name)]
@@ -104,9 +117,11 @@ def main() -> None:
             ("one-letter typo", [typo(name, rng) for name in sample[: max(50, len(sample) // 5)]]),
         ):
             times, misses = time_lookups(database, queries)
-            print(f"account look-up + status, {label}: n={len(times)} "
-                  f"p50 {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
-                  + (f", {misses} not matched" if misses else ""))
+            print(
+                f"account look-up + status, {label}: n={len(times)} "
+                f"p50 {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
+                + (f", {misses} not matched" if misses else "")
+            )
         database.dispose()
 
 
