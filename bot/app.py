@@ -9,6 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 import handlers
+from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
 from bot.slack_client import make_web_client
 
@@ -23,9 +24,12 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
     """
     settings = runtime.settings
     if not settings.slack_signing_secret and not settings.slack_app_token:
-        raise ValueError("SLACK_SIGNING_SECRET is not set (HTTP mode needs it).")
+        raise RebuyError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+            "(or set SLACK_APP_TOKEN for Socket Mode)."
+        )
     if not settings.slack_bot_token:
-        raise ValueError(
+        raise RebuyError(
             "SLACK_BOT_TOKEN is not set: create the app from manifest.yml, "
             "install it, and copy the Bot User OAuth Token."
         )
@@ -60,3 +64,6 @@ def serve(runtime: Runtime) -> None:
             serve_forever(make_wsgi_app(app), port=settings.port, threads=settings.listener_threads)
     finally:
         scheduler.shutdown(wait=False)
+        # Let listeners already running (a reaction, an App Home) finish their work.
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        runtime.db.dispose()

@@ -8,6 +8,9 @@ and a restart simply looks again: nothing is pickled, nothing is lost.
 - "reminder-sweep" runs every 5 minutes (the first soon after start) and reminds every
   rep whose local REMINDER_TIME has passed on a working day and who has not had today's
   reminder. Once a day it also refreshes reps' time zones from users.list.
+- "upkeep" runs soon after start and then hourly: it computes the day's RFM cut points
+  before the first rep asks for a card (so no card waits for a workspace scan) and
+  forgets Events API ids older than a week (Slack retries within minutes).
 - "weekly-digest" runs every 5 minutes on Mondays (in DIGEST_TIMEZONE, default UTC)
   from REMINDER_TIME on, and posts the digest to DIGEST_CHANNEL once per week. A digest
   missed all Monday is not posted later in the week, like a reminder.
@@ -24,6 +27,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -38,12 +42,16 @@ from bot.reminders import (
     run_sweep,
     sync_reps,
 )
+from bot.retention.rfm import workspace_cutoffs
 from bot.runtime import Runtime
+from models import SlackEvent
 
 log = logging.getLogger(__name__)
 
 SWEEP_JOB_ID = "reminder-sweep"
 DIGEST_JOB_ID = "weekly-digest"
+UPKEEP_JOB_ID = "upkeep"
+EVENT_IDS_KEPT = timedelta(days=7)
 SWEEP_MINUTES = 5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 # Time zones change rarely (travel, DST is in the zone itself): refresh once a day, and
@@ -87,9 +95,22 @@ class ReminderJobs:
     def digest(self) -> str | None:
         return post_weekly_digest(self.runtime, self.client)
 
+    def upkeep(self) -> int:
+        """Warm today's RFM cut points; drop old event ids. Returns event ids dropped."""
+        now = self.runtime.now()
+        with self.runtime.db.transaction() as session:
+            workspace_cutoffs(session=session, as_of=now.date(), now=now)
+        with self.runtime.db.transaction() as session:
+            dropped = session.execute(
+                sa.delete(SlackEvent).where(SlackEvent.received_at < now - EVENT_IDS_KEPT)
+            ).rowcount
+        if dropped:
+            log.info("forgot %d Events API ids older than a week", dropped)
+        return dropped
+
 
 def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in: float) -> None:
-    """Register both jobs (again, replacing any with the same id)."""
+    """Register the jobs (again, replacing any with the same id)."""
     settings = jobs.runtime.settings
     scheduler.add_job(
         jobs.sweep,
@@ -98,6 +119,14 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
         name="Daily reminder DMs",
         replace_existing=True,
         next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in),
+    )
+    scheduler.add_job(
+        jobs.upkeep,
+        IntervalTrigger(hours=1, timezone=UTC),
+        id=UPKEEP_JOB_ID,
+        name="RFM cut points and event-id clean-up",
+        replace_existing=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in / 2),
     )
     scheduler.add_job(
         jobs.digest,

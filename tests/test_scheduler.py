@@ -23,7 +23,14 @@ from bot.db import Database
 from bot.reminders import post_weekly_digest
 from bot.retention.digest import weekly_digest
 from bot.retention.tactics import tactic_bank
-from bot.scheduler import DIGEST_JOB_ID, SWEEP_JOB_ID, ReminderJobs, add_jobs, start_scheduler
+from bot.scheduler import (
+    DIGEST_JOB_ID,
+    SWEEP_JOB_ID,
+    UPKEEP_JOB_ID,
+    ReminderJobs,
+    add_jobs,
+    start_scheduler,
+)
 from handlers import blocks
 from models import DigestRun, Rep
 from tests import factories
@@ -58,7 +65,7 @@ def test_scheduler_registers_two_jobs_with_explicit_ids_and_deliberate_defaults(
     scheduler = start_scheduler(runtime, client_for(runtime), paused=True, first_run_in=30)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {SWEEP_JOB_ID, DIGEST_JOB_ID}
+        assert set(jobs) == {SWEEP_JOB_ID, DIGEST_JOB_ID, UPKEEP_JOB_ID}
         for job in jobs.values():
             assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 300)
         sweep, digest = jobs[SWEEP_JOB_ID], jobs[DIGEST_JOB_ID]
@@ -346,3 +353,32 @@ def test_rebuy_report_includes_tactic_win_rates(db: Database) -> None:
     assert as_text.exit_code == 0, as_text.output
     assert "Tactics that bring rebuys" in as_text.output
     assert "100%" in as_text.output
+
+
+def test_upkeep_warms_rfm_cut_points_and_forgets_old_event_ids(db: Database) -> None:
+    from bot.clock import fixed_clock
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+    from models import RfmCutoffs, SlackEvent
+
+    now = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
+    runtime = Runtime(settings=Settings(_env_file=None), db=db, clock=fixed_clock(now))
+    with db.transaction() as session:
+        acct = factories.account(session)
+        factories.order(session, acct, "2026-06-01")
+        session.add(
+            SlackEvent(
+                event_id="Ev-old", event_type="reaction_added", received_at=now - timedelta(days=8)
+            )
+        )
+        session.add(
+            SlackEvent(
+                event_id="Ev-new", event_type="reaction_added", received_at=now - timedelta(hours=1)
+            )
+        )
+    jobs = ReminderJobs(runtime, client=None)  # type: ignore[arg-type]
+    assert jobs.upkeep() == 1
+    with db.session() as session:
+        assert session.get(RfmCutoffs, now.date()) is not None
+        assert session.get(SlackEvent, "Ev-old") is None
+        assert session.get(SlackEvent, "Ev-new") is not None
