@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -40,6 +41,15 @@ class Settings(BaseSettings):
     slack_post_rate: float = Field(default=20.0, gt=0)
     # The weekly digest goes to DIGEST_CHANNEL on Monday after REMINDER_TIME in this zone.
     digest_timezone: str = "UTC"
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Berlin)") from None
+        return value
 
     @field_validator("slack_api_url")
     @classmethod
