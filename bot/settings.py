@@ -71,17 +71,6 @@ class Settings(BaseSettings):
             return time(int(hours), int(minutes))
         return value
 
-    @field_validator("digest_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
-
     @field_validator("rebuy_now")
     @classmethod
     def _aware_now(cls, value: datetime | None) -> datetime | None:
