@@ -19,20 +19,12 @@ from typing import Any
 import yaml
 from sqlmodel import Session, col, select
 
+from bot.retention.signals import SIGNAL_NAMES
 from models import TacticExposure, Touch
 
 TACTICS_PATH = Path(__file__).with_name("tactics.yaml")
 
-SIGNALS = (
-    "dormant_6m",
-    "dormant_12m",
-    "dormant_18m",
-    "declining",
-    "off_rhythm",
-    "touch_overdue",
-    "single_threaded",
-    "no_plan",
-)
+SIGNALS = SIGNAL_NAMES
 SEGMENTS = (
     "champions",
     "loyal",
