@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -35,7 +36,9 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
         )
     app = App(
         client=client or make_web_client(settings),
-        signing_secret=settings.slack_signing_secret or "socket-mode",
+        # Socket Mode needs no signing secret; a random one keeps HTTP closed if this app
+        # were ever served over HTTP by mistake.
+        signing_secret=settings.slack_signing_secret or secrets.token_hex(32),
         listener_executor=ThreadPoolExecutor(
             max_workers=settings.listener_threads, thread_name_prefix="rebuy-listener"
         ),

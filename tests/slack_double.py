@@ -20,6 +20,12 @@ What is recorded:
 - `rejected`: requests answered 429 or 5xx, as `(method, params, status)`:
   a message that was retried through two 500s shows up twice here and once
   in `calls`.
+
+Socket Mode: set `socket_mode_url` (a `ws://` URL, or a function returning a
+fresh one for each call) and `apps.connections.open` answers `{"ok": true,
+"url": ...}` to an app-level (`xapp-`) token, as Slack does; other token types
+get `not_allowed_token_type`. Unset, the method answers as before.
+See `tests/socket_mode_double.py` for the WebSocket side.
 """
 
 from __future__ import annotations
@@ -152,6 +158,8 @@ class SlackDouble:
         start: bool = True,
     ) -> None:
         self.rate_limits = rate_limits
+        # Where `apps.connections.open` sends a Socket Mode client (None: not configured).
+        self.socket_mode_url: str | Callable[[], str] | None = None
         self._valid_tokens = frozenset(tokens) if tokens is not None else None
         self._cond = threading.Condition(threading.Lock())
         self._calls: list[tuple[str, dict[str, Any]]] = []
@@ -443,6 +451,8 @@ class SlackDouble:
             return _Answer(
                 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(math.ceil(wait))}
             )
+        if method == "apps.connections.open" and self.socket_mode_url is not None:
+            return self._apps_connections_open(token)
         implementation = self._methods.get(method)
         if implementation is None:
             return _Answer(200, {"ok": True})
@@ -450,6 +460,13 @@ class SlackDouble:
             return _Answer(200, {"ok": True, **implementation(params)})
         except SlackError as error:
             return _Answer(200, {"ok": False, "error": error.error})
+
+    def _apps_connections_open(self, token: str) -> _Answer:
+        """A WebSocket URL for Socket Mode; only app-level tokens may ask for one."""
+        if not token.startswith("xapp-"):
+            return _Answer(200, {"ok": False, "error": "not_allowed_token_type"})
+        url = self.socket_mode_url
+        return _Answer(200, {"ok": True, "url": url() if callable(url) else url})
 
     def _take_fault(self, method: str, params: Mapping[str, Any]) -> _Fault | None:
         for fault in self._faults:
