@@ -180,7 +180,14 @@ class HttpServer:
             finally:
                 done.set()
 
-        self._listeners[0].trigger.pull_trigger(thunk)
+        try:
+            self._listeners[0].trigger.pull_trigger(thunk)
+        except OSError:
+            # The loop closed its wake-up pipe as it ended (its map emptied): nothing is
+            # left running to race with, so do it here.
+            self._loop_done.wait(timeout)
+            action()
+            return
         if not done.wait(timeout):
             logger.warning("HTTP server loop did not respond within %.1f s", timeout)
 
