@@ -19,6 +19,9 @@ NAMES = [
     "Globex Corporation",
     "Initech",
     "Blue Sky Labs",
+    "Москва Трейд",
+    "東京商事",
+    "Øresund Æble ApS",
 ]
 
 
@@ -50,6 +53,12 @@ def accounts(db: Database) -> dict[str, int]:
         ("nortwind logistcs", "Northwind Logistics"),
         ("CRM-7", "Initech"),
         ("sky", "Blue Sky Labs"),
+        ("москва трейд", "Москва Трейд"),
+        ("МОСКВА", "Москва Трейд"),
+        ("東京商事", "東京商事"),
+        ("oresund aeble", "Øresund Æble ApS"),
+        ("Øresund", "Øresund Æble ApS"),
+        ("crm-7", "Initech"),
     ],
 )
 def test_forgiving_matches(db: Database, accounts, query, expected) -> None:

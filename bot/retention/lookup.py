@@ -48,10 +48,11 @@ def find_account_id(*, session: Session, query: str) -> int:
     query = query.strip()
     key = normalize_name(query)
     if not key:
-        raise InvalidInput("Type an account name, for example `/account acme`.")
+        raise InvalidInput("Type an account name or its CRM id.")
     columns = (Account.id, Account.name, Account.external_id)
 
     by_id = session.execute(sa.select(*columns).where(Account.external_id == query)).all()
+
     exact = session.execute(sa.select(*columns).where(Account.name_key == key)).all()
     found = _decide(query, [tuple(row) for row in by_id]) or _decide(
         query, [tuple(row) for row in exact]
@@ -77,6 +78,14 @@ def find_account_id(*, session: Session, query: str) -> int:
             .limit(MAX_CANDIDATES + 1)
         ).all()
         found = _decide(query, [tuple(row) for row in words])
+        if found is not None:
+            return found
+    if " " not in query:
+        # A CRM id typed in another case ("crm-1018"): a scan, so only once names failed.
+        by_id = session.execute(
+            sa.select(*columns).where(sa.func.lower(Account.external_id) == query.lower())
+        ).all()
+        found = _decide(query, [tuple(row) for row in by_id])
         if found is not None:
             return found
     return _fuzzy(session=session, query=query, key=key)

@@ -5,15 +5,31 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Letters NFKD does not take apart into a base letter and an accent.
+_FOLD = str.maketrans(
+    {
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "ß": "ss",
+        "&": " and ",
+    }
+)
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def normalize_name(name: str) -> str:
     """Lower-case, strip accents and punctuation, collapse spaces.
 
-    "Café-Müller & Co." becomes "cafe muller and co".
+    "Café-Müller & Co." becomes "cafe muller and co"; letters of any script stay
+    ("Москва Трейд" becomes "москва трейд").
     """
-    decomposed = unicodedata.normalize("NFKD", name)
-    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    lowered = ascii_only.casefold().replace("&", " and ").replace("ß", "ss")
-    return _NON_WORD.sub(" ", lowered).strip()
+    lowered = name.casefold().translate(_FOLD)
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFC", bare)).strip()
