@@ -111,3 +111,29 @@ def test_cutoffs_are_cached_per_day(db: Database) -> None:
         assert session.get(RfmCutoffs, AS_OF) is not None
         assert session.get(RfmCutoffs, AS_OF + timedelta(days=1)) is None
         assert workspace_cutoffs(session=session, as_of=AS_OF, now=NOW) == first
+
+
+def test_concurrent_first_lookups_of_the_day_both_get_cut_points(db: Database) -> None:
+    """Two requests computing the same day's cut points at once: neither fails."""
+    import threading
+
+    _workspace(db, 5)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def compute() -> None:
+        try:
+            with db.session() as session:
+                barrier.wait(timeout=5)
+                results.append(workspace_cutoffs(session=session, as_of=AS_OF, now=NOW))
+                session.commit()
+        except Exception as error:  # the assertion below reports it
+            errors.append(error)
+
+    threads = [threading.Thread(target=compute) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors
+    assert len(results) == 2 and results[0] == results[1]

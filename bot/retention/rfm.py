@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from bot.retention.facts import RFM_WINDOW_MONTHS, AccountFacts, day_start, months_back, utc_value
@@ -89,8 +90,13 @@ def workspace_cutoffs(
         cutoffs = compute_cutoffs(facts, as_of=as_of)
     else:
         cutoffs = _cutoffs_of(_buyer_measures(session=session, as_of=as_of))
-    session.merge(RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
-    session.flush()
+    # The cache is a convenience: when another request stored the same day first, or a
+    # read-only SQLite transaction cannot write just now, answer anyway.
+    try:
+        with session.begin_nested():
+            session.add(RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
+    except (IntegrityError, OperationalError):
+        pass
     return cutoffs
 
 
