@@ -16,7 +16,10 @@ DEFAULT_TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}
 class Settings(BaseSettings):
     """Every knob Rebuy has. Build one with `Settings()` and pass it down."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable (REBUY_NOW= in a .env) means "not set".
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -50,6 +53,21 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Berlin)") from None
         return value
+
+    @field_validator("rebuy_tier_cadence")
+    @classmethod
+    def _tiers(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError("name at least one tier, e.g. {\"mid\": 30}")
+        tiers = {}
+        for name, days in value.items():
+            tier = name.strip().lower()
+            if not tier:
+                raise ValueError("tier names cannot be empty")
+            if not 1 <= days <= 730:
+                raise ValueError(f"tier {tier!r}: days between touches must be 1 to 730")
+            tiers[tier] = days
+        return tiers
 
     @field_validator("slack_api_url")
     @classmethod

@@ -199,7 +199,11 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
 
     if not facts.has_plan:
         signals.append(
-            Signal("no_plan", "No account plan yet: no agreed goal for the next months.", 5)
+            Signal(
+                "no_plan",
+                "No account plan yet: no agreed goal for the next months.",
+                PENALTIES["no_plan"],
+            )
         )
     return signals
 

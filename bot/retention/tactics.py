@@ -281,7 +281,7 @@ REASONS: dict[str, _Reason] = {
     ),
     "single_threaded": _Reason(
         "Single-threaded",
-        "with only one contact on file, one departure loses the account",
+        "with fewer than two contacts on file, one departure loses the account",
         (
             "Only one contact on file — one departure and the account is gone.",
             "Fewer than two contacts: widen the relationship before you need to.",
