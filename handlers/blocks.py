@@ -728,7 +728,7 @@ def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) 
     facts, schedule = item.facts, item.schedule
     when = f"{schedule.days_overdue} days overdue" if schedule.days_overdue else "due today"
     value = f" · {money(facts.value)} a year" if facts.value else ""
-    why = "\n".join(f"• {escape(reason)}" for reason in item.why[:4])
+    why = "\n".join(f"• {escape(reason)}" for reason in item.why[:3])
     blocks: list[Block] = [section(f"*{escape(facts.name)}* · {when}{value}\n{why}")]
     if item.tactic:
         blocks.append(

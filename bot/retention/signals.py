@@ -150,14 +150,17 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
 
     if facts.value_prev_6m > 0 and facts.value_last_6m < 0.5 * facts.value_prev_6m:
         drop = 1 - facts.value_last_6m / facts.value_prev_6m
-        signals.append(
-            Signal(
-                "declining",
+        if facts.value_last_6m > 0:
+            reason = (
                 f"Buying far less: {_money(facts.value_last_6m)} in the last 6 months against "
-                f"{_money(facts.value_prev_6m)} in the 6 before ({drop:.0%} down).",
-                PENALTIES["declining"],
+                f"{_money(facts.value_prev_6m)} in the 6 before ({drop:.0%} down)."
             )
-        )
+        else:
+            reason = (
+                f"Stopped buying: nothing in the last 6 months after "
+                f"{_money(facts.value_prev_6m)} in the 6 before."
+            )
+        signals.append(Signal("declining", reason, PENALTIES["declining"]))
 
     gap = median_gap_days(facts.order_days)
     if facts.orders_count >= 3 and gap and facts.last_order_day is not None:
