@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import OperationalError
@@ -39,8 +41,10 @@ reps_app = typer.Typer(help="Sales reps and their Slack users.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(reps_app, name="reps")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup and emoji codes off: account names, file names and CSV cells are printed as
+# they are ("[/bold]" or ":fire:" in a CRM export is text, not formatting).
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 AsOf = Annotated[
     str | None,
@@ -93,7 +97,8 @@ def account(
     try:
         day = parse_as_of(as_of)
         runtime = _runtime()
-        with runtime.db.transaction() as session:
+        # A read: no write lock, so a long import elsewhere never blocks a look-up.
+        with runtime.db.session() as session:
             account_id = find_account_id(session=session, query=query)
             status = account_status(
                 session=session,
@@ -120,10 +125,16 @@ def report(as_json: AsJson = False, as_of: AsOf = None) -> None:
     from bot.retention.tactic_stats import tactic_win_rates
     from bot.terminal import report_view
 
-    day = parse_as_of(as_of)
+    try:
+        day = parse_as_of(as_of)
+    except InvalidInput as error:
+        if as_json:
+            _print_json({"error": error.message})
+            raise typer.Exit(1) from None
+        raise
     runtime = _runtime()
     now = _now_for(runtime, day)
-    with runtime.db.transaction() as session:
+    with runtime.db.session() as session:
         result = recency_report(session=session, now=now, as_of=day)
         # Which suggested tactics were followed by a re-order within 60 days.
         result.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=now)
@@ -154,8 +165,18 @@ def _print_win_rates(rows: list[dict]) -> None:
 
 
 def _count_lines(path: Path) -> int:
+    """About how many data rows `path` holds, for the progress bar: its lines less the
+    header. A last line without a line break counts; a quoted line break counts twice
+    (the bar is set to the true count when the import is done)."""
+    lines = 0
+    last = b"\n"
     with path.open("rb") as handle:
-        return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")))
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(0, lines - 1)
 
 
 @app.command("import")
@@ -174,6 +195,8 @@ def import_(
 
     if kind not in IMPORT_KINDS:
         raise InvalidInput(f"Unknown import kind “{kind}”: use one of {', '.join(IMPORT_KINDS)}.")
+    if file.is_dir():
+        raise InvalidInput(f"{file}: is a folder, not a CSV file.")
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file.")
     runtime = _runtime()
@@ -202,13 +225,18 @@ def import_(
             )
             if dry_run:
                 session.rollback()
+        progress.update(task, total=result.rows, completed=result.rows)
     out.print(result.summary())
     if result.skipped:
-        err.print(f"Skipped {len({p.line for p in result.skipped})} bad rows:")
-        for problem in result.skipped[:200]:
-            err.print(f"  {problem}")
-        if len(result.skipped) > 200:
-            err.print(f"  …and {len(result.skipped) - 200} more problems")
+        bad = result.bad_rows
+        err.print(f"Skipped {bad:,} bad row{'' if bad == 1 else 's'}:")
+        # Every problem, a batch per print: a big file can have a great many.
+        for start in range(0, len(result.skipped), 1_000):
+            err.print("\n".join(f"  {p}" for p in result.skipped[start : start + 1_000]))
+    if result.skipped and not (result.created + result.updated + result.unchanged):
+        # --skip-bad with nothing good: a failure, not a successful import of nothing.
+        err.print(f"{file}: every row is bad; nothing was imported.")
+        raise typer.Exit(1)
 
 
 # --- reminders --------------------------------------------------------------------------
@@ -281,6 +309,11 @@ def demo(
     from bot.retention.status import account_status
     from bot.terminal import status_card
 
+    if path.exists() and not is_demo_database(path):
+        raise InvalidInput(
+            f"{path} exists and is not a Rebuy demo database, so I won't overwrite it. "
+            "Pick another file with --db, or move it away first."
+        )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{path.resolve()}"
@@ -302,12 +335,47 @@ def demo(
         )
     out.print(f"What `/account {summary.featured_account}` shows:")
     out.print(status_card(status))
-    out.print("\nToday's reminders, as each rep would get them:")
-    _print_due(runtime)
     out.print(
-        f"\nTry it yourself: DATABASE_URL={url} rebuy account northwind   "
-        f"·   DATABASE_URL={url} rebuy report"
+        "\nToday's reminders, as each rep would get them (on working days, at "
+        f"{runtime.settings.reminder_time:%H:%M} in each rep's own time zone):"
     )
+    _print_due(runtime)
+    rebuy = _this_command()
+    out.print(
+        f"\nTry it yourself:\n  DATABASE_URL={url} {rebuy} account atlas\n"
+        f"  DATABASE_URL={url} {rebuy} account northwind   (two accounts match: you choose)\n"
+        f"  DATABASE_URL={url} {rebuy} report"
+    )
+
+
+def _this_command() -> str:
+    """How the user ran us (".venv/bin/rebuy" or "rebuy"), for copy-paste hints."""
+    import shutil
+
+    invoked = Path(sys.argv[0])
+    if invoked.name == "rebuy" and shutil.which("rebuy") != str(invoked.resolve()):
+        try:
+            return str(invoked.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(invoked)
+    return "rebuy"
+
+
+def is_demo_database(path: Path) -> bool:
+    """True for a SQLite file `rebuy demo` made (every rep at the demo domain)."""
+    import sqlite3
+
+    from bot.demo import DEMO_DOMAIN
+
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            emails = [row[0] for row in connection.execute("SELECT email FROM rep")]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
+    return all(email.endswith("@" + DEMO_DOMAIN) for email in emails)
 
 
 # --- database and reps ------------------------------------------------------------------
@@ -378,10 +446,9 @@ def main() -> None:
         app()
     except ImportRowError as error:
         err.print(error.message)
-        for problem in error.problems[:200]:
-            err.print(f"  {problem}")
-        if len(error.problems) > 200:
-            err.print(f"  …and {len(error.problems) - 200} more problems")
+        # Every problem, a batch per print: a big file can have a great many.
+        for start in range(0, len(error.problems), 1_000):
+            err.print("\n".join(f"  {p}" for p in error.problems[start : start + 1_000]))
         sys.exit(1)
     except RebuyError as error:
         err.print(error.message)
@@ -391,6 +458,12 @@ def main() -> None:
             f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
         )
         err.print(f"Configuration problem: {problems}")
+        sys.exit(2)
+    except SettingsError as error:
+        # pydantic-settings could not even parse a value (e.g. JSON that isn't).
+        found = re.search(r'field "(\w+)"', str(error))
+        name = found.group(1).upper() if found else "a setting"
+        err.print(f"Configuration problem: {name} could not be read ({error}).")
         sys.exit(2)
     except OperationalError as error:
         if debug:

@@ -354,9 +354,62 @@ def test_one_bad_row_changes_nothing(
         run(db, "orders", path)
 
     assert where(caught.value.problems) == [(4, "amount")]
-    assert "1 bad orders row" in str(caught.value) and "nothing was imported" in str(caught.value)
+    assert str(caught.value) == (
+        f"{path}: 1 bad row in the orders file (1 problem); nothing was imported. "
+        "Fix it, or re-run with --skip-bad to import the good rows."
+    )
     assert [(o.order_id, o.amount) for o in orders(db)] == [("SO-1", Decimal("100"))]
     assert count(db, RfmCutoffs) == 1
+
+
+def test_the_error_counts_rows_and_problems_in_plain_words() -> None:
+    problems = [RowProblem(3, "amount", "bad"), RowProblem(3, "ordered_at", "bad")]
+    problems += [RowProblem(7, None, "bad")]
+    error = ImportRowError(kind="orders", path="orders.csv", problems=problems)
+    assert error.message.startswith(
+        "orders.csv: 2 bad rows in the orders file (3 problems); nothing was imported. Fix them,"
+    )
+
+
+def test_orders_dated_in_the_future_are_bad_rows_but_refunds_are_fine(
+    db: Database, tmp_path: Path, two_accounts: dict[str, int]
+) -> None:
+    # NOW is 2026-06-15 14:00 UTC; up to a day later is allowed for time zones and clocks.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER
+        + "A1,2026-06-15T13:00:00Z,100,SO-1,\n"  # 2: an hour ago
+        + "A1,2026-06-16,-40.00,SO-2,Refund\n"  # 3: tomorrow at midnight, a refund
+        + "A1,2026-06-16T14:00:00Z,5,SO-3,\n"  # 4: exactly a day ahead
+        + "A1,2026-06-16T14:00:01Z,5,SO-4,\n"  # 5: just over a day ahead
+        + "B2,2027-06-15,5,SO-5,\n"  # 6: a year out (a typo'd year)
+        + "B2,2027-06-15,6,SO-6,\n"  # 7: the same text again (cached parse)
+        + "B2,2026-06-17T01:00:00+05:00,7,SO-7,\n",  # 8: 2026-06-16 20:00 UTC
+    )
+
+    problems = bad_rows(db, "orders", path)
+
+    assert where(problems) == [
+        (5, "ordered_at"),
+        (6, "ordered_at"),
+        (7, "ordered_at"),
+        (8, "ordered_at"),
+    ]
+    reasons = [problem.reason for problem in problems]
+    future = "“2027-06-15” is in the future (after 2026-06-16); orders are purchases that happened"
+    assert reasons[1] == reasons[2] == future
+    # On the last allowed day itself, the time tells where the line is.
+    assert "(after 2026-06-16 14:00 UTC)" in reasons[0] and "“2026-06-16T14:00:01Z”" in reasons[0]
+    assert "(after 2026-06-16 14:00 UTC)" in reasons[3]
+    assert count(db, Order) == 0
+
+    result = run(db, "orders", path, skip_bad=True)
+
+    assert counts(result) == (7, 3, 0, 0)
+    assert sorted(o.amount for o in orders(db)) == [Decimal("-40.00"), Decimal("5"), Decimal("100")]
+    # A later "now" (a re-run next year) accepts the same dates.
+    assert counts(run(db, "orders", path, now=NOW + timedelta(days=400))) == (7, 4, 0, 3)
 
 
 def test_skip_bad_imports_the_good_rows_and_reports_the_rest(
@@ -676,6 +729,84 @@ def test_a_bom_and_loose_header_names_are_fine(
     assert (stored.order_id, stored.product) == (None, None)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "External ID,Name,Owner Email,Tier,Annual Value,Cadence Days",
+        "external-id,NAME,owner-email,tier,annual-value,cadence-days",
+        " External_ID , name , Owner E-mail , TIER , Annual.Value , Cadence  -  Days ",
+        "ExternalId,Name,OwnerEmail,Tier,AnnualValue,CadenceDays",
+        "external__id,name,owner_email,tier,annual_value,_cadence_days_",
+    ],
+)
+def test_header_names_may_vary_in_case_spaces_hyphens_and_dots(
+    db: Database, tmp_path: Path, header: str
+) -> None:
+    path = write(tmp_path, "accounts.csv", header + "\nA1,Acme,rep@seller.example,key,100,14\n")
+
+    assert counts(run(db, "accounts", path)) == (1, 1, 0, 0)
+
+    acme = accounts_by_id(db)["A1"]
+    assert (acme.name, acme.tier, acme.annual_value, acme.cadence_days) == (
+        "Acme",
+        "key",
+        Decimal("100"),
+        14,
+    )
+    assert acme.owner_id is not None
+
+
+def test_loose_order_and_contact_headers(
+    db: Database, tmp_path: Path, two_accounts: dict[str, int]
+) -> None:
+    orders_file = write(
+        tmp_path,
+        "orders.csv",
+        "Account External ID,Ordered At,Amount,Order-ID,Product\nA1,2026-01-05,100,SO-1,Widgets\n",
+    )
+    contacts_file = write(
+        tmp_path,
+        "contacts.csv",
+        "account-external-id,Name,E-mail,Title\nA1,Jane Doe,jane@acme.example,Buyer\n",
+    )
+
+    assert counts(run(db, "orders", orders_file)) == (1, 1, 0, 0)
+    assert counts(run(db, "contacts", contacts_file)) == (1, 1, 0, 0)
+    (order,) = orders(db)
+    assert (order.order_id, order.product) == ("SO-1", "Widgets")
+    with db.session() as session:
+        contact = session.exec(select(Contact)).one()
+    assert (contact.email, contact.title) == ("jane@acme.example", "Buyer")
+
+
+def test_a_column_named_twice_in_different_spellings_is_refused(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "accounts.csv", "External ID,name,external_id\nA1,Acme,A1\n")
+
+    with pytest.raises(InvalidInput) as caught:
+        run(db, "accounts", path)
+
+    assert str(caught.value) == (
+        f"{path}: line 1: column “external_id” appears twice in the header "
+        "(“External ID” in column 1 and “external_id” in column 3)."
+    )
+
+
+def test_a_missing_column_is_named_even_when_other_headers_are_loose(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "orders.csv", "Account External ID,Order Date,Amount\nA1,2026-01-05,1\n")
+
+    with pytest.raises(InvalidInput) as caught:
+        run(db, "orders", path)
+
+    message = str(caught.value)
+    assert "the orders file has no “ordered_at” column" in message
+    assert "found: Account External ID, Order Date, Amount" in message
+    assert "case, spaces and hyphens in the names do not matter" in message
+
+
 def test_a_missing_column_names_the_file_the_column_and_what_was_found(
     db: Database, tmp_path: Path
 ) -> None:
@@ -735,8 +866,12 @@ def test_empty_missing_and_unknown_inputs(db: Database, tmp_path: Path) -> None:
         run(db, "touches", tmp_path / "x.csv")
     with pytest.raises(InvalidInput, match="no such file"):
         run(db, "orders", tmp_path / "missing.csv")
-    with pytest.raises(InvalidInput, match="the file is empty"):
+    with pytest.raises(InvalidInput, match="the file is empty; an orders file starts"):
         run(db, "orders", write(tmp_path, "empty.csv", "\n\n"))
+    with pytest.raises(InvalidInput, match="the file is empty; an accounts file starts"):
+        run(db, "accounts", write(tmp_path, "empty.csv", ""))
+    with pytest.raises(InvalidInput, match="the file is empty; a contacts file starts"):
+        run(db, "contacts", write(tmp_path, "empty.csv", " , \n"))
     header_only = run(db, "orders", write(tmp_path, "header.csv", ORDERS_HEADER))
     assert counts(header_only) == (0, 0, 0, 0)
     assert IMPORT_KINDS == ("accounts", "orders", "contacts")

@@ -87,9 +87,10 @@ class ImportRowError(RebuyError):
         count = len(self.problems)
         rows = len({p.line for p in self.problems})
         super().__init__(
-            f"{self.path}: {rows} bad {self.kind} row{'s' if rows != 1 else ''} "
-            f"({count} problem{'s' if count != 1 else ''}); nothing was imported. "
-            "Fix them, or re-run with --skip-bad to import the good rows."
+            f"{self.path}: {rows:,} bad row{'s' if rows != 1 else ''} in the {self.kind} file "
+            f"({count:,} problem{'s' if count != 1 else ''}); nothing was imported. "
+            f"Fix {'them' if rows != 1 else 'it'}, or re-run with --skip-bad to import "
+            "the good rows."
         )
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
@@ -41,6 +41,8 @@ WRITE_CHUNK = 10_000
 # many accounts one scan of the whole table is cheaper than thousands of look-ups.
 _SCAN_ALL_ABOVE = 20_000
 _IDS_PER_QUERY = 1_000
+# An order may be dated up to this long after "now"; later is a mistake in the file.
+_FUTURE_SLACK = timedelta(days=1)
 # Parsed timestamps are cached by their text; files repeat dates a lot.
 _WHEN_CACHE_LIMIT = 200_000
 
@@ -209,7 +211,12 @@ class _CsvRows:
         self.columns, self.width = self._read_header(FORMATS[kind])
 
     def _read_header(self, fmt: _Format) -> tuple[dict[str, int], int]:
-        """Column name -> index (names trimmed and lower-cased), and the header's width."""
+        """Column name -> index, and the header's width.
+
+        Header cells are matched loosely (see `_header_key`), so "External ID",
+        "external-id" and "Owner E-mail" name the `external_id` and `owner_email`
+        columns; cells that match no known column keep their normalised name.
+        """
         header: list[str] = []
         try:
             for header in self._reader:
@@ -223,32 +230,37 @@ class _CsvRows:
             ) from None
         header_line = self._reader.line_num
         self._last_line = header_line
-        names = [cell.strip().lower() for cell in header]
-        if not any(names):
+        cells = [cell.strip() for cell in header]
+        if not any(cells):
             raise InvalidInput(
-                f"{self.path}: the file is empty; a {self.kind} file starts with a header line "
+                f"{self.path}: the file is empty; {_a(self.kind)} file starts with a header line "
                 f"naming its columns: {fmt.describe()}."
             )
+        known = {_header_key(name): name for name in fmt.required + fmt.optional}
         columns: dict[str, int] = {}
-        for index, name in enumerate(names):
-            if name in columns and name in fmt.required + fmt.optional:
+        for index, cell in enumerate(cells):
+            name = known.get(_header_key(cell), _normalise_header(cell))
+            if name in columns and name in known.values():
+                first = columns[name]
                 raise InvalidInput(
                     f"{self.path}: line {header_line}: column “{name}” appears twice in the "
-                    f"header (columns {columns[name] + 1} and {index + 1})."
+                    f"header (“{cells[first]}” in column {first + 1} and “{cell}” in column "
+                    f"{index + 1})."
                 )
             columns.setdefault(name, index)
         missing = [name for name in fmt.required if name not in columns]
         if missing:
-            found = ", ".join(name for name in names if name) or "nothing"
+            found = ", ".join(cell for cell in cells if cell) or "nothing"
             hint = ""
-            if len(names) == 1 and ";" in names[0]:
+            if len(cells) == 1 and ";" in cells[0]:
                 hint = " The file seems to use semicolons; save it with commas between values."
             raise InvalidInput(
                 f"{self.path}: line {header_line}: the {self.kind} file has no "
                 f"{_or_list(missing)} column (found: {found}). "
-                f"Expected columns: {fmt.describe()}.{hint}"
+                f"Expected columns: {fmt.describe()}; case, spaces and hyphens in the names "
+                f"do not matter.{hint}"
             )
-        return {name: index for name, index in columns.items() if name}, len(names)
+        return {name: index for name, index in columns.items() if name}, len(cells)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         reader = self._reader
@@ -456,8 +468,21 @@ def _plan_orders(session: Session, rows: _CsvRows, *, now: datetime, tiers: Sequ
     bind_when = _binder(session, _ORDERS.c.ordered_at)
     account_ids = _account_ids(session)
 
-    # raw text -> (UTC datetime, driver value, canonical text for content keys)
-    when_cache: dict[str, tuple[datetime, Any, str]] = {}
+    # Orders are purchases that happened; a day of slack allows for time zones and clocks.
+    latest = now.astimezone(UTC) + _FUTURE_SLACK
+
+    def in_the_future(text: str, when: datetime) -> str | None:
+        if when <= latest:
+            return None
+        # The day says it all, except on the last allowed day itself.
+        after = latest.date().isoformat()
+        if when.date() == latest.date():
+            after = f"{latest:%Y-%m-%d %H:%M} UTC"
+        return f"“{text}” is in the future (after {after}); orders are purchases that happened"
+
+    # raw text -> (UTC datetime, driver value, canonical text for content keys,
+    #              why it is in the future or None)
+    when_cache: dict[str, tuple[datetime, Any, str, str | None]] = {}
     first_line: dict[tuple[int, str], int] = {}  # (account id, order id) -> line
     occurrences: dict[str, int] = {}
     # (account id, ordered_at, amount, order id, order key, product, driver ordered_at)
@@ -489,7 +514,14 @@ def _plan_orders(session: Session, rows: _CsvRows, *, now: datetime, tiers: Sequ
                 else:
                     if len(when_cache) >= _WHEN_CACHE_LIMIT:
                         when_cache.clear()
-                    cached = when_cache[text] = (when, bind_when(when), when.isoformat())
+                    cached = when_cache[text] = (
+                        when,
+                        bind_when(when),
+                        when.isoformat(),
+                        in_the_future(text, when),
+                    )
+        if cached is not None and cached[3] is not None:
+            bad(line, "ordered_at", cached[3])
 
         text = row[i_amount].strip()
         amount = None
@@ -907,6 +939,28 @@ def _update(session: Session, table: Table, changes: list[dict[str, Any]]) -> No
 
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _a(kind: str) -> str:
+    """The kind with its article: "an orders", "an accounts", "a contacts"."""
+    return f"{'an' if kind.startswith(tuple('aeiou')) else 'a'} {kind}"
+
+
+_HEADER_SEPARATORS = re.compile(r"[\s\-.]+")
+_UNDERSCORES = re.compile(r"_{2,}")
+
+
+def _normalise_header(cell: str) -> str:
+    """ " Owner E-mail " -> "owner_e_mail": lower case; runs of spaces, hyphens, dots
+    and underscores become one underscore; none at either end."""
+    name = _HEADER_SEPARATORS.sub("_", cell.strip().lower())
+    return _UNDERSCORES.sub("_", name).strip("_")
+
+
+def _header_key(cell: str) -> str:
+    """What header cells are matched on: the normalised name without underscores, so
+    "Owner E-mail", "owner_email" and "OwnerEmail" are the same column."""
+    return _normalise_header(cell).replace("_", "")
 
 
 def _or_list(names: list[str]) -> str:
