@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     @classmethod
     def _tiers(cls, value: dict[str, int]) -> dict[str, int]:
         if not value:
-            raise ValueError("name at least one tier, e.g. {\"mid\": 30}")
+            raise ValueError('name at least one tier, e.g. {"mid": 30}')
         tiers = {}
         for name, days in value.items():
             tier = name.strip().lower()
