@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlmodel import select
+
 from bench.bench_import import NOW, TIERS, make_accounts_csv, make_orders_csv
 from bot.db import Database
 from bot.retention.errors import AccountNotFound, AmbiguousAccount
@@ -109,7 +111,7 @@ def main() -> None:
         )
 
         with database.session() as session:
-            names = [name for (name,) in session.query(Account.name)]
+            names = list(session.exec(select(Account.name)))
         sample = rng.sample(names, min(args.lookups, len(names)))
         for label, queries in (
             ("exact name", sample),
