@@ -256,7 +256,7 @@ REASONS: dict[str, _Reason] = {
     ),
     "declining": _Reason(
         "Declining",
-        "spend has halved, so learn what changed before it drops further",
+        "spend is down by half or more, so learn what changed before it drops further",
         (
             "Spend over the last six months is under half of the six before — find out what "
             "changed.",
