@@ -48,6 +48,13 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
     return app
 
 
+def finish_listeners(app: App, runtime: Runtime) -> None:
+    """Let listeners already running (a reaction, an App Home) finish, then stop."""
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    for background in runtime.caches.get("background", []):
+        background.shutdown()
+
+
 def serve(runtime: Runtime) -> None:
     """Run the app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT, with
     the reminder scheduler alongside."""
@@ -57,7 +64,10 @@ def serve(runtime: Runtime) -> None:
     logging.getLogger().setLevel(logging.INFO)
     settings = runtime.settings
     app = create_app(runtime)
-    scheduler = start_scheduler(runtime, app.client)
+    # Reminders and the digest go through a client that retries only 429s: after a
+    # dropped connection or a 5xx Slack may have posted, and the run checks before
+    # posting again (see bot.reminders).
+    scheduler = start_scheduler(runtime, make_web_client(settings, only_rate_limits=True))
     try:
         if settings.slack_app_token:
             log.info("Rebuy is connecting to Slack over Socket Mode")
@@ -67,6 +77,5 @@ def serve(runtime: Runtime) -> None:
             serve_forever(make_wsgi_app(app), port=settings.port, threads=settings.listener_threads)
     finally:
         scheduler.shutdown(wait=False)
-        # Let listeners already running (a reaction, an App Home) finish their work.
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        finish_listeners(app, runtime)
         runtime.db.dispose()

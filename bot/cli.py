@@ -149,7 +149,10 @@ def _print_win_rates(rows: list[dict]) -> None:
     from rich.table import Table
 
     if not rows:
-        out.print("\nTactics that bring rebuys: no touch logged with a tactic yet.")
+        out.print(
+            "\nTactics that bring rebuys: no results yet. A touch logged from a reminder "
+            "counts once its account re-orders, or after 60 days without one."
+        )
         return
     table = Table(title="Tactics that bring rebuys (re-order within 60 days of the touch)")
     table.add_column("Tactic")

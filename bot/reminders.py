@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
@@ -211,8 +211,10 @@ def plan_sweep(
 ) -> SweepPlan:
     """Sort the active reps into: to remind now, already done today, not yet, not linked."""
     query = select(Rep).where(Rep.active).order_by(Rep.email)
-    if rep_email:
+    if rep_email is not None:
         email = rep_email.strip().lower()
+        if not email:
+            raise InvalidInput("--rep needs an e-mail address.")
         rep = session.exec(select(Rep).where(Rep.email == email)).first()
         if rep is None:
             raise InvalidInput(f"No rep with e-mail {rep_email}.")
@@ -550,6 +552,10 @@ def deliver_run(
             pending = _reconcile(runtime, client, channel, run_id, created_at, pending)
         for message_id, position, text, blocks_json in pending:
             pacer.before_post(channel)
+            # Still ours? A run taken over (this instance stalled past its lease) must
+            # not post again what the new owner posts.
+            if not _renew(runtime, run_id, instance_id):
+                raise LostClaim()
             response = client.chat_postMessage(
                 channel=channel,
                 text=text,
@@ -593,13 +599,20 @@ def _record_post(
     """Store where the message landed and renew the claim; False when the claim was lost."""
     now = runtime.now()
     with runtime.db.transaction() as session:
+        # Never overwrite a ts another instance recorded: that message is the one
+        # reactions map to.
         session.execute(
             sa.update(ReminderMessage)
-            .where(ReminderMessage.id == message_id)
+            .where(ReminderMessage.id == message_id, ReminderMessage.ts.is_(None))
             .values(channel=channel, ts=ts, posted_at=now)
             .execution_options(synchronize_session=False)
         )
         return _still_ours(session, run_id, instance_id, now)
+
+
+def _renew(runtime: Runtime, run_id: int, instance_id: str) -> bool:
+    with runtime.db.transaction() as session:
+        return _still_ours(session, run_id, instance_id, runtime.now())
 
 
 def _dm_channel(runtime: Runtime, client: WebClient, target: RepTarget, pacer: Pacer) -> str:
@@ -634,9 +647,9 @@ def _forget_dm_channel(runtime: Runtime, rep_id: int, channel: str) -> None:
 
 def _posted_with_metadata(
     client: WebClient, channel: str, since: datetime, event_type: str
-) -> list[tuple[dict, str]]:
+) -> list[tuple[dict, str]] | None:
     """(payload, ts) of our messages in `channel` since `since` that carry `event_type`
-    metadata. Empty when the history cannot be read (e.g. a missing scope)."""
+    metadata. None when the history cannot be read (a missing scope, not a member)."""
     try:
         response = client.conversations_history(
             channel=channel,
@@ -645,8 +658,8 @@ def _posted_with_metadata(
             include_all_metadata=True,
         )
     except SlackApiError as error:
-        log.info("cannot check %s for earlier posts: %s", channel, _describe(error))
-        return []
+        log.warning("cannot check %s for earlier posts: %s", channel, _describe(error))
+        return None
     found = []
     for message in response.get("messages") or []:
         metadata = message.get("metadata") or {}
@@ -665,10 +678,9 @@ def _reconcile(
 ) -> list[tuple[int, int, str, str]]:
     """A run taken over after a crash: messages the dead owner posted but never recorded
     are found by their metadata and recorded instead of posted again."""
+    found = _posted_with_metadata(client, channel, since, REMINDER_METADATA) or []
     posted = {
-        payload.get("position"): ts
-        for payload, ts in _posted_with_metadata(client, channel, since, REMINDER_METADATA)
-        if payload.get("run_id") == run_id
+        payload.get("position"): ts for payload, ts in found if payload.get("run_id") == run_id
     }
     if not posted:
         return pending
@@ -887,7 +899,7 @@ def send_reminders_now(
         "reminders are sent as the Rebuy bot. Use `rebuy remind --dry-run` to see them "
         "without Slack.",
     )
-    client = client or make_web_client(runtime.settings)
+    client = client or make_web_client(runtime.settings, only_rate_limits=True)
     result = run_sweep(
         runtime,
         client,
@@ -983,10 +995,18 @@ def sync_reps(runtime: Runtime, client: WebClient | None = None) -> str:
     return str(result)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def reps_synced_at(runtime: Runtime) -> datetime | None:
-    """When time zones were last refreshed from Slack (the newest sync of any rep)."""
+    """When time zones were last refreshed for every linked rep (the oldest sync among
+    them: linking one new user through /account must not postpone everyone's refresh)."""
     with runtime.db.session() as session:
-        value = session.execute(sa.select(sa.func.max(Rep.tz_synced_at))).scalar_one_or_none()
+        value = session.execute(
+            sa.select(sa.func.min(sa.func.coalesce(Rep.tz_synced_at, EPOCH))).where(
+                Rep.active.is_(True), Rep.slack_user_id.is_not(None)
+            )
+        ).scalar_one_or_none()
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return as_utc(value)
@@ -1071,7 +1091,19 @@ def post_weekly_digest(
         run_id, created_at = run.id, run.created_at
     try:
         if taken_over:  # the last attempt may have posted before it died
-            for payload, ts in _posted_with_metadata(client, channel, created_at, DIGEST_METADATA):
+            found = _posted_with_metadata(client, channel, created_at, DIGEST_METADATA)
+            if found is None:
+                # Unknowable, and a manager reading the digest twice is worse than a
+                # digest missed once: stop here (invite the bot to the channel so that
+                # it can check next time).
+                log.warning(
+                    "weekly digest for the week of %s: cannot tell whether the last attempt "
+                    "posted it, so it is not posted again",
+                    monday,
+                )
+                _finish_digest(runtime, run_id, "unverified")
+                return None
+            for payload, ts in found:
                 if payload.get("week_start") == monday.isoformat():
                     _finish_digest(runtime, run_id, "sent", channel=channel, ts=ts)
                     return ts

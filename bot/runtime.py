@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock, clock_from
 from bot.db import Database
@@ -15,12 +16,21 @@ class Runtime:
     settings: Settings
     db: Database
     clock: Clock
+    # Small per-process caches (e.g. Slack users who are not reps), keyed by purpose.
+    caches: dict = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()
 
     def today(self) -> date:
         return self.clock().date()
+
+    def today_in(self, tz: str | None) -> date:
+        """Today in a rep's own time zone (UTC when unknown)."""
+        try:
+            return self.clock().astimezone(ZoneInfo(tz)).date() if tz else self.today()
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.today()
 
     @property
     def tier_cadence(self) -> dict[str, int]:

@@ -24,32 +24,51 @@ RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 3
 
 
-def make_retry_handlers() -> list[RetryHandler]:
-    """slack_sdk's built-in retry handlers, configured for Rebuy.
+class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
+    """Retries every 5xx (502 and 504 from Slack's edge too), not only 500 and 503."""
 
-    Connection errors and 500/503 back off exponentially (0.5 s, 1 s, 2 s, plus
-    up to 1 s of jitter); 429s sleep for the `Retry-After` Slack sent (plus up
-    to 1 s of jitter). The retry budget is shared by all handlers for one call.
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return response is not None and 500 <= response.status_code <= 599
+
+
+def make_retry_handlers(*, only_rate_limits: bool = False) -> list[RetryHandler]:
+    """slack_sdk's retry handlers, configured for Rebuy.
+
+    Connection errors and 5xx back off exponentially (0.5 s, 1 s, 2 s, plus up to
+    1 s of jitter); 429s sleep for the `Retry-After` Slack sent (plus up to 1 s of
+    jitter). The retry budget is shared by all handlers for one call.
+
+    `only_rate_limits` keeps just the 429 handler: a 429 means Slack refused the
+    message, but after a dropped connection or a 5xx it may have posted it, and
+    reminders must not be posted twice (their run resumes later and checks first).
     """
+    rate_limits = RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
+    if only_rate_limits:
+        return [rate_limits]
     backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
     return [
         ConnectionErrorRetryHandler(
             max_retry_count=CONNECTION_RETRIES, interval_calculator=backoff
         ),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=backoff),
+        rate_limits,
+        AnyServerErrorRetryHandler(
+            max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=backoff
+        ),
     ]
 
 
-def make_web_client(settings: Settings, *, token: str | None = None) -> WebClient:
+def make_web_client(
+    settings: Settings, *, token: str | None = None, only_rate_limits: bool = False
+) -> WebClient:
     """A `WebClient` pointed at `settings.slack_api_url` that retries what is safe to retry.
 
-    `token` overrides `settings.slack_bot_token` (for example a user token).
+    `token` overrides `settings.slack_bot_token` (for example a user token). Reminder
+    delivery passes `only_rate_limits=True` (see `make_retry_handlers`).
     Thread-safe: one client can be shared by all listener and scheduler threads.
     """
     return WebClient(
         token=token if token is not None else settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=REQUEST_TIMEOUT_SECONDS,
-        retry_handlers=make_retry_handlers(),
+        retry_handlers=make_retry_handlers(only_rate_limits=only_rate_limits),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,6 +20,24 @@ def actor_for(runtime: Runtime, user_id: str | None) -> Actor:
     return Actor(slack_user_id=user_id, is_admin=user_id in runtime.settings.admin_user_ids)
 
 
+# A Slack user who is not a rep (a manager, an admin) is asked about again after this long,
+# so that /account does not call users.info on every command of theirs.
+NOT_A_REP_FOR = timedelta(hours=1)
+
+
+def rep_today(runtime: Runtime, rep: Rep | None) -> date:
+    """Today for this rep, in their own Slack time zone."""
+    return runtime.today_in(rep.tz if rep else None)
+
+
+def user_today(runtime: Runtime, user_id: str | None) -> date:
+    """Today for the Slack user acting (their rep's zone; UTC when not a rep)."""
+    with runtime.db.session() as session:
+        rep = rep_for_slack_user(session=session, slack_user_id=user_id)
+        tz = rep.tz if rep else None
+    return runtime.today_in(tz)
+
+
 def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | None:
     """The Rep behind a Slack user; links them by e-mail on first sight (users.info).
 
@@ -30,6 +49,10 @@ def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | N
         rep = rep_for_slack_user(session=session, slack_user_id=user_id)
     if rep is not None:
         return rep
+    not_reps = runtime.caches.setdefault("not_reps", {})
+    asked = not_reps.get(user_id)
+    if asked is not None and runtime.now() - asked < NOT_A_REP_FOR:
+        return None
     try:
         user = client.users_info(user=user_id)["user"]
     except SlackApiError as error:
@@ -37,9 +60,10 @@ def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | N
         return None
     email = (user.get("profile") or {}).get("email")
     if not email:
+        not_reps[user_id] = runtime.now()
         return None
     with runtime.db.transaction() as session:
-        return link_rep(
+        rep = link_rep(
             session=session,
             email=email,
             slack_user_id=user_id,
@@ -47,3 +71,6 @@ def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | N
             name=user.get("real_name") or (user.get("profile") or {}).get("real_name"),
             now=runtime.now(),
         )
+    if rep is None:
+        not_reps[user_id] = runtime.now()
+    return rep

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
@@ -20,10 +20,40 @@ from models import SlackEvent
 
 log = logging.getLogger(__name__)
 EVENTS = ("app_home_opened", "reaction_added", "reaction_removed")
-# App Homes built at once. A Home assesses the rep's whole book (CPU-bound Python);
-# twenty built together would share the GIL with every slash command and slow the
-# status cards down tenfold. Queued Homes are already acked; they appear a moment later.
+# App Homes built at once, on their own small pool. A Home assesses the rep's whole book
+# (CPU-bound Python) and then waits on views.publish; built on Bolt's listener threads,
+# a burst of Homes and a slow Slack would occupy every thread and a slash command would
+# miss its 3-second ack. Queued Homes are already acked; they appear a moment later, and
+# a rep who opens Home again while theirs is queued gets that one build.
 HOME_BUILDS_AT_ONCE = 2
+
+
+class HomePublisher:
+    """Builds and publishes App Homes in the background, one pending build per user."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.pool = ThreadPoolExecutor(HOME_BUILDS_AT_ONCE, thread_name_prefix="rebuy-home")
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+
+    def request(self, client: WebClient, user_id: str) -> None:
+        with self._lock:
+            if user_id in self._pending:
+                return
+            self._pending.add(user_id)
+        self.pool.submit(self._build, client, user_id)
+
+    def _build(self, client: WebClient, user_id: str) -> None:
+        with self._lock:
+            self._pending.discard(user_id)
+        try:
+            publish_home(self.runtime, client, user_id)
+        except Exception:  # a Home that fails to refresh must not take the pool down
+            log.exception("could not publish the App Home of %s", user_id)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def claim_event(runtime: Runtime, body: dict) -> bool:
@@ -46,7 +76,9 @@ def claim_event(runtime: Runtime, body: dict) -> bool:
 
 
 def register(app: App, runtime: Runtime) -> None:
-    home_builds = threading.BoundedSemaphore(HOME_BUILDS_AT_ONCE)
+    homes = HomePublisher(runtime)
+    # `rebuy serve` (and the tests) shut it down with the app's listeners.
+    runtime.caches["background"] = [*runtime.caches.get("background", []), homes]
 
     @app.middleware
     def drop_repeated_deliveries(request: BoltRequest, next) -> BoltResponse | None:
@@ -68,7 +100,7 @@ def register(app: App, runtime: Runtime) -> None:
     def home_opened(event: dict, body: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home" or not claim_event(runtime, body):
             return
-        publish_home(runtime, client, event["user"], gate=home_builds)
+        homes.request(client, event["user"])
 
     @app.event("reaction_added")
     def reaction_added(event: dict, body: dict, client: WebClient) -> None:
@@ -81,13 +113,12 @@ def register(app: App, runtime: Runtime) -> None:
             handle_reaction(runtime, client, event, added=False)
 
 
-def publish_home(
-    runtime: Runtime, client: WebClient, user_id: str, *, gate: threading.Semaphore | None = None
-) -> None:
+def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
     """Build and publish one rep's App Home (only when they open it: views.publish is
-    rate-limited per workspace). `gate` limits how many are built at once."""
+    rate-limited per workspace)."""
     rep = current_rep(runtime=runtime, client=client, user_id=user_id)
-    with gate or nullcontext(), runtime.db.session() as session:
+    today = runtime.today_in(rep.tz if rep else None)
+    with runtime.db.session() as session:
         board = leaderboard(session=session, now=runtime.now())
         if rep is None:
             view = blocks.home(
@@ -105,7 +136,7 @@ def publish_home(
             entries = books.book_entries(
                 session=session,
                 owner_id=rep.id,
-                as_of=runtime.today(),
+                as_of=today,
                 tier_cadence=runtime.tier_cadence,
             )
             due = [e for e in books.filtered(entries, "due") if not e.schedule.days_overdue]
@@ -116,7 +147,7 @@ def publish_home(
                 overdue=books.filtered(entries, "overdue"),
                 dormant=books.filtered(entries, "dormant"),
                 at_risk=books.filtered(entries, "at-risk"),
-                streak=working_day_streak(session=session, rep=rep, today=runtime.today()),
+                streak=working_day_streak(session=session, rep=rep, today=today),
                 board=board,
             )
     client.views_publish(user_id=user_id, view=view)

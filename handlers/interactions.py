@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 from sqlmodel import select
 
 from bot.retention.actions import (
+    NOTE_MAX,
+    REASON_MAX,
     log_touch,
     parse_snooze,
+    parse_touch_kind,
+    plan_problems,
     require_owner_or_admin,
     save_plan,
     snooze_account,
 )
-from bot.retention.errors import InvalidForm, InvalidInput, PermissionDenied
+from bot.retention.errors import InvalidInput, PermissionDenied
+from bot.retention.reactions import reminder_message_at
 from bot.retention.signals import day_label
 from bot.retention.status import account_status
-from bot.retention.tactics import tactic_bank
+from bot.retention.tactics import record_exposure, tactic_bank
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for
+from handlers.common import actor_for, user_today
 from handlers.errors import replying_to_errors
 from handlers.reminders import refresh_reminder_message
 from models import Account, AccountPlan
 
 log = logging.getLogger(__name__)
+SNOOZE_LENGTHS = {value for value, _ in blocks.SNOOZE_CHOICES}
 
 
 def _account_id(body: dict) -> int:
@@ -76,7 +84,7 @@ def open_plan_modal(
         view = blocks.plan_modal(
             account_id=account_id,
             account_name=account.name,
-            today=runtime.today(),
+            today=user_today(runtime, user_id),
             tactics=tactic_bank().values(),
             current_state=plan.current_state if plan else "",
             target_state=plan.target_state if plan else "",
@@ -113,17 +121,26 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         with replying_to_errors(body, respond, client):
             user_id = body["user"]["id"]
-            with runtime.db.transaction() as session:
+            # Read without the write lock; then note the tactics shown in a short write.
+            with runtime.db.session() as session:
                 status = account_status(
                     session=session,
                     account_id=_existing_account_id(session, body),
                     now=runtime.now(),
                     tier_cadence=runtime.tier_cadence,
-                    record_tactics="card",
+                )
+            with runtime.db.transaction() as session:
+                record_exposure(
+                    session=session,
+                    account_id=status.id,
+                    tactic_ids=[pick.id for pick in status.tactics],
+                    now=runtime.now(),
+                    surface="card",
                 )
             payload = blocks.status_card(status)
+            from_pick_list = body["actions"][0].get("block_id") == "account_pick"
             if body.get("response_url"):
-                respond(**payload, response_type="ephemeral", replace_original=False)
+                respond(**payload, response_type="ephemeral", replace_original=from_pick_list)
             else:
                 client.chat_postMessage(channel=user_id, **payload)
 
@@ -139,7 +156,7 @@ def register(app: App, runtime: Runtime) -> None:
                 view=blocks.log_touch_modal(
                     account_id=account_id,
                     account_name=name,
-                    today=runtime.today(),
+                    today=user_today(runtime, body["user"]["id"]),
                     **_origin(body),
                 ),
             )
@@ -178,38 +195,59 @@ def register(app: App, runtime: Runtime) -> None:
         if account_id is None:
             ack(response_action="errors", errors={"kind": GONE})
             return
-        kind = (_value(view, "kind").get("selected_option") or {}).get("value", "note")
-        picked = _value(view, "date").get("selected_date")
+        # Check everything first and answer Slack at once; write after the ack, so a busy
+        # database can never make Slack show an error for a touch that was in fact logged.
+        today = user_today(runtime, user_id)
         note = _value(view, "note").get("value")
-        on = date.fromisoformat(picked) if picked else runtime.today()
-        if on > runtime.today():
-            ack(response_action="errors", errors={"date": "A touch can't be in the future."})
-            return
+        errors = {}
         try:
+            kind = parse_touch_kind(
+                (_value(view, "kind").get("selected_option") or {}).get("value", "note")
+            )
+        except InvalidInput as error:
+            errors["kind"] = error.message
+        on = _picked_date(view, "date") or today
+        if on is False:
+            errors["date"] = "Pick a date from the calendar."
+        elif on > today:
+            errors["date"] = "A touch can't be in the future."
+        elif on < today - timedelta(days=366):
+            errors["date"] = "That is more than a year ago; log touches from the past year."
+        if note and len(note.strip()) > NOTE_MAX:
+            errors["note"] = f"Keep the note under {NOTE_MAX:,} characters."
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        with replying_to_errors(body, None, client):
             with runtime.db.transaction() as session:
+                # Logged from a reminder: credit the tactic it suggested (win rates).
+                reminder = None
+                if meta.get("channel") and meta.get("message_ts"):
+                    reminder = reminder_message_at(
+                        session=session, channel=meta["channel"], ts=meta["message_ts"]
+                    )
                 log_touch(
                     session=session,
                     account_id=account_id,
                     kind=kind,
                     now=runtime.now(),
                     on=on,
+                    today=today,
                     note=note,
                     source="button",
                     actor=actor_for(runtime, user_id),
+                    tactic_id=reminder.tactic_id if reminder else None,
                 )
                 name = session.get(Account, account_id).name
-        except InvalidInput as error:
-            ack(response_action="errors", errors={"note": error.message})
-            return
-        ack()
-        emoji = blocks.KIND_EMOJI.get(kind, "✅")
-        with replying_to_errors(body, None, client):
+            emoji = blocks.KIND_EMOJI.get(kind, "✅")
             _report(
                 client,
                 runtime,
                 user_id,
                 meta,
-                f"{emoji} Logged a {kind} on *{blocks.escape(name)}* ({day_label(on)}).",
+                f"{emoji} Logged {with_article(kind)} on *{blocks.escape(name)}* "
+                f"({day_label(on)}).",
                 ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
             )
 
@@ -221,10 +259,17 @@ def register(app: App, runtime: Runtime) -> None:
         if account_id is None:
             ack(response_action="errors", errors={"length": GONE})
             return
-        length = (_value(view, "length").get("selected_option") or {}).get("value", "1w")
-        reason = _value(view, "reason").get("value")
-        try:
-            until = parse_snooze(length, today=runtime.today())
+        length = (_value(view, "length").get("selected_option") or {}).get("value")
+        reason = (_value(view, "reason").get("value") or "").strip()
+        if length not in SNOOZE_LENGTHS:
+            ack(response_action="errors", errors={"length": "Pick 1, 2 or 4 weeks."})
+            return
+        if len(reason) > REASON_MAX:
+            ack(response_action="errors", errors={"reason": f"Keep it under {REASON_MAX}."})
+            return
+        until = parse_snooze(length, today=user_today(runtime, user_id))
+        ack()
+        with replying_to_errors(body, None, client):
             with runtime.db.transaction() as session:
                 snooze_account(
                     session=session,
@@ -235,11 +280,6 @@ def register(app: App, runtime: Runtime) -> None:
                     actor=actor_for(runtime, user_id),
                 )
                 name = session.get(Account, account_id).name
-        except InvalidInput as error:
-            ack(response_action="errors", errors={"reason": error.message})
-            return
-        ack()
-        with replying_to_errors(body, None, client):
             _report(
                 client,
                 runtime,
@@ -257,37 +297,74 @@ def register(app: App, runtime: Runtime) -> None:
         if account_id is None:
             ack(response_action="errors", errors={"current_state": GONE})
             return
-        horizon = _value(view, "horizon").get("selected_date")
+        horizon = _picked_date(view, "horizon")
         tactics = [o["value"] for o in _value(view, "tactics").get("selected_options") or []]
-        try:
+        current_state = _value(view, "current_state").get("value") or ""
+        target_state = _value(view, "target_state").get("value") or ""
+        actor = actor_for(runtime, user_id)
+        with runtime.db.session() as session:
+            try:
+                # private_metadata comes back from the client: check the account again.
+                require_owner_or_admin(
+                    session=session,
+                    actor=actor,
+                    account=session.get(Account, account_id),
+                    what="change the plan",
+                )
+            except PermissionDenied as error:
+                # The first sentence ("Only Ana Ruiz (the account owner) or a Rebuy admin
+                # can change the plan for …") fits the field; the advice does not.
+                first = error.message.split(". ")[0].rstrip(".") + "."
+                ack(response_action="errors", errors={"current_state": blocks.cut(first, 150)})
+                return
+        problems = plan_problems(
+            current_state=current_state,
+            target_state=target_state,
+            horizon=horizon or None,
+            today=user_today(runtime, user_id),
+            tactic_ids=tactics,
+            known_tactics=set(tactic_bank()),
+        )
+        if problems or horizon is False:
+            errors = {problem.field: problem.message for problem in problems}
+            if horizon is False:
+                errors["horizon"] = "Pick a date from the calendar."
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        with replying_to_errors(body, None, client):
             with runtime.db.transaction() as session:
                 plan = save_plan(
                     session=session,
                     account_id=account_id,
-                    current_state=_value(view, "current_state").get("value") or "",
-                    target_state=_value(view, "target_state").get("value") or "",
-                    horizon=date.fromisoformat(horizon) if horizon else None,
+                    current_state=current_state,
+                    target_state=target_state,
+                    horizon=horizon,
                     tactic_ids=tactics,
                     now=runtime.now(),
-                    actor=actor_for(runtime, user_id),
+                    actor=actor,
                     known_tactics=set(tactic_bank()),
                 )
                 name = session.get(Account, plan.account_id).name
-        except InvalidForm as error:
-            ack(response_action="errors", errors=error.problems)
-            return
-        except PermissionDenied as error:
-            ack(response_action="errors", errors={"current_state": error.message[:150]})
-            return
-        ack()
-        with replying_to_errors(body, None, client):
-            client.chat_postMessage(
-                channel=user_id,
-                **blocks.notice(
-                    f"📋 Plan saved for *{blocks.escape(name)}*: "
-                    f"aiming for {day_label(plan.horizon)}."
-                ),
+            text = (
+                f"📋 Plan saved for *{blocks.escape(name)}*: aiming for {day_label(plan.horizon)}."
             )
+            _tell(client, user_id, meta, blocks.notice(text))
+
+
+def _picked_date(view: dict, block_id: str) -> date | bool | None:
+    """The date picked in a modal; None when empty, False when it is not a date."""
+    picked = _value(view, block_id).get("selected_date")
+    if not picked:
+        return None
+    try:
+        return date.fromisoformat(picked)
+    except (TypeError, ValueError):
+        return False
+
+
+def with_article(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _report(
@@ -299,8 +376,31 @@ def _report(
         refresh_reminder_message(
             runtime, client, channel=meta["channel"], ts=meta["message_ts"], extra=[ack_line]
         )
-    payload = blocks.notice(text)
+    _tell(client, user_id, meta, blocks.notice(text))
+
+
+def _tell(client: WebClient, user_id: str, meta: dict, payload: dict) -> None:
+    """A private confirmation where the user was: through the button's response_url
+    (works in any channel), else an ephemeral message, else the app's DM. The work is
+    already done, so a failure here is logged, never shown as an error."""
+    attempts = []
+    if meta.get("response_url"):
+        attempts.append(
+            lambda: WebhookClient(meta["response_url"]).send(
+                **payload, response_type="ephemeral", replace_original=False
+            )
+        )
     if meta.get("channel"):
-        client.chat_postEphemeral(channel=meta["channel"], user=user_id, **payload)
-    else:
-        client.chat_postMessage(channel=user_id, **payload)
+        attempts.append(
+            lambda: client.chat_postEphemeral(channel=meta["channel"], user=user_id, **payload)
+        )
+    attempts.append(lambda: client.chat_postMessage(channel=user_id, **payload))
+    for attempt in attempts:
+        try:
+            result = attempt()
+        except (SlackApiError, OSError) as error:
+            log.info("confirmation not delivered that way: %s", error)
+            continue
+        if getattr(result, "status_code", 200) < 400:
+            return
+    log.warning("could not confirm to %s", user_id)

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import pytest
 from slack_bolt import App
+from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 
-from bot.app import create_app
+from bot.app import create_app, finish_listeners
 from bot.clock import fixed_clock
 from bot.db import Database
 from bot.runtime import Runtime
@@ -56,6 +58,24 @@ WAIT = 5.0
 _keys = itertools.count(1)
 
 
+class ListenerCounter(ListenerCompletionHandler):
+    """Counts listener runs that finished, so a test can wait for work done after the ack."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self._changed = threading.Condition()
+
+    def handle(self, request, response) -> None:
+        with self._changed:
+            self.done += 1
+            self._changed.notify_all()
+
+    def wait_beyond(self, count: int, timeout: float = WAIT) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.done > count, timeout):
+                raise AssertionError("the listener did not finish in time")
+
+
 @dataclass
 class SlackApp:
     """A running Rebuy Slack app plus helpers that speak to it like Slack does."""
@@ -64,6 +84,7 @@ class SlackApp:
     app: App
     server: HttpServer
     double: SlackDouble
+    listeners: ListenerCounter = field(default_factory=ListenerCounter)
 
     @property
     def db(self) -> Database:
@@ -156,11 +177,15 @@ class SlackApp:
     ) -> tuple[int, dict[str, Any]]:
         """Submit a modal; `values` is `{block_id: element state}` (action_id "value").
 
-        Returns the status and the JSON body of the ack ({} for a plain ack)."""
+        Returns the status and the JSON body of the ack ({} for a plain ack), once the
+        listener has finished the work it does after acking."""
         state = {block_id: {"value": element} for block_id, element in values.items()}
         meta = metadata if isinstance(metadata, str) else json.dumps(metadata)
         body = view_submission_body(callback_id, state, meta, user_id=user_id)
+        finished = self.listeners.done
         status, reply = self.post(body, FORM)
+        if status == 200:
+            self.listeners.wait_beyond(finished)
         return status, json.loads(reply) if reply.strip() else {}
 
     def event(
@@ -191,14 +216,16 @@ def build_runtime(
 
 def serve(runtime: Runtime, double: SlackDouble, *, threads: int = 8) -> SlackApp:
     app = create_app(runtime)
+    counter = ListenerCounter()
+    app.listener_runner.listener_completion_handler = counter
     server = start_http_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=threads)
-    return SlackApp(runtime=runtime, app=app, server=server, double=double)
+    return SlackApp(runtime=runtime, app=app, server=server, double=double, listeners=counter)
 
 
 def shut_down(slack_app: SlackApp) -> None:
     """Stop the HTTP server, then let every listener finish before the database goes away."""
     slack_app.server.stop()
-    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_listeners(slack_app.app, slack_app.runtime)
 
 
 @pytest.fixture

@@ -102,3 +102,26 @@ def test_nothing_at_all(db: Database, accounts) -> None:
 def test_empty_query_asks_for_a_name(db: Database, accounts) -> None:
     with db.session() as session, pytest.raises(InvalidInput):
         find_account_id(session=session, query=" -- ")
+
+
+def test_many_matches_report_the_full_count(db: Database) -> None:
+    with db.transaction() as session:
+        for n in range(30):
+            f.account(session, name=f"Initech Branch {n:02d}")
+    with db.session() as session, pytest.raises(AmbiguousAccount) as caught:
+        find_account_id(session=session, query="initech")
+    assert caught.value.total == 30
+    assert len(caught.value.candidates) == 8
+    assert "narrow it down" in caught.value.message
+
+
+def test_matches_say_how_they_were_found(db: Database, accounts) -> None:
+    from bot.retention.lookup import find_account_match
+
+    with db.session() as session:
+        assert find_account_match(session=session, query="CRM-0").how == "id"
+        assert find_account_match(session=session, query="acme corp").how == "name"
+        assert find_account_match(session=session, query="acme").how == "prefix"
+        assert find_account_match(session=session, query="sky").how == "word"
+        assert find_account_match(session=session, query="acme crop").how == "fuzzy"
+        assert not find_account_match(session=session, query="acme crop").exact

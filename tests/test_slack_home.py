@@ -7,6 +7,7 @@ import time
 
 from sqlmodel import select
 
+from bot.app import finish_listeners
 from handlers.events import EVENTS
 from models import SlackEvent, Touch
 from tests import factories as f
@@ -110,7 +111,7 @@ def test_app_home_is_published_only_to_the_user_who_opened_it(slack_app: SlackAp
     slack_app.event(app_home_opened_event(BEN))
     slack_app.wait_for("views.publish")
     slack_app.server.stop()  # let both listeners finish
-    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_listeners(slack_app.app, slack_app.runtime)
     assert [p["user_id"] for p in slack_app.double.calls_to("views.publish")] == [BEN]
 
 
@@ -125,7 +126,7 @@ def test_a_repeated_delivery_is_acked_and_not_processed_again(slack_app: SlackAp
     slack_app.event(app_home_opened_event(ANA), event_id="EvHome2")  # a new opening
     slack_app.wait_for("views.publish", 2)
     slack_app.server.stop()
-    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_listeners(slack_app.app, slack_app.runtime)
 
     assert len(slack_app.double.calls_to("views.publish")) == 2
     with slack_app.db.session() as session:
@@ -142,7 +143,7 @@ def test_a_retry_arriving_while_the_first_is_still_running_is_not_processed(
     slack_app.wait_for("users.info")  # the first delivery is being handled
     assert slack_app.event(event, event_id="EvSlow", retry_num=1) == 200
     slack_app.server.stop()
-    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_listeners(slack_app.app, slack_app.runtime)
     assert len(slack_app.double.calls_to("views.publish")) == 1
 
 
@@ -158,7 +159,7 @@ def test_reacting_to_a_reminder_logs_a_touch_exactly_once(slack_app: SlackApp) -
     # Slack can also deliver the same reaction under a new event id: the touch is keyed.
     assert slack_app.event(phone, event_id="EvReact2") == 200
     slack_app.server.stop()
-    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_listeners(slack_app.app, slack_app.runtime)
 
     with slack_app.db.session() as session:
         touches = session.exec(select(Touch).where(Touch.source == "reaction")).all()
@@ -189,7 +190,7 @@ def test_reactions_elsewhere_are_acked_and_ignored(slack_app: SlackApp) -> None:
     ]
     assert statuses == [200, 200, 200, 200]
     slack_app.server.stop()
-    slack_app.app.listener_runner.listener_executor.shutdown(wait=True)
+    finish_listeners(slack_app.app, slack_app.runtime)
     with slack_app.db.session() as session:
         assert session.exec(select(Touch).where(Touch.source == "reaction")).all() == []
         assert len(session.exec(select(SlackEvent)).all()) == 4

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.server import HttpServer, make_wsgi_app, start_http_server, start_socket_mode
 from bot.settings import Settings
-from bot.slack_client import make_web_client
+from bot.slack_client import AnyServerErrorRetryHandler, make_web_client
 from tests.slack_double import RateLimits, SlackDouble
 from tests.slack_signing import (
     FORM,
@@ -224,9 +224,29 @@ def test_client_is_configured_with_slack_sdk_retry_handlers(double: SlackDouble)
 
     handlers = {type(h): h.max_retry_count for h in client.retry_handlers}
     assert handlers[RateLimitErrorRetryHandler] >= 5
-    assert handlers[ServerErrorRetryHandler] >= 3
+    assert handlers[AnyServerErrorRetryHandler] >= 3
     assert client.base_url == double.api_url
     assert client.timeout == 10
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_every_5xx_is_retried(double: SlackDouble, status: int) -> None:
+    client = client_for(double)
+    for handler in client.retry_handlers:  # keep the test quick: no real backoff
+        handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
+    double.fail_next("chat.postMessage", status=status, times=1)
+    client.chat_postMessage(channel="C1", text="hello")
+    assert len(double.calls_to("chat.postMessage")) == 1
+
+
+def test_the_reminder_client_retries_429s_only(double: SlackDouble) -> None:
+    """After a 5xx Slack may have posted: reminder delivery must not post again blindly."""
+    settings = Settings(_env_file=None, slack_api_url=double.api_url, slack_bot_token="xoxb-test")
+    client = make_web_client(settings, only_rate_limits=True)
+    assert [type(h) for h in client.retry_handlers] == [RateLimitErrorRetryHandler]
+    double.fail_next("chat.postMessage", status=502, times=1)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C1", text="hello")
 
 
 def test_client_waits_out_a_429_and_delivers_once(double: SlackDouble) -> None:

@@ -116,6 +116,7 @@ def log_touch(
     actor: Actor,
     source: str,
     on: date | None = None,
+    today: date | None = None,
     note: str | None = None,
     tactic_id: str | None = None,
     dedupe_key: str | None = None,
@@ -127,11 +128,13 @@ def log_touch(
     note = (note or "").strip() or None
     if note and len(note) > NOTE_MAX:
         raise InvalidInput(f"The note is {len(note)} characters; keep it under {NOTE_MAX}.")
+    # `today` is the acting rep's own date (a Tokyo morning is still yesterday in UTC).
+    today = today or now.date()
     touched_at = now
     if on is not None:
-        if on > now.date():
+        if on > today:
             raise InvalidInput("A touch can't be logged in the future.")
-        touched_at = now if on == now.date() else datetime.combine(on, time(12), tzinfo=UTC)
+        touched_at = now if on == today else datetime.combine(on, time(12), tzinfo=UTC)
     rep = rep_for_slack_user(session=session, slack_user_id=actor.slack_user_id)
     touch = Touch(
         account_id=account_id,

@@ -83,6 +83,13 @@ class WeeklyDigest:
         return self.covered / self.accounts if self.accounts else 1.0
 
 
+def touched_within_cadence(entry, as_of) -> bool:
+    """Coverage: a touch logged within the account's cadence. A snooze or a recent order
+    alone does not cover an account; nobody talked to the customer."""
+    last = entry.facts.last_touch_at
+    return last is not None and (as_of - last.date()).days <= entry.schedule.cadence_days
+
+
 def weekly_digest(
     *, session: Session, now: datetime, as_of: date, tier_cadence: Mapping[str, int]
 ) -> WeeklyDigest:
@@ -105,13 +112,13 @@ def weekly_digest(
     }
 
     accounts: dict[int, int] = defaultdict(int)
-    covered: dict[int, int] = defaultdict(int)
+    covered: dict[int, int] = defaultdict(int)  # touched within cadence
     newly_at_risk: list[AtRiskAccount] = []
     for entry in now_entries:
         owner_id = entry.facts.owner_id
         if owner_id in reps:
             accounts[owner_id] += 1
-            covered[owner_id] += entry.schedule.next_touch_due >= as_of
+            covered[owner_id] += touched_within_cadence(entry, as_of)
         earlier = before.get(entry.facts.id)
         if entry.health.band == "at risk" and (earlier is None or earlier.health.band != "at risk"):
             owner = reps.get(owner_id)

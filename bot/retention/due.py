@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.facts import AccountFacts, day_start, load_facts
+from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
     Signal,
@@ -119,7 +120,7 @@ def due_by_rep(
             due.append(DueAccount(fact, schedule, signals, health_of(signals), p))
         result[owner_id] = due
     if with_tactics:
-        _pick_tactics([item for items in result.values() for item in items], session, now)
+        _pick_tactics([item for items in result.values() for item in items], session, now, as_of)
     return result
 
 
@@ -219,24 +220,27 @@ def _last_seen_by_account(
     return seen
 
 
-def _pick_tactics(items: list[DueAccount], session: Session, now: datetime) -> None:
-    """One tactic per due account, as `recommend_tactics(limit=1)` would pick it."""
+def _pick_tactics(items: list[DueAccount], session: Session, now: datetime, as_of: date) -> None:
+    """One tactic per due account, as `recommend_tactics(limit=1)` would pick it (the
+    account's signals and RFM segment, rotating away from what the rep saw lately)."""
     if not items:
         return
     bank = tactic_bank().values()
     seen = _last_seen_by_account(session, [item.account_id for item in items], now)
-    # Without history the pick depends on the signals alone: rank each combination once.
-    fresh: dict[tuple[str, ...], TacticPick | None] = {}
+    cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
+    # Without history the pick depends on signals and segment alone: rank each once.
+    fresh: dict[tuple, TacticPick | None] = {}
     for item in items:
         names = tuple(signal.name for signal in item.signals)
+        segment = score_account(item.facts, cutoffs=cutoffs, as_of=as_of).segment
         history = seen.get(item.account_id)
-        if not history and names in fresh:
-            item.tactic = fresh[names]
+        if not history and (names, segment) in fresh:
+            item.tactic = fresh[names, segment]
             continue
         picks = rank_tactics(
             bank,
             signals=names,
-            segment=None,
+            segment=segment,
             now=now,
             last_seen=history or None,
             limit=1,
@@ -244,4 +248,4 @@ def _pick_tactics(items: list[DueAccount], session: Session, now: datetime) -> N
         )
         item.tactic = picks[0] if picks else None
         if not history:
-            fresh[names] = item.tactic
+            fresh[names, segment] = item.tactic

@@ -42,12 +42,22 @@ class AccountNotFound(RebuyError):
 
 
 class AmbiguousAccount(RebuyError):
-    def __init__(self, query: str, candidates: list[tuple[int, str]]) -> None:
-        # (account id, display name) pairs, best match first.
+    def __init__(
+        self, query: str, candidates: list[tuple[int, str]], *, total: int | None = None
+    ) -> None:
+        # (account id, display name) pairs, best match first; `total` counts every match
+        # when there are more than the candidates listed.
         self.query = query
         self.candidates = candidates
+        self.total = max(total or 0, len(candidates))
         names = ", ".join(name for _, name in candidates[:5])
-        super().__init__(f"“{query}” matches {len(candidates)} accounts: {names}. Which one?")
+        more = " and more" if self.total > len(candidates[:5]) else ""
+        super().__init__(
+            f"“{query}” matches {self.total} accounts: {names}{more}. Which one? "
+            "Type more of the name, or the CRM id, to narrow it down."
+            if self.total > len(candidates)
+            else f"“{query}” matches {self.total} accounts: {names}. Which one?"
+        )
 
     @property
     def suggestions(self) -> list[str]:

@@ -3,6 +3,7 @@ punctuation and typos, honest when several accounts fit."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,36 +30,69 @@ def _label(name: str, external_id: str, duplicates: set[str]) -> str:
     return f"{name} ({external_id})" if name in duplicates else name
 
 
-def _decide(query: str, rows: list[tuple[int, str, str]]) -> Account | None:
-    """One row: that account. Several: ask which. None: keep looking."""
+def _decide(query: str, rows: list[tuple[int, str, str]], count=None) -> int | None:
+    """One row: that account. Several: ask which. None: keep looking.
+
+    `count()` gives the number of all matches when `rows` was cut at the limit.
+    """
     if not rows:
         return None
     if len(rows) == 1:
         return rows[0][0]
+    total = count() if count is not None and len(rows) > MAX_CANDIDATES else len(rows)
     names = [name for _, name, _ in rows]
     duplicates = {name for name in names if names.count(name) > 1}
     rows = sorted(rows, key=lambda row: (len(row[1]), row[1].casefold()))
     raise AmbiguousAccount(
-        query, [(id_, _label(name, ext, duplicates)) for id_, name, ext in rows[:MAX_CANDIDATES]]
+        query,
+        [(id_, _label(name, ext, duplicates)) for id_, name, ext in rows[:MAX_CANDIDATES]],
+        total=total,
     )
+
+
+@dataclass(frozen=True)
+class Match:
+    """The account a query means, and how it was found: "id", "name", "prefix", "word"
+    (exact kinds) or "fuzzy" (a typo-tolerant guess)."""
+
+    account_id: int
+    how: str
+
+    @property
+    def exact(self) -> bool:
+        return self.how != "fuzzy"
 
 
 def find_account_id(*, session: Session, query: str) -> int:
     """The id of the one account `query` means, or AccountNotFound / AmbiguousAccount."""
+    return find_account_match(session=session, query=query).account_id
+
+
+def find_account_match(*, session: Session, query: str) -> Match:
+    """Like `find_account_id`, also saying how the account was found."""
     query = query.strip()
     key = normalize_name(query)
     if not key:
         raise InvalidInput("Type an account name or its CRM id.")
     columns = (Account.id, Account.name, Account.external_id)
 
-    by_id = session.execute(sa.select(*columns).where(Account.external_id == query)).all()
+    def rows(condition, *, limit: int | None = MAX_CANDIDATES + 1) -> list[tuple]:
+        statement = sa.select(*columns).where(condition)
+        if limit:
+            statement = statement.limit(limit)
+        return [tuple(row) for row in session.execute(statement)]
 
-    exact = session.execute(sa.select(*columns).where(Account.name_key == key)).all()
-    found = _decide(query, [tuple(row) for row in by_id]) or _decide(
-        query, [tuple(row) for row in exact]
-    )
+    def counter(condition):
+        return lambda: session.execute(
+            sa.select(sa.func.count()).select_from(Account).where(condition)
+        ).scalar_one()
+
+    found = _decide(query, rows(Account.external_id == query, limit=None))
     if found is not None:
-        return found
+        return Match(found, "id")
+    found = _decide(query, rows(Account.name_key == key, limit=None))
+    if found is not None:
+        return Match(found, "name")
 
     # Names that start with what was typed ("acme" -> "acme corp").
     if session.get_bind().dialect.name == "sqlite":
@@ -67,28 +101,20 @@ def find_account_id(*, session: Session, query: str) -> int:
     else:
         # Elsewhere the collation may ignore spaces in ranges; LIKE is exact.
         starts = Account.name_key.like(f"{_escape_like(key)} %", escape="\\")
-    prefix = session.execute(sa.select(*columns).where(starts).limit(MAX_CANDIDATES + 1)).all()
-    found = _decide(query, [tuple(row) for row in prefix])
+    found = _decide(query, rows(starts), counter(starts))
     if found is not None:
-        return found
+        return Match(found, "prefix")
     if len(key) >= 3:
-        words = session.execute(
-            sa.select(*columns)
-            .where(Account.name_key.like(f"% {_escape_like(key)}%", escape="\\"))
-            .limit(MAX_CANDIDATES + 1)
-        ).all()
-        found = _decide(query, [tuple(row) for row in words])
+        inside = Account.name_key.like(f"% {_escape_like(key)}%", escape="\\")
+        found = _decide(query, rows(inside), counter(inside))
         if found is not None:
-            return found
+            return Match(found, "word")
     if " " not in query:
         # A CRM id typed in another case ("crm-1018"): a scan, so only once names failed.
-        by_id = session.execute(
-            sa.select(*columns).where(sa.func.lower(Account.external_id) == query.lower())
-        ).all()
-        found = _decide(query, [tuple(row) for row in by_id])
+        found = _decide(query, rows(sa.func.lower(Account.external_id) == query.lower()))
         if found is not None:
-            return found
-    return _fuzzy(session=session, query=query, key=key)
+            return Match(found, "id")
+    return Match(_fuzzy(session=session, query=query, key=key), "fuzzy")
 
 
 @dataclass(frozen=True)
@@ -102,6 +128,7 @@ class _NameIndex:
 # The fingerprint changes with any insert, delete or rename, so it is never stale.
 _NAME_INDEXES: dict[tuple[str, tuple], _NameIndex] = {}
 _NAME_INDEXES_KEPT = 4
+_NAME_INDEXES_LOCK = threading.Lock()
 
 
 def _name_index(session: Session) -> _NameIndex:
@@ -116,13 +143,15 @@ def _name_index(session: Session) -> _NameIndex:
         ).one()
     )
     key = (str(session.get_bind().url), fingerprint)
-    index = _NAME_INDEXES.get(key)
+    with _NAME_INDEXES_LOCK:
+        index = _NAME_INDEXES.get(key)
     if index is None:
         rows = session.execute(sa.select(Account.id, Account.name, Account.name_key)).all()
         index = _NameIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-        if len(_NAME_INDEXES) >= _NAME_INDEXES_KEPT:
-            _NAME_INDEXES.pop(next(iter(_NAME_INDEXES)))
-        _NAME_INDEXES[key] = index
+        with _NAME_INDEXES_LOCK:
+            while len(_NAME_INDEXES) >= _NAME_INDEXES_KEPT:
+                _NAME_INDEXES.pop(next(iter(_NAME_INDEXES)))
+            _NAME_INDEXES[key] = index
     return index
 
 

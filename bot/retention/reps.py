@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import Rep
+from models import Rep, Touch
 
 
 def valid_tz(tz: str | None) -> str | None:
@@ -40,9 +41,19 @@ def link_rep(
         select(Rep).where(Rep.slack_user_id == slack_user_id, Rep.id != rep.id)
     ):
         other.slack_user_id = None
+        other.dm_channel_id = None  # that DM belongs to the Slack user, not the rep
         session.add(other)
     session.flush()
+    if rep.slack_user_id != slack_user_id:
+        rep.dm_channel_id = None
     rep.slack_user_id = slack_user_id
+    # Touches this person logged before we knew them count for them from now on.
+    session.execute(
+        sa.update(Touch)
+        .where(Touch.slack_user_id == slack_user_id, Touch.rep_id.is_(None))
+        .values(rep_id=rep.id)
+        .execution_options(synchronize_session=False)
+    )
     rep.tz = valid_tz(tz) or rep.tz
     rep.tz_synced_at = now
     if name and not rep.name:
