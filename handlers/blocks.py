@@ -33,7 +33,7 @@ from slack_sdk.models.views import View
 from bot.retention.book import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
 from bot.retention.due import DueAccount
 from bot.retention.report import RecencyReport
-from bot.retention.signals import day_label
+from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
 from bot.retention.tactics import Tactic
 from models import TOUCH_KINDS
@@ -44,6 +44,7 @@ VIEW_BLOCKS = 100
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
 BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
 OPTION_TEXT = 75
 OPTION_VALUE = 150
 VIEW_TITLE = 24
@@ -57,10 +58,12 @@ LOG_TOUCH = "touch_log"
 SNOOZE = "touch_snooze"
 EDIT_PLAN = "plan_edit"
 SHOW_ACCOUNT = "account_show"
+# A pick-list button that also carries what the rep asked to do (log, snooze, plan).
+PICK_ACCOUNT = "account_pick"
 LOG_MODAL = "touch_log_modal"
 SNOOZE_MODAL = "snooze_modal"
 PLAN_MODAL = "plan_modal"
-ACTION_IDS = (LOG_TOUCH, SNOOZE, EDIT_PLAN, SHOW_ACCOUNT)
+ACTION_IDS = (LOG_TOUCH, SNOOZE, EDIT_PLAN, SHOW_ACCOUNT, PICK_ACCOUNT)
 VIEW_IDS = (LOG_MODAL, SNOOZE_MODAL, PLAN_MODAL)
 
 KIND_EMOJI = {"call": "📞", "email": "✉️", "meeting": "🤝", "visit": "🚗", "note": "✅"}
@@ -82,7 +85,8 @@ def cut(text: str, limit: int) -> str:
 
 
 def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=cut(text, SECTION_TEXT))
+    """A mrkdwn text object; `text` is already escaped, so it is cut entity-safely."""
+    return MarkdownTextObject(text=cut_mrkdwn(text, SECTION_TEXT))
 
 
 def _plain(text: str, limit: int) -> PlainTextObject:
@@ -116,7 +120,7 @@ def finish(blocks: Sequence[Block], *, limit: int = MESSAGE_BLOCKS) -> list[dict
     blocks = list(blocks)
     if len(blocks) > limit:
         dropped = len(blocks) - (limit - 1)
-        blocks = [*blocks[: limit - 1], context(f"…and {dropped} more not shown.")]
+        blocks = [*blocks[: limit - 1], context(f"…and {dropped:,} more not shown.")]
     return [block.to_dict() for block in blocks]
 
 
@@ -128,12 +132,18 @@ def fallback(text: str) -> str:
 def fallback_mrkdwn(text: str) -> str:
     """The notification text from mrkdwn that is already safe (escaping it again would
     show `&amp;lt;` to the reader)."""
-    return cut(text, FALLBACK_TEXT)
+    return cut_mrkdwn(text, FALLBACK_TEXT)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`1 account`, `2 accounts`, `1,200 orders`."""
     return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
+def with_article(word: str) -> str:
+    """`a call`, `an email`, `a visit`: the article by the first letter (good enough
+    for the words Rebuy puts after it)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def money(value: float | None) -> str:
@@ -160,18 +170,22 @@ def bullet_list(
         shown.append(line)
         used += len(line) + 1
     if len(lines) > len(shown):
-        shown.append(f"…and {len(lines) - len(shown)} {more_label}")
+        shown.append(f"…and {len(lines) - len(shown):,} {more_label}")
     return "\n".join(shown)
 
 
 def cut_mrkdwn(text: str, limit: int) -> str:
-    """Like `cut`, for escaped text: never ends inside an entity such as `&amp;`."""
+    """Like `cut`, for escaped text: never ends inside an entity such as `&amp;`, nor
+    inside a mention or link of our own such as `<@U123>`."""
     if len(text) <= limit:
         return text
     head = text[: limit - 1]
     amp = head.rfind("&", max(0, len(head) - 5))
     if amp != -1 and ";" not in head[amp:]:
         head = head[:amp]
+    opened = head.rfind("<")
+    if opened != -1 and ">" not in head[opened:]:
+        head = head[:opened]
     return head.rstrip() + "…"
 
 
@@ -229,7 +243,7 @@ def status_card(status: AccountStatus) -> dict:
         last_touch = "Never logged"
     due = day_label(schedule.next_touch_due)
     if schedule.days_overdue:
-        due = f"*{due}* ({schedule.days_overdue} days overdue)"
+        due = f"*{due}* ({plural(schedule.days_overdue, 'day')} overdue)"
     elif schedule.next_touch_due == status.as_of:
         due = f"*Today* ({due})"
     if schedule.snoozed_until:
@@ -241,7 +255,7 @@ def status_card(status: AccountStatus) -> dict:
             fields=[
                 _md(f"*Last order*\n{last_order}"),
                 _md(f"*Last touch*\n{last_touch}"),
-                _md(f"*Next touch*\n{due}\nevery {schedule.cadence_days} days"),
+                _md(f"*Next touch*\n{due}\nevery {plural(schedule.cadence_days, 'day')}"),
                 _md(f"*Segment*\n{escape(rfm.segment)}{scores}\n_{status.segment_meaning}_"),
             ]
         )
@@ -290,22 +304,117 @@ def status_card(status: AccountStatus) -> dict:
 # --- choosing an account ----------------------------------------------------------------
 
 
-def pick_list(query: str, candidates: Sequence[tuple[int, str]], *, ambiguous: bool) -> dict:
-    """Several accounts fit (or none, with suggestions): buttons to choose one."""
-    if ambiguous:
-        intro = f"“{escape(query)}” matches {len(candidates)} accounts. Which one did you mean?"
+PICK_BUTTONS = 25  # an actions block holds at most 25 elements
+QUERY_SHOWN = 100  # characters of what the rep typed, quoted back
+
+
+def pick_list(
+    query: str,
+    candidates: Sequence[tuple[int, str]],
+    *,
+    ambiguous: bool,
+    total: int | None = None,
+    pending: dict | None = None,
+) -> dict:
+    """Several accounts fit (or none, with suggestions): buttons to choose one.
+
+    `total` counts every match when only some are offered. With `pending` (what the
+    rep asked to do, see `pick_value`) each button does that to the account chosen;
+    without it a button shows the account's card. Either way the buttons sit in the
+    block "account_pick", so the click can replace this list with its answer.
+    """
+    quoted = f"“{escape(cut(query.strip(), QUERY_SHOWN))}”"
+    shown = list(candidates[:PICK_BUTTONS])
+    total = max(total or 0, len(candidates))
+    if ambiguous and total > len(shown):
+        intro = (
+            f"{quoted} matches {total:,} accounts; here are the first {len(shown)}. "
+            "Type more of the name or the CRM id to narrow it down."
+        )
+    elif ambiguous:
+        intro = f"{quoted} matches {total:,} accounts. Which one did you mean?"
     elif candidates:
-        intro = f"No account matches “{escape(query)}”. Did you mean one of these?"
+        intro = f"No account matches {quoted}. Did you mean one of these?"
     else:
         intro = (
-            f"No account matches “{escape(query)}”. Check the spelling, or try part of the "
+            f"No account matches {quoted}. Check the spelling, or try part of the "
             "name or the CRM id. `/account help` lists what I can do."
         )
     blocks: list[Block] = [section(intro)]
-    buttons = [button(name, SHOW_ACCOUNT, str(account_id)) for account_id, name in candidates[:25]]
+    if pending is None:
+        buttons = [button(name, SHOW_ACCOUNT, str(account_id)) for account_id, name in shown]
+    else:
+        buttons = [
+            button(name, PICK_ACCOUNT, pick_value(account_id, pending))
+            for account_id, name in shown
+        ]
     if buttons:
         blocks.append(ActionsBlock(block_id="account_pick", elements=buttons))
+        if pending is not None:
+            blocks.append(context(f"Choose one and I'll {pending_label(pending)}."))
     return {"blocks": finish(blocks), "text": fallback_mrkdwn(intro)}
+
+
+def pending_label(pending: dict) -> str:
+    """What a pick-list button will do, for "Choose one and I'll …"."""
+    do = pending.get("do")
+    if do == "log":
+        return f"log {with_article(str(pending.get('kind') or 'note'))} on it"
+    if do == "snooze":
+        until = pending.get("until")
+        try:
+            return f"snooze it until {day_label(date.fromisoformat(until))}"
+        except (TypeError, ValueError):
+            return "snooze it"
+    if do == "plan":
+        return "open its plan"
+    return "show it"
+
+
+def _compact(payload: dict) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _slack_length(text: str) -> int:
+    """Length as Slack may count it (UTF-16 code units), never less than `len`."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def pick_value(account_id: int, pending: dict, *, limit: int = BUTTON_VALUE) -> str:
+    """A pick-list button's value: compact JSON of the account and the pending action,
+    e.g. {"id":7,"do":"log","kind":"call","note":"…"}. A long note or reason is
+    shortened (whole characters, ending "…") so the value stays under Slack's limit."""
+    payload = {"id": account_id, **{k: v for k, v in pending.items() if v is not None}}
+    value = _compact(payload)
+    if _slack_length(value) <= limit:
+        return value
+    payload["cut"] = 1  # so the confirmation can say the note was shortened
+    for field in ("note", "reason"):
+        text = payload.get(field)
+        if not text or _slack_length(_compact(payload)) <= limit:
+            continue
+        # The most whole characters of `text` that fit (JSON escapes make some longer).
+        low, high = 0, len(text)
+        while low < high:
+            keep = (low + high + 1) // 2
+            trial = _compact({**payload, field: text[:keep] + "…"})
+            low, high = (keep, high) if _slack_length(trial) <= limit else (low, keep - 1)
+        payload[field] = text[:low] + "…"
+    value = _compact(payload)
+    if _slack_length(value) > limit:
+        raise ValueError("pick-list button value too large")
+    return value
+
+
+def read_pick_value(value: str | None) -> dict:
+    """The {"id": …, "do": …} a pick-list button carries; {} when it is not one."""
+    try:
+        payload = json.loads(value or "")
+    except ValueError:
+        return {}
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        return {}
+    return payload
 
 
 # --- the rep's book and lists -------------------------------------------------------------
@@ -314,7 +423,7 @@ def pick_list(query: str, candidates: Sequence[tuple[int, str]], *, ambiguous: b
 def entry_line(entry: BookEntry) -> str:
     facts, schedule = entry.facts, entry.schedule
     if schedule.days_overdue:
-        when = f"{schedule.days_overdue}d overdue"
+        when = f"{schedule.days_overdue:,}d overdue"
     elif entry.due:
         when = "due today"
     else:
@@ -332,12 +441,12 @@ def book(summary: BookSummary, top: Sequence[BookEntry], *, rep_label: str) -> d
         header(f"Your book: {plural(summary.accounts, 'account')}"),
         SectionBlock(
             fields=[
-                _md(f"*Due today*\n{summary.due_today}"),
-                _md(f"*Overdue*\n{summary.overdue}"),
-                _md(f"*Dormant (6m+)*\n{summary.dormant}"),
-                _md(f"*At risk*\n{summary.at_risk}"),
-                _md(f"*Declining*\n{summary.declining}"),
-                _md(f"*Single-threaded*\n{summary.single_threaded}"),
+                _md(f"*Due today*\n{summary.due_today:,}"),
+                _md(f"*Overdue*\n{summary.overdue:,}"),
+                _md(f"*Dormant (6m+)*\n{summary.dormant:,}"),
+                _md(f"*At risk*\n{summary.at_risk:,}"),
+                _md(f"*Declining*\n{summary.declining:,}"),
+                _md(f"*Single-threaded*\n{summary.single_threaded:,}"),
             ]
         ),
     ]
@@ -352,16 +461,26 @@ def book(summary: BookSummary, top: Sequence[BookEntry], *, rep_label: str) -> d
             "`/account list at-risk` · `/account NAME` for one account"
         )
     )
-    text = f"{rep_label}: {plural(summary.accounts, 'account')}, {summary.overdue} overdue"
+    text = f"{rep_label}: {plural(summary.accounts, 'account')}, {summary.overdue:,} overdue"
     return {"blocks": finish(blocks), "text": fallback(text)}
 
 
+# What an empty list says, per filter (see bot.retention.book.LIST_FILTERS).
+EMPTY_LISTS = {
+    "due": "Nothing is due today or overdue. 🎉",
+    "overdue": "Nothing is overdue. 🎉",
+    "dormant": "Every account has ordered in the last 6 months. 🎉",
+    "at-risk": f"Nothing is at risk right now (health under {AT_RISK_BELOW}). 🎉",
+    "declining": "No account is buying far less than before. 🎉",
+    "single-threaded": "Every account has at least two contacts. 🎉",
+    "all": "You have no accounts yet.",
+}
+
+
 def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = 15) -> dict:
-    title = f"{which.replace('-', ' ').capitalize()}: {len(entries)} account" + (
-        "s" if len(entries) != 1 else ""
-    )
+    title = f"{which.replace('-', ' ').capitalize()}: {plural(len(entries), 'account')}"
     if not entries:
-        body = f"No accounts are {LIST_FILTERS[which]} right now. 🎉"
+        body = EMPTY_LISTS.get(which, "Nothing here right now. 🎉")
         return {"blocks": finish([section(f"*{title}*\n{body}")]), "text": fallback(title)}
     lines = [entry_line(entry) for entry in entries]
     blocks: list[Block] = [header(title), context(f"_{LIST_FILTERS[which]}_, most pressing first")]
@@ -369,7 +488,7 @@ def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = 15) -
         blocks.append(section("\n".join(lines[chunk_start : min(chunk_start + 5, limit)])))
     if len(entries) > limit:
         blocks.append(
-            context(f"…and {len(entries) - limit} more. Use `rebuy` exports for the full list.")
+            context(f"…and {len(entries) - limit:,} more. Use `rebuy` exports for the full list.")
         )
     return {"blocks": finish(blocks), "text": fallback(title)}
 
@@ -386,9 +505,11 @@ def recency_report(report: RecencyReport) -> dict:
     def group_line(group) -> str:
         if not group.accounts:
             return f"*{group.label}*: none"
+        if group.median_last_order is None or group.median_days_since is None:
+            return f"*{group.label}*: {plural(group.accounts, 'account')}, no orders yet"
         return (
             f"*{group.label}*: typically last bought {day_label(group.median_last_order)} "
-            f"({group.median_days_since} days ago)"
+            f"({plural(group.median_days_since, 'day')} ago)"
         )
 
     blocks: list[Block] = [
@@ -411,7 +532,7 @@ def recency_report(report: RecencyReport) -> dict:
     win_rates = report.extra.get("tactic_win_rates") if report.extra else None
     if win_rates:
         lines = [
-            f"• {escape(row['title'])}: {row['wins']}/{row['touches']} re-bought "
+            f"• {escape(row['title'])}: {row['wins']:,}/{row['touches']:,} re-bought "
             f"({row['win_rate']:.0%})"
             for row in win_rates[:8]
         ]
@@ -419,7 +540,7 @@ def recency_report(report: RecencyReport) -> dict:
             section("*Tactics that bring rebuys* (re-order within 60 days)\n" + "\n".join(lines))
         )
     text = (
-        f"Recency report: {report.not_bought_6m} of {report.accounts} accounts have not "
+        f"Recency report: {report.not_bought_6m:,} of {report.accounts:,} accounts have not "
         "bought in 6 months"
     )
     return {"blocks": finish(blocks), "text": fallback(text)}
@@ -669,7 +790,7 @@ def home(
             if not entries:
                 blocks.append(section(f"*{title}*\n{empty}"))
                 return
-            blocks.append(section(f"*{title}* ({len(entries)})"))
+            blocks.append(section(f"*{title}* ({len(entries):,})"))
             for entry in entries[:5]:
                 blocks.append(
                     section(
@@ -678,7 +799,7 @@ def home(
                     )
                 )
             if len(entries) > 5:
-                blocks.append(context(f"…and {len(entries) - 5} more"))
+                blocks.append(context(f"…and {len(entries) - 5:,} more"))
 
         part("Due today", due, "Nothing due today.")
         part("Overdue", overdue, "Nothing overdue. 🎉")
@@ -711,8 +832,8 @@ def good_morning(rep_name: str | None) -> str:
 def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
     greeting = good_morning(rep_name)
     needs = "accounts need" if count != 1 else "account needs"
-    extra = f" ({more} more due: `/account list due`)" if more else ""
-    text = f"{greeting} {count} {needs} you today{extra}."
+    extra = f" ({more:,} more due: `/account list due`)" if more else ""
+    text = f"{greeting} {count:,} {needs} you today{extra}."
     return {
         "blocks": finish([section(text), context(REACTION_HINT)]),
         "text": fallback_mrkdwn(text),
@@ -726,7 +847,9 @@ def all_caught_up(*, rep_name: str | None) -> dict:
 
 def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) -> dict:
     facts, schedule = item.facts, item.schedule
-    when = f"{schedule.days_overdue} days overdue" if schedule.days_overdue else "due today"
+    when = (
+        f"{plural(schedule.days_overdue, 'day')} overdue" if schedule.days_overdue else "due today"
+    )
     value = f" · {money(facts.value)} a year" if facts.value else ""
     why = "\n".join(f"• {escape(reason)}" for reason in item.why[:3])
     blocks: list[Block] = [section(f"*{escape(facts.name)}* · {when}{value}\n{why}")]
@@ -755,7 +878,7 @@ def finish_dicts(raw: Sequence[dict], *, limit: int = MESSAGE_BLOCKS) -> list[di
     """Like `finish`, for blocks already stored as dicts (e.g. a reminder being re-rendered)."""
     raw = list(raw)
     if len(raw) > limit:
-        raw = [*raw[: limit - 1], context(f"…and {len(raw) - limit + 1} more.").to_dict()]
+        raw = [*raw[: limit - 1], context(f"…and {len(raw) - limit + 1:,} more.").to_dict()]
     return raw
 
 
@@ -786,8 +909,8 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
     if digest.reps:
         lines = [
             f"{_coverage_emoji(rep.coverage)} {user_ref(rep.slack_user_id, rep.name or rep.email)}"
-            f": {rep.coverage:.0%} covered ({rep.covered}/{rep.accounts}) · "
-            f"{rep.touches} touch{'es' if rep.touches != 1 else ''}"
+            f": {rep.coverage:.0%} covered ({rep.covered:,}/{rep.accounts:,}) · "
+            f"{plural(rep.touches, 'touch', 'touches')}"
             for rep in digest.reps
         ]
         shown = lines[:DIGEST_REP_LINES]
@@ -796,7 +919,7 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
             title = "*Coverage and touches per rep* (lowest coverage first)\n" if not start else ""
             blocks.append(section(title + "\n".join(shown[start : start + DIGEST_CHUNK])))
         if len(lines) > len(shown):
-            blocks.append(context(f"…and {len(lines) - len(shown)} more reps"))
+            blocks.append(context(f"…and {len(lines) - len(shown):,} more reps"))
 
     blocks.append(DividerBlock())
     if digest.newly_at_risk:
@@ -808,7 +931,7 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
         ]
         blocks.append(
             section(
-                f"*Newly at risk this week* ({len(lines)})\n"
+                f"*Newly at risk this week* ({len(lines):,})\n"
                 + bullet_list(lines, limit=DIGEST_ACCOUNT_LINES, more_label="more")
             )
         )
@@ -819,13 +942,13 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
         lines = []
         for row in digest.shout_outs[:DIGEST_ACCOUNT_LINES]:
             names = ", ".join(escape(cut(name, 60)) for name in row.accounts[:3])
-            extra = f" and {len(row.accounts) - 3} more" if len(row.accounts) > 3 else ""
+            extra = f" and {len(row.accounts) - 3:,} more" if len(row.accounts) > 3 else ""
             lines.append(
                 f"🎉 {user_ref(row.slack_user_id, row.name or row.email)}: {names}{extra} "
                 f"re-bought ({money(row.amount)}) after a touch"
             )
         if len(digest.shout_outs) > DIGEST_ACCOUNT_LINES:
-            lines.append(f"…and {len(digest.shout_outs) - DIGEST_ACCOUNT_LINES} more reps")
+            lines.append(f"…and {len(digest.shout_outs) - DIGEST_ACCOUNT_LINES:,} more reps")
         blocks.append(
             section(
                 "*Shout-outs* (orders this week within 60 days of a touch)\n" + "\n".join(lines)
@@ -834,7 +957,7 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
 
     if digest.tactic_win_rates:
         lines = [
-            f"• {escape(row['title'])}: {row['wins']}/{row['touches']} re-bought "
+            f"• {escape(row['title'])}: {row['wins']:,}/{row['touches']:,} re-bought "
             f"({row['win_rate']:.0%})"
             for row in digest.tactic_win_rates[:8]
         ]
@@ -842,7 +965,8 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
             section("*Tactics that bring rebuys* (re-order within 60 days)\n" + "\n".join(lines))
         )
     text = (
-        f"Rebuy weekly digest: team coverage {digest.coverage:.0%}, {digest.touches} touches, "
-        f"{len(digest.newly_at_risk)} accounts newly at risk"
+        f"Rebuy weekly digest: team coverage {digest.coverage:.0%}, "
+        f"{plural(digest.touches, 'touch', 'touches')}, "
+        f"{plural(len(digest.newly_at_risk), 'account')} newly at risk"
     )
     return {"blocks": finish(blocks), "text": fallback(text)}

@@ -1,26 +1,38 @@
-"""`/account` and its sub-commands."""
+"""`/account` and its sub-commands, and the pick-list buttons that finish them."""
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 
+import sqlalchemy as sa
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.retention import book as books
-from bot.retention.actions import log_touch, parse_snooze, parse_touch_kind, snooze_account
+from bot.retention.actions import (
+    NOTE_MAX,
+    REASON_MAX,
+    log_touch,
+    parse_snooze,
+    parse_touch_kind,
+    snooze_account,
+)
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
-from bot.retention.lookup import find_account_id
+from bot.retention.lookup import find_account_match
+from bot.retention.names import normalize_name
 from bot.retention.report import recency_report
 from bot.retention.signals import day_label
 from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
+from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for, current_rep
+from handlers.common import actor_for, current_rep, rep_today, user_today
 from handlers.errors import replying_to_errors
 from handlers.interactions import open_plan_modal
 from models import TOUCH_KINDS, Account
@@ -29,6 +41,12 @@ log = logging.getLogger(__name__)
 COMMAND = "/account"
 SUBCOMMANDS = ("help", "list", "log", "snooze", "plan", "report")
 BOOK_TOP = 8
+# A first word this many edits (Levenshtein) from a sub-command is taken as a typo of it...
+NEAR_SUBCOMMAND = 2
+# ...unless it looks like a word of the account the whole text fuzzily found (fuzz.ratio).
+LIKE_A_NAME_WORD = 75
+# How many leading words after an unknown first word are tried as an account name.
+NAME_WORDS_TRIED = 4
 
 
 @dataclass(frozen=True)
@@ -65,7 +83,11 @@ _KIND_WORDS = set(TOUCH_KINDS) | {
     "visited",
     "lunch",
 }
-_DURATION = re.compile(r"^(\d{1,3}\s*(d|w|m|wk|mo)|\d{4}-\d{2}-\d{2})$", re.IGNORECASE)
+# The units `parse_snooze` understands, as one token ("2w", "10days") or two ("3 weeks").
+_UNITS = r"d|day|days|w|wk|week|weeks|m|mo|month|months"
+_DURATION = re.compile(rf"^(\d{{1,3}}\s*({_UNITS})|\d{{4}}-\d{{2}}-\d{{2}})$", re.IGNORECASE)
+_AMOUNT = re.compile(r"^\d{1,3}$")
+_UNIT = re.compile(rf"^({_UNITS})$", re.IGNORECASE)
 
 
 def split_log_args(args: list[str]) -> tuple[str, str, str | None]:
@@ -77,12 +99,16 @@ def split_log_args(args: list[str]) -> tuple[str, str, str | None]:
 
 
 def split_snooze_args(args: list[str]) -> tuple[str, str, str | None]:
-    """`snooze acme corp 2w buyer on leave` -> ("acme corp", "2w", "buyer on leave")."""
+    """`snooze acme corp 2w buyer on leave` -> ("acme corp", "2w", "buyer on leave");
+    `snooze acme 3 weeks` -> ("acme", "3 weeks", None)."""
     for i, word in enumerate(args[1:], start=1):
         if _DURATION.match(word):
             return " ".join(args[:i]), word, " ".join(args[i + 1 :]) or None
+        if _AMOUNT.match(word) and i + 1 < len(args) and _UNIT.match(args[i + 1]):
+            length = f"{word} {args[i + 1]}"
+            return " ".join(args[:i]), length, " ".join(args[i + 2 :]) or None
     raise InvalidInput(
-        "Say for how long, e.g. `/account snooze acme 2w` (1w, 2w, 10d, 1m or a date)."
+        "Say for how long, e.g. `/account snooze acme 2w` (1w, 2w, 10d, 1m, 3 weeks or a date)."
     )
 
 
@@ -93,6 +119,12 @@ def register(app: App, runtime: Runtime) -> None:
         with replying_to_errors(command, respond, client):
             answer(runtime, client, command, respond)
 
+    @app.action(blocks.PICK_ACCOUNT)
+    def account_pick(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+        ack()
+        with replying_to_errors(body, respond, client):
+            finish_pick(runtime, client, body, respond)
+
 
 def answer(runtime: Runtime, client: WebClient, command: dict, respond: Respond) -> None:
     """Do what `/account TEXT` asks and reply on the command's response_url."""
@@ -100,16 +132,17 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Respond)
     user_id = command["user_id"]
 
     def reply(payload: dict, *, private: bool = False) -> None:
-        # `share` posts the answer in the channel; pick lists and problems stay private.
+        # `share` posts the answer in the channel; usage, pick lists and problems stay
+        # private (errors are answered privately by replying_to_errors).
         shared = request.share and not private
         respond(**payload, response_type="in_channel" if shared else "ephemeral")
 
     if request.verb == "help":
-        reply(blocks.help_message())
+        reply(blocks.help_message(), private=True)
     elif request.verb == "":
         show_book(runtime, client, user_id, reply)
     elif request.verb == "show":
-        show_account(runtime, request.args, reply)
+        show_account(runtime, request, user_id, reply)
     elif request.verb == "list":
         show_list(runtime, client, user_id, request.args, reply)
     elif request.verb == "report":
@@ -122,11 +155,14 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Respond)
         plan_from_command(runtime, client, request.args, user_id, command, reply)
 
 
-def _resolve(session, query: str, reply, *, verb: str = "log", typed: list[str] = ()) -> int | None:
+# --- finding the account ----------------------------------------------------------------
+
+
+def _resolve(session, query: str, reply, *, verb: str, pending: dict | None = None) -> int | None:
     """The account id, or None after privately replying with a pick list / did-you-mean.
 
-    `typed` is the whole command when it was read as an account name, so that a mistyped
-    sub-command ("lst overdue") can be pointed at the right one.
+    With `pending` (what the rep asked to do) the pick-list buttons carry it, so that
+    choosing an account finishes the job instead of only showing the card.
     """
     if not query.strip():
         example = {"log": "log acme call", "snooze": "snooze acme 2w", "plan": "plan acme"}
@@ -138,50 +174,165 @@ def _resolve(session, query: str, reply, *, verb: str = "log", typed: list[str] 
         )
         return None
     try:
-        return find_account_id(session=session, query=query)
+        return find_account_match(session=session, query=query).account_id
     except AmbiguousAccount as error:
-        reply(blocks.pick_list(query, error.candidates, ambiguous=True), private=True)
+        reply(
+            blocks.pick_list(
+                query, error.candidates, ambiguous=True, total=error.total, pending=pending
+            ),
+            private=True,
+        )
     except AccountNotFound as error:
-        if error.empty:
-            reply(blocks.notice(blocks.escape(error.message)), private=True)
-            return None
-        payload = blocks.pick_list(query, error.candidates, ambiguous=False)
-        if not error.candidates:
-            intro = payload["text"]
-            meant = _meant_subcommand(typed)
-            if meant:
-                intro = (
-                    f"I don't know an account called “{blocks.escape(query)}”. "
-                    f"Did you mean `{meant}`?"
-                )
-            payload = blocks.help_message(intro)
-        reply(payload, private=True)
+        reply(_not_found(query, error, pending=pending), private=True)
     return None
 
 
-def _meant_subcommand(words: list[str]) -> str | None:
-    """`["lst", "overdue"]` -> "/account list overdue" when the first word is a near miss."""
-    if not words:
-        return None
-    close = difflib.get_close_matches(words[0].lower(), SUBCOMMANDS, n=1, cutoff=0.6)
-    if not close:
-        return None
-    return " ".join([COMMAND, close[0], *(blocks.escape(w) for w in words[1:])])
+def _not_found(query: str, error: AccountNotFound, *, pending: dict | None = None) -> dict:
+    if error.empty:
+        return blocks.notice(blocks.escape(error.message))
+    payload = blocks.pick_list(query, error.candidates, ambiguous=False, pending=pending)
+    return payload if error.candidates else blocks.help_message(payload["text"])
 
 
-def show_account(runtime: Runtime, words: list[str], reply) -> None:
-    with runtime.db.transaction() as session:
-        account_id = _resolve(session, " ".join(words), reply, verb="show", typed=words)
+def _card_lookup(session, words: list[str], *, share: bool) -> tuple[int | None, dict | None]:
+    """`/account WORDS`: (the account to show, None) or (None, the private answer).
+
+    A first word that is not part of the name (a mistyped or unknown sub-command, as in
+    `lgo acme call` or `cadence acme 14`) gets usage rather than a fuzzy guess.
+    """
+    query = " ".join(words)
+    try:
+        match = find_account_match(session=session, query=query)
+    except AmbiguousAccount as error:
+        pick = blocks.pick_list(query, error.candidates, ambiguous=True, total=error.total)
+        if _exact_hit(session, query):  # several accounts really have that name
+            return None, pick
+        guessed, fallback = error.candidates, (None, pick)
+    except AccountNotFound as error:
+        if error.empty:
+            return None, _not_found(query, error)
+        guessed, fallback = error.candidates, (None, _not_found(query, error))
+    else:
+        if match.exact:
+            return match.account_id, None
+        account = session.get(Account, match.account_id)
+        guessed, fallback = [(match.account_id, account.name)], (match.account_id, None)
+    usage = _not_an_account(session, words, guessed, share=share)
+    return (None, usage) if usage is not None else fallback
+
+
+def _not_an_account(
+    session, words: list[str], guessed: list[tuple[int, str]], *, share: bool
+) -> dict | None:
+    """Usage when the text only fuzzily matches an account because of its first word."""
+    first = words[0]
+    if _like_a_name_word(first, [name for _, name in guessed]):
+        return None  # "nordwind traders": a typo in the name, not a command
+    meant = _near_subcommand(first)
+    if meant is not None:
+        suggestion = " ".join([COMMAND, meant, *words[1:], *(["share"] if share else [])])
+        return blocks.help_message(
+            f"I don't know `{_code(first)}`. Did you mean `{_code(suggestion)}`?"
+        )
+    if len(words) > 1 and _starts_with_an_account(session, words[1:]):
+        return blocks.help_message(f"I don't know `{_code(first)}`. Here's what I can do:")
+    return None
+
+
+def _near_subcommand(word: str) -> str | None:
+    """`lgo` -> "log", `snoze` -> "snooze": the closest sub-command within 2 edits."""
+    word = word.lower()
+    best = min(SUBCOMMANDS, key=lambda sub: Levenshtein.distance(word, sub))
+    return best if Levenshtein.distance(word, best) <= NEAR_SUBCOMMAND else None
+
+
+def _like_a_name_word(word: str, names: list[str]) -> bool:
+    key = normalize_name(word)
+    return bool(key) and any(
+        fuzz.ratio(key, part) >= LIKE_A_NAME_WORD
+        for name in names
+        for part in normalize_name(name).split()
+    )
+
+
+def _starts_with_an_account(session, words: list[str]) -> bool:
+    """Do the first few of `words` name an account exactly (`acme` in `acme 14`)?"""
+    return any(
+        _exact_hit(session, " ".join(words[:count]))
+        for count in range(min(len(words), NAME_WORDS_TRIED), 0, -1)
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _exact_hit(session, query: str) -> bool:
+    """Would the lookup find `query` without guessing: a CRM id, the name, the start of
+    a name or of a word in it (the non-fuzzy steps of `find_account_match`)?"""
+    query = query.strip()
+    key = normalize_name(query)
+    if not key:
+        return False
+    like = _escape_like(key)
+    conditions = [
+        Account.external_id == query,
+        Account.name_key == key,
+        Account.name_key.like(f"{like} %", escape="\\"),
+    ]
+    if len(key) >= 3:
+        conditions.append(Account.name_key.like(f"% {like}%", escape="\\"))
+    if " " not in query:
+        conditions.append(sa.func.lower(Account.external_id) == query.lower())
+    statement = sa.select(Account.id).where(sa.or_(*conditions)).limit(1)
+    return session.execute(statement).first() is not None
+
+
+def _code(text: str) -> str:
+    """User text for inside `backticks`: escaped, and no backtick to end the span early."""
+    return blocks.escape(blocks.cut(text, 200)).replace("`", "'")
+
+
+# --- read-only answers ------------------------------------------------------------------
+# These only read: on SQLite a write transaction (BEGIN IMMEDIATE) would hold the one
+# write lock for as long as they take, and every modal submit would wait behind it.
+
+
+def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> None:
+    today = user_today(runtime, user_id)
+    with runtime.db.session() as session:
+        account_id, private = _card_lookup(session, request.args, share=request.share)
         if account_id is None:
+            reply(private, private=True)
             return
         status = account_status(
             session=session,
             account_id=account_id,
             now=runtime.now(),
+            as_of=today,
             tier_cadence=runtime.tier_cadence,
-            record_tactics="card",
+            record_tactics=None,
         )
+    _note_tactics_shown(runtime, status)
     reply(blocks.status_card(status))
+
+
+def _note_tactics_shown(runtime: Runtime, status) -> None:
+    """Remember the card's tactics (so the next card rotates) in a short write of its own.
+    Best effort: the rep still gets the card if this fails."""
+    if not status.tactics:
+        return
+    try:
+        with runtime.db.transaction() as session:
+            record_exposure(
+                session=session,
+                account_id=status.id,
+                tactic_ids=[pick.id for pick in status.tactics],
+                now=runtime.now(),
+                surface="card",
+            )
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not record the tactics shown for account %s", status.id, exc_info=True)
 
 
 def _rep_or_explain(runtime, client, user_id, reply):
@@ -192,7 +343,8 @@ def _rep_or_explain(runtime, client, user_id, reply):
                 "I don't know your accounts yet. Ask your sales-ops admin to import accounts with "
                 "your e-mail as `owner_email` (then `rebuy reps sync`). Meanwhile, look up any "
                 "account with `/account NAME`."
-            )
+            ),
+            private=True,
         )
     return rep
 
@@ -205,7 +357,7 @@ def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
         entries = books.book_entries(
             session=session,
             owner_id=rep.id,
-            as_of=runtime.today(),
+            as_of=rep_today(runtime, rep),
             tier_cadence=runtime.tier_cadence,
         )
     summary = books.summarize(entries)
@@ -213,8 +365,18 @@ def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
     reply(blocks.book(summary, top, rep_label=rep.name or rep.email))
 
 
+def list_filter(args: list[str]) -> str:
+    """`list at risk` / `list single threaded` / `list at-risk` -> the filter's name."""
+    if not args:
+        return books.normalize_filter(None)
+    try:
+        return books.normalize_filter("-".join(word.lower() for word in args))
+    except InvalidInput:
+        return books.normalize_filter(" ".join(args))  # explains, quoting what was typed
+
+
 def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str], reply) -> None:
-    which = books.normalize_filter(args[0] if args else None)
+    which = list_filter(args)
     rep = _rep_or_explain(runtime, client, user_id, reply)
     if rep is None:
         return
@@ -222,27 +384,43 @@ def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str]
         entries = books.book_entries(
             session=session,
             owner_id=rep.id,
-            as_of=runtime.today(),
+            as_of=rep_today(runtime, rep),
             tier_cadence=runtime.tier_cadence,
         )
     reply(blocks.account_list(which, books.filtered(entries, which)))
 
 
 def show_report(runtime: Runtime, reply) -> None:
-    with runtime.db.transaction() as session:
+    with runtime.db.session() as session:
         report = recency_report(session=session, now=runtime.now())
         report.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=runtime.now())
     reply(blocks.recency_report(report))
 
 
+# --- log, snooze, plan --------------------------------------------------------------------
+
+
+def _check_length(text: str | None, limit: int, what: str) -> None:
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise InvalidInput(f"The {what} is {len(text):,} characters; keep it under {limit:,}.")
+
+
 def log_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
     query, kind_word, note = split_log_args(args)
     kind = parse_touch_kind(kind_word)
+    _check_length(note, NOTE_MAX, "note")
+    pending = {"do": "log", "kind": kind, "note": note}
+    with runtime.db.session() as session:
+        account_id = _resolve(session, query, reply, verb="log", pending=pending)
+    if account_id is not None:
+        reply(blocks.notice(_log(runtime, account_id, kind=kind, note=note, user_id=user_id)))
+
+
+def _log(runtime: Runtime, account_id: int, *, kind: str, note: str | None, user_id: str) -> str:
+    """Log the touch in a short write; the confirmation line."""
     with runtime.db.transaction() as session:
-        account_id = _resolve(session, query, reply, verb="log")
-        if account_id is None:
-            return
-        log_touch(
+        touch = log_touch(
             session=session,
             account_id=account_id,
             kind=kind,
@@ -252,21 +430,29 @@ def log_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> 
             note=note,
         )
         name = session.get(Account, account_id).name
-    reply(
-        blocks.notice(
-            f"{blocks.KIND_EMOJI[kind]} Logged a {kind} on *{blocks.escape(name)}*. "
-            "The cadence restarts today."
-        )
+    return (
+        f"{blocks.KIND_EMOJI.get(touch.kind, '✅')} Logged {blocks.with_article(touch.kind)} on "
+        f"*{blocks.escape(name)}*. The cadence restarts today."
     )
 
 
 def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
     query, length, reason = split_snooze_args(args)
-    until = parse_snooze(length, today=runtime.today())
+    until = parse_snooze(length, today=user_today(runtime, user_id))
+    _check_length(reason, REASON_MAX, "reason")
+    pending = {"do": "snooze", "until": until.isoformat(), "reason": reason}
+    with runtime.db.session() as session:
+        account_id = _resolve(session, query, reply, verb="snooze", pending=pending)
+    if account_id is not None:
+        reply(
+            blocks.notice(_snooze(runtime, account_id, until=until, reason=reason, user_id=user_id))
+        )
+
+
+def _snooze(
+    runtime: Runtime, account_id: int, *, until: date, reason: str | None, user_id: str
+) -> str:
     with runtime.db.transaction() as session:
-        account_id = _resolve(session, query, reply, verb="snooze")
-        if account_id is None:
-            return
         snooze_account(
             session=session,
             account_id=account_id,
@@ -276,14 +462,14 @@ def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) 
             reason=reason,
         )
         name = session.get(Account, account_id).name
-    reply(blocks.notice(f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."))
+    return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."
 
 
 def plan_from_command(
     runtime: Runtime, client: WebClient, args: list[str], user_id: str, command: dict, reply
 ) -> None:
     with runtime.db.session() as session:
-        account_id = _resolve(session, " ".join(args), reply, verb="plan")
+        account_id = _resolve(session, " ".join(args), reply, verb="plan", pending={"do": "plan"})
     if account_id is not None:
         open_plan_modal(
             runtime,
@@ -292,3 +478,58 @@ def plan_from_command(
             account_id=account_id,
             user_id=user_id,
         )
+
+
+# --- a pick-list button that carries the action -------------------------------------------
+
+EXPIRED = "That button no longer works. Run the `/account` command again."
+GONE = (
+    "That account no longer exists (it may have been merged or removed in the CRM). "
+    "Look it up again with `/account NAME`."
+)
+
+
+def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Respond) -> None:
+    """The rep chose an account from a `log` / `snooze` / `plan` pick list: do what they
+    asked, and replace the pick list with the confirmation."""
+    pending = blocks.read_pick_value((body.get("actions") or [{}])[0].get("value"))
+    if not pending:
+        raise InvalidInput(EXPIRED)
+    user_id = body["user"]["id"]
+    account_id = pending["id"]
+    with runtime.db.session() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise InvalidInput(GONE)
+        name = account.name
+    do = pending.get("do")
+    if do == "log":
+        text = _log(
+            runtime,
+            account_id,
+            kind=str(pending.get("kind") or "note"),
+            note=pending.get("note"),
+            user_id=user_id,
+        )
+        if pending.get("cut"):
+            text += " (The note was shortened to fit.)"
+    elif do == "snooze":
+        try:
+            until = date.fromisoformat(str(pending.get("until")))
+        except ValueError:
+            raise InvalidInput(EXPIRED) from None
+        text = _snooze(
+            runtime, account_id, until=until, reason=pending.get("reason"), user_id=user_id
+        )
+    elif do == "plan":
+        open_plan_modal(
+            runtime, client, trigger_id=body["trigger_id"], account_id=account_id, user_id=user_id
+        )
+        text = f"📋 Opening the plan for *{blocks.escape(name)}*."
+    else:
+        raise InvalidInput(EXPIRED)
+    payload = blocks.notice(text)
+    if body.get("response_url"):
+        respond(**payload, response_type="ephemeral", replace_original=True)
+    else:
+        client.chat_postMessage(channel=user_id, **payload)

@@ -127,6 +127,7 @@ def register(app: App, runtime: Runtime) -> None:
                     session=session,
                     account_id=_existing_account_id(session, body),
                     now=runtime.now(),
+                    as_of=user_today(runtime, user_id),
                     tier_cadence=runtime.tier_cadence,
                 )
             with runtime.db.transaction() as session:
@@ -246,7 +247,7 @@ def register(app: App, runtime: Runtime) -> None:
                 runtime,
                 user_id,
                 meta,
-                f"{emoji} Logged {with_article(kind)} on *{blocks.escape(name)}* "
+                f"{emoji} Logged {blocks.with_article(kind)} on *{blocks.escape(name)}* "
                 f"({day_label(on)}).",
                 ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
             )
@@ -361,10 +362,6 @@ def _picked_date(view: dict, block_id: str) -> date | bool | None:
         return date.fromisoformat(picked)
     except (TypeError, ValueError):
         return False
-
-
-def with_article(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _report(

@@ -413,3 +413,189 @@ def test_plan_modal_offers_the_tactic_bank_and_keeps_the_chosen_ones() -> None:
 def test_metadata_too_large_is_refused_rather_than_cut() -> None:
     with pytest.raises(ValueError, match="private_metadata"):
         blocks.snooze_modal(account_id=1, account_name="A", note="x" * 3000)
+
+
+# ------------------------------------------------------------------ entity-safe cuts
+
+
+@pytest.mark.parametrize("pad", range(2990, 3000))
+def test_sections_never_end_inside_an_entity(pad: int) -> None:
+    text = "x" * pad + blocks.escape("&&&<<>>" * 10)
+    for payload in (
+        blocks.section(text).to_dict()["text"]["text"],
+        blocks.context(text).to_dict()["elements"][0]["text"],
+        blocks.notice(text)["blocks"][0]["text"]["text"],
+    ):
+        assert len(payload) <= 3000
+        assert payload.endswith("…")
+        tail = payload[:-1]
+        assert tail[tail.rfind("&") :].endswith(";") or "&" not in tail[-6:]
+        for broken in ("&a…", "&am…", "&amp…", "&l…", "&lt…", "&g…", "&gt…"):
+            assert not payload.endswith(broken)
+
+
+def test_fallback_text_never_ends_inside_an_entity() -> None:
+    for pad in range(3890, 3900):
+        text = blocks.fallback_mrkdwn("y" * pad + "&amp;" * 10)
+        assert len(text) <= 3900 and text.endswith("…")
+        assert text[:-1].endswith(("y", "&amp;"))
+
+
+def test_cutting_mrkdwn_never_leaves_half_a_mention() -> None:
+    assert blocks.cut_mrkdwn("hi <@U123456> there", 9) == "hi…"
+    assert blocks.cut_mrkdwn("hi <@U1> there", 10) == "hi <@U1>…"
+
+
+def test_articles() -> None:
+    assert [blocks.with_article(k) for k in ("call", "email", "meeting", "visit", "note")] == [
+        "a call",
+        "an email",
+        "a meeting",
+        "a visit",
+        "a note",
+    ]
+    assert blocks.with_article("update") == "an update"
+
+
+# ------------------------------------------------------------------ pick lists carrying an action
+
+
+def test_pick_list_with_a_pending_action_carries_it_on_every_button() -> None:
+    pending = {"do": "log", "kind": "email", "note": "sent <the> quote & more"}
+    message = blocks.pick_list(
+        "acme", [(1, "Acme Corp"), (2, "Acme Labs")], ambiguous=True, pending=pending
+    )
+    assert_within_limits(message["blocks"])
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert [b["block_id"] for b in actions] == ["account_pick"]
+    values = [(b["action_id"], json.loads(b["value"])) for b in buttons(message["blocks"])]
+    assert values == [
+        ("account_pick", {"id": 1, **pending}),
+        ("account_pick", {"id": 2, **pending}),
+    ]
+    assert "Choose one and I'll log an email on it." in block_texts(message["blocks"])
+    assert blocks.PICK_ACCOUNT in blocks.ACTION_IDS
+
+
+def test_pick_list_without_an_action_shows_the_card() -> None:
+    message = blocks.pick_list("acme", [(1, "Acme Corp"), (2, "Acme Labs")], ambiguous=True)
+    assert {b["action_id"] for b in buttons(message["blocks"])} == {"account_show"}
+    assert [b["value"] for b in buttons(message["blocks"])] == ["1", "2"]
+    assert message["blocks"][-1]["block_id"] == "account_pick"
+
+
+@pytest.mark.parametrize(
+    ("pending", "says"),
+    [
+        ({"do": "snooze", "until": "2026-07-01", "reason": None}, "snooze it until 1 Jul 2026"),
+        ({"do": "plan"}, "open its plan"),
+        ({"do": "log", "kind": "call"}, "log a call on it"),
+    ],
+)
+def test_pick_list_says_what_choosing_will_do(pending: dict, says: str) -> None:
+    message = blocks.pick_list("zz", [(3, "Zeta")], ambiguous=False, pending=pending)
+    assert f"Choose one and I'll {says}." in block_texts(message["blocks"])
+    value = json.loads(buttons(message["blocks"])[0]["value"])
+    assert value == {"id": 3, **{k: v for k, v in pending.items() if v is not None}}
+
+
+def test_pick_list_tells_the_full_count_when_it_shows_only_some() -> None:
+    message = blocks.pick_list(
+        "initech", [(n, f"Initech {n}") for n in range(8)], ambiguous=True, total=1234
+    )
+    assert message["text"] == (
+        "“initech” matches 1,234 accounts; here are the first 8. "
+        "Type more of the name or the CRM id to narrow it down."
+    )
+    assert len(buttons(message["blocks"])) == 8
+    few = blocks.pick_list("acme", [(1, "A"), (2, "B")], ambiguous=True, total=2)
+    assert few["text"] == "“acme” matches 2 accounts. Which one did you mean?"
+
+
+def test_pick_list_quotes_a_long_query_briefly() -> None:
+    message = blocks.pick_list(
+        "&" * 5000, [(1, "A"), (2, "B")], ambiguous=True, pending={"do": "plan"}
+    )
+    assert_within_limits(message["blocks"])
+    assert len(message["text"]) < 800
+
+
+@pytest.mark.parametrize("unit", ["x", "é", "🎉", '"', "\n", "\u0001", "<&>"])
+def test_pick_values_fit_slack_however_long_the_note(unit: str) -> None:
+    note = unit * 2000
+    value = blocks.pick_value(7, {"do": "log", "kind": "call", "note": note})
+    assert len(value.encode("utf-16-le")) // 2 <= 2000
+    decoded = blocks.read_pick_value(value)
+    assert decoded["id"] == 7 and decoded["do"] == "log" and decoded["cut"] == 1
+    assert decoded["note"].endswith("…")
+    assert note.startswith(decoded["note"][:-1])
+    assert len(decoded["note"]) > 200  # most of it survives
+
+
+def test_short_pick_values_are_kept_whole() -> None:
+    value = blocks.pick_value(7, {"do": "snooze", "until": "2026-07-01", "reason": "on leave"})
+    assert value == '{"id":7,"do":"snooze","until":"2026-07-01","reason":"on leave"}'
+    assert blocks.read_pick_value(value)["reason"] == "on leave"
+
+
+@pytest.mark.parametrize("raw", [None, "", "7", "not json", "[1]", '{"id": "7"}', '{"do": "log"}'])
+def test_read_pick_value_refuses_what_is_not_a_pick(raw) -> None:
+    assert blocks.read_pick_value(raw) == {}
+
+
+# ------------------------------------------------------------------ wording and numbers
+
+
+def test_every_list_filter_has_an_empty_message() -> None:
+    from bot.retention.book import LIST_FILTERS
+
+    assert set(blocks.EMPTY_LISTS) == set(LIST_FILTERS)
+    for which in LIST_FILTERS:
+        message = blocks.account_list(which, [])
+        text = "\n".join(block_texts(message["blocks"]))
+        assert blocks.EMPTY_LISTS[which] in text
+        assert "No accounts are" not in text
+    at_risk = "\n".join(block_texts(blocks.account_list("at-risk", [])["blocks"]))
+    assert "Nothing is at risk right now (health under 50). 🎉" in at_risk
+
+
+def test_large_numbers_have_thousands_separators() -> None:
+    summary = BookSummary(1704, 1012, 1308, 1500, 1100, 1001, 1234)
+    book = blocks.book(summary, [], rep_label="Ana")
+    text = "\n".join(block_texts(book["blocks"]))
+    assert book["text"] == "Ana: 1,704 accounts, 1,308 overdue"
+    for shown in ("*Due today*\n1,012", "*Overdue*\n1,308", "*At risk*\n1,100"):
+        assert shown in text
+    listed = blocks.account_list("all", [entry(1)] * 1704)
+    listed_text = "\n".join(block_texts(listed["blocks"]))
+    assert "All: 1,704 accounts" in listed_text and "…and 1,689 more" in listed_text
+    group = CustomerGroup("Best", 1, 1.0, 2.0, TODAY, TODAY, TODAY, 1200)
+    report = RecencyReport(TODAY, 100_000, 1, 47_488, 1, 0, 0, group, group, group)
+    recency = blocks.recency_report(report)
+    assert recency["text"].startswith("Recency report: 47,488 of 100,000 accounts")
+    assert "(1,200 days ago)" in "\n".join(block_texts(recency["blocks"]))
+    header = blocks.reminder_header(count=1500, more=2500, rep_name="Ana")
+    assert "1,500 accounts need you today (2,500 more due" in header["text"]
+    many = blocks.finish([blocks.section(str(n)) for n in range(1100)])
+    assert many[-1]["elements"][0]["text"] == "…and 1,051 more not shown."
+
+
+def test_a_group_without_orders_does_not_break_the_report() -> None:
+    empty = CustomerGroup("Worst", 3, 0.0, 0.0, None, None, None, None)
+    group = CustomerGroup("Best", 1, 1.0, 2.0, TODAY, TODAY, TODAY, 10)
+    report = RecencyReport(TODAY, 4, 3, 3, 3, 3, 0, group, group, empty)
+    text = "\n".join(block_texts(blocks.recency_report(report)["blocks"]))
+    assert "*Worst*: 3 accounts, no orders yet" in text
+
+
+def test_the_card_says_one_day_not_one_days() -> None:
+    one = TouchSchedule(
+        cadence_days=1,
+        cadence_source="tier",
+        next_touch_due=date(2026, 6, 14),
+        snoozed_until=None,
+        days_overdue=1,
+    )
+    card = blocks.status_card(status(schedule=one))
+    text = "\n".join(block_texts(card["blocks"]))
+    assert "(1 day overdue)" in text and "every 1 day" in text
