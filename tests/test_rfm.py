@@ -137,3 +137,13 @@ def test_concurrent_first_lookups_of_the_day_both_get_cut_points(db: Database) -
         thread.join(10)
     assert not errors
     assert len(results) == 2 and results[0] == results[1]
+
+
+def test_cut_points_computed_in_a_read_only_session_are_kept(db: Database) -> None:
+    """A status card reads without committing; its cut points must still be cached, or
+    every card would scan the workspace again."""
+    _workspace(db, 5)
+    with db.session() as session:  # never committed
+        workspace_cutoffs(session=session, as_of=AS_OF, now=NOW)
+    with db.session() as session:
+        assert session.get(RfmCutoffs, AS_OF) is not None

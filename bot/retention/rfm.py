@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from bot.db import BUSY_TIMEOUT_MS
 from bot.retention.facts import RFM_WINDOW_MONTHS, AccountFacts, day_start, months_back, utc_value
 from models import Order, RfmCutoffs
 
@@ -90,14 +91,42 @@ def workspace_cutoffs(
         cutoffs = compute_cutoffs(facts, as_of=as_of)
     else:
         cutoffs = _cutoffs_of(_buyer_measures(session=session, as_of=as_of))
-    # The cache is a convenience: when another request stored the same day first, or a
-    # read-only SQLite transaction cannot write just now, answer anyway.
-    try:
-        with session.begin_nested():
-            session.add(RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
-    except (IntegrityError, OperationalError):
-        pass
+    _store(session, RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
     return cutoffs
+
+
+def _store(session: Session, row: RfmCutoffs) -> None:
+    """Cache the cut points so that they outlive the caller's (often read-only) session.
+
+    A caller already holding SQLite's write lock stores them in its own transaction
+    (a second writer would wait for that very lock); everyone else in a short one of
+    their own, waiting a moment at most for another writer. The cache is a convenience:
+    when another request stored the same day first, or the database is busy, the
+    answer stands anyway.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and connection.get_execution_options().get(
+        "sqlite_immediate"
+    ):
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except (IntegrityError, OperationalError):
+            pass
+        return
+    values = {"as_of": row.as_of, "payload": row.payload, "computed_at": row.computed_at}
+    with connection.engine.connect() as writer:
+        sqlite = writer.dialect.name == "sqlite"
+        if sqlite:
+            writer.exec_driver_sql("PRAGMA busy_timeout=250")
+        try:
+            writer.execute(sa.insert(RfmCutoffs).values(**values))
+            writer.commit()
+        except (IntegrityError, OperationalError):
+            writer.rollback()
+        finally:
+            if sqlite:
+                writer.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float, float]]:
