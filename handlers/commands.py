@@ -29,10 +29,9 @@ from bot.retention.report import recency_report
 from bot.retention.signals import day_label
 from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
-from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for, current_rep, rep_today, user_today
+from handlers.common import actor_for, current_rep, note_tactics_shown, rep_today, user_today
 from handlers.errors import replying_to_errors
 from handlers.interactions import open_plan_modal
 from models import TOUCH_KINDS, Account
@@ -313,26 +312,8 @@ def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> Non
             tier_cadence=runtime.tier_cadence,
             record_tactics=None,
         )
-    _note_tactics_shown(runtime, status)
+    note_tactics_shown(runtime, status)
     reply(blocks.status_card(status))
-
-
-def _note_tactics_shown(runtime: Runtime, status) -> None:
-    """Remember the card's tactics (so the next card rotates) in a short write of its own.
-    Best effort: the rep still gets the card if this fails."""
-    if not status.tactics:
-        return
-    try:
-        with runtime.db.transaction() as session:
-            record_exposure(
-                session=session,
-                account_id=status.id,
-                tactic_ids=[pick.id for pick in status.tactics],
-                now=runtime.now(),
-                surface="card",
-            )
-    except sa.exc.SQLAlchemyError:
-        log.warning("could not record the tactics shown for account %s", status.id, exc_info=True)
 
 
 def _rep_or_explain(runtime, client, user_id, reply):

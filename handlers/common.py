@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.retention.actions import Actor, rep_for_slack_user
 from bot.retention.reps import link_rep
+from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
 from models import Rep
 
@@ -74,3 +76,21 @@ def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | N
     if rep is None:
         not_reps[user_id] = runtime.now()
     return rep
+
+
+def note_tactics_shown(runtime: Runtime, status) -> None:
+    """Remember the card's tactics (so the next card rotates) in a short write of its own.
+    Best effort: the rep still gets the card if this fails."""
+    if not status.tactics:
+        return
+    try:
+        with runtime.db.transaction() as session:
+            record_exposure(
+                session=session,
+                account_id=status.id,
+                tactic_ids=[pick.id for pick in status.tactics],
+                now=runtime.now(),
+                surface="card",
+            )
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not record the tactics shown for account %s", status.id, exc_info=True)

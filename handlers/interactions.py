@@ -26,10 +26,10 @@ from bot.retention.errors import InvalidInput, PermissionDenied
 from bot.retention.reactions import reminder_message_at
 from bot.retention.signals import day_label
 from bot.retention.status import account_status
-from bot.retention.tactics import record_exposure, tactic_bank
+from bot.retention.tactics import tactic_bank
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for, user_today
+from handlers.common import actor_for, note_tactics_shown, user_today
 from handlers.errors import replying_to_errors
 from handlers.reminders import refresh_reminder_message
 from models import Account, AccountPlan
@@ -130,14 +130,7 @@ def register(app: App, runtime: Runtime) -> None:
                     as_of=user_today(runtime, user_id),
                     tier_cadence=runtime.tier_cadence,
                 )
-            with runtime.db.transaction() as session:
-                record_exposure(
-                    session=session,
-                    account_id=status.id,
-                    tactic_ids=[pick.id for pick in status.tactics],
-                    now=runtime.now(),
-                    surface="card",
-                )
+            note_tactics_shown(runtime, status)
             payload = blocks.status_card(status)
             from_pick_list = body["actions"][0].get("block_id") == "account_pick"
             if body.get("response_url"):
