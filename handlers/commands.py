@@ -330,10 +330,11 @@ def _rep_or_explain(runtime, client, user_id, reply):
     return rep
 
 
-def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
+def _book_of(runtime: Runtime, client: WebClient, user_id: str, reply):
+    """(rep, their assessed accounts as of their own today), or None after explaining."""
     rep = _rep_or_explain(runtime, client, user_id, reply)
     if rep is None:
-        return
+        return None
     with runtime.db.session() as session:
         entries = books.book_entries(
             session=session,
@@ -341,6 +342,14 @@ def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
             as_of=rep_today(runtime, rep),
             tier_cadence=runtime.tier_cadence,
         )
+    return rep, entries
+
+
+def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
+    book = _book_of(runtime, client, user_id, reply)
+    if book is None:
+        return
+    rep, entries = book
     summary = books.summarize(entries)
     top = books.filtered(entries, "due")[:BOOK_TOP]
     reply(blocks.book(summary, top, rep_label=rep.name or rep.email))
@@ -358,17 +367,9 @@ def list_filter(args: list[str]) -> str:
 
 def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str], reply) -> None:
     which = list_filter(args)
-    rep = _rep_or_explain(runtime, client, user_id, reply)
-    if rep is None:
-        return
-    with runtime.db.session() as session:
-        entries = books.book_entries(
-            session=session,
-            owner_id=rep.id,
-            as_of=rep_today(runtime, rep),
-            tier_cadence=runtime.tier_cadence,
-        )
-    reply(blocks.account_list(which, books.filtered(entries, which)))
+    book = _book_of(runtime, client, user_id, reply)
+    if book is not None:
+        reply(blocks.account_list(which, books.filtered(book[1], which)))
 
 
 def show_report(runtime: Runtime, reply) -> None:
