@@ -74,7 +74,8 @@ def serve(runtime: Runtime) -> None:
             start_socket_mode(app, settings.slack_app_token)
         else:
             log.info("Rebuy is listening on port %s at /slack/events", settings.port)
-            serve_forever(make_wsgi_app(app), port=settings.port, threads=settings.listener_threads)
+            wsgi = make_wsgi_app(app, health_check=runtime.db.ping)
+            serve_forever(wsgi, port=settings.port, threads=settings.listener_threads)
     finally:
         scheduler.shutdown(wait=False)
         finish_listeners(app, runtime)

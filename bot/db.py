@@ -83,6 +83,11 @@ class Database:
                 session.rollback()
                 raise
 
+    def ping(self) -> None:
+        """Raise when the database cannot be reached (for /healthz)."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to date with the Alembic migrations."""
         with self.engine.begin() as connection:

@@ -45,11 +45,17 @@ def _json_response(
     return [] if head else [body]
 
 
-def make_wsgi_app(bolt_app: App, *, events_path: str = EVENTS_PATH) -> WsgiApp:
-    """Route `POST /slack/events` to Bolt, `GET /healthz` to a liveness answer, the rest to 404.
+def make_wsgi_app(
+    bolt_app: App,
+    *,
+    events_path: str = EVENTS_PATH,
+    health_check: Callable[[], None] | None = None,
+) -> WsgiApp:
+    """Route `POST /slack/events` to Bolt, `GET /healthz` to a health answer, the rest to 404.
 
     Bolt verifies the Slack signature itself and answers 401 to forged or stale
     requests; commands, interactivity and events all arrive at `events_path`.
+    `health_check` (e.g. a `SELECT 1`) raising makes /healthz answer 503.
     """
     slack = SlackRequestHandler(bolt_app, path=events_path)
 
@@ -59,7 +65,15 @@ def make_wsgi_app(bolt_app: App, *, events_path: str = EVENTS_PATH) -> WsgiApp:
         if path == events_path and method == "POST":
             return slack(environ, start_response)
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:
-            return _json_response(start_response, "200 OK", {"ok": True}, head=method == "HEAD")
+            head = method == "HEAD"
+            try:
+                if health_check is not None:
+                    health_check()
+            except Exception as error:  # any failure means "not healthy"; say which
+                logger.warning("health check failed: %s", error)
+                payload = {"ok": False, "error": type(error).__name__}
+                return _json_response(start_response, "503 Service Unavailable", payload, head=head)
+            return _json_response(start_response, "200 OK", {"ok": True}, head=head)
         return _json_response(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
 
     return app

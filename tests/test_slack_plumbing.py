@@ -395,3 +395,16 @@ def test_double_can_be_slow_for_one_method(double: SlackDouble) -> None:
     client.users_info(user="U1")
 
     assert slow >= 0.2 > time.monotonic() - started
+
+
+def test_healthz_reports_a_failing_health_check() -> None:
+    def broken() -> None:
+        raise ConnectionError("database unreachable")
+
+    bolt = App(token="xoxb-test", signing_secret=SECRET, token_verification_enabled=False)
+    with start_http_server(
+        make_wsgi_app(bolt, health_check=broken), host="127.0.0.1", port=0, threads=2
+    ) as http:
+        status, _, body = get(http.url, "/healthz")
+    assert status == 503
+    assert json.loads(body) == {"ok": False, "error": "ConnectionError"}
