@@ -31,6 +31,7 @@ from bot.runtime import Runtime
 from handlers import blocks
 from handlers.common import actor_for, note_tactics_shown, user_today
 from handlers.errors import replying_to_errors
+from handlers.events import HomePublisher
 from handlers.reminders import refresh_reminder_message
 from models import Account, AccountPlan
 
@@ -66,6 +67,8 @@ def _origin(body: dict) -> dict:
         origin["message_ts"] = message_ts
     if body.get("response_url"):
         origin["response_url"] = body["response_url"]
+    if (body.get("view") or {}).get("type") == "home":
+        origin["home"] = 1  # refresh the Home afterwards: the account moved on
     return origin
 
 
@@ -366,6 +369,10 @@ def _report(
         refresh_reminder_message(
             runtime, client, channel=meta["channel"], ts=meta["message_ts"], extra=[ack_line]
         )
+    if meta.get("home"):
+        for background in runtime.caches.get("background", []):
+            if isinstance(background, HomePublisher):
+                background.request(client, user_id)
     _tell(client, user_id, meta, blocks.notice(text))
 
 

@@ -397,3 +397,23 @@ def test_a_failing_confirmation_keeps_the_touch_and_the_200(slack_app: SlackApp)
     confirmation = slack_app.wait_for("chat.postMessage")[0]
     assert confirmation["channel"] == ANA
     assert confirmation["text"] == "📞 Logged a call on *Acme Corp* (15 Jun 2026)."
+
+
+def test_a_touch_logged_from_the_app_home_refreshes_the_home(slack_app: SlackApp) -> None:
+    ids = seed(slack_app)
+    home = {"id": "VHOME", "type": "home", "callback_id": "", "private_metadata": ""}
+    status, _ = slack_app.action("touch_log", str(ids["acme"]), view=home)
+    assert status == 200
+    modal = slack_app.wait_for("views.open")[0]["view"]
+    meta = json.loads(modal["private_metadata"])
+    assert meta.get("home") and "channel" not in meta
+
+    status, ack = slack_app.submit(
+        "touch_log_modal",
+        {"kind": static_select("call"), "date": datepicker(TODAY.isoformat())},
+        meta,
+    )
+    assert (status, ack) == (200, {})
+    published = slack_app.wait_for("views.publish")[0]
+    assert published["user_id"] == ANA
+    assert published["view"]["type"] == "home"
