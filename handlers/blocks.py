@@ -558,6 +558,8 @@ HELP_LINES = [
     ("/account log NAME [call|email|meeting|visit|note] [note…]", "log a touch"),
     ("/account snooze NAME 2w [reason…]", "push the next touch (1w, 2w, 10d, 1m or a date)"),
     ("/account plan NAME", "set the account plan"),
+    ("/account cadence NAME 21", "days between touches for one account (`default`: the tier's)"),
+    ("/account owner NAME rep@company.com", "hand the account to another rep"),
     ("/account report", "who stopped buying, who buys less"),
     ("/account help", "this list"),
 ]

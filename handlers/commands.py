@@ -17,9 +17,11 @@ from bot.retention import book as books
 from bot.retention.actions import (
     NOTE_MAX,
     REASON_MAX,
+    change_owner,
     log_touch,
     parse_snooze,
     parse_touch_kind,
+    set_cadence,
     snooze_account,
 )
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
@@ -38,7 +40,7 @@ from models import TOUCH_KINDS, Account
 
 log = logging.getLogger(__name__)
 COMMAND = "/account"
-SUBCOMMANDS = ("help", "list", "log", "snooze", "plan", "report")
+SUBCOMMANDS = ("help", "list", "log", "snooze", "plan", "cadence", "owner", "report")
 BOOK_TOP = 8
 # A first word this many edits (Levenshtein) from a sub-command is taken as a typo of it...
 NEAR_SUBCOMMAND = 2
@@ -152,6 +154,10 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Respond)
         snooze_from_command(runtime, request.args, user_id, reply)
     elif request.verb == "plan":
         plan_from_command(runtime, client, request.args, user_id, command, reply)
+    elif request.verb == "cadence":
+        cadence_from_command(runtime, request.args, user_id, reply)
+    elif request.verb == "owner":
+        owner_from_command(runtime, request.args, user_id, reply)
 
 
 # --- finding the account ----------------------------------------------------------------
@@ -164,7 +170,13 @@ def _resolve(session, query: str, reply, *, verb: str, pending: dict | None = No
     choosing an account finishes the job instead of only showing the card.
     """
     if not query.strip():
-        example = {"log": "log acme call", "snooze": "snooze acme 2w", "plan": "plan acme"}
+        example = {
+            "log": "log acme call",
+            "snooze": "snooze acme 2w",
+            "plan": "plan acme",
+            "cadence": "cadence acme 21",
+            "owner": "owner acme ben@yourcompany.com",
+        }
         reply(
             blocks.help_message(
                 f"Which account? Add its name, e.g. `/account {example.get(verb, 'acme')}`."
@@ -445,6 +457,67 @@ def _snooze(
         )
         name = session.get(Account, account_id).name
     return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."
+
+
+_DEFAULT_CADENCE = {"default", "tier", "reset"}
+_MAILTO = re.compile(r"^<mailto:([^|>]+)(\|[^>]*)?>$")
+
+
+def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
+    """`cadence acme corp 21` (days between touches) or `cadence acme corp default`."""
+    last = args[-1].lower() if args else ""
+    if len(args) < 2 or not (last.isdigit() or last in _DEFAULT_CADENCE):
+        raise InvalidInput(
+            "Say the account and the days between touches, e.g. `/account cadence acme 21`, "
+            "or `default` for the tier's cadence."
+        )
+    days = None if last in _DEFAULT_CADENCE else int(last)
+    with runtime.db.session() as session:
+        account_id = _resolve(session, " ".join(args[:-1]), reply, verb="cadence")
+    if account_id is None:
+        return
+    with runtime.db.transaction() as session:
+        account = set_cadence(
+            session=session,
+            account_id=account_id,
+            days=days,
+            now=runtime.now(),
+            actor=actor_for(runtime, user_id),
+        )
+        name, tier = account.name, account.tier
+    every = (
+        f"every {days} days"
+        if days
+        else f"the {blocks.escape(tier)} tier's default, every "
+        f"{runtime.settings.cadence_for_tier(tier)} days"
+    )
+    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now touched {every}."))
+
+
+def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
+    """`owner acme corp ben@company.com`: hand the account to another rep."""
+    email = args[-1] if args else ""
+    mailto = _MAILTO.match(email)  # Slack may send an e-mail as <mailto:x@y|x@y>
+    email = mailto.group(1) if mailto else email
+    if len(args) < 2 or "@" not in email:
+        raise InvalidInput(
+            "Say the account and the new owner's e-mail, e.g. "
+            "`/account owner acme ben@yourcompany.com`."
+        )
+    with runtime.db.session() as session:
+        account_id = _resolve(session, " ".join(args[:-1]), reply, verb="owner")
+    if account_id is None:
+        return
+    with runtime.db.transaction() as session:
+        account, rep = change_owner(
+            session=session,
+            account_id=account_id,
+            owner_email=email,
+            now=runtime.now(),
+            actor=actor_for(runtime, user_id),
+        )
+        name, who = account.name, blocks.user_ref(rep.slack_user_id, rep.name or rep.email)
+    reply(blocks.notice(f"👤 *{blocks.escape(name)}* now belongs to {who}."))
 
 
 def plan_from_command(

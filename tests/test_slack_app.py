@@ -884,11 +884,10 @@ def acme_only(slack_app: SlackApp) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("text", "word"),
     [
-        ("cadence acme 14", "cadence"),
-        ("owner acme ben", "owner"),
         ("remind acme tomorrow", "remind"),
         ("frobnicate acme", "frobnicate"),
-        ("cadence acme corp 14", "cadence"),
+        ("assign acme corp 14", "assign"),
+        ("delete acme", "delete"),
     ],
 )
 def test_an_unknown_sub_command_gets_usage_not_a_card(
@@ -906,8 +905,8 @@ def test_an_unknown_sub_command_gets_usage_when_the_name_is_ambiguous_too(
     slack_app: SlackApp,
 ) -> None:
     seed(slack_app)  # Acme Corp and Acme Labs
-    _, reply = slack_app.command("cadence acme 14")
-    assert reply["text"] == "I don't know `cadence`. Here's what I can do:"
+    _, reply = slack_app.command("assign acme 14")
+    assert reply["text"] == "I don't know `assign`. Here's what I can do:"
     assert buttons(reply["blocks"]) == []
 
 
@@ -1107,3 +1106,47 @@ def test_snooze_counts_from_the_users_own_today(slack_app: SlackApp) -> None:
     auckland_seed(slack_app)
     _, reply = slack_app.command("snooze kiwi co 1w")
     assert reply["text"] == "💤 *Kiwi Co* snoozed until 23 Jun 2026."  # 16 Jun + 7 days
+
+
+# ------------------------------------------------------------------ cadence and owner
+
+
+def test_the_owner_sets_an_accounts_cadence_and_can_reset_it(slack_app: SlackApp) -> None:
+    ids = seed(slack_app)
+    _, reply = slack_app.command("cadence acme corp 21")
+    assert "every 21 days" in reply["text"]
+    with slack_app.db.session() as session:
+        assert session.get(Account, ids["acme"]).cadence_days == 21
+    _, reply = slack_app.command("cadence acme corp default")
+    assert "every 30 days" in reply["text"]
+    with slack_app.db.session() as session:
+        assert session.get(Account, ids["acme"]).cadence_days is None
+
+
+def test_another_reps_cadence_and_owner_need_an_admin(slack_app: SlackApp) -> None:
+    ids = seed(slack_app)
+    _, reply = slack_app.command("cadence acme labs 7")  # Ana; Acme Labs is Ben's
+    assert reply["response_type"] == "ephemeral"
+    assert "Ben Ode" in reply["text"] and "admin" in reply["text"]
+    _, reply = slack_app.command("owner acme labs ana@seller.example")
+    assert "admin" in reply["text"]
+    with slack_app.db.session() as session:
+        labs = session.get(Account, ids["labs"])
+        assert (labs.cadence_days, labs.owner_id) == (None, ids["ben"])
+
+    _, reply = slack_app.command(
+        "owner acme labs <mailto:ana@seller.example|ana@seller.example>", user_id=ADMIN_ID
+    )
+    assert "now belongs to <@U123>" in reply["text"]
+    with slack_app.db.session() as session:
+        assert session.get(Account, ids["labs"]).owner_id == ids["ana"]
+
+
+def test_bad_cadence_and_owner_input_is_explained(slack_app: SlackApp) -> None:
+    seed(slack_app)
+    _, reply = slack_app.command("cadence acme corp often")
+    assert "/account cadence acme 21" in reply["text"]
+    _, reply = slack_app.command("cadence acme corp 0")
+    assert "1 to 730 days" in reply["text"]
+    _, reply = slack_app.command("owner acme corp nobody@nowhere.example")
+    assert "No rep has the e-mail nobody@nowhere.example" in reply["text"]

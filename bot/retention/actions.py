@@ -301,3 +301,41 @@ def save_plan(
     session.add(plan)
     session.flush()
     return plan
+
+
+CADENCE_MAX_DAYS = 730
+
+
+def set_cadence(
+    *, session: Session, account_id: int, days: int | None, now: datetime, actor: Actor
+) -> Account:
+    """Days between touches for one account; None goes back to the tier's default."""
+    account = session.get(Account, account_id)
+    require_owner_or_admin(session=session, actor=actor, account=account, what="change the cadence")
+    if days is not None and not 1 <= days <= CADENCE_MAX_DAYS:
+        raise InvalidInput(f"A cadence is 1 to {CADENCE_MAX_DAYS} days between touches.")
+    account.cadence_days = days
+    account.updated_at = now
+    session.add(account)
+    session.flush()
+    return account
+
+
+def change_owner(
+    *, session: Session, account_id: int, owner_email: str, now: datetime, actor: Actor
+) -> tuple[Account, Rep]:
+    """Hand an account to another rep (known by the e-mail the CRM uses)."""
+    account = session.get(Account, account_id)
+    require_owner_or_admin(session=session, actor=actor, account=account, what="change the owner")
+    email = owner_email.strip().lower()
+    rep = session.exec(select(Rep).where(Rep.email == email)).first()
+    if rep is None:
+        raise InvalidInput(
+            f"No rep has the e-mail {email}. Reps come from the accounts import "
+            "(owner_email); ask your admin to add them."
+        )
+    account.owner_id = rep.id
+    account.updated_at = now
+    session.add(account)
+    session.flush()
+    return account, rep
