@@ -64,8 +64,8 @@ def _local_today(session: Session, slack_user_id: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(tz)).date() if tz else now.date()
 
 
-def _key(message: ReminderMessage, user: str, kind: str) -> str:
-    return f"reaction:{message.channel}:{message.ts}:{user}:{kind}"
+def _key(message: ReminderMessage, user: str, reaction: str) -> str:
+    return f"reaction:{message.channel}:{message.ts}:{user}:{reaction}"
 
 
 def apply_reaction(
@@ -90,7 +90,9 @@ def apply_reaction(
     account = session.get(Account, message.account_id)
     if account is None:
         return None
-    key = _key(message, user, kind)
+    # One touch per reaction: ✅ and ✔️ both added are two, and removing one takes back
+    # only its own touch.
+    key = _key(message, user, base)
     actor = Actor(slack_user_id=user)
     if kind == "snooze":
         if added:
