@@ -22,18 +22,23 @@ from bot.retention.actions import (
     parse_snooze,
     parse_touch_kind,
     set_cadence,
-    snooze_account,
 )
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
 from bot.retention.lookup import find_account_match
 from bot.retention.names import normalize_name
 from bot.retention.report import recency_report
-from bot.retention.signals import day_label
 from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for, current_rep, note_tactics_shown, rep_today, user_today
+from handlers.common import (
+    actor_for,
+    current_rep,
+    note_tactics_shown,
+    rep_today,
+    snooze_and_confirm,
+    user_today,
+)
 from handlers.errors import replying_to_errors
 from handlers.interactions import open_plan_modal
 from models import TOUCH_KINDS, Account
@@ -438,25 +443,8 @@ def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) 
     with runtime.db.session() as session:
         account_id = _resolve(session, query, reply, verb="snooze", pending=pending)
     if account_id is not None:
-        reply(
-            blocks.notice(_snooze(runtime, account_id, until=until, reason=reason, user_id=user_id))
-        )
-
-
-def _snooze(
-    runtime: Runtime, account_id: int, *, until: date, reason: str | None, user_id: str
-) -> str:
-    with runtime.db.transaction() as session:
-        snooze_account(
-            session=session,
-            account_id=account_id,
-            until=until,
-            now=runtime.now(),
-            actor=actor_for(runtime, user_id),
-            reason=reason,
-        )
-        name = session.get(Account, account_id).name
-    return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."
+        text = snooze_and_confirm(runtime, account_id, until=until, reason=reason, user_id=user_id)
+        reply(blocks.notice(text))
 
 
 _DEFAULT_CADENCE = {"default", "tier", "reset"}
@@ -573,7 +561,7 @@ def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Respon
             until = date.fromisoformat(str(pending.get("until")))
         except ValueError:
             raise InvalidInput(EXPIRED) from None
-        text = _snooze(
+        text = snooze_and_confirm(
             runtime, account_id, until=until, reason=pending.get("reason"), user_id=user_id
         )
     elif do == "plan":

@@ -9,11 +9,13 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.retention.actions import Actor, rep_for_slack_user
+from bot.retention.actions import Actor, rep_for_slack_user, snooze_account
 from bot.retention.reps import link_rep
+from bot.retention.signals import day_label
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
-from models import Rep
+from handlers import blocks
+from models import Account, Rep
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +96,20 @@ def note_tactics_shown(runtime: Runtime, status) -> None:
             )
     except sa.exc.SQLAlchemyError:
         log.warning("could not record the tactics shown for account %s", status.id, exc_info=True)
+
+
+def snooze_and_confirm(
+    runtime: Runtime, account_id: int, *, until: date, reason: str | None, user_id: str
+) -> str:
+    """Snooze the account as the acting user in a short write; the confirmation line."""
+    with runtime.db.transaction() as session:
+        snooze_account(
+            session=session,
+            account_id=account_id,
+            until=until,
+            now=runtime.now(),
+            actor=actor_for(runtime, user_id),
+            reason=reason,
+        )
+        name = session.get(Account, account_id).name
+    return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."

@@ -20,7 +20,6 @@ from bot.retention.actions import (
     plan_problems,
     require_owner_or_admin,
     save_plan,
-    snooze_account,
 )
 from bot.retention.errors import InvalidInput, PermissionDenied
 from bot.retention.reactions import reminder_message_at
@@ -29,7 +28,7 @@ from bot.retention.status import account_status
 from bot.retention.tactics import tactic_bank
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for, note_tactics_shown, user_today
+from handlers.common import actor_for, note_tactics_shown, snooze_and_confirm, user_today
 from handlers.errors import replying_to_errors
 from handlers.events import HomePublisher
 from handlers.reminders import refresh_reminder_message
@@ -267,22 +266,15 @@ def register(app: App, runtime: Runtime) -> None:
         until = parse_snooze(length, today=user_today(runtime, user_id))
         ack()
         with replying_to_errors(body, None, client):
-            with runtime.db.transaction() as session:
-                snooze_account(
-                    session=session,
-                    account_id=account_id,
-                    until=until,
-                    now=runtime.now(),
-                    reason=reason,
-                    actor=actor_for(runtime, user_id),
-                )
-                name = session.get(Account, account_id).name
+            text = snooze_and_confirm(
+                runtime, account_id, until=until, reason=reason, user_id=user_id
+            )
             _report(
                 client,
                 runtime,
                 user_id,
                 meta,
-                f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}.",
+                text,
                 ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>",
             )
 
