@@ -25,7 +25,7 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 # Below this distance from a = 1 the closed form cancels badly; use the exact series.
 _NEAR_ONE = 1e-3
-_SERIES_MAX_TERMS = 100_000
+_SERIES_MAX_TERMS = 20_000
 _SERIES_TOL = 1e-15
 # The optimiser works on log-parameters inside these bounds, which keeps every term finite;
 # a fit that runs into them is degenerate and is reported as such by the caller.
@@ -189,7 +189,7 @@ def _hyp_series(p, eps, c, z):
         keep = np.abs(term_a) > _SERIES_TOL * np.abs(total[active])
         active = active[keep]
     if active.size:
-        total[active] = np.nan  # did not converge: surfaces as a non-finite score
+        total[active] = np.nan  # not converged (z very near 1): the caller interpolates
     return total
 
 
@@ -207,9 +207,27 @@ def _scaled_growth(params: BGNBDParams, x, T, t) -> np.ndarray:
     log_1mz = np.log((alpha + T) / (alpha + T + t))
     p = np.full_like(x, a + b - 1.0 - r)
     c = a + b + x - 1.0
-    if abs(eps) < _NEAR_ONE:
-        head = -log_1mz if eps == 0 else -np.expm1(eps * log_1mz) / eps
-        return head - np.exp(eps * log_1mz) * _hyp_series(p, eps, c, z)
+    if abs(eps) >= _NEAR_ONE:
+        return _closed_form_growth(p, eps, c, z, log_1mz)
+    head = -log_1mz if eps == 0 else -np.expm1(eps * log_1mz) / eps
+    growth = head - np.exp(eps * log_1mz) * _hyp_series(p, eps, c, z)
+    slow = np.flatnonzero(np.isnan(growth))
+    if slow.size:
+        # z within ~1e-3 of 1 (a horizon far longer than alpha + T): G is smooth in a, so
+        # interpolate between the closed forms just outside the near-one band.
+        args = (p[slow], None, c[slow], z[slow], log_1mz[slow])
+        below = _closed_form_growth(*_with_eps(args, -_NEAR_ONE))
+        above = _closed_form_growth(*_with_eps(args, _NEAR_ONE))
+        growth[slow] = below + (eps + _NEAR_ONE) / (2 * _NEAR_ONE) * (above - below)
+    return growth
+
+
+def _with_eps(args, eps):
+    p, _, c, z, log_1mz = args
+    return p, eps, c, z, log_1mz
+
+
+def _closed_form_growth(p, eps, c, z, log_1mz):
     return (1.0 - np.exp(eps * log_1mz) * hyp2f1(p, eps, c, z)) / eps
 
 

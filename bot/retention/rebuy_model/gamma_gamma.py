@@ -87,7 +87,7 @@ def fit(x, m, *, max_iterations: int = DEFAULT_MAX_ITERATIONS) -> GammaGammaFit:
     m = np.asarray(m, dtype=float)
     if x.size == 0:
         raise ValueError("cannot fit the Gamma-Gamma model to no repeat customers")
-    if np.any(x < 1) or np.any(m <= 0):
+    if not (np.all(x >= 1) and np.all(np.isfinite(m)) and np.all(m > 0)):
         raise ValueError("the Gamma-Gamma model needs x >= 1 and a positive mean value")
     scale = float(m.mean())
     result = minimize(
