@@ -199,7 +199,8 @@ def _scaled_growth(params: BGNBDParams, x, T, t) -> np.ndarray:
     This is eq. 10's numerator after Euler's transformation
     2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z): the original 2F1(r+x, b+x; ...)
     overflows for large x, this one stays near 1. Its limit at a = 1 is finite; near
-    a = 1 it is summed from the series with the (a-1) factor taken out exactly.
+    a = 1 it is summed from the series with the (a-1) factor taken out exactly, and so
+    is any account where scipy's hyp2f1 gives up.
     """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     eps = a - 1.0
@@ -208,9 +209,14 @@ def _scaled_growth(params: BGNBDParams, x, T, t) -> np.ndarray:
     p = np.full_like(x, a + b - 1.0 - r)
     c = a + b + x - 1.0
     if abs(eps) >= _NEAR_ONE:
-        return _closed_form_growth(p, eps, c, z, log_1mz)
-    head = -log_1mz if eps == 0 else -np.expm1(eps * log_1mz) / eps
-    growth = head - np.exp(eps * log_1mz) * _hyp_series(p, eps, c, z)
+        growth = _closed_form_growth(p, eps, c, z, log_1mz)
+        # scipy's hyp2f1 returns inf for a few valid arguments (e.g. an integer first
+        # parameter with z near 1); the series is exact there.
+        bad = np.flatnonzero(~np.isfinite(growth))
+        if bad.size:
+            growth[bad] = _series_growth(p[bad], eps, c[bad], z[bad], log_1mz[bad])
+        return growth
+    growth = _series_growth(p, eps, c, z, log_1mz)
     slow = np.flatnonzero(np.isnan(growth))
     if slow.size:
         # z within ~1e-3 of 1 (a horizon far longer than alpha + T): G is smooth in a, so
@@ -220,6 +226,11 @@ def _scaled_growth(params: BGNBDParams, x, T, t) -> np.ndarray:
         above = _closed_form_growth(*_with_eps(args, _NEAR_ONE))
         growth[slow] = below + (eps + _NEAR_ONE) / (2 * _NEAR_ONE) * (above - below)
     return growth
+
+
+def _series_growth(p, eps, c, z, log_1mz):
+    head = -log_1mz if eps == 0 else -np.expm1(eps * log_1mz) / eps
+    return head - np.exp(eps * log_1mz) * _hyp_series(p, eps, c, z)
 
 
 def _with_eps(args, eps):

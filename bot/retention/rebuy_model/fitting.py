@@ -142,8 +142,6 @@ def _reliability(fit: bgnbd.BGNBDFit, inputs: ModelInputs) -> str:
         )
     if inputs.history_days < MIN_HISTORY_DAYS:
         return f"the order history covers {months:.1f} months (the model needs at least 6)"
-    if not fit.converged:
-        return f"the fit did not converge ({fit.message})"
     params = fit.params
     for name, value in (("a", params.a), ("b", params.b)):
         if not value <= MAX_DROPOUT_PARAM:
@@ -151,6 +149,8 @@ def _reliability(fit: bgnbd.BGNBDFit, inputs: ModelInputs) -> str:
                 f"the fit is degenerate: {name} = {value:.3g} (above {MAX_DROPOUT_PARAM:g}), "
                 "so the data cannot tell who has stopped buying"
             )
+    if not fit.converged:
+        return f"the fit did not converge (optimiser: {fit.message})"
     values = (params.r, params.alpha, params.a, params.b, fit.log_likelihood)
     if not all(math.isfinite(v) for v in values):
         return "the fit produced a non-finite parameter or likelihood"
