@@ -435,6 +435,92 @@ def serve() -> None:
     run(_runtime())
 
 
+# --- rebuy model: the likelihood-to-re-buy models -------------------------------------
+
+model_app = typer.Typer(help="The likelihood-to-re-buy models (BG/NBD).", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+def _day_option(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{option}: “{value}” is not a date; use YYYY-MM-DD.") from None
+
+
+def _data_cutoff(session, value: str | None) -> date:
+    from bot.retention.rebuy_model.fit_job import last_order_day
+
+    cutoff = _day_option("--cutoff", value) or last_order_day(session=session)
+    if cutoff is None:
+        raise InvalidInput("There are no orders yet: import orders first (rebuy import orders).")
+    return cutoff
+
+
+Cutoff = Annotated[
+    str | None,
+    typer.Option(
+        "--cutoff",
+        help="The date the order data is complete through (default: the last order's date).",
+    ),
+]
+
+
+@model_app.command("fit")
+def model_fit(cutoff: Cutoff = None, as_json: AsJson = False) -> None:
+    """Fit the models to this workspace's orders and say whether the fit can be shown."""
+    from bot.retention.rebuy_model.fit_job import fit_workspace
+
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        result = fit_workspace(session=session, cutoff=_data_cutoff(session, cutoff))
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    out.print(
+        f"Fit to {result.cutoff}: {result.accounts} accounts, {result.repeaters} repeaters, "
+        f"{result.fit_seconds:.1f} s"
+    )
+    if result.accounts:
+        out.print(
+            f"r={result.r:.4f} alpha={result.alpha:.4f} a={result.a:.4f} b={result.b:.4f} "
+            f"({result.unit}), log-likelihood {result.log_likelihood:.2f}"
+        )
+    out.print("Reliable." if result.reliable else f"Not shown to reps: {result.reason}.")
+
+
+@model_app.command("backtest")
+def model_backtest(
+    calibration_end: Annotated[
+        str, typer.Option("--calibration-end", help="Fit on orders up to this day (YYYY-MM-DD).")
+    ],
+    horizon_weeks: Annotated[
+        float, typer.Option("--horizon-weeks", help="Weeks after it to compare with.")
+    ] = 39,
+    cutoff: Cutoff = None,
+    as_json: AsJson = False,
+) -> None:
+    """Fit on the past and compare the predictions with what happened next."""
+    from bot.retention.rebuy_model.backtest import format_table
+    from bot.retention.rebuy_model.fit_job import backtest_workspace
+
+    end = _day_option("--calibration-end", calibration_end)
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        result = backtest_workspace(
+            session=session,
+            calibration_end=end,
+            horizon_weeks=horizon_weeks,
+            data_cutoff=_data_cutoff(session, cutoff),
+        )
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        out.print(format_table(result))
+
+
 # --- entry point ------------------------------------------------------------------------
 
 

@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from bot.retention.errors import InvalidInput
+
 from .fitting import FitResult, fit_rebuy_model, score_accounts
 from .inputs import OrderArrays, as_day, build_inputs, order_arrays
 
 FREQUENCY_GROUPS = ("0", "1", "2", "3", "4", "5", "6", "7+")
 
 
-class BacktestError(ValueError):
+class BacktestError(InvalidInput):
     """A back-test that cannot be run as asked; the message says why, for the user."""
 
 
