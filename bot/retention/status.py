@@ -19,7 +19,7 @@ from bot.retention.signals import (
     health_of,
     touch_schedule,
 )
-from bot.retention.tactics import TacticPick, recommend_tactics
+from bot.retention.tactics import TacticContext, TacticPick, recommend_tactics
 from models import AccountPlan, Contact, Order, Rep, Touch
 
 
@@ -240,6 +240,7 @@ def account_status(
         now=now,
         limit=tactic_limit,
         record=record_tactics,
+        context=TacticContext.of(facts, as_of=as_of, monetary_score=rfm.monetary),
     )
     return AccountStatus(
         id=account_id,
