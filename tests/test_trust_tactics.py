@@ -207,7 +207,8 @@ def test_a_touch_after_the_view_rotates_the_advice_the_same_day(db: Database) ->
             record_tactics="card",
         )
         acct = session.get(f.Account, account_id)
-        f.touch(session, acct, NOW.date(), hour=13)
+        touch = f.touch(session, acct, NOW.date())
+        touch.touched_at = NOW + timedelta(hours=1)
     with db.transaction() as session:
         after = account_status(
             session=session,
