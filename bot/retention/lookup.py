@@ -198,7 +198,7 @@ def _fuzzy(*, session: Session, query: str, key: str) -> int:
         for r in rest
         if best[0] - r[0] < CLEAR_WORD_LEAD or query_words & set(index.keys[r[2]].split())
     ]
-    if best[0] >= WORD_MATCH_AT and not rivals:
+    if best[0] >= WORD_MATCH_AT and best[1] >= MATCH_AT and not rivals:
         return index.ids[best[2]]
     close = [best, *rivals] if best[0] >= WORD_SUGGEST_AT else []
     close = [r for r in close if r[0] >= WORD_SUGGEST_AT]
