@@ -192,11 +192,14 @@ def _fuzzy(*, session: Session, query: str, key: str) -> int:
         key=lambda r: (-r[0], -r[1]),
     )
     best, rest = ranked[0], ranked[1:]
-    query_words = set(key.split())
+    # Typed words the best candidate has exactly: when another candidate has all of them
+    # too, only a typo tells the two apart, which is not clear enough to act on.
+    exact_words = set(key.split()) & set(index.keys[best[2]].split())
     rivals = [
         r
         for r in rest
-        if best[0] - r[0] < CLEAR_WORD_LEAD or query_words & set(index.keys[r[2]].split())
+        if best[0] - r[0] < CLEAR_WORD_LEAD
+        or (exact_words and exact_words <= set(index.keys[r[2]].split()))
     ]
     if best[0] >= WORD_MATCH_AT and best[1] >= MATCH_AT and not rivals:
         return index.ids[best[2]]
