@@ -90,6 +90,7 @@ def account(
 ) -> None:
     """Show one account's status card: health, orders, touches, tactics."""
     from bot.retention.lookup import find_account_id
+    from bot.retention.report import check_as_of
     from bot.retention.status import account_status
     from bot.terminal import status_card
 
@@ -99,6 +100,8 @@ def account(
         runtime = _runtime()
         # A read: no write lock, so a long import elsewhere never blocks a look-up.
         with runtime.db.session() as session:
+            if day is not None:
+                check_as_of(session=session, as_of=day, today=runtime.today())
             account_id = find_account_id(session=session, query=query)
             status = account_status(
                 session=session,
@@ -121,18 +124,21 @@ def account(
 @app.command()
 def report(as_json: AsJson = False, as_of: AsOf = None) -> None:
     """The recency report: who stopped buying, who buys less, when the best last bought."""
-    from bot.retention.report import recency_report
+    from bot.retention.report import check_as_of, recency_report
     from bot.retention.tactic_stats import tactic_win_rates
     from bot.terminal import report_view
 
+    runtime = _runtime()
     try:
         day = parse_as_of(as_of)
+        if day is not None:
+            with runtime.db.session() as session:
+                check_as_of(session=session, as_of=day, today=runtime.today())
     except InvalidInput as error:
         if as_json:
             _print_json({"error": error.message})
             raise typer.Exit(1) from None
         raise
-    runtime = _runtime()
     now = _now_for(runtime, day)
     with runtime.db.session() as session:
         result = recency_report(session=session, now=now, as_of=day)

@@ -60,7 +60,7 @@ def status_card(status: AccountStatus) -> Panel:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
         rows.add(
             "Last order",
-            f"{day_label(facts.last_order_at.date())}{amount} · {facts.orders_count} orders, "
+            f"{day_label(facts.last_order_at.date())}{amount} · {facts.orders_text}, "
             f"{money(facts.total_value)} in all",
         )
     else:
@@ -84,8 +84,8 @@ def status_card(status: AccountStatus) -> Panel:
     rows.add("Next touch", due_text, f" · every {schedule.cadence_days} days")
 
     rfm = status.rfm
-    scores = f" (R{rfm.recency} F{rfm.frequency} M{rfm.monetary})" if rfm.recency else ""
-    rows.add("Segment", f"{rfm.segment}{scores} — {status.segment_meaning}")
+    # The segment in words; the R/F/M scores stay in --json.
+    rows.add("Segment", f"{rfm.segment} — {status.segment_meaning}")
 
     if status.contacts:
         people = "; ".join(
@@ -94,7 +94,7 @@ def status_card(status: AccountStatus) -> Panel:
         warn = Text(" — single-threaded!", style="yellow") if status.single_threaded else ""
         rows.add("Contacts", people, warn)
     else:
-        rows.add("Contacts", Text("none on file — single-threaded!", style="yellow"))
+        rows.add("Contacts", Text("none on file — nobody to call!", style="yellow"))
 
     if status.plan:
         plan = status.plan

@@ -307,14 +307,20 @@ def test_too_few_fitting_tactics_are_topped_up_with_warm_keeping_ones() -> None:
 # --- rotation ---------------------------------------------------------------
 
 
-def test_recording_rotates_through_the_tactics(db: Database) -> None:
+def test_recording_rotates_through_the_tactics_day_by_day(db: Database) -> None:
+    days = [NOW, NOW + timedelta(days=1), NOW + timedelta(days=2)]
     with db.transaction() as session:
         account = f.account(session)
         rounds = [
             _recommend(
-                session, account.id, ["declining", "single_threaded"], "At risk", record="card"
+                session,
+                account.id,
+                ["declining", "single_threaded"],
+                "At risk",
+                record="card",
+                now=day,
             )
-            for _ in range(3)
+            for day in days
         ]
     firsts = [picks[0].id for picks in rounds]
     assert all(a != b for a, b in pairwise(firsts))
@@ -325,7 +331,7 @@ def test_recording_rotates_through_the_tactics(db: Database) -> None:
     assert len(rows) == 9
     assert {row.surface for row in rows} == {"card"}
     assert {row.account_id for row in rows} == {account.id}
-    assert all(row.shown_at == NOW for row in rows)
+    assert {row.shown_at for row in rows} == set(days)
 
 
 def test_rotation_also_works_across_days_and_is_per_account(db: Database) -> None:

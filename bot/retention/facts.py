@@ -2,6 +2,13 @@
 
 Everything is computed "as of" a day: orders and touches after the end of that
 day (UTC) are ignored, so `--as-of` replays the past faithfully.
+
+A purchase *occasion* is a distinct order day (UTC) whose rows sum to a positive
+amount: two rows on one day are one occasion, a credit note (negative amount)
+reduces value but is never an occasion and never resets recency, and a zero-amount
+row (a free sample) is not an occasion either. Frequency, the usual gap, off-rhythm
+and RFM all count occasions; the raw row counts are kept for the card's
+"12 orders on 9 days".
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import Session
 
 from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
@@ -31,6 +40,46 @@ def months_back(as_of: date, months: int) -> date:
     return as_of - relativedelta(months=months)
 
 
+class utc_day(FunctionElement):
+    """The UTC calendar day of a timestamp column, in SQL (for grouping rows by day)."""
+
+    inherit_cache = True
+    type = sa.Date()
+
+
+@compiles(utc_day)
+def _utc_day_default(element, compiler, **kw):
+    # SQLite keeps UTC text; date() reads its day (and applies any offset it carries).
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw):
+    # timestamptz: take the day in UTC, whatever the session's time zone.
+    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+def order_days(*, end: datetime, where=sa.true()):
+    """One row per account and order day before `end`: the day's net amount, its rows,
+    how many of them were credits or zero, and its first and last timestamps."""
+    day = utc_day(Order.ordered_at)
+    return (
+        sa.select(
+            Order.account_id.label("account_id"),
+            day.label("day"),
+            sa.func.sum(Order.amount).label("amount"),
+            sa.func.count().label("rows"),
+            sa.func.sum(sa.case((Order.amount < 0, 1), else_=0)).label("credit_rows"),
+            sa.func.sum(sa.case((Order.amount == 0, 1), else_=0)).label("zero_rows"),
+            sa.func.min(Order.ordered_at).label("first_at"),
+            sa.func.max(Order.ordered_at).label("last_at"),
+        )
+        .where(where, Order.ordered_at < end)
+        .group_by(Order.account_id, day)
+        .subquery("order_day")
+    )
+
+
 @dataclass
 class AccountFacts:
     """What the database knows about one account, as of a day."""
@@ -43,22 +92,42 @@ class AccountFacts:
     annual_value: float | None
     cadence_days: int | None
     created_at: datetime
+    # Last and first purchase occasion (credits and zero rows never count).
     last_order_at: datetime | None = None
     first_order_at: datetime | None = None
+    # Purchase occasions (distinct order days with a positive amount).
+    occasions: int = 0
+    # Order rows of every kind, and how many of them were credits or zero amounts.
     orders_count: int = 0
+    credit_rows: int = 0
+    zero_rows: int = 0
     total_value: float = 0.0
     value_last_6m: float = 0.0
     value_prev_6m: float = 0.0
     value_last_12m: float = 0.0
-    window_orders: int = 0
-    window_value: float = 0.0
+    window_orders: int = 0  # purchase occasions in the RFM window
+    window_value: float = 0.0  # net of credits
     last_touch_at: datetime | None = None
     touches_count: int = 0
     contacts_count: int = 0
     has_plan: bool = False
     snoozed_until: date | None = None
-    # Distinct order days, oldest first; only loaded when asked for (off-rhythm needs them).
+    # Purchase occasion days, oldest first; only loaded when asked for (off-rhythm needs them).
     order_days: list[date] = field(default_factory=list)
+
+    @property
+    def orders_text(self) -> str:
+        """ "12 orders on 9 days" when rows and occasions differ, else "9 orders"."""
+        rows, days = self.orders_count, self.occasions
+        if rows == days:
+            return f"{days:,} order{'s' if days != 1 else ''}"
+        text = f"{rows:,} order{'s' if rows != 1 else ''} on {days:,} day{'s' if days != 1 else ''}"
+        extras = []
+        if self.credit_rows:
+            extras.append(f"{self.credit_rows:,} credit{'s' if self.credit_rows != 1 else ''}")
+        if self.zero_rows:
+            extras.append(f"{self.zero_rows:,} at zero")
+        return text + (f" ({', '.join(extras)})" if extras else "")
 
     @property
     def last_order_day(self) -> date | None:
@@ -137,37 +206,42 @@ def load_facts(
     since_6m = day_start(months_back(as_of, 6))
     since_12m = day_start(months_back(as_of, 12))
     since_window = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
-    amount = Order.amount
+    daily = order_days(end=end, where=scoped(Order.account_id))
+    bought = daily.c.amount > 0
 
     def window_sum(start, stop=None):
-        condition = Order.ordered_at >= start
+        condition = daily.c.first_at >= start
         if stop is not None:
-            condition = sa.and_(condition, Order.ordered_at < stop)
-        return sa.func.sum(sa.case((condition, amount), else_=0))
+            condition = sa.and_(condition, daily.c.first_at < stop)
+        return sa.func.sum(sa.case((condition, daily.c.amount), else_=0))
 
-    orders = (
-        sa.select(
-            Order.account_id,
-            sa.func.max(Order.ordered_at).label("last_at"),
-            sa.func.min(Order.ordered_at).label("first_at"),
-            sa.func.count().label("n"),
-            sa.func.sum(amount).label("total"),
-            window_sum(since_6m).label("last_6m"),
-            window_sum(since_12m, since_6m).label("prev_6m"),
-            window_sum(since_12m).label("last_12m"),
-            sa.func.sum(sa.case((Order.ordered_at >= since_window, 1), else_=0)).label("w_n"),
-            window_sum(since_window).label("w_value"),
-        )
-        .where(scoped(Order.account_id), Order.ordered_at < end)
-        .group_by(Order.account_id)
-    )
+    orders = sa.select(
+        daily.c.account_id,
+        sa.func.max(sa.case((bought, daily.c.last_at))).label("last_at"),
+        sa.func.min(sa.case((bought, daily.c.first_at))).label("first_at"),
+        sa.func.sum(sa.case((bought, 1), else_=0)).label("occasions"),
+        sa.func.sum(daily.c.rows).label("n"),
+        sa.func.sum(daily.c.credit_rows).label("credits"),
+        sa.func.sum(daily.c.zero_rows).label("zeros"),
+        sa.func.sum(daily.c.amount).label("total"),
+        window_sum(since_6m).label("last_6m"),
+        window_sum(since_12m, since_6m).label("prev_6m"),
+        window_sum(since_12m).label("last_12m"),
+        sa.func.sum(sa.case((sa.and_(bought, daily.c.first_at >= since_window), 1), else_=0)).label(
+            "w_n"
+        ),
+        window_sum(since_window).label("w_value"),
+    ).group_by(daily.c.account_id)
     for row in session.execute(orders):
         fact = facts.get(row.account_id)
         if fact is None:
             continue
         fact.last_order_at = utc_value(row.last_at)
         fact.first_order_at = utc_value(row.first_at)
-        fact.orders_count = row.n
+        fact.occasions = int(row.occasions or 0)
+        fact.orders_count = int(row.n or 0)
+        fact.credit_rows = int(row.credits or 0)
+        fact.zero_rows = int(row.zeros or 0)
         fact.total_value = _as_float(row.total)
         fact.value_last_6m = _as_float(row.last_6m)
         fact.value_prev_6m = _as_float(row.prev_6m)
@@ -212,12 +286,10 @@ def load_facts(
             )
 
     if with_order_days:
-        days: dict[int, set[date]] = defaultdict(set)
-        rows = sa.select(Order.account_id, Order.ordered_at).where(
-            scoped(Order.account_id), Order.ordered_at < end
-        )
-        for account_id, ordered_at in session.execute(rows):
-            days[account_id].add(utc_value(ordered_at).date())
+        days: dict[int, list[date]] = defaultdict(list)
+        rows = sa.select(daily.c.account_id, daily.c.day).where(bought)
+        for account_id, day in session.execute(rows):
+            days[account_id].append(date.fromisoformat(day) if isinstance(day, str) else day)
         for account_id, account_days in days.items():
             if account_id in facts:
                 facts[account_id].order_days = sorted(account_days)

@@ -20,6 +20,12 @@ MAX_CANDIDATES = 8
 MATCH_AT = 75
 CLEAR_LEAD = 5
 SUGGEST_AT = 55
+# A typo-tolerant guess opens an account only when its typed words match whole words of
+# the name this well, no other candidate is within CLEAR_WORD_LEAD, and no other
+# candidate shares a typed word exactly; otherwise the rep picks.
+WORD_MATCH_AT = 80
+WORD_SUGGEST_AT = 60
+CLEAR_WORD_LEAD = 10
 
 
 def _escape_like(text: str) -> str:
@@ -179,24 +185,50 @@ def _fuzzy(*, session: Session, query: str, key: str) -> int:
         )
     if not matches:
         raise AccountNotFound(query)
-    best_score = matches[0][1]
-    close = [m for m in matches if m[1] >= MATCH_AT and best_score - m[1] < CLEAR_LEAD]
-    if len(close) == 1:
-        return index.ids[close[0][2]]
+    # WRatio finds candidates but rewards letters inside a word ("the" in
+    # "physiotherapy"); the decision uses whole words, the same way in every script.
+    ranked = sorted(
+        ((word_score(key, index.keys[m[2]]), m[1], m[2]) for m in matches),
+        key=lambda r: (-r[0], -r[1]),
+    )
+    best, rest = ranked[0], ranked[1:]
+    # Typed words the best candidate has exactly: when another candidate has all of them
+    # too, only a typo tells the two apart, which is not clear enough to act on.
+    exact_words = set(key.split()) & set(index.keys[best[2]].split())
+    rivals = [
+        r
+        for r in rest
+        if best[0] - r[0] < CLEAR_WORD_LEAD
+        or (exact_words and exact_words <= set(index.keys[r[2]].split()))
+    ]
+    if best[0] >= WORD_MATCH_AT and best[1] >= MATCH_AT and not rivals:
+        return index.ids[best[2]]
+    close = [best, *rivals] if best[0] >= WORD_SUGGEST_AT else []
+    close = [r for r in close if r[0] >= WORD_SUGGEST_AT]
     if len(close) > 1:
-        names = [index.names[m[2]] for m in close]
+        names = [index.names[r[2]] for r in close]
         duplicates = {name for name in names if names.count(name) > 1}
         raise AmbiguousAccount(
             query,
             [
                 (
-                    index.ids[m[2]],
-                    _label(index.names[m[2]], _external_id(session, index.ids[m[2]]), duplicates),
+                    index.ids[r[2]],
+                    _label(index.names[r[2]], _external_id(session, index.ids[r[2]]), duplicates),
                 )
-                for m in close
+                for r in close
             ],
         )
-    raise AccountNotFound(query, [(index.ids[m[2]], index.names[m[2]]) for m in matches[:3]])
+    raise AccountNotFound(query, [(index.ids[r[2]], index.names[r[2]]) for r in ranked[:3]])
+
+
+def word_score(query_key: str, name_key: str) -> float:
+    """0-100: how well each typed word matches a whole word of the name (typos allowed,
+    letters inside a longer word not), averaged over the typed words."""
+    words = name_key.split()
+    typed = query_key.split()
+    if not typed or not words:
+        return 0.0
+    return sum(max(fuzz.ratio(t, w) for w in words) for t in typed) / len(typed)
 
 
 def _external_id(session: Session, account_id: int) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import AccountFacts, load_facts, months_back
+from bot.retention.errors import InvalidInput
+from bot.retention.facts import AccountFacts, day_start, load_facts, months_back, utc_value
 from bot.retention.rfm import SEGMENT_NO_PURCHASES, score_account, workspace_cutoffs
+from models import Order, Touch
 
 
 @dataclass(frozen=True)
@@ -91,15 +94,56 @@ def _group(label: str, members: list[AccountFacts], as_of: date) -> CustomerGrou
     )
 
 
+def data_starts(*, session: Session) -> date | None:
+    """The day of the first order or touch on record (None when there is none)."""
+    firsts = [
+        session.execute(sa.select(sa.func.min(Order.ordered_at))).scalar(),
+        session.execute(sa.select(sa.func.min(Touch.touched_at))).scalar(),
+    ]
+    days = [utc_value(value).date() for value in firsts if value is not None]
+    return min(days) if days else None
+
+
+def check_as_of(*, session: Session, as_of: date, today: date) -> date:
+    """`as_of` when it can be answered: never in the future, never before the data."""
+    if as_of > today:
+        raise InvalidInput(
+            f"--as-of {as_of.isoformat()} is in the future (today is {today.isoformat()}); "
+            "pick today or an earlier day."
+        )
+    starts = data_starts(session=session)
+    if starts is not None and as_of < starts:
+        raise InvalidInput(
+            f"--as-of {as_of.isoformat()} is before any data: the first order or touch is on "
+            f"{starts.isoformat()}. Pick that day or a later one."
+        )
+    return as_of
+
+
+def existed_on(facts: AccountFacts, as_of: date) -> bool:
+    """The account was there on `as_of`: created by then, or already buying then (imports
+    create accounts long after their first orders)."""
+    return (
+        facts.created_at < day_start(as_of + timedelta(days=1))
+        or facts.occasions > 0
+        or (facts.orders_count > 0)
+    )
+
+
 def recency_report(*, session: Session, now: datetime, as_of: date | None = None) -> RecencyReport:
     """The whole workspace, in a few grouped queries.
 
     "Not bought in N months" means no order on or after as-of minus N calendar
-    months; accounts with no order at all count as not bought. Best, average and
+    months; accounts with no order at all count as not bought. Accounts created after
+    `as_of` with no order by then are left out: they did not exist yet. Best, average and
     worst are the top fifth, middle three fifths and bottom fifth of buyers by spend.
     """
     as_of = as_of or now.date()
-    facts = load_facts(session=session, as_of=as_of)
+    facts = {
+        account_id: fact
+        for account_id, fact in load_facts(session=session, as_of=as_of).items()
+        if existed_on(fact, as_of)
+    }
     since = {months: months_back(as_of, months) for months in (6, 12, 18)}
 
     def not_bought(months: int) -> int:

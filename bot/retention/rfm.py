@@ -1,14 +1,31 @@
 """Recency, frequency and value scores (quintiles within the workspace) and named segments.
 
-Quintile cut points need every account's figures; they are computed once per as-of
-day and cached in `rfm_cutoffs` (an orders import clears the cache), so a status
-card scores one account without scanning the workspace.
+Scoring rule (ties handled by average ranks): an account's percentile on a measure is
+(buyers below it + half the buyers tied with it) / buyers, and its score is
+1 + floor(5 x percentile), capped at 5. Tied accounts always share a score, and a big
+tie lands in the middle of the band it spans: when half the buyers tie at one purchase
+occasion they all get frequency 2 (percentile 0.25). The one thing the rule cannot do
+is give score 1 to a figure shared by more than 40% of buyers (their percentile is
+over 0.2): frequency 1 is then not given, because that many bought on a single day.
+Recency is scored on -days since the last purchase occasion (recent is high);
+frequency counts purchase occasions and value is net of credits, both over the RFM
+window.
+
+The thresholds that turn a figure into a score need every buyer's figures; they are
+computed once per as-of day and cached in `rfm_cutoffs` (an orders import clears the
+cache), so a status card scores one account without scanning the workspace.
+
+A segment's words never contradict the account's own signals: a "recent" segment
+(Champions, Loyal, Potential loyalists, New customers, Promising) is never given to a
+dormant account, and the ones that say it buys well (Champions, Loyal, Potential
+loyalists) never to a declining one; see `segment_for`.
 """
 
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
+from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,27 +34,43 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from bot.db import BUSY_TIMEOUT_MS
-from bot.retention.facts import RFM_WINDOW_MONTHS, AccountFacts, day_start, months_back, utc_value
-from models import Order, RfmCutoffs
+from bot.retention.facts import (
+    RFM_WINDOW_MONTHS,
+    AccountFacts,
+    day_start,
+    months_back,
+    order_days,
+    utc_value,
+)
+from bot.retention.signals import dormancy, is_declining
+from models import RfmCutoffs
 
 SEGMENT_NO_PURCHASES = "No purchases"
+# Stored with cached thresholds: thresholds of another rule are recomputed, not reused.
+SCORING_RULE = "average-rank-v1"
 
 
 @dataclass(frozen=True)
 class Cutoffs:
-    """Four ascending cut points per measure. Recency is scored on -days, so higher is better."""
+    """Per measure, four ascending thresholds: a figure at or above the k-th (k = 1..4)
+    scores at least k + 1; None when no buyer earns that score. Recency is on -days."""
 
-    recency: list[float]
-    frequency: list[float]
-    monetary: list[float]
+    recency: list[float | None]
+    frequency: list[float | None]
+    monetary: list[float | None]
     population: int
+    rule: str = SCORING_RULE
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
 
     @classmethod
-    def from_json(cls, payload: str) -> Cutoffs:
-        return cls(**json.loads(payload))
+    def from_json(cls, payload: str) -> Cutoffs | None:
+        """The cached thresholds, or None when another scoring rule made them."""
+        data = json.loads(payload)
+        if data.get("rule") != SCORING_RULE:
+            return None
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -51,11 +84,25 @@ class Rfm:
         return {"r": self.recency, "f": self.frequency, "m": self.monetary, "segment": self.segment}
 
 
-def _cut_points(values: list[float]) -> list[float]:
-    ordered = sorted(values)
-    n = len(ordered)
-    # The k-th cut is the highest value of the k-th fifth; beating it moves a score up.
-    return [ordered[max(0, (n * k) // 5 - 1)] for k in range(1, 5)] if n else [0.0] * 4
+def average_rank_score(below: int, tied: int, population: int) -> int:
+    """1-5 from the percentile by average rank, (below + tied / 2) / population."""
+    if population <= 0:
+        return 1
+    return min(5, 1 + int(5 * (below + tied / 2) / population))
+
+
+def _cut_points(values: list[float]) -> list[float | None]:
+    """The lowest figure that earns each score from 2 to 5 under the average-rank rule."""
+    counts = Counter(values)
+    thresholds: list[float | None] = [None] * 4
+    below = 0
+    for value in sorted(counts):
+        score = average_rank_score(below, counts[value], len(values))
+        for k in range(2, score + 1):
+            if thresholds[k - 2] is None:
+                thresholds[k - 2] = value
+        below += counts[value]
+    return thresholds
 
 
 def _measures(fact: AccountFacts, as_of: date) -> tuple[float, float, float]:
@@ -80,13 +127,16 @@ def _cutoffs_of(buyers: list[tuple[float, float, float]]) -> Cutoffs:
 def workspace_cutoffs(
     *, session: Session, as_of: date, now: datetime, facts: dict[int, AccountFacts] | None = None
 ) -> Cutoffs:
-    """Cut points for the whole workspace as of a day, from the cache when fresh.
+    """Thresholds for the whole workspace as of a day, from the cache when fresh.
 
     Pass `facts` for every account when you already have them (the report does).
     """
     cached = session.get(RfmCutoffs, as_of)
     if cached is not None:
-        return Cutoffs.from_json(cached.payload)
+        cutoffs = Cutoffs.from_json(cached.payload)
+        if cutoffs is not None:
+            return cutoffs
+        session.expunge(cached)  # another rule's: recomputed and replaced below
     if facts is not None:
         cutoffs = compute_cutoffs(facts, as_of=as_of)
     else:
@@ -110,7 +160,7 @@ def _store(session: Session, row: RfmCutoffs) -> None:
     ):
         try:
             with session.begin_nested():
-                session.add(row)
+                session.merge(row)
         except (IntegrityError, OperationalError):
             pass
         return
@@ -120,6 +170,8 @@ def _store(session: Session, row: RfmCutoffs) -> None:
         if sqlite:
             writer.exec_driver_sql("PRAGMA busy_timeout=250")
         try:
+            # Replaces thresholds an older scoring rule left for the same day.
+            writer.execute(sa.delete(RfmCutoffs).where(RfmCutoffs.as_of == row.as_of))
             writer.execute(sa.insert(RfmCutoffs).values(**values))
             writer.commit()
         except (IntegrityError, OperationalError):
@@ -130,35 +182,65 @@ def _store(session: Session, row: RfmCutoffs) -> None:
 
 
 def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float, float]]:
-    """(-days since last order, orders in window, value in window) of every buyer, from one
-    grouped query over orders alone."""
+    """(-days since the last occasion, occasions in window, net value in window) of every
+    buyer, from one grouped query over order days."""
     end = day_start(as_of + timedelta(days=1))
     since = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
-    in_window = Order.ordered_at >= since
+    daily = order_days(end=end)
+    bought = daily.c.amount > 0
+    in_window = daily.c.first_at >= since
     rows = session.execute(
         sa.select(
-            sa.func.max(Order.ordered_at),
-            sa.func.sum(sa.case((in_window, 1), else_=0)),
-            sa.func.sum(sa.case((in_window, Order.amount), else_=0)),
-        )
-        .where(Order.ordered_at < end)
-        .group_by(Order.account_id)
+            sa.func.max(sa.case((bought, daily.c.last_at))),
+            sa.func.sum(sa.case((sa.and_(bought, in_window), 1), else_=0)),
+            sa.func.sum(sa.case((in_window, daily.c.amount), else_=0)),
+        ).group_by(daily.c.account_id)
     )
     measures = []
-    for last_at, orders, value in rows:
-        last_day = utc_value(last_at).date()
-        measures.append((-float((as_of - last_day).days), float(orders or 0), float(value or 0)))
+    for last_at, occasions, value in rows:
+        if last_at is None:  # only credits or zero rows: not a buyer
+            continue
+        days = (as_of - utc_value(last_at).date()).days
+        measures.append((-float(days), float(occasions or 0), float(value or 0)))
     return measures
 
 
-def _score(value: float, cuts: list[float]) -> int:
-    # Ties share a score: a value equal to a cut point stays below it.
-    return 1 + bisect_left(cuts, value)
+def _score(value: float, cuts: list[float | None]) -> int:
+    return 1 + bisect_right([cut for cut in cuts if cut is not None], value)
 
 
-def segment_for(r: int, f: int, m: int) -> str:
-    """The classic RFM segment names, from recency and the average of frequency and value."""
+# Signals that make a segment's words false: "bought recently" for a dormant account,
+# "buys often / spends well / room to grow" for one buying far less than it did.
+DORMANT = frozenset({"dormant_6m", "dormant_12m", "dormant_18m"})
+CONTRADICTED_BY: dict[str, frozenset[str]] = {
+    "Champions": DORMANT | {"declining"},
+    "Loyal": DORMANT | {"declining"},
+    "Potential loyalists": DORMANT | {"declining"},
+    "New customers": DORMANT,
+    "Promising": DORMANT,
+}
+
+
+def segment_for(r: int, f: int, m: int, signals: frozenset[str] | set[str] = frozenset()) -> str:
+    """The classic RFM segment from recency and the average of frequency and value, never
+    one whose words contradict `signals`: a dormant account gets the quiet segment its
+    history earns (Can't lose, At risk, Hibernating, Lost); a recent one buying far
+    less gets Need attention (or About to sleep when small)."""
     fm = (f + m + 1) // 2
+    segment = _classic_segment(r, fm)
+    signals = set(signals)
+    if not (CONTRADICTED_BY.get(segment, frozenset()) & signals):
+        return segment
+    if signals & DORMANT:
+        if fm >= 4:
+            return "Can't lose"
+        if fm >= 3:
+            return "At risk"
+        return "Hibernating" if fm == 2 else "Lost"
+    return "Need attention" if fm >= 2 else "About to sleep"
+
+
+def _classic_segment(r: int, fm: int) -> str:
     if r >= 4 and fm >= 4:
         return "Champions"
     if r == 3 and fm >= 4:
@@ -182,27 +264,39 @@ def segment_for(r: int, f: int, m: int) -> str:
     return "Lost"
 
 
+def order_signals(fact: AccountFacts, *, as_of: date) -> frozenset[str]:
+    """The signals a segment's words could contradict: dormancy and declining."""
+    names = set()
+    dormant = dormancy(fact, as_of=as_of)
+    if dormant is not None:
+        names.add(dormant.name)
+    if is_declining(fact):
+        names.add("declining")
+    return frozenset(names)
+
+
 def score_account(fact: AccountFacts, *, cutoffs: Cutoffs, as_of: date) -> Rfm:
+    """R, F and M scores, and a segment whose words fit the account's signals."""
     if fact.last_order_at is None:
         return Rfm(0, 0, 0, SEGMENT_NO_PURCHASES)
     recency, frequency, monetary = _measures(fact, as_of)
-    r = min(5, _score(recency, cutoffs.recency))
-    f = min(5, _score(frequency, cutoffs.frequency))
-    m = min(5, _score(monetary, cutoffs.monetary))
-    return Rfm(r, f, m, segment_for(r, f, m))
+    r = _score(recency, cutoffs.recency)
+    f = _score(frequency, cutoffs.frequency)
+    m = _score(monetary, cutoffs.monetary)
+    return Rfm(r, f, m, segment_for(r, f, m, order_signals(fact, as_of=as_of)))
 
 
 SEGMENT_MEANINGS = {
     "Champions": "bought recently, buys often and spends the most",
     "Loyal": "buys often and spends well, a little less recently",
     "Potential loyalists": "recent buyer with room to grow",
-    "New customers": "bought recently for the first time or two",
+    "New customers": "bought recently, with little history so far",
     "Promising": "recent, but small so far",
-    "Need attention": "middling on every count and drifting",
+    "Need attention": "a fair customer whose buying is slipping",
     "About to sleep": "small and going quiet",
     "Can't lose": "one of the biggest spenders, but has not bought in a long time",
     "At risk": "used to buy well, has not bought for a while",
     "Hibernating": "small, infrequent and not recent",
-    "Lost": "lowest on recency, frequency and value",
+    "Lost": "small, rare and long-ago orders",
     SEGMENT_NO_PURCHASES: "no order on record yet",
 }

@@ -140,6 +140,11 @@ def median_gap_days(order_days: list[date]) -> float | None:
     return float(median(gaps))
 
 
+def is_declining(facts: AccountFacts) -> bool:
+    """The last 6 months' net spend is under half of the 6 months before."""
+    return facts.value_prev_6m > 0 and facts.value_last_6m < 0.5 * facts.value_prev_6m
+
+
 def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule) -> list[Signal]:
     """Every signal that applies, each with a reason a rep can read. Needs order days
     loaded (`with_order_days=True`) for off-rhythm."""
@@ -148,7 +153,7 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
     if dormant:
         signals.append(dormant)
 
-    if facts.value_prev_6m > 0 and facts.value_last_6m < 0.5 * facts.value_prev_6m:
+    if is_declining(facts):
         drop = 1 - facts.value_last_6m / facts.value_prev_6m
         if facts.value_last_6m > 0:
             reason = (
@@ -163,7 +168,8 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
         signals.append(Signal("declining", reason, PENALTIES["declining"]))
 
     gap = median_gap_days(facts.order_days)
-    if facts.orders_count >= 3 and gap and facts.last_order_day is not None:
+    # Needs three buying days (occasions), not three order rows.
+    if len(facts.order_days) >= 3 and gap and facts.last_order_day is not None:
         since = (as_of - facts.last_order_day).days
         if since > OFF_RHYTHM_FACTOR * gap:
             signals.append(
@@ -191,14 +197,13 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
         )
 
     if facts.contacts_count < 2:
-        who = "no contact" if facts.contacts_count == 0 else "one contact"
-        signals.append(
-            Signal(
-                "single_threaded",
-                f"Single-threaded: {who} on file, so one departure could lose the account.",
-                PENALTIES["single_threaded"],
-            )
+        # Zero contacts is worse than one: nobody to call at all, so it says so.
+        reason = (
+            "No contact on file: nobody at the customer to call."
+            if facts.contacts_count == 0
+            else "Single-threaded: one contact on file, so one departure could lose the account."
         )
+        signals.append(Signal("single_threaded", reason, PENALTIES["single_threaded"]))
 
     if not facts.has_plan:
         signals.append(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.retention.facts import AccountFacts, load_facts
+from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.rfm import SEGMENT_MEANINGS, Rfm, score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
@@ -19,7 +19,7 @@ from bot.retention.signals import (
     health_of,
     touch_schedule,
 )
-from bot.retention.tactics import TacticPick, recommend_tactics
+from bot.retention.tactics import TacticContext, TacticPick, recommend_tactics
 from models import AccountPlan, Contact, Order, Rep, Touch
 
 
@@ -97,6 +97,10 @@ class AccountStatus:
             "last_order_at": _iso(facts.last_order_at),
             "last_order_amount": self.last_order_amount,
             "orders_count": facts.orders_count,
+            "purchase_occasions": facts.occasions,
+            "credit_rows": facts.credit_rows,
+            "zero_amount_rows": facts.zero_rows,
+            "orders_text": facts.orders_text,
             "total_value": round(facts.total_value, 2),
             "value_last_12m": round(facts.value_last_12m, 2),
             "last_touch_at": _iso(touch.at if touch else None),
@@ -179,9 +183,13 @@ def account_status(
     owner = session.get(Rep, facts.owner_id) if facts.owner_id else None
     last_order_amount = None
     if facts.last_order_at is not None:
+        # The whole last buying day, net of any credit booked that day.
+        day = facts.last_order_at.date()
         last_order_amount = session.execute(
             sa.select(sa.func.sum(Order.amount)).where(
-                Order.account_id == account_id, Order.ordered_at == facts.last_order_at
+                Order.account_id == account_id,
+                Order.ordered_at >= day_start(day),
+                Order.ordered_at < day_start(day + timedelta(days=1)),
             )
         ).scalar()
         last_order_amount = float(last_order_amount) if last_order_amount is not None else None
@@ -232,6 +240,7 @@ def account_status(
         now=now,
         limit=tactic_limit,
         record=record_tactics,
+        context=TacticContext.of(facts, as_of=as_of, monetary_score=rfm.monetary),
     )
     return AccountStatus(
         id=account_id,

@@ -4,22 +4,31 @@ Tactics live in `tactics.yaml` next to this module. The recommender scores each
 tactic by the account's signals and RFM segment (urgent signals weigh more, a
 tactic's first-listed fits weigh more than its later ones), keeps the picks
 varied, and rotates away from tactics the rep saw or used on the account lately.
+
+Given the account's numbers (a `TacticContext`), it never offers a tactic whose
+premise is false for the account (each tactic `requires` named premises, see
+PREMISES) and explains each pick with that tactic's own one-sentence `why`, filled
+in with the account's numbers. Advice is stable within a day: tactics shown today
+do not rotate away until the next day, or until a touch is logged after them.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import string
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
-from bot.retention.signals import SIGNAL_NAMES
+from bot.retention.facts import AccountFacts, utc_value
+from bot.retention.signals import SIGNAL_NAMES, median_gap_days
 from models import TacticExposure, Touch
 
 TACTICS_PATH = Path(__file__).with_name("tactics.yaml")
@@ -47,7 +56,7 @@ CHANNELS = ("call", "email", "meeting", "visit", "any")
 
 MAX_TITLE = 60
 MAX_HOW_TO = 500
-MAX_WHY = 150
+MAX_WHY = 200
 MAX_ID = 64  # the width of touch.tactic_id and tactic_exposure.tactic_id
 MAX_SURFACE = 16  # the width of tactic_exposure.surface
 
@@ -84,7 +93,7 @@ EXTRA_MATCH_SHARE = 0.5
 ROTATION_PENALTY = 100.0
 
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_FIELDS = ("id", "title", "how_to", "fits", "effort", "channel")
+_FIELDS = ("id", "title", "how_to", "fits", "effort", "channel", "requires", "why")
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,164 @@ class Tactic:
     fits: tuple[str, ...]  # best fit first
     effort: str
     channel: str
+    requires: tuple[str, ...] = ()  # premises (PREMISES) that must hold for the account
+    why: str = ""  # one sentence with {placeholders} from TacticContext.values()
+
+
+# ---------------------------------------------------------------------------
+# The account's numbers, and the premises a tactic can rest on
+
+
+def _money(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+@dataclass(frozen=True)
+class TacticContext:
+    """What a tactic's premise and why need to know about one account, as of a day."""
+
+    occasions: int
+    days_since_order: int | None
+    days_since_touch: int | None
+    contacts: int
+    has_plan: bool
+    value_last_6m: float
+    value_prev_6m: float
+    value_last_12m: float
+    total_value: float
+    usual_gap_days: float | None
+    monetary_score: int = 0
+    contract_end: date | None = None  # no contract data is kept yet: always None
+
+    @classmethod
+    def of(cls, facts: AccountFacts, *, as_of: date, monetary_score: int = 0) -> TacticContext:
+        """From an account's facts (order days loaded for the usual gap)."""
+        last_order, last_touch = facts.last_order_day, facts.last_touch_at
+        return cls(
+            occasions=facts.occasions,
+            days_since_order=(as_of - last_order).days if last_order else None,
+            days_since_touch=(as_of - last_touch.date()).days if last_touch else None,
+            contacts=facts.contacts_count,
+            has_plan=facts.has_plan,
+            value_last_6m=facts.value_last_6m,
+            value_prev_6m=facts.value_prev_6m,
+            value_last_12m=facts.value_last_12m,
+            total_value=facts.total_value,
+            usual_gap_days=median_gap_days(facts.order_days)
+            if len(facts.order_days) >= 3
+            else None,
+            monetary_score=monetary_score,
+        )
+
+    @property
+    def declining(self) -> bool:
+        return self.value_prev_6m > 0 and self.value_last_6m < 0.5 * self.value_prev_6m
+
+    def values(self) -> dict[str, str]:
+        """The why placeholders this account can fill; a missing one keeps its tactic out."""
+        values: dict[str, str] = {"occasions": f"{self.occasions:,}"}
+        if self.days_since_order is not None:
+            values["days_since_order"] = f"{self.days_since_order:,}"
+            values["order_gap_text"] = f"Last order {self.days_since_order:,} days ago"
+        else:
+            values["order_gap_text"] = "No order yet"
+        if self.days_since_touch is not None:
+            values["days_since_touch"] = f"{self.days_since_touch:,}"
+            values["touch_gap_text"] = f"Your last touch was {self.days_since_touch:,} days ago"
+        else:
+            values["touch_gap_text"] = "No touch is logged on this account yet"
+        if self.contacts:
+            values["contacts_text"] = (
+                "your one contact"
+                if self.contacts == 1
+                else f"the {self.contacts} contacts on file"
+            )
+        for name, amount in (
+            ("last_6m", self.value_last_6m),
+            ("prev_6m", self.value_prev_6m),
+            ("value_12m", self.value_last_12m),
+            ("total", self.total_value),
+            ("value_at_stake", max(self.total_value, self.value_last_12m)),
+        ):
+            if amount > 0:  # "$0" or "$-4,800" is never cited as something they bought
+                values[name] = _money(amount)
+        if self.value_prev_6m > 0 and self.value_last_6m < self.value_prev_6m:
+            values["drop"] = f"{1 - max(self.value_last_6m, 0) / self.value_prev_6m:.0%}"
+        if self.usual_gap_days:
+            values["usual_gap"] = f"{self.usual_gap_days:.0f}"
+        if self.declining and self.value_last_6m > 0:
+            values["quiet_or_declining_text"] = (
+                f"They spent {_money(self.value_last_6m)} in the last 6 months against "
+                f"{_money(self.value_prev_6m)} in the 6 before"
+            )
+        elif self.days_since_order is not None and self.days_since_order >= 60:
+            values["quiet_or_declining_text"] = f"No order in {self.days_since_order:,} days"
+        if self.contract_end is not None:
+            values["contract_end"] = f"{self.contract_end.day} {self.contract_end:%b %Y}"
+        return values
+
+
+def _quiet(context: TacticContext, days: int) -> bool:
+    return context.days_since_order is not None and context.days_since_order >= days
+
+
+# Each premise: a plain statement about the account, and how to check it.
+PREMISES: dict[str, tuple[str, Callable[[TacticContext], bool]]] = {
+    "has_orders": ("it has bought at least once", lambda c: c.occasions >= 1),
+    "no_orders": ("it has never bought", lambda c: c.occasions == 0),
+    "one_occasion": ("it has bought on exactly one day", lambda c: c.occasions == 1),
+    "recent_buyer": (
+        "it bought in the last 90 days",
+        lambda c: not _quiet(c, 91) and c.days_since_order is not None,
+    ),
+    "quiet_60d": ("no order in 60 days or more", lambda c: _quiet(c, 60)),
+    "quiet_6m": ("no order in six months or more", lambda c: _quiet(c, 182)),
+    "still_buying": ("it spent something in the last 6 months", lambda c: c.value_last_6m > 0),
+    "declining": ("its spend halved against the 6 months before", lambda c: c.declining),
+    "not_declining": ("its spend has not halved", lambda c: not c.declining),
+    "quiet_or_declining": (
+        "it buys far less, or has not ordered in 60 days",
+        lambda c: (c.declining and c.value_last_6m > 0) or _quiet(c, 60),
+    ),
+    "has_rhythm": (
+        "it has a usual gap between orders (3+ buying days)",
+        lambda c: c.usual_gap_days is not None,
+    ),
+    "one_contact": ("exactly one contact is on file", lambda c: c.contacts == 1),
+    "has_contact": ("someone is on file to talk to", lambda c: c.contacts >= 1),
+    "touched_before": ("a touch has been logged", lambda c: c.days_since_touch is not None),
+    "long_gap_since_touch": (
+        "no touch and no order for six months or more",
+        lambda c: (
+            (c.days_since_touch is None or c.days_since_touch >= 182)
+            and (c.days_since_order is None or c.days_since_order >= 182)
+        ),
+    ),
+    "big_account": ("among the top 40% by spend", lambda c: c.monetary_score >= 4),
+    "no_plan": ("no account plan is set", lambda c: not c.has_plan),
+    "contract_data": ("a contract end date is known", lambda c: c.contract_end is not None),
+}
+
+
+def premise_holds(tactic: Tactic, context: TacticContext) -> bool:
+    """Every premise of the tactic holds, and its why can be said with this account's
+    numbers."""
+    if not all(PREMISES[name][1](context) for name in tactic.requires):
+        return False
+    return _render_why(tactic, context) is not None
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _render_why(tactic: Tactic, context: TacticContext) -> str | None:
+    if not tactic.why:
+        return None
+    values = context.values()
+    if not _placeholders(tactic.why) <= set(values):
+        return None
+    return tactic.why.format(**values)
 
 
 @dataclass(frozen=True)
@@ -201,9 +368,46 @@ def _parse(entry: Any, *, source: str, number: int) -> Tactic:
     channel = entry.get("channel")
     if channel not in CHANNELS:
         raise problem("channel", f"must be one of {', '.join(CHANNELS)} (got {channel!r})")
+    requires = entry.get("requires", [])
+    if not isinstance(requires, list):
+        raise problem("requires", "must be a list of premise names")
+    for name in requires:
+        if name not in PREMISES:
+            raise problem("requires", f"has unknown premise {name!r}; known: {', '.join(PREMISES)}")
+    why = _text(entry, "why", MAX_WHY, problem) if "why" in entry else ""
+    known = set(_ALL_PLACEHOLDERS)
+    unknown_names = sorted(_placeholders(why) - known)
+    if unknown_names:
+        raise problem("why", f"has unknown placeholder {{{unknown_names[0]}}}")
     return Tactic(
-        id=raw_id, title=title, how_to=how_to, fits=tuple(fits), effort=effort, channel=channel
+        id=raw_id,
+        title=title,
+        how_to=how_to,
+        fits=tuple(fits),
+        effort=effort,
+        channel=channel,
+        requires=tuple(requires),
+        why=why,
     )
+
+
+_ALL_PLACEHOLDERS = (
+    "occasions",
+    "days_since_order",
+    "order_gap_text",
+    "days_since_touch",
+    "touch_gap_text",
+    "contacts_text",
+    "last_6m",
+    "prev_6m",
+    "value_12m",
+    "total",
+    "value_at_stake",
+    "drop",
+    "usual_gap",
+    "quiet_or_declining_text",
+    "contract_end",
+)
 
 
 def _text(entry: dict, name: str, limit: int, problem) -> str:
@@ -256,7 +460,7 @@ REASONS: dict[str, _Reason] = {
     ),
     "declining": _Reason(
         "Declining",
-        "spend is down by half or more, so learn what changed before it drops further",
+        "spend is down by half or more, so learn what changed",
         (
             "Spend over the last six months is under half of the six before — find out what "
             "changed.",
@@ -296,11 +500,11 @@ REASONS: dict[str, _Reason] = {
         ),
     ),
     "champions": _Reason(
-        "Champion",
+        "One of your best customers",
         "happy, frequent buyers are your best source of new business",
         (
             "One of your best customers — recent, frequent and high-spend; let them help you grow.",
-            "A champion: they trust you, so deepen the relationship beyond orders.",
+            "One of your best customers: they trust you, so deepen the relationship.",
         ),
     ),
     "loyal": _Reason(
@@ -466,6 +670,7 @@ def recommend_tactics(
     record: str | None = None,
     rotation_days: int = 30,
     bank: Mapping[str, Tactic] | None = None,
+    context: TacticContext | None = None,
 ) -> list[TacticPick]:
     """The best `limit` tactics for an account, each with a one-line why.
 
@@ -492,6 +697,7 @@ def recommend_tactics(
         last_seen=last_seen,
         limit=limit,
         rotation_days=rotation_days,
+        context=context,
     )
     if record is not None and picks:
         record_exposure(
@@ -513,14 +719,21 @@ def rank_tactics(
     last_seen: Mapping[str, datetime] | None = None,
     limit: int = 3,
     rotation_days: int = 30,
+    context: TacticContext | None = None,
 ) -> list[TacticPick]:
-    """The recommender without the database: `last_seen` maps tactic id to when it was seen."""
+    """The recommender without the database: `last_seen` maps tactic id to when it was seen.
+
+    With `context`, tactics whose premise is false for the account are left out and each
+    pick's why is that tactic's own sentence with the account's numbers.
+    """
     now = _utc(now)
     last_seen = last_seen or {}
     wanted = _fit_names(signals, segment)
     fitting: list[_Candidate] = []
     others: list[_Candidate] = []
     for tactic in tactics:
+        if context is not None and not premise_holds(tactic, context):
+            continue
         weights = {
             name: URGENCY[name] * _position_weight(index)
             for index, name in enumerate(tactic.fits)
@@ -551,6 +764,11 @@ def rank_tactics(
         others,
     ):
         _pick_varied(tier, chosen, limit)
+    if context is not None:
+        return [
+            TacticPick(tactic=c.tactic, why=_render_why(c.tactic, context) or "", reasons=c.reasons)
+            for c in chosen
+        ]
     return _explain(chosen)
 
 
@@ -607,13 +825,26 @@ def _explain(chosen: list[_Candidate]) -> list[TacticPick]:
 def _last_seen(
     *, session: Session, account_id: int, now: datetime, days: int
 ) -> dict[str, datetime]:
-    """When each tactic was last shown or used on the account, within the window."""
+    """When each tactic was last shown or used on the account, within the window.
+
+    A tactic shown today only counts once a touch was logged after it: viewing the
+    card again the same day shows the same advice; the next day, or after a touch, it
+    rotates.
+    """
     if days <= 0:
         return {}
     since = now - timedelta(days=days)
+    today = datetime.combine(now.date(), time(0), tzinfo=UTC)
+    last_touch = session.exec(
+        select(sa_func.max(Touch.touched_at)).where(Touch.account_id == account_id)
+    ).one()
+    last_touch = utc_value(last_touch)
+    stable_from = max(today, last_touch) if last_touch is not None else today
     shown = session.exec(
         select(TacticExposure.tactic_id, TacticExposure.shown_at).where(
-            TacticExposure.account_id == account_id, TacticExposure.shown_at > since
+            TacticExposure.account_id == account_id,
+            TacticExposure.shown_at > since,
+            TacticExposure.shown_at < stable_from,
         )
     ).all()
     used = session.exec(

@@ -1,0 +1,101 @@
+"""One urgency order for every list, the Home tab and reminders.
+
+Urgency = value at risk x how late:
+
+- value at risk = what the account is worth a year (the CRM's annual value, else the
+  larger of the last 12 months' spend and the RFM window's yearly average, so a
+  dormant account keeps the value it used to bring, at least $1) x the share of it at
+  risk, (100 - health) / 100, never under 0.1 (a healthy account is not risk-free);
+- how late = 1 + days overdue / cadence, capped at 4 (three cadences late).
+
+Most urgent first; ties go to the longer overdue, then the name. Each account appears
+once per view, under the most urgent heading it qualifies for (`one_heading_each`),
+and a reminder says each fact once (`reasons_once`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from bot.retention.facts import RFM_WINDOW_MONTHS, AccountFacts
+from bot.retention.signals import Health, Signal, TouchSchedule
+
+MIN_RISK_SHARE = 0.1
+MAX_LATENESS = 4.0
+# Headings of a view, most urgent first.
+HEADINGS = ("at-risk", "dormant", "overdue", "due")
+
+T = TypeVar("T")
+
+
+def value_at_stake(facts: AccountFacts) -> float:
+    """What the account is worth a year, even when it has gone quiet."""
+    if facts.annual_value is not None:
+        return max(facts.annual_value, 1.0)
+    yearly = facts.window_value * 12 / RFM_WINDOW_MONTHS
+    return max(facts.value_last_12m, yearly, 1.0)
+
+
+def urgency(facts: AccountFacts, schedule: TouchSchedule, health: Health) -> float:
+    """Value at risk x how late (see the module docstring)."""
+    at_risk = max(MIN_RISK_SHARE, (100 - health.score) / 100)
+    lateness = min(MAX_LATENESS, 1 + schedule.days_overdue / max(schedule.cadence_days, 1))
+    return value_at_stake(facts) * at_risk * lateness
+
+
+def urgency_key(facts: AccountFacts, schedule: TouchSchedule, health: Health) -> tuple:
+    """Sort key, most urgent first."""
+    return (-urgency(facts, schedule, health), -schedule.days_overdue, facts.name.casefold())
+
+
+def one_heading_each(
+    items: Iterable[T],
+    qualifies: Callable[[T, str], bool],
+    headings: Sequence[str] = HEADINGS,
+) -> dict[str, list[T]]:
+    """Each item under the first (most urgent) heading it qualifies for, and no other."""
+    placed: dict[str, list[T]] = {heading: [] for heading in headings}
+    for item in items:
+        for heading in headings:
+            if qualifies(item, heading):
+                placed[heading].append(item)
+                break
+    return placed
+
+
+# Signals that restate a fact another signal already says: "no order in over 12
+# months" already says the rhythm is broken and nothing was bought in 6 months.
+_SAID_BY = {
+    "off_rhythm": {"dormant_6m", "dormant_12m", "dormant_18m"},
+}
+
+
+def reasons_once(signals: Sequence[Signal], *, overdue_in_header: bool = False) -> list[str]:
+    """A reminder's reasons, most important first, each fact once: off-rhythm is dropped
+    when dormancy says it, "stopped buying" when dormancy says it, and the overdue touch
+    when the message header already gives the days overdue."""
+    names = {signal.name for signal in signals}
+    dormant = bool(names & {"dormant_6m", "dormant_12m", "dormant_18m"})
+    kept = []
+    for signal in sorted(signals, key=lambda s: -s.penalty):
+        if _SAID_BY.get(signal.name, set()) & names:
+            continue
+        if signal.name == "declining" and dormant and signal.reason.startswith("Stopped"):
+            continue
+        if signal.name == "touch_overdue" and overdue_in_header:
+            continue
+        kept.append(signal.reason)
+    return kept
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """ "1 rep", "2 reps", "1,204 accounts"."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def streak_text(days: int) -> str:
+    """ "No streak yet", "1 working day in a row", "5 working days in a row"."""
+    if days <= 0:
+        return "No streak yet: log a touch today to start one"
+    return f"{plural(days, 'working day')} in a row"
