@@ -8,6 +8,7 @@ lists end with an "…and N more" line, and the typed slack_sdk classes validate
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
@@ -64,6 +65,10 @@ LOG_MODAL = "touch_log_modal"
 SNOOZE_MODAL = "snooze_modal"
 PLAN_MODAL = "plan_modal"
 ACTION_IDS = (LOG_TOUCH, SNOOZE, EDIT_PLAN, SHOW_ACCOUNT, PICK_ACCOUNT)
+# Slack refuses a block whose buttons share an action_id, so a pick list's buttons are
+# `account_show:14`, `account_pick:14`, ...; listeners match these patterns.
+SHOW_ACCOUNT_ACTION = re.compile(rf"^{SHOW_ACCOUNT}(:\d+)?$")
+PICK_ACCOUNT_ACTION = re.compile(rf"^{PICK_ACCOUNT}(:\d+)?$")
 VIEW_IDS = (LOG_MODAL, SNOOZE_MODAL, PLAN_MODAL)
 
 KIND_EMOJI = {"call": "📞", "email": "✉️", "meeting": "🤝", "visit": "🚗", "note": "✅"}
@@ -342,10 +347,13 @@ def pick_list(
         )
     blocks: list[Block] = [section(intro)]
     if pending is None:
-        buttons = [button(name, SHOW_ACCOUNT, str(account_id)) for account_id, name in shown]
+        buttons = [
+            button(name, f"{SHOW_ACCOUNT}:{account_id}", str(account_id))
+            for account_id, name in shown
+        ]
     else:
         buttons = [
-            button(name, PICK_ACCOUNT, pick_value(account_id, pending))
+            button(name, f"{PICK_ACCOUNT}:{account_id}", pick_value(account_id, pending))
             for account_id, name in shown
         ]
     if buttons:

@@ -230,7 +230,7 @@ def shut_down(slack_app: SlackApp) -> None:
 
 @pytest.fixture
 def double() -> Iterator[SlackDouble]:
-    with SlackDouble() as slack:
+    with SlackDouble(clock=lambda: NOW) as slack:
         yield slack
 
 

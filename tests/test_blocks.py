@@ -16,6 +16,7 @@ from bot.retention.signals import Health, Signal, TouchSchedule
 from bot.retention.status import AccountStatus, LastTouch, Person, Plan
 from bot.retention.tactics import TacticPick, tactic_bank
 from handlers import blocks
+from tests.block_kit_rules import VIEW_BLOCKS, check_message, check_view
 from tests.slack_app_fixtures import block_texts, buttons, mrkdwn_texts
 
 EVIL = "<!channel> & <@U123>"
@@ -109,25 +110,19 @@ def entry(n: int, name: str | None = None, reason: str = "Touch overdue.") -> Bo
 
 
 def assert_within_limits(payload_blocks: list[dict], *, max_blocks: int = 50) -> None:
-    """Slack's limits on everything Rebuy sends (see SLACK-NOTES.md)."""
-    assert len(payload_blocks) <= max_blocks
-    for block in payload_blocks:
-        if block["type"] == "section":
-            if "text" in block:
-                assert len(block["text"]["text"]) <= 3000
-            assert len(block.get("fields", [])) <= 10
-            for field in block.get("fields", []):
-                assert len(field["text"]) <= 2000
-        if block["type"] == "header":
-            assert len(block["text"]["text"]) <= 150
-        if block["type"] == "context":
-            assert len(block["elements"]) <= 10
-        if block["type"] == "actions":
-            assert len(block["elements"]) <= 25
-    for button in buttons(payload_blocks):
-        assert len(button["text"]["text"]) <= 75
-        assert len(button["value"]) <= 2000
-        assert len(button["action_id"]) <= 255
+    """Slack would accept these blocks: every rule of the strict double (block_kit_rules)."""
+    if max_blocks == VIEW_BLOCKS:
+        verdict = check_view({"type": "home", "blocks": payload_blocks})
+    else:
+        verdict = check_message({"text": "fallback", "blocks": payload_blocks})
+    assert verdict.ok, verdict.errors
+
+
+def assert_slack_accepts(payload: dict) -> None:
+    """A whole message (blocks and fallback text) or view, as Slack would judge it."""
+    verdict = check_view(payload) if "type" in payload else check_message(payload)
+    assert verdict.ok, verdict.errors
+    assert not verdict.warnings, verdict.warnings
 
 
 def assert_escaped(payload: dict) -> None:
@@ -470,16 +465,23 @@ def test_pick_list_with_a_pending_action_carries_it_on_every_button() -> None:
     assert [b["block_id"] for b in actions] == ["account_pick"]
     values = [(b["action_id"], json.loads(b["value"])) for b in buttons(message["blocks"])]
     assert values == [
-        ("account_pick", {"id": 1, **pending}),
-        ("account_pick", {"id": 2, **pending}),
+        ("account_pick:1", {"id": 1, **pending}),
+        ("account_pick:2", {"id": 2, **pending}),
     ]
+    assert all(blocks.PICK_ACCOUNT_ACTION.match(action_id) for action_id, _ in values)
     assert "Choose one and I'll log an email on it." in block_texts(message["blocks"])
     assert blocks.PICK_ACCOUNT in blocks.ACTION_IDS
 
 
 def test_pick_list_without_an_action_shows_the_card() -> None:
     message = blocks.pick_list("acme", [(1, "Acme Corp"), (2, "Acme Labs")], ambiguous=True)
-    assert {b["action_id"] for b in buttons(message["blocks"])} == {"account_show"}
+    # Slack refuses a block whose buttons share an action_id: one id per account.
+    assert [b["action_id"] for b in buttons(message["blocks"])] == [
+        "account_show:1",
+        "account_show:2",
+    ]
+    assert all(blocks.SHOW_ACCOUNT_ACTION.match(b["action_id"]) for b in buttons(message["blocks"]))
+    assert_slack_accepts(message)
     assert [b["value"] for b in buttons(message["blocks"])] == ["1", "2"]
     assert message["blocks"][-1]["block_id"] == "account_pick"
 
