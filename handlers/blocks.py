@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
@@ -79,9 +80,41 @@ REACTION_HINT = "React ✅ touched · 📞 call · ✉️ email · 🤝 meeting 
 # --- text safety ------------------------------------------------------------------------
 
 
+ZWJ = "\u200d"
+ZWNJ = "\u200c"
+# mrkdwn has no escape for its formatting characters; a zero-width non-joiner on each
+# side keeps one from opening or closing bold, italics, strike or code.
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def _keeps_joiner(text: str, index: int) -> bool:
+    """A zero-width joiner inside an emoji sequence (👩‍💻) is part of the emoji."""
+    before = text[index - 1] if index else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    return all(c and unicodedata.category(c) in ("So", "Sk", "Mn") for c in (before, after))
+
+
+def clean(text: object) -> str:
+    """User data without invisible format characters: bidi overrides, embeddings,
+    isolates and marks (U+202E can make `evil.exe` read as `exe.live`), zero-width
+    spaces and joiners, soft hyphens. A name then reads as what it is, in plain_text
+    and mrkdwn alike; a joiner inside an emoji stays."""
+    text = str(text)
+    if text.isascii():
+        return text
+    return "".join(
+        c
+        for i, c in enumerate(text)
+        if unicodedata.category(c) != "Cf" or (c == ZWJ and _keeps_joiner(text, i))
+    )
+
+
 def escape(text: object) -> str:
-    """Escape user data for mrkdwn so `<!channel>` or `<@U1>` in a name pings no one."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User data made inert for mrkdwn: `<!channel>` or `<@U1>` pings no one (<, >, &
+    escaped), `*`, `_`, `~` and backticks format nothing, and direction or zero-width
+    characters are gone (see `clean`)."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(rf"{ZWNJ}\1{ZWNJ}", text)
 
 
 def cut(text: str, limit: int) -> str:
@@ -95,7 +128,9 @@ def _md(text: str) -> MarkdownTextObject:
 
 
 def _plain(text: str, limit: int) -> PlainTextObject:
-    return PlainTextObject(text=cut(text, limit), emoji=True)
+    """plain_text is shown literally, but direction and zero-width characters in user
+    data still act: they are removed here too."""
+    return PlainTextObject(text=cut(clean(text), limit), emoji=True)
 
 
 def section(text: str, **kwargs) -> SectionBlock:

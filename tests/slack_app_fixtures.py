@@ -283,6 +283,12 @@ def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
     return found
 
 
+def shown(text: str) -> str:
+    """What a reader sees of mrkdwn made inert by blocks.escape: the zero-width
+    non-joiners around `*`, `_`, `~` and backticks are invisible."""
+    return text.replace("\u200c", "")
+
+
 def all_text(payload: dict[str, Any]) -> str:
     """Fallback text and every block text, joined: for "does the reply say X" checks."""
     return "\n".join([payload.get("text") or "", *block_texts(payload.get("blocks") or [])])

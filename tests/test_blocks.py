@@ -601,3 +601,59 @@ def test_the_card_says_one_day_not_one_days() -> None:
     card = blocks.status_card(status(schedule=one))
     text = "\n".join(block_texts(card["blocks"]))
     assert "(1 day overdue)" in text and "every 1 day" in text
+
+
+# ---------------------------------------------------- formatting and direction (defect 14)
+
+ZWNJ = "\u200c"
+# Names an import can carry: mrkdwn formatting, a right-to-left override, zero-width.
+TRICKY_NAMES = ["*Acme*", "_x_", "~y~", "`code`", "\u202eevil", "Ac\u200bme\u2060 \ufeffCo"]
+INVISIBLE = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068"}
+INVISIBLE |= {"\u2069", "\u200e", "\u200f", "\u200b", "\u2060", "\ufeff", "\u061c"}
+
+
+def assert_inert(payload: dict) -> None:
+    """No formatting character can open or close a span, and no direction or zero-width
+    character survives, in any text Slack shows (mrkdwn and plain_text alike)."""
+    texts = [payload.get("text") or "", *block_texts(payload.get("blocks") or [])]
+    for text in texts:
+        assert not INVISIBLE & set(text), repr(text)
+    for text in mrkdwn_texts(payload):
+        for name in TRICKY_NAMES:
+            bare = blocks.clean(name)
+            assert bare not in text or not any(c in bare for c in "*_~`"), repr(text)
+
+
+def reads(payload: dict) -> str:
+    """The visible text, as a reader sees it."""
+    return "\n".join(block_texts(payload.get("blocks") or [])).replace(ZWNJ, "")
+
+
+@pytest.mark.parametrize("name", TRICKY_NAMES)
+def test_formatting_and_direction_characters_are_inert_on_every_surface(name: str) -> None:
+    visible = blocks.clean(name)
+    assert not INVISIBLE & set(visible) and visible.strip()
+    card = blocks.status_card(status(name))
+    due = DueAccount(facts(1, name), schedule(), [signal()], health(), 1.0, picks()[0])
+    reminder = blocks.reminder_account(due)
+    home = home_view(entries=[entry(1, name)], board=[LeaderboardRow("r@x", name, None, 1, 1)])
+    pick = blocks.pick_list(name, [(1, name), (2, f"{name} 2")], ambiguous=True)
+    for payload in (card, reminder, home, pick):
+        assert_inert(payload)
+        assert visible in reads(payload)  # the name still reads as itself
+        assert_slack_accepts(payload)
+    # In mrkdwn the markers are fenced by zero-width non-joiners...
+    assert all(f"{ZWNJ}{c}{ZWNJ}" in blocks.escape(name) for c in "*_~`" if c in name)
+    # ...and the header and the buttons, plain_text, show the name as typed, minus
+    # the characters that would reorder or hide parts of it.
+    assert card["blocks"][0]["text"]["text"] == visible
+    assert {b["text"]["text"] for b in buttons(pick["blocks"])} == {visible, f"{visible} 2"}
+
+
+def test_a_right_to_left_override_cannot_make_a_name_read_as_another() -> None:
+    spoof = "Acme \u202eCorp"  # shows as "Acme proC" in a bidi-aware client
+    assert blocks.clean(spoof) == "Acme Corp"
+    assert blocks.escape(spoof) == "Acme Corp"
+    # A zero-width joiner inside an emoji sequence is part of the emoji and stays.
+    assert blocks.clean("👩\u200d💻 Dev Shop") == "👩\u200d💻 Dev Shop"
+    assert blocks.clean("Ac\u200dme") == "Acme"

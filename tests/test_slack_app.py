@@ -25,6 +25,7 @@ from tests.slack_app_fixtures import (
     all_text,
     buttons,
     mrkdwn_texts,
+    shown,
 )
 from tests.slack_signing import (
     FORM,
@@ -456,7 +457,7 @@ def test_plan_of_another_reps_account_is_politely_refused(slack_app: SlackApp) -
     status, reply = slack_app.command("plan acme labs")
 
     assert status == 200
-    text = reply["text"]
+    text = shown(reply["text"])
     assert "Only Ben Ode" in text and "or a Rebuy admin can change the plan for Acme Labs" in text
     assert "ADMIN_USER_IDS" in text
     assert "&amp;" not in text and "&lt;" not in text
