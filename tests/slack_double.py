@@ -281,6 +281,10 @@ class SlackDouble:
             raise AssertionError(
                 "Slack would refuse these payloads:\n" + "\n".join(map(str, refused))
             )
+        # Rebuy always sends fallback text and valid metadata: a warning is a bug too.
+        warned = self.warnings
+        if warned and exc_type is None:
+            raise AssertionError(f"Slack would warn about these calls: {warned}")
 
     @property
     def port(self) -> int:
@@ -331,6 +335,12 @@ class SlackDouble:
         """The refusals so far, forgotten afterwards (for tests that send them on purpose)."""
         with self._cond:
             taken, self._refusals = self._refusals, []
+            return taken
+
+    def take_warnings(self) -> list[tuple[str, str]]:
+        """The warnings so far, forgotten afterwards (for tests that cause them on purpose)."""
+        with self._cond:
+            taken, self._warnings = self._warnings, []
             return taken
 
     @property

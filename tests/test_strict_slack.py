@@ -282,7 +282,7 @@ def test_blocks_without_fallback_text_are_accepted_with_a_warning(slack: SlackDo
     with pytest.warns(UserWarning):  # slack_sdk warns too
         response = client.chat_postMessage(channel="C1", blocks=[section()])
     assert response["response_metadata"]["warnings"] == ["missing_text_fallback"]
-    assert slack.warnings == [("chat.postMessage", "missing_text_fallback")]
+    assert slack.take_warnings() == [("chat.postMessage", "missing_text_fallback")]
 
 
 def test_metadata_is_checked_and_served_only_when_asked_for(slack: SlackDouble) -> None:
@@ -294,6 +294,7 @@ def test_metadata_is_checked_and_served_only_when_asked_for(slack: SlackDouble) 
         channel="C1", text="dropped", metadata={"event_type": "rebuy.reminder", "event_payload": {}}
     )
     assert dropped["response_metadata"]["warnings"] == ["invalid_metadata_schema"]
+    assert slack.take_warnings() == [("chat.postMessage", "invalid_metadata_schema")]
     with pytest.raises(SlackApiError) as refused:
         client.api_call("chat.postMessage", json={"channel": "C1", "text": "t", "metadata": "x"})
     assert refused.value.response["error"] == "invalid_metadata_format"
