@@ -8,6 +8,8 @@ lists end with an "…and N more" line, and the typed slack_sdk classes validate
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
@@ -64,6 +66,10 @@ LOG_MODAL = "touch_log_modal"
 SNOOZE_MODAL = "snooze_modal"
 PLAN_MODAL = "plan_modal"
 ACTION_IDS = (LOG_TOUCH, SNOOZE, EDIT_PLAN, SHOW_ACCOUNT, PICK_ACCOUNT)
+# Slack refuses a block whose buttons share an action_id, so a pick list's buttons are
+# `account_show:14`, `account_pick:14`, ...; listeners match these patterns.
+SHOW_ACCOUNT_ACTION = re.compile(rf"^{SHOW_ACCOUNT}(:\d+)?$")
+PICK_ACCOUNT_ACTION = re.compile(rf"^{PICK_ACCOUNT}(:\d+)?$")
 VIEW_IDS = (LOG_MODAL, SNOOZE_MODAL, PLAN_MODAL)
 
 KIND_EMOJI = {"call": "📞", "email": "✉️", "meeting": "🤝", "visit": "🚗", "note": "✅"}
@@ -74,9 +80,41 @@ REACTION_HINT = "React ✅ touched · 📞 call · ✉️ email · 🤝 meeting 
 # --- text safety ------------------------------------------------------------------------
 
 
+ZWJ = "\u200d"
+ZWNJ = "\u200c"
+# mrkdwn has no escape for its formatting characters; a zero-width non-joiner on each
+# side keeps one from opening or closing bold, italics, strike or code.
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def _keeps_joiner(text: str, index: int) -> bool:
+    """A zero-width joiner inside an emoji sequence (👩‍💻) is part of the emoji."""
+    before = text[index - 1] if index else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    return all(c and unicodedata.category(c) in ("So", "Sk", "Mn") for c in (before, after))
+
+
+def clean(text: object) -> str:
+    """User data without invisible format characters: bidi overrides, embeddings,
+    isolates and marks (U+202E can make `evil.exe` read as `exe.live`), zero-width
+    spaces and joiners, soft hyphens. A name then reads as what it is, in plain_text
+    and mrkdwn alike; a joiner inside an emoji stays."""
+    text = str(text)
+    if text.isascii():
+        return text
+    return "".join(
+        c
+        for i, c in enumerate(text)
+        if unicodedata.category(c) != "Cf" or (c == ZWJ and _keeps_joiner(text, i))
+    )
+
+
 def escape(text: object) -> str:
-    """Escape user data for mrkdwn so `<!channel>` or `<@U1>` in a name pings no one."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User data made inert for mrkdwn: `<!channel>` or `<@U1>` pings no one (<, >, &
+    escaped), `*`, `_`, `~` and backticks format nothing, and direction or zero-width
+    characters are gone (see `clean`)."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMATTING.sub(rf"{ZWNJ}\1{ZWNJ}", text)
 
 
 def cut(text: str, limit: int) -> str:
@@ -90,7 +128,9 @@ def _md(text: str) -> MarkdownTextObject:
 
 
 def _plain(text: str, limit: int) -> PlainTextObject:
-    return PlainTextObject(text=cut(text, limit), emoji=True)
+    """plain_text is shown literally, but direction and zero-width characters in user
+    data still act: they are removed here too."""
+    return PlainTextObject(text=cut(clean(text), limit), emoji=True)
 
 
 def section(text: str, **kwargs) -> SectionBlock:
@@ -342,10 +382,13 @@ def pick_list(
         )
     blocks: list[Block] = [section(intro)]
     if pending is None:
-        buttons = [button(name, SHOW_ACCOUNT, str(account_id)) for account_id, name in shown]
+        buttons = [
+            button(name, f"{SHOW_ACCOUNT}:{account_id}", str(account_id))
+            for account_id, name in shown
+        ]
     else:
         buttons = [
-            button(name, PICK_ACCOUNT, pick_value(account_id, pending))
+            button(name, f"{PICK_ACCOUNT}:{account_id}", pick_value(account_id, pending))
             for account_id, name in shown
         ]
     if buttons:

@@ -125,7 +125,7 @@ def register(app: App, runtime: Runtime) -> None:
         with replying_to_errors(command, respond, client):
             answer(runtime, client, command, respond)
 
-    @app.action(blocks.PICK_ACCOUNT)
+    @app.action(blocks.PICK_ACCOUNT_ACTION)
     def account_pick(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         with replying_to_errors(body, respond, client):

@@ -118,7 +118,7 @@ def _modal_account_id(runtime: Runtime, meta: dict) -> int | None:
 
 def register(app: App, runtime: Runtime) -> None:
     # Buttons ack first and then answer any error themselves (see replying_to_errors).
-    @app.action(blocks.SHOW_ACCOUNT)
+    @app.action(blocks.SHOW_ACCOUNT_ACTION)
     def show_account(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         with replying_to_errors(body, respond, client):

@@ -230,7 +230,7 @@ def shut_down(slack_app: SlackApp) -> None:
 
 @pytest.fixture
 def double() -> Iterator[SlackDouble]:
-    with SlackDouble() as slack:
+    with SlackDouble(clock=lambda: NOW) as slack:
         yield slack
 
 
@@ -281,6 +281,12 @@ def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
 
     walk(payload.get("blocks") or [])
     return found
+
+
+def shown(text: str) -> str:
+    """What a reader sees of mrkdwn made inert by blocks.escape: the zero-width
+    non-joiners around `*`, `_`, `~` and backticks are invisible."""
+    return text.replace("\u200c", "")
 
 
 def all_text(payload: dict[str, Any]) -> str:

@@ -45,6 +45,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from tests.block_kit_rules import check_message, check_metadata, check_view
+
 TEAM_ID = "T123"
 TEAM_NAME = "Test"
 TEAM_DOMAIN = "test"
@@ -55,6 +57,10 @@ APP_ID = "A123"
 # Form fields that WebClient JSON-encodes; decoded before recording.
 _JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata"})
 _RESPONSE_URL_USES = 5
+# Errors that mean "Slack refuses this payload" (a product bug), not "the world changed".
+_PAYLOAD_ERRORS = frozenset(
+    {"invalid_blocks", "invalid_arguments", "invalid_metadata_format", "msg_too_long", "no_text"}
+)
 # Slack's documented minimum per-minute limits for the tiers Rebuy touches.
 SLACK_METHOD_TIERS: Mapping[str, int] = {
     "users.list": 20,  # Tier 2
@@ -140,11 +146,37 @@ class _Answer:
 
 
 class SlackError(Exception):
-    """Raised inside a method implementation to answer `{"ok": false, "error": ...}`."""
+    """Raised inside a method implementation to answer `{"ok": false, "error": ...}`.
 
-    def __init__(self, error: str) -> None:
+    `errors` are Slack's per-problem strings (`invalid_blocks` lists them under
+    `errors`; views list them as `response_metadata.messages` "[ERROR] ...")."""
+
+    def __init__(self, error: str, errors: Iterable[str] = (), *, as_messages: bool = False):
         super().__init__(error)
         self.error = error
+        self.errors = list(errors)
+        self.as_messages = as_messages
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.errors and not self.as_messages:
+            body["errors"] = self.errors
+        if self.errors:
+            body["response_metadata"] = {"messages": [f"[ERROR] {e}" for e in self.errors]}
+        return body
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A payload the double refused the way Slack would (blocks, views, metadata)."""
+
+    method: str
+    error: str
+    errors: tuple[str, ...]
+    params: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.error} {list(self.errors)}"
 
 
 class SlackDouble:
@@ -155,9 +187,14 @@ class SlackDouble:
         *,
         rate_limits: RateLimits | None = None,
         tokens: Iterable[str] | None = None,
+        clock: Callable[[], datetime] | None = None,
         start: bool = True,
     ) -> None:
         self.rate_limits = rate_limits
+        # Message `ts` values follow this clock, as Slack's follow real time, so that
+        # `conversations.history(oldest=...)` works with a test's fixed clock.
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._last_ts = 0
         # Where `apps.connections.open` sends a Socket Mode client (None: not configured).
         self.socket_mode_url: str | Callable[[], str] | None = None
         self._valid_tokens = frozenset(tokens) if tokens is not None else None
@@ -165,6 +202,8 @@ class SlackDouble:
         self._calls: list[tuple[str, dict[str, Any]]] = []
         self._rejected: list[tuple[str, dict[str, Any], int]] = []
         self._throttled = 0
+        self._refusals: list[Refusal] = []
+        self._warnings: list[tuple[str, str]] = []
         self._faults: list[_Fault] = []
         self._delays: dict[str, _Delay] = {}
         self._users: dict[str, dict[str, Any]] = {}
@@ -173,7 +212,6 @@ class SlackDouble:
         self._home_views: dict[str, dict[str, Any]] = {}
         self._open_dms: set[str] = set()
         self._response_url_uses: dict[str, int] = {}
-        self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
         self._channel_buckets: dict[str, _TokenBucket] = {}
         self._method_buckets: dict[str, _TokenBucket] = {}
@@ -234,8 +272,19 @@ class SlackDouble:
     def __enter__(self) -> SlackDouble:
         return self.start()
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
         self.stop()
+        refused = self.refusals
+        if refused and exc_type is None:
+            # Real Slack would have refused these: the user saw nothing. A test that
+            # sends one on purpose reads it with `take_refusals()`.
+            raise AssertionError(
+                "Slack would refuse these payloads:\n" + "\n".join(map(str, refused))
+            )
+        # Rebuy always sends fallback text and valid metadata: a warning is a bug too.
+        warned = self.warnings
+        if warned and exc_type is None:
+            raise AssertionError(f"Slack would warn about these calls: {warned}")
 
     @property
     def port(self) -> int:
@@ -275,6 +324,31 @@ class SlackDouble:
         """How many 429s were answered (injected or from `rate_limits`)."""
         with self._cond:
             return self._throttled
+
+    @property
+    def refusals(self) -> list[Refusal]:
+        """Payloads refused as Slack refuses them (invalid blocks, views, metadata), a copy."""
+        with self._cond:
+            return list(self._refusals)
+
+    def take_refusals(self) -> list[Refusal]:
+        """The refusals so far, forgotten afterwards (for tests that send them on purpose)."""
+        with self._cond:
+            taken, self._refusals = self._refusals, []
+            return taken
+
+    def take_warnings(self) -> list[tuple[str, str]]:
+        """The warnings so far, forgotten afterwards (for tests that cause them on purpose)."""
+        with self._cond:
+            taken, self._warnings = self._warnings, []
+            return taken
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        """`(method, warning)` for every call Slack would accept with a warning, e.g.
+        `("chat.postMessage", "missing_text_fallback")`."""
+        with self._cond:
+            return list(self._warnings)
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         """Params of every HTTP-200 call to `method`, oldest first."""
@@ -457,9 +531,17 @@ class SlackDouble:
         if implementation is None:
             return _Answer(200, {"ok": True})
         try:
-            return _Answer(200, {"ok": True, **implementation(params)})
+            result = implementation(params)
         except SlackError as error:
-            return _Answer(200, {"ok": False, "error": error.error})
+            if error.errors or error.error in _PAYLOAD_ERRORS:
+                self._refusals.append(Refusal(method, error.error, tuple(error.errors), params))
+            return _Answer(200, error.body())
+        warnings = result.pop("_warnings", ())
+        body = {"ok": True, **result}
+        if warnings:
+            self._warnings.extend((method, warning) for warning in warnings)
+            body["response_metadata"] = {"warnings": list(warnings)}
+        return _Answer(200, body)
 
     def _apps_connections_open(self, token: str) -> _Answer:
         """A WebSocket URL for Socket Mode; only app-level tokens may ask for one."""
@@ -512,6 +594,16 @@ class SlackDouble:
             self._response_url_uses[key] = uses
             if uses > _RESPONSE_URL_USES:
                 return _Answer(404, "used_url")
+            try:
+                warnings = self._message_content(payload)["_warnings"]
+            except SlackError as error:
+                # A response_url answers a refused message with HTTP 400 and a bare error.
+                self._refusals.append(
+                    Refusal("response_url", error.error, tuple(error.errors), payload)
+                )
+                self._cond.notify_all()
+                return _Answer(400, error.error)
+            self._warnings.extend(("response_url", warning) for warning in warnings)
             self._calls.append(
                 ("response_url", {**payload, "response_url": self.response_url(key)})
             )
@@ -526,7 +618,9 @@ class SlackDouble:
         return f"D{channel}" if channel.startswith(("U", "W")) else channel
 
     def _next_ts(self) -> str:
-        micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100
+        """A message ts from `clock`, strictly increasing like Slack's."""
+        micros = max(int(self.clock().timestamp() * 1_000_000), self._last_ts + 100)
+        self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _find_message(self, channel: str, ts: str) -> dict[str, Any] | None:
@@ -578,33 +672,49 @@ class SlackDouble:
         }
 
     def _message_content(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The stored part of a message, after Slack's checks (see tests/block_kit_rules.py).
+
+        Warnings Slack would attach to the answer are returned under `_warnings`."""
         content: dict[str, Any] = {"text": params.get("text") or ""}
         for name in ("blocks", "attachments", "metadata"):
             if params.get(name):
                 content[name] = params[name]
         if not (content["text"] or content.get("blocks") or content.get("attachments")):
             raise SlackError("no_text")
-        if len(content["text"]) > 40_000:
+        if isinstance(content["text"], str) and len(content["text"]) > 40_000:
             raise SlackError("msg_too_long")
-        if len(content.get("blocks") or []) > 50:
-            raise SlackError("invalid_blocks")
+        verdict = check_message(params)
+        if not verdict.ok:
+            raise SlackError("invalid_blocks", verdict.errors)
+        warnings = list(verdict.warnings)
+        if "metadata" in params:
+            error, warning = check_metadata(params["metadata"])
+            if error:
+                raise SlackError(error)
+            if warning:
+                content.pop("metadata", None)  # Slack posts the message without it
+                warnings.append(warning)
+        content["_warnings"] = warnings
         return content
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._dm(self._require(params, "channel", "channel_not_found"))
+        content = self._message_content(params)
+        warnings = content.pop("_warnings")
         message = {
             "type": "message",
             "user": BOT_USER_ID,
             "bot_id": BOT_ID,
             "app_id": APP_ID,
             "team": TEAM_ID,
-            **self._message_content(params),
+            **content,
             "ts": self._next_ts(),
         }
         if params.get("thread_ts"):
             message["thread_ts"] = str(params["thread_ts"])
         self._messages.setdefault(channel, []).append(message)
-        return {"channel": channel, "ts": message["ts"], "message": dict(message)}
+        answer = {"channel": channel, "ts": message["ts"], "message": dict(message)}
+        return {**answer, "_warnings": warnings}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._dm(self._require(params, "channel", "channel_not_found"))
@@ -612,14 +722,17 @@ class SlackDouble:
         message = self._find_message(channel, ts)
         if message is None:
             raise SlackError("message_not_found")
-        message.update(self._message_content(params))
-        return {"channel": channel, "ts": ts, "text": message["text"], "message": dict(message)}
+        content = self._message_content(params)
+        warnings = content.pop("_warnings")
+        message.update(content)
+        answer = {"channel": channel, "ts": ts, "text": message["text"], "message": dict(message)}
+        return {**answer, "_warnings": warnings}
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         self._require(params, "channel", "channel_not_found")
         self._require(params, "user", "user_not_in_channel")
-        self._message_content(params)
-        return {"message_ts": self._next_ts()}
+        warnings = self._message_content(params)["_warnings"]
+        return {"message_ts": self._next_ts(), "_warnings": warnings}
 
     def _chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._dm(self._require(params, "channel", "channel_not_found"))
@@ -643,12 +756,32 @@ class SlackDouble:
         return answer
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, between `oldest` and `latest` (exclusive unless `inclusive`).
+
+        As in Slack, a message's `metadata` ({event_type, event_payload}) is only
+        included with `include_all_metadata=true`."""
         channel = self._dm(self._require(params, "channel", "channel_not_found"))
-        top_level = [
-            dict(m)
-            for m in reversed(self._messages.get(channel, []))
-            if m.get("thread_ts") in (None, m["ts"])
-        ]
+        try:
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params.get("latest") or math.inf)
+        except ValueError as error:
+            raise SlackError("invalid_ts_oldest") from error
+        inclusive = _flag(params.get("inclusive"))
+        with_metadata = _flag(params.get("include_all_metadata"))
+
+        def within(ts: str) -> bool:
+            when = float(ts)
+            if inclusive:
+                return oldest <= when <= latest
+            return oldest < when < latest
+
+        top_level = []
+        for m in reversed(self._messages.get(channel, [])):
+            if m.get("thread_ts") in (None, m["ts"]) and within(m["ts"]):
+                shown = dict(m)
+                if not with_metadata:
+                    shown.pop("metadata", None)
+                top_level.append(shown)
         page, next_cursor = self._page(top_level, params, default_limit=100)
         return {
             "messages": page,
@@ -693,10 +826,11 @@ class SlackDouble:
         raise SlackError("users_not_found")
 
     def _new_view(self, view: Any, *, view_id: str | None = None) -> dict[str, Any]:
-        if not isinstance(view, dict):
-            raise SlackError("invalid_arguments")
-        if len(view.get("blocks") or []) > 100:
-            raise SlackError("invalid_arguments")
+        verdict = check_view(view)
+        if not verdict.ok:
+            # Views answer `invalid_arguments`, the problems in response_metadata.messages.
+            raise SlackError("invalid_arguments", verdict.errors, as_messages=True)
+        assert isinstance(view, dict)
         view_id = view_id or f"V{next(self._view_counter):08d}"
         stored = {
             "id": view_id,
@@ -717,7 +851,10 @@ class SlackDouble:
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
         self._require(params, "trigger_id", "invalid_trigger_id")
-        return {"view": self._new_view(params.get("view"))}
+        view = params.get("view")
+        if isinstance(view, dict) and view.get("type") != "modal":
+            raise SlackError("invalid_arguments", ["must be a modal [json-pointer:/view/type]"])
+        return {"view": self._new_view(view)}
 
     def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
         view_id = params.get("view_id")
@@ -742,7 +879,10 @@ class SlackDouble:
 
     def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = self._require(params, "user_id", "invalid_arguments")
-        view = self._new_view(params.get("view"))
+        view = params.get("view")
+        if isinstance(view, dict) and view.get("type") != "home":
+            raise SlackError("invalid_arguments", ["must be home [json-pointer:/view/type]"])
+        view = self._new_view(view)
         self._home_views[user_id] = view
         return {"view": view}
 
@@ -773,6 +913,11 @@ class SlackDouble:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # benchmark bursts open many connections at once
+
+
+def _flag(value: Any) -> bool:
+    """Slack's boolean arguments arrive as true/false, 1/0 or JSON booleans."""
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _decode_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from tests.block_kit_rules import check_message, check_view
+
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
@@ -355,13 +357,15 @@ def post_signed(
     stale: bool = False,
     forged: bool = False,
     timeout: float = 10.0,
+    check_reply: bool = True,
 ) -> tuple[int, dict[str, str], bytes]:
     """POST `body` signed like Slack; returns `(status, headers, body)`, header names lower-case.
 
     `base_url` is the server root (`path` is appended) or a full URL with a path.
     `stale=True` signs correctly with a timestamp six minutes old (a replay);
     `forged=True` signs with the wrong secret. `retry_num` adds Slack's
-    `X-Slack-Retry-Num` / `X-Slack-Retry-Reason` headers.
+    `X-Slack-Retry-Num` / `X-Slack-Retry-Reason` headers. With `check_reply` (the
+    default) an ack Slack would refuse fails the test (see `check_ack`).
     """
     if timestamp is None:
         timestamp = int(time.time()) - (STALE_SECONDS if stale else 0)
@@ -386,13 +390,54 @@ def post_signed(
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
-        return (
+        answer = (
             response.status,
             {name.lower(): value for name, value in response.getheaders()},
             response.read(),
         )
     finally:
         connection.close()
+    if check_reply:
+        check_ack(body, *answer)
+    return answer
+
+
+def check_ack(request: bytes, status: int, headers: Mapping[str, str], reply: bytes) -> None:
+    """Fail the test when Slack would refuse what the app acked with.
+
+    A command ack that carries a message is checked like a response_url post (Slack
+    answers a bad one `invalid_command_response` and shows the user nothing); a
+    `view_submission` ack with `response_action` `update` / `push` is checked like
+    views.update / views.push, and `errors` must name blocks by string."""
+    if status != 200 or not reply.strip():
+        return
+    if not headers.get("content-type", "").startswith("application/json"):
+        return
+    try:
+        ack = json.loads(reply)
+    except ValueError:
+        raise AssertionError(f"the ack is not JSON: {reply[:200]!r}") from None
+    if not isinstance(ack, dict):
+        raise AssertionError(f"the ack is not a JSON object: {reply[:200]!r}")
+    action = ack.get("response_action")
+    if action in ("update", "push"):
+        verdict = check_view(ack.get("view"))
+        if not verdict.ok:
+            raise AssertionError(f"Slack would refuse this {action}: {list(verdict.errors)}")
+    elif action == "errors":
+        errors = ack.get("errors")
+        if not (isinstance(errors, dict) and errors):
+            raise AssertionError(f"response_action errors needs a non-empty object: {ack}")
+        if not all(isinstance(v, str) and v for v in errors.values()):
+            raise AssertionError(f"every error must be a non-empty string: {errors}")
+    elif action is not None and action != "clear":
+        raise AssertionError(f"unknown response_action {action!r}")
+    elif "blocks" in ack or "text" in ack:
+        verdict = check_message(ack)
+        if not verdict.ok:
+            command = b"command=" in request
+            error = "invalid_command_response" if command else "invalid_blocks"
+            raise AssertionError(f"Slack would answer {error}: {list(verdict.errors)}")
 
 
 def get(base_url: str, path: str, *, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:

@@ -16,6 +16,7 @@ from bot.retention.signals import Health, Signal, TouchSchedule
 from bot.retention.status import AccountStatus, LastTouch, Person, Plan
 from bot.retention.tactics import TacticPick, tactic_bank
 from handlers import blocks
+from tests.block_kit_rules import VIEW_BLOCKS, check_message, check_view
 from tests.slack_app_fixtures import block_texts, buttons, mrkdwn_texts
 
 EVIL = "<!channel> & <@U123>"
@@ -109,25 +110,19 @@ def entry(n: int, name: str | None = None, reason: str = "Touch overdue.") -> Bo
 
 
 def assert_within_limits(payload_blocks: list[dict], *, max_blocks: int = 50) -> None:
-    """Slack's limits on everything Rebuy sends (see SLACK-NOTES.md)."""
-    assert len(payload_blocks) <= max_blocks
-    for block in payload_blocks:
-        if block["type"] == "section":
-            if "text" in block:
-                assert len(block["text"]["text"]) <= 3000
-            assert len(block.get("fields", [])) <= 10
-            for field in block.get("fields", []):
-                assert len(field["text"]) <= 2000
-        if block["type"] == "header":
-            assert len(block["text"]["text"]) <= 150
-        if block["type"] == "context":
-            assert len(block["elements"]) <= 10
-        if block["type"] == "actions":
-            assert len(block["elements"]) <= 25
-    for button in buttons(payload_blocks):
-        assert len(button["text"]["text"]) <= 75
-        assert len(button["value"]) <= 2000
-        assert len(button["action_id"]) <= 255
+    """Slack would accept these blocks: every rule of the strict double (block_kit_rules)."""
+    if max_blocks == VIEW_BLOCKS:
+        verdict = check_view({"type": "home", "blocks": payload_blocks})
+    else:
+        verdict = check_message({"text": "fallback", "blocks": payload_blocks})
+    assert verdict.ok, verdict.errors
+
+
+def assert_slack_accepts(payload: dict) -> None:
+    """A whole message (blocks and fallback text) or view, as Slack would judge it."""
+    verdict = check_view(payload) if "type" in payload else check_message(payload)
+    assert verdict.ok, verdict.errors
+    assert not verdict.warnings, verdict.warnings
 
 
 def assert_escaped(payload: dict) -> None:
@@ -470,16 +465,23 @@ def test_pick_list_with_a_pending_action_carries_it_on_every_button() -> None:
     assert [b["block_id"] for b in actions] == ["account_pick"]
     values = [(b["action_id"], json.loads(b["value"])) for b in buttons(message["blocks"])]
     assert values == [
-        ("account_pick", {"id": 1, **pending}),
-        ("account_pick", {"id": 2, **pending}),
+        ("account_pick:1", {"id": 1, **pending}),
+        ("account_pick:2", {"id": 2, **pending}),
     ]
+    assert all(blocks.PICK_ACCOUNT_ACTION.match(action_id) for action_id, _ in values)
     assert "Choose one and I'll log an email on it." in block_texts(message["blocks"])
     assert blocks.PICK_ACCOUNT in blocks.ACTION_IDS
 
 
 def test_pick_list_without_an_action_shows_the_card() -> None:
     message = blocks.pick_list("acme", [(1, "Acme Corp"), (2, "Acme Labs")], ambiguous=True)
-    assert {b["action_id"] for b in buttons(message["blocks"])} == {"account_show"}
+    # Slack refuses a block whose buttons share an action_id: one id per account.
+    assert [b["action_id"] for b in buttons(message["blocks"])] == [
+        "account_show:1",
+        "account_show:2",
+    ]
+    assert all(blocks.SHOW_ACCOUNT_ACTION.match(b["action_id"]) for b in buttons(message["blocks"]))
+    assert_slack_accepts(message)
     assert [b["value"] for b in buttons(message["blocks"])] == ["1", "2"]
     assert message["blocks"][-1]["block_id"] == "account_pick"
 
@@ -599,3 +601,59 @@ def test_the_card_says_one_day_not_one_days() -> None:
     card = blocks.status_card(status(schedule=one))
     text = "\n".join(block_texts(card["blocks"]))
     assert "(1 day overdue)" in text and "every 1 day" in text
+
+
+# ---------------------------------------------------- formatting and direction (defect 14)
+
+ZWNJ = "\u200c"
+# Names an import can carry: mrkdwn formatting, a right-to-left override, zero-width.
+TRICKY_NAMES = ["*Acme*", "_x_", "~y~", "`code`", "\u202eevil", "Ac\u200bme\u2060 \ufeffCo"]
+INVISIBLE = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068"}
+INVISIBLE |= {"\u2069", "\u200e", "\u200f", "\u200b", "\u2060", "\ufeff", "\u061c"}
+
+
+def assert_inert(payload: dict) -> None:
+    """No formatting character can open or close a span, and no direction or zero-width
+    character survives, in any text Slack shows (mrkdwn and plain_text alike)."""
+    texts = [payload.get("text") or "", *block_texts(payload.get("blocks") or [])]
+    for text in texts:
+        assert not INVISIBLE & set(text), repr(text)
+    for text in mrkdwn_texts(payload):
+        for name in TRICKY_NAMES:
+            bare = blocks.clean(name)
+            assert bare not in text or not any(c in bare for c in "*_~`"), repr(text)
+
+
+def reads(payload: dict) -> str:
+    """The visible text, as a reader sees it."""
+    return "\n".join(block_texts(payload.get("blocks") or [])).replace(ZWNJ, "")
+
+
+@pytest.mark.parametrize("name", TRICKY_NAMES)
+def test_formatting_and_direction_characters_are_inert_on_every_surface(name: str) -> None:
+    visible = blocks.clean(name)
+    assert not INVISIBLE & set(visible) and visible.strip()
+    card = blocks.status_card(status(name))
+    due = DueAccount(facts(1, name), schedule(), [signal()], health(), 1.0, picks()[0])
+    reminder = blocks.reminder_account(due)
+    home = home_view(entries=[entry(1, name)], board=[LeaderboardRow("r@x", name, None, 1, 1)])
+    pick = blocks.pick_list(name, [(1, name), (2, f"{name} 2")], ambiguous=True)
+    for payload in (card, reminder, home, pick):
+        assert_inert(payload)
+        assert visible in reads(payload)  # the name still reads as itself
+        assert_slack_accepts(payload)
+    # In mrkdwn the markers are fenced by zero-width non-joiners...
+    assert all(f"{ZWNJ}{c}{ZWNJ}" in blocks.escape(name) for c in "*_~`" if c in name)
+    # ...and the header and the buttons, plain_text, show the name as typed, minus
+    # the characters that would reorder or hide parts of it.
+    assert card["blocks"][0]["text"]["text"] == visible
+    assert {b["text"]["text"] for b in buttons(pick["blocks"])} == {visible, f"{visible} 2"}
+
+
+def test_a_right_to_left_override_cannot_make_a_name_read_as_another() -> None:
+    spoof = "Acme \u202eCorp"  # shows as "Acme proC" in a bidi-aware client
+    assert blocks.clean(spoof) == "Acme Corp"
+    assert blocks.escape(spoof) == "Acme Corp"
+    # A zero-width joiner inside an emoji sequence is part of the emoji and stays.
+    assert blocks.clean("👩\u200d💻 Dev Shop") == "👩\u200d💻 Dev Shop"
+    assert blocks.clean("Ac\u200dme") == "Acme"

@@ -128,7 +128,7 @@ def block_text(blocks: list[dict]) -> str:
 
 @pytest.fixture
 def double() -> Iterator[SlackDouble]:
-    with SlackDouble() as slack:
+    with SlackDouble(clock=lambda: NOW) as slack:
         yield slack
 
 

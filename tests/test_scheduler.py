@@ -51,7 +51,7 @@ DIGEST_CHANNEL = "C0DIGEST"
 
 @pytest.fixture
 def double() -> Iterator[SlackDouble]:
-    with SlackDouble() as slack:
+    with SlackDouble(clock=lambda: NOW) as slack:
         yield slack
 
 
