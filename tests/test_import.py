@@ -838,7 +838,7 @@ def test_windows_1252_and_utf16_files_are_detected(
     assert result.created == 2
     assert "Windows-1252 (detected)" in result.detected
     assert sorted(o.product or "" for o in orders(db)) == ["Café crème", "Widgets"]
-    utf16 = write(tmp_path, "utf16.csv", text.replace(",,", ",X1,"), encoding="utf-16")
+    utf16 = write(tmp_path, "utf16.csv", text.replace(",,", ",X,", 1), encoding="utf-16")
     result = run(db, "orders", utf16)
     assert "UTF-16 (detected)" in result.detected and result.created == 2
 

@@ -90,17 +90,13 @@ def _detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as error:
         if error.start >= len(sample) - 3 and len(sample) == _SAMPLE_BYTES:
             return "utf-8"  # a character cut in two by the end of the sample
-    best = from_bytes(sample).best()
-    if best is None:
+    matches = list(from_bytes(sample))
+    if not matches:
         return "cp1252"
-    # A short sample often reads the same in several code pages; Excel's Western
-    # default wins a tie.
-    try:
-        if sample.decode("cp1252") == sample.decode(best.encoding, errors="replace"):
-            return "cp1252"
-    except UnicodeDecodeError:
-        pass
-    return best.encoding
+    # A short sample reads plausibly in several code pages; Excel's Western default
+    # wins when it is among the detector's top candidates.
+    top = [match.encoding for match in matches[:3]]
+    return "cp1252" if "cp1252" in top else top[0]
 
 
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
