@@ -11,9 +11,9 @@ from sqlmodel import func, select
 
 from bot.db import Database
 from bot.retention import importer
-from bot.retention.importer import writing as _writing  # noqa: F401 (monkeypatched)
 from bot.retention.errors import ImportRowError, InvalidInput, RowProblem
 from bot.retention.importer import IMPORT_KINDS, ImportOptions, ImportResult, import_csv
+from bot.retention.importer import writing as _writing  # noqa: F401 (monkeypatched)
 from models import Account, Contact, Order, Rep, RfmCutoffs
 from tests import factories as f
 
@@ -847,7 +847,9 @@ def test_windows_1252_and_utf16_files_are_detected(
 def test_a_wrong_encoding_names_the_flag(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "accounts.csv"
     path.write_bytes(b"external_id,name\nA1,Acme\n" + b"A2,Caf\xe9\n")
-    with pytest.raises(InvalidInput, match="line 3 .byte 0xE9. is not UTF-8 text; pass --encoding"):
+    with pytest.raises(
+        InvalidInput, match=r"line 3 \(byte 0xE9\) is not UTF-8 text; pass --encoding"
+    ):
         run(db, "accounts", path, options=ImportOptions(encoding="utf-8"))
     assert count(db, Account) == 0
 

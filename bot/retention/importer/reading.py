@@ -96,7 +96,12 @@ def _detect_encoding(sample: bytes) -> str:
     # A short sample reads plausibly in several code pages; Excel's Western default
     # wins when it is among the detector's top candidates.
     top = [match.encoding for match in matches[:3]]
-    return "cp1252" if "cp1252" in top else top[0]
+    single_byte = top[0].startswith(("cp", "iso8859", "latin", "mac", "hp"))
+    try:
+        sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return top[0]
+    return "cp1252" if "cp1252" in top or single_byte else top[0]
 
 
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')

@@ -81,12 +81,16 @@ class ImportResult:
             text += " (dry run: nothing written)"
         return text
 
-    def details(self) -> list[str]:
-        """The lines under the summary: how the file was read, what was left out, warnings."""
+    def details(self, *, verbose: bool = False) -> list[str]:
+        """The lines under the summary: how the file was read (when it was not plain
+        UTF-8 with commas and Rebuy's own headers, or `verbose`), the column mapping,
+        what was left out, and warnings."""
         lines = []
-        if self.detected:
+        plain = self.detected.startswith("read as UTF-8 (detected), comma-separated (detected)")
+        if self.detected and (verbose or not plain or ";" in self.detected):
             lines.append(self.detected[0].upper() + self.detected[1:] + ".")
-        if self.mapping:
+        own = all(name == header for name, header in self.mapping)
+        if self.mapping and (verbose or self.preset or not own):
             source = f" ({self.preset} preset)" if self.preset else ""
             pairs = ", ".join(f"{name} ← “{header}”" for name, header in self.mapping)
             lines.append(f"Columns{source}: {pairs}.")
@@ -121,10 +125,12 @@ def problem_lines(problems: list[RowProblem], errors_file: str | None = None) ->
     groups = group_problems(problems)
     lines = []
     for column, reason, numbers, count in groups[:GROUPS_SHOWN]:
+        if count == 1:
+            lines.append(f"  {RowProblem(numbers[0], column, reason)}")
+            continue
         where = f"column “{column}”" if column else "whole row"
         at = ", ".join(str(n) for n in numbers) + (", …" if count > len(numbers) else "")
-        label = "line" if count == 1 else f"{count:,} rows, lines"
-        lines.append(f"  {where}: {label} {at}: {reason}")
+        lines.append(f"  {where}: {count:,} rows (lines {at}): {reason}")
     if len(groups) > GROUPS_SHOWN:
         rest = sum(count for *_, count in groups[GROUPS_SHOWN:])
         lines.append(

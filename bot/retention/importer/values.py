@@ -39,7 +39,7 @@ _MONEY_LIMIT = Decimal(10) ** 14
 _CENT = Decimal("0.01")
 # Currency codes and symbols around an amount: "USD 1,234.50", "1.234,50 €", "R$ 10", "kr 5".
 _CURRENCY_WORD = re.compile(
-    r"^(?:[A-Z]{3}|[A-Za-z]{1,2}\$?|kr|Kč|zł|lei)\s*|\s*(?:[A-Z]{3}|kr|Kč|zł|lei)$"
+    r"^(?:[A-Z]{3}|[A-Z]{1,2}\$|kr|Kč|zł|lei)\s*|\s*(?:[A-Z]{3}|kr|Kč|zł|lei)$"
 )
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'’")
 
