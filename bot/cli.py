@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 from sqlalchemy.exc import OperationalError
 
 from bot.retention.errors import (
@@ -188,9 +188,47 @@ def _count_lines(path: Path) -> int:
     return max(0, lines - 1)
 
 
+def _parse_map(values: list[str]) -> dict[str, str]:
+    """--map external_id="Account ID",name="Account Name" (repeatable) as a dict."""
+    import csv
+
+    columns: dict[str, str] = {}
+    for value in values:
+        for pair in next(csv.reader([value], skipinitialspace=True)):
+            name, equals, header = pair.partition("=")
+            if not equals or not name.strip() or not header.strip():
+                raise InvalidInput(
+                    f'--map: “{pair}” is not field="Header"; '
+                    'write e.g. --map external_id="Account ID",name="Account Name".'
+                )
+            columns[name.strip()] = header.strip().strip('"')
+    return columns
+
+
+def _read_mapping(path: Path) -> dict[str, str]:
+    """A saved mapping (YAML or JSON): {field: header}, or the same under "columns"."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInput(f"--mapping {path}: cannot read the file ({error.strerror}).") from None
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"--mapping {path}: not YAML or JSON ({error}).") from None
+    if isinstance(data, dict) and isinstance(data.get("columns"), dict):
+        data = data["columns"]
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise InvalidInput(
+            f'--mapping {path}: expected field: "Header" pairs, e.g. external_id: "Account ID".'
+        )
+    return data
+
+
 @app.command("import")
 def import_(
-    kind: Annotated[str, typer.Argument(help="accounts, orders or contacts")],
+    kind: Annotated[str, typer.Argument(help="accounts, orders, contacts or touches")],
     file: Annotated[Path, typer.Argument(help="The CSV file exported from your CRM.")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and report, change nothing.")
@@ -198,30 +236,65 @@ def import_(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Import the good rows and list the bad ones.")
     ] = False,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help='Columns, e.g. external_id="Account ID",name="Account Name".'),
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="A saved mapping file (YAML or JSON).")
+    ] = None,
+    vendor: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="The CRM the export comes from: salesforce, hubspot, pipedrive."
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="e.g. DD/MM/YYYY, MM/DD/YYYY or %d.%m.%Y.")
+    ] = None,
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="How amounts are written, e.g. de for 1.234,50.")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help="Between values: , ; tab or | (detected).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="e.g. utf-8, utf-16, cp1252 (detected).")
+    ] = None,
+    errors_file: Annotated[
+        Path | None, typer.Option("--errors", help="Write every problem to this CSV file.")
+    ] = None,
 ) -> None:
-    """Load accounts, orders or contacts from a CSV file (all or nothing unless --skip-bad)."""
-    from bot.retention.importer import IMPORT_KINDS, import_csv
+    """Load accounts, orders, contacts or touches from a CSV file (all or nothing unless
+    --skip-bad). CRM exports are read as they are: see "From your CRM" in the README."""
+    from bot.retention.importer import VENDORS, ImportOptions, import_csv, import_kind
+    from bot.retention.importer.values import check_locale
+    from bot.terminal import import_progress
 
-    if kind not in IMPORT_KINDS:
-        raise InvalidInput(f"Unknown import kind “{kind}”: use one of {', '.join(IMPORT_KINDS)}.")
+    kind = import_kind(kind)
     if file.is_dir():
         raise InvalidInput(f"{file}: is a folder, not a CSV file.")
     if not file.is_file():
         raise InvalidInput(f"{file}: no such file.")
+    if vendor is not None and vendor.lower() not in VENDORS:
+        raise InvalidInput(f"--from: “{vendor}” is not one of {', '.join(VENDORS)}.")
+    columns = _read_mapping(mapping) if mapping else {}
+    columns.update(_parse_map(column_map or []))
+    options = ImportOptions(
+        columns=columns,
+        vendor=vendor.lower() if vendor else None,
+        date_format=date_format,
+        locale=check_locale(locale),
+        delimiter=delimiter,
+        encoding=encoding,
+    )
     runtime = _runtime()
     total = _count_lines(file)
-    show_bar = err.is_terminal and total > 20_000
-    progress = Progress(
-        TextColumn(f"Importing {kind}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not show_bar,
-    )
-    with progress:
-        task = progress.add_task(kind, total=total)
-        with runtime.db.transaction() as session:
+    try:
+        with (
+            import_progress(err, kind, total, Progress) as progress,
+            runtime.db.transaction() as session,
+        ):
             result = import_csv(
                 session=session,
                 kind=kind,
@@ -230,22 +303,40 @@ def import_(
                 tiers=runtime.settings.tiers,
                 dry_run=dry_run,
                 skip_bad=skip_bad,
-                progress=lambda done: progress.update(task, completed=done),
+                options=options,
+                progress=progress,
             )
             if dry_run:
                 session.rollback()
-        progress.update(task, total=result.rows, completed=result.rows)
+    except ImportRowError as error:
+        _print_problems(error.message, error.problems, errors_file)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        # The transaction was rolled back on the way out.
+        err.print("Interrupted: nothing was imported.")
+        raise typer.Exit(130) from None
     out.print(result.summary())
+    for line in result.details(verbose=dry_run):
+        out.print(line)
     if result.skipped:
         bad = result.bad_rows
-        err.print(f"Skipped {bad:,} bad row{'' if bad == 1 else 's'}:")
-        # Every problem, a batch per print: a big file can have a great many.
-        for start in range(0, len(result.skipped), 1_000):
-            err.print("\n".join(f"  {p}" for p in result.skipped[start : start + 1_000]))
+        _print_problems(
+            f"Skipped {bad:,} bad row{'' if bad == 1 else 's'}:", result.skipped, errors_file
+        )
     if result.skipped and not (result.created + result.updated + result.unchanged):
         # --skip-bad with nothing good: a failure, not a successful import of nothing.
         err.print(f"{file}: every row is bad; nothing was imported.")
         raise typer.Exit(1)
+
+
+def _print_problems(heading: str, problems: list, errors_file: Path | None) -> None:
+    """At most ~20 lines whatever the number of problems; every one in --errors FILE."""
+    from bot.retention.importer import problem_lines, write_errors
+
+    err.print(heading)
+    if errors_file is not None:
+        write_errors(errors_file, problems)
+    err.print("\n".join(problem_lines(problems, str(errors_file) if errors_file else None)))
 
 
 # --- reminders --------------------------------------------------------------------------
@@ -541,9 +632,6 @@ def main() -> None:
         app()
     except ImportRowError as error:
         err.print(error.message)
-        # Every problem, a batch per print: a big file can have a great many.
-        for start in range(0, len(error.problems), 1_000):
-            err.print("\n".join(f"  {p}" for p in error.problems[start : start + 1_000]))
         sys.exit(1)
     except RebuyError as error:
         err.print(error.message)

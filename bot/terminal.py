@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -175,3 +178,38 @@ def report_view(report: RecencyReport) -> Group:
         segments.add_row(name, f"{count:,}")
     heading = Text(f"Recency report as of {day_label(report.as_of)}", style="bold")
     return Group(heading, summary, Text(""), groups, Text(""), segments)
+
+
+@contextmanager
+def import_progress(
+    console: Console, kind: str, total: int, progress_class: type
+) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar for `rebuy import` that follows each stage: reading and checking
+    the rows, then writing them (so a long write never looks frozen). Hidden unless
+    stderr is a terminal and the file is big enough to wait for."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    progress = progress_class(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (console.is_terminal and total > 20_000),
+    )
+    with progress:
+        task = progress.add_task(f"Reading and checking {kind}", total=total)
+        stage = ["reading"]
+
+        def report(name: str, done: int, of: int | None) -> None:
+            if name != stage[0]:
+                stage[0] = name
+                progress.update(task, description=f"Writing {kind}", completed=0, total=of)
+            if of is not None:
+                progress.update(task, total=of)
+            progress.update(task, completed=done)
+
+        yield report
+        final = progress.tasks[0]
+        if final.total is not None:
+            progress.update(task, completed=final.total)

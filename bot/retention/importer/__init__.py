@@ -1,0 +1,174 @@
+"""Load accounts, orders, contacts and touches from the CSV files a CRM exports.
+
+Every import first reads and checks the whole file, then writes. A file with a
+bad row changes nothing (`ImportRowError` lists every bad row with its line and
+column) unless the caller asks to skip bad rows; a dry run checks and counts but
+writes nothing. Re-importing a file is idempotent: rows are matched to what is
+already stored and counted as new, updated or unchanged.
+
+Files are taken as CRMs write them: the encoding and delimiter are detected, the
+columns are mapped (`--map`, a saved mapping, or a Salesforce, HubSpot or Pipedrive
+preset recognised from the headers), and dates and amounts are read in the common
+styles (`values`). The modules: `reading` (file, header, mapping), `values`,
+`presets`, one planner per kind, `writing` (bulk SQL) and `result` (the summary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot.retention.errors import ImportRowError, InvalidInput
+from bot.retention.importer.accounts import plan_accounts
+from bot.retention.importer.contacts import plan_contacts
+from bot.retention.importer.formats import FORMATS, ImportOptions, a_kind
+from bot.retention.importer.orders import plan_orders
+from bot.retention.importer.presets import PRESETS, VENDORS
+from bot.retention.importer.reading import (
+    PROGRESS_EVERY,
+    CsvRows,
+    ImportProblem,
+    open_text,
+    sniff,
+)
+from bot.retention.importer.result import ImportResult, problem_lines, write_errors
+from bot.retention.importer.touches import plan_touches
+from bot.retention.importer.values import DateOrderDecided
+from bot.retention.importer.writing import WRITE_CHUNK
+
+__all__ = [
+    "FORMATS",
+    "IMPORT_KINDS",
+    "PRESETS",
+    "PROGRESS_EVERY",
+    "VENDORS",
+    "WRITE_CHUNK",
+    "ImportOptions",
+    "ImportProblem",
+    "ImportResult",
+    "import_csv",
+    "import_kind",
+    "problem_lines",
+    "write_errors",
+]
+
+IMPORT_KINDS = ("accounts", "orders", "contacts", "touches")
+_KIND_ALIASES = {
+    "account": "accounts",
+    "order": "orders",
+    "contact": "contacts",
+    "touch": "touches",
+    "activity": "touches",
+    "activities": "touches",
+}
+_PLANNERS = {
+    "accounts": plan_accounts,
+    "orders": plan_orders,
+    "contacts": plan_contacts,
+    "touches": plan_touches,
+}
+Progress = Callable[[str, int, int | None], None]
+
+
+def import_kind(text: str) -> str:
+    """ "accounts", "account", "Activities" -> the import kind, or InvalidInput."""
+    kind = text.strip().lower()
+    kind = _KIND_ALIASES.get(kind, kind)
+    if kind not in IMPORT_KINDS:
+        raise InvalidInput(f"Unknown import kind “{text}”; use one of: {', '.join(IMPORT_KINDS)}.")
+    return kind
+
+
+def import_csv(
+    *,
+    session: Session,
+    kind: str,
+    path: Path,
+    now: datetime,
+    tiers: Sequence[str],
+    dry_run: bool = False,
+    skip_bad: bool = False,
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one CSV file of `kind` (accounts, orders, contacts or touches).
+
+    Runs inside the caller's write transaction and never commits. Every row is
+    checked before anything is written: with bad rows and no `skip_bad`, raises
+    `ImportRowError` listing them all and writes nothing; with `skip_bad`, the
+    good rows are imported and the bad rows' problems are returned in `skipped`.
+    `progress(stage, done, total)` is called every few thousand rows while
+    "reading" (total None) and after every chunk while "writing". File-level
+    trouble (no such file, a missing column, a header and no rows, ambiguous
+    dates) raises `InvalidInput` naming the file.
+    """
+    kind = import_kind(kind)
+    if now.tzinfo is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    path = Path(path)
+    options = options or ImportOptions()
+    try:
+        return _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
+    except DateOrderDecided as decided:
+        # A value proved the dates day-first after month-first was assumed: read again.
+        options = replace(options, date_order=decided.order)
+        return _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
+
+
+def _import(
+    session: Session,
+    kind: str,
+    path: Path,
+    now: datetime,
+    tiers: Sequence[str],
+    dry_run: bool,
+    skip_bad: bool,
+    options: ImportOptions,
+    progress: Progress | None,
+) -> ImportResult:
+    found = sniff(path, options)
+    with open_text(path, found.encoding) as handle:
+        rows = CsvRows(path, kind, handle, options, found, progress)
+        plan = _PLANNERS[kind](session, rows, now=now, tiers=tiers)
+    if rows.count == 0:
+        raise InvalidInput(
+            f"{path}: the file has a header but no data rows, so there is nothing to import; "
+            f"{a_kind(kind)} file has one row per line under the header."
+        )
+    rows.dates.check_decided(str(path))
+    problems = sorted(rows.problems, key=lambda p: p.line)
+    if problems and not skip_bad:
+        raise ImportRowError(kind=kind, path=str(path), problems=problems)
+    if progress is not None:
+        progress("reading", rows.count, rows.count)
+    if not dry_run and (plan.created or plan.updated):
+        plan.write()
+        # Core statements bypass the identity map; nothing loaded before may be trusted.
+        session.expire_all()
+    detected = found.describe()
+    dates = rows.dates.describe()
+    if dates:
+        detected += f"; {dates}"
+    if options.locale:
+        detected += f"; amounts in the {options.locale} locale"
+    return ImportResult(
+        kind=kind,
+        path=str(path),
+        rows=rows.count,
+        created=plan.created,
+        updated=plan.updated,
+        unchanged=plan.unchanged,
+        skipped=problems,
+        dry_run=dry_run,
+        reps_created=plan.reps_created,
+        duplicates=rows.duplicates,
+        left_out=plan.left_out,
+        warnings=plan.warnings,
+        detected=detected,
+        mapping=found.mapping,
+        preset=found.preset.name if found.preset else None,
+    )

@@ -1,0 +1,156 @@
+"""What an import did, in words: the summary line, warnings, and problems that scale."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.retention.errors import RowProblem
+
+# A summary line lists this many line numbers of each kind of problem.
+LINES_SHOWN = 5
+# ...and at most this many kinds of problem; the rest are counted in one line.
+GROUPS_SHOWN = 15
+_QUOTED = re.compile(r"“[^”]*”")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class Plan:
+    """What a planner found; `write` makes it so (never called in a dry run)."""
+
+    created: int
+    updated: int
+    unchanged: int
+    write: Callable[[], None]
+    reps_created: int = 0
+    # Rows left out on purpose (a lost deal, an activity not done), by reason.
+    left_out: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, in a dry run, would do)."""
+
+    kind: str
+    path: str
+    rows: int  # data rows read, bad ones included
+    created: int
+    updated: int
+    unchanged: int
+    skipped: list[RowProblem] = field(default_factory=list)
+    dry_run: bool = False
+    reps_created: int = 0  # accounts only: owners seen for the first time
+    duplicates: int = 0  # identical repeats of a row, collapsed into one
+    left_out: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    detected: str = ""  # "read as UTF-16 (detected), tab-separated (detected); …"
+    mapping: list[tuple[str, str]] = field(default_factory=list)  # (field, header)
+    preset: str | None = None
+
+    @property
+    def bad_rows(self) -> int:
+        """How many rows were skipped (a row can have several problems)."""
+        return len({problem.line for problem in self.skipped})
+
+    def summary(self) -> str:
+        """One line for a person, e.g. "orders.csv: 1,204 rows — 1,180 new, 20 updated, …"."""
+        parts = [
+            f"{self.created:,} new",
+            f"{self.updated:,} updated",
+            f"{self.unchanged:,} unchanged",
+        ]
+        if self.duplicates:
+            parts.append(f"{plural(self.duplicates, 'duplicate row')} collapsed")
+        if self.left_out:
+            parts.append(f"{self.left_out.total():,} left out")
+        if self.skipped:
+            parts.append(f"{plural(self.bad_rows, 'bad row')} skipped")
+        text = f"{Path(self.path).name}: {plural(self.rows, 'row')} — " + ", ".join(parts)
+        if self.reps_created:
+            text += f"; {plural(self.reps_created, 'new rep')}"
+        if self.dry_run:
+            text += " (dry run: nothing written)"
+        return text
+
+    def details(self, *, verbose: bool = False) -> list[str]:
+        """The lines under the summary: how the file was read (when it was not plain
+        UTF-8 with commas and Rebuy's own headers, or `verbose`), the column mapping,
+        what was left out, and warnings."""
+        lines = []
+        plain = self.detected.startswith("read as UTF-8 (detected), comma-separated (detected)")
+        if self.detected and (verbose or not plain or ";" in self.detected):
+            lines.append(self.detected[0].upper() + self.detected[1:] + ".")
+        own = all(name == header for name, header in self.mapping)
+        if self.mapping and (verbose or self.preset or not own):
+            source = f" ({self.preset} preset)" if self.preset else ""
+            pairs = ", ".join(f"{name} ← “{header}”" for name, header in self.mapping)
+            lines.append(f"Columns{source}: {pairs}.")
+        for reason, count in self.left_out.most_common(5):
+            lines.append(f"Left out {plural(count, 'row')}: {reason}.")
+        if len(self.left_out) > 5:
+            rest = sum(count for _, count in self.left_out.most_common()[5:])
+            lines.append(f"Left out {plural(rest, 'more row')} for other reasons.")
+        lines.extend(self.warnings)
+        return lines
+
+
+def group_problems(problems: Iterable[RowProblem]) -> list[tuple[str | None, str, list[int], int]]:
+    """(column, first reason, first line numbers, count) per (column, kind of reason),
+    most frequent first. Reasons differ only in the quoted value are one kind."""
+    groups: dict[tuple[str | None, str], tuple[str, list[int], list[int]]] = {}
+    for problem in problems:
+        key = (problem.column, _QUOTED.sub("“…”", problem.reason))
+        group = groups.get(key)
+        if group is None:
+            groups[key] = (problem.reason, [problem.line], [1])
+            continue
+        if len(group[1]) < LINES_SHOWN:
+            group[1].append(problem.line)
+        group[2][0] += 1
+    ordered = sorted(groups.items(), key=lambda item: (-item[1][2][0], item[1][1][0]))
+    return [(column, reason, lines, count[0]) for (column, _), (reason, lines, count) in ordered]
+
+
+def problem_lines(problems: list[RowProblem], errors_file: str | None = None) -> list[str]:
+    """At most ~20 lines describing every problem: one per (column, kind of reason)."""
+    groups = group_problems(problems)
+    lines = []
+    for column, reason, numbers, count in groups[:GROUPS_SHOWN]:
+        if count == 1:
+            lines.append(f"  {RowProblem(numbers[0], column, reason)}")
+            continue
+        where = f"column “{column}”" if column else "whole row"
+        at = ", ".join(str(n) for n in numbers) + (", …" if count > len(numbers) else "")
+        lines.append(f"  {where}: {count:,} rows (lines {at}): {reason}")
+    if len(groups) > GROUPS_SHOWN:
+        rest = sum(count for *_, count in groups[GROUPS_SHOWN:])
+        lines.append(
+            f"  …and {plural(rest, 'more problem')} of {len(groups) - GROUPS_SHOWN:,} other kinds."
+        )
+    if errors_file:
+        lines.append(f"Every problem, one per line, is in {errors_file}.")
+    elif len(problems) > len(groups[:GROUPS_SHOWN]):
+        lines.append("Pass --errors FILE to get every problem in a CSV file.")
+    return lines
+
+
+def write_errors(path: Path, problems: Iterable[RowProblem]) -> int:
+    """Every problem as CSV (line, column, value, reason); returns how many."""
+    written = 0
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "column", "value", "reason"])
+        for problem in problems:
+            value = getattr(problem, "value", None)
+            writer.writerow([problem.line, problem.column or "", value or "", problem.reason])
+            written += 1
+    return written

@@ -1,0 +1,377 @@
+"""Turning the text of one cell into a value: money, dates, e-mails, day counts.
+
+Parsers raise `Bad` with a reason a person can read. Plain values (``1234.50``,
+``2026-03-01``) take a fast path; everything else (currency symbols, thousands
+separators, ``03/15/2025``, ``Mar 15, 2025``) is handled by a parser built once per
+file from the import's options.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberFormatError, parse_decimal
+
+from bot.retention.errors import InvalidInput
+
+
+class Bad(Exception):
+    """A value that cannot be imported; `reason` says why, for a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- money -------------------------------------------------------------------------------
+
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+_EMAIL = re.compile(r"[^@\s,;<>\"()]+@[^@\s,;<>\".()]+(?:\.[^@\s,;<>\".()]+)+")
+_EMAIL_INSIDE = re.compile(r"[<(]\s*([^<>()\s]+@[^<>()\s]+)\s*[>)]\s*$")
+# Numeric(16, 2): at most 14 digits before the point.
+_MONEY_LIMIT = Decimal(10) ** 14
+_CENT = Decimal("0.01")
+# Currency codes and symbols around an amount: "USD 1,234.50", "1.234,50 €", "R$ 10", "kr 5".
+_CURRENCY_WORD = re.compile(
+    r"^(?:[A-Z]{3}|[A-Z]{1,2}\$|kr|Kč|zł|lei)\s*|\s*(?:[A-Z]{3}|kr|Kč|zł|lei)$"
+)
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'’")
+
+
+def _strip_currency(text: str) -> str:
+    """The number part of "$1,234.50", "€ 1.234,50", "1 234,50 kr", "USD 99"."""
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Sc")
+    text = _CURRENCY_WORD.sub("", text.strip())
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class MoneyParser:
+    """Amounts as exports write them. Without a locale, a value with both separators uses
+    the last one as the decimal point, and a lone comma is a thousands separator when
+    three digits follow it (``1,234``) and a decimal comma otherwise (``12,5``). With a
+    locale, Babel's number parsing decides (``de``: ``1.234,50``)."""
+
+    locale: str | None = None
+
+    def __call__(self, text: str) -> Decimal:
+        if PLAIN_NUMBER.fullmatch(text):
+            dot = text.find(".")
+            if dot != -1 and len(text) - dot > 3 and text[dot + 3 :].strip("0"):
+                hint = (
+                    "" if self.locale else " (if the point separates thousands, pass --locale de)"
+                )
+                raise Bad(f"“{text}” has more than 2 decimal places{hint}")
+            value = Decimal(text)
+        else:
+            value = self._parse_formatted(text)
+            if value != value.quantize(_CENT):
+                raise Bad(f"“{text}” has more than 2 decimal places")
+        if abs(value) >= _MONEY_LIMIT:
+            raise Bad(f"“{text}” is too large (the limit is 99999999999999.99)")
+        return value
+
+    def _parse_formatted(self, text: str) -> Decimal:
+        body = text.strip()
+        negative = False
+        if body.startswith("(") and body.endswith(")"):
+            negative, body = True, body[1:-1].strip()
+        for sign in ("-", "−", "+"):
+            if body.startswith(sign) or body.endswith(sign):
+                negative = negative or sign != "+"
+                body = body.strip(sign).strip()
+        body = _strip_currency(body)
+        if body[:1] in ("-", "−"):
+            negative, body = True, body[1:].strip()
+        body = body.translate(_SPACES)
+        if not body or (not body[0].isdigit() and body[0] not in ".,"):
+            raise Bad(f"“{text}” is not an amount; use a number like 1234.50 or $1,234.50")
+        number = self._locale_number(body) if self.locale else self._guess_number(body)
+        if number is None:
+            raise Bad(
+                f"“{text}” is not an amount; use a number like 1234.50 "
+                "(pass --locale, e.g. --locale de, for 1.234,50)"
+            )
+        return -number if negative else number
+
+    def _locale_number(self, body: str) -> Decimal | None:
+        try:
+            return parse_decimal(body, locale=self.locale, strict=True)
+        except NumberFormatError:
+            return None
+
+    @staticmethod
+    def _guess_number(body: str) -> Decimal | None:
+        comma, dot = body.rfind(","), body.rfind(".")
+        if comma != -1 and dot != -1:
+            decimal_sep, group_sep = (",", ".") if comma > dot else (".", ",")
+        elif comma != -1:
+            groups = body.split(",")
+            if len(groups) > 2 or len(groups[1]) == 3:
+                decimal_sep, group_sep = ".", ","
+            else:
+                decimal_sep, group_sep = ",", "."
+        else:
+            decimal_sep, group_sep = ".", ","
+        whole, _, cents = body.partition(decimal_sep)
+        parts = whole.split(group_sep)
+        if len(parts) > 1 and (
+            not 1 <= len(parts[0]) <= 3 or any(len(part) != 3 for part in parts[1:])
+        ):
+            return None
+        digits = "".join(parts) + ("." + cents if cents else "")
+        if not PLAIN_NUMBER.fullmatch(digits):
+            return None
+        try:
+            return Decimal(digits)
+        except InvalidOperation:
+            return None
+
+
+def check_locale(name: str | None) -> str | None:
+    """A locale Babel knows ("de", "de_CH", "en-GB"), or InvalidInput naming the flag."""
+    if name is None:
+        return None
+    try:
+        return str(Locale.parse(name.replace("-", "_")))
+    except (UnknownLocaleError, ValueError):
+        raise InvalidInput(
+            f"--locale: “{name}” is not a locale; use a code such as en, de, fr or de_CH."
+        ) from None
+
+
+def parse_annual_value(parse_money: MoneyParser, text: str) -> Decimal | None:
+    if not text:
+        return None
+    value = parse_money(text)
+    if value < 0:
+        raise Bad(f"“{text}” is negative; an annual value is 0 or more")
+    return value
+
+
+def parse_cadence(text: str) -> int | None:
+    if not text:
+        return None
+    if not _WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= 730:
+        raise Bad(f"“{text}” is not a number of days from 1 to 730")
+    return int(text)
+
+
+def parse_email(text: str) -> str:
+    if not _EMAIL.fullmatch(text):
+        raise Bad(f"“{text}” is not an e-mail address")
+    return text
+
+
+def email_in(text: str) -> str | None:
+    """The e-mail in "jane@x.com", "Jane Doe <jane@x.com>" or "Jane Doe (jane@x.com)"."""
+    if _EMAIL.fullmatch(text):
+        return text
+    found = _EMAIL_INSIDE.search(text)
+    return found.group(1) if found and _EMAIL.fullmatch(found.group(1)) else None
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_NUMERIC_DATE = re.compile(
+    r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([AaPp][Mm])?)?"
+)
+_MONTHS = {
+    name.lower(): number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_TIME = r"(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
+# "Mar 15, 2025", "March 15 2025 2:30 PM"
+_MONTH_FIRST = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})" + _TIME)
+# "15 Mar 2025", "15-Mar-2025"
+_DAY_FIRST = re.compile(r"(\d{1,2})[\s\-]([A-Za-z]{3,9})\.?[\s\-,]+(\d{4})" + _TIME)
+
+DATE_ORDERS = {"mdy": "MM/DD/YYYY", "dmy": "DD/MM/YYYY"}
+_FORMAT_TOKENS = (("YYYY", "%Y"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"))
+
+
+class DateOrderDecided(Exception):
+    """A day/month order different from the one assumed so far was proven by a value;
+    the import starts again with that order (raised at most once per import)."""
+
+    def __init__(self, order: str) -> None:
+        super().__init__(order)
+        self.order = order
+
+
+def _time_of(hour: str | None, minute: str | None, second: str | None, half: str | None):
+    if hour is None:
+        return 0, 0, 0
+    h, m, s = int(hour), int(minute or 0), int(second or 0)
+    if half:
+        if not 1 <= h <= 12:
+            raise ValueError("hour")
+        h = h % 12 + (12 if half.lower() == "pm" else 0)
+    return h, m, s
+
+
+class DateParser:
+    """Dates and times as exports write them, as timezone-aware UTC.
+
+    ISO dates and date-times always work. Without `--date-format` the parser also reads
+    15.03.2025 (a dotted date is day first), Mar 15, 2025, 15 Mar 2025 and Excel-style
+    "3/15/2025 14:30". A slash or dash date is ambiguous until a value proves the order
+    (a part over 12): until then month-first is assumed, and a value proving day-first
+    raises `DateOrderDecided` so the import restarts with it. A file whose every such
+    date reads both ways is refused by `check_decided`.
+    """
+
+    def __init__(self, date_format: str | None = None, order: str | None = None) -> None:
+        self.format = _strptime_format(date_format) if date_format else None
+        self.given = date_format
+        self.order = order
+        self.ambiguous_example: str | None = None
+        self.seen: set[str] = set()  # which styles were read, for the summary
+
+    def __call__(self, text: str) -> datetime:
+        try:
+            value = self._parse(text)
+        except (ValueError, OverflowError):
+            raise Bad(self._not_a_date(text)) from None
+        if value is None:
+            raise Bad(self._not_a_date(text))
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.year < 1900:
+            raise Bad(f"“{text}” is before 1900; is the year right?")
+        return value
+
+    def _not_a_date(self, text: str) -> str:
+        if self.given:
+            return f"“{text}” does not match the date format “{self.given}”"
+        return (
+            f"“{text}” is not a date; use YYYY-MM-DD, an ISO date-time, 03/15/2025, "
+            "15.03.2025 or Mar 15, 2025 (or pass --date-format)"
+        )
+
+    def _parse(self, text: str) -> datetime | None:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            self.seen.add("ISO")
+            return value
+        if self.format is not None:
+            return self._with_format(text)
+        found = _NUMERIC_DATE.fullmatch(text)
+        if found:
+            return self._numeric(text, found)
+        for pattern, month_at in ((_MONTH_FIRST, 1), (_DAY_FIRST, 2)):
+            found = pattern.fullmatch(text)
+            if found:
+                month = _MONTHS.get(found.group(month_at).lower())
+                if month is None:
+                    return None
+                day = int(found.group(3 - month_at))
+                self.seen.add("month names")
+                return datetime(int(found.group(3)), month, day, *_time_of(*found.groups()[3:]))
+        return None
+
+    def _with_format(self, text: str) -> datetime:
+        assert self.format is not None
+        try:
+            return datetime.strptime(text, self.format)
+        except ValueError:
+            # A time after the date ("03/15/2025 14:30") is fine whatever the format.
+            head, _, rest = text.partition(" ")
+            day = datetime.strptime(head, self.format)
+            found = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?", rest.strip())
+            if not found:
+                raise
+            return day.replace(
+                **dict(zip(("hour", "minute", "second"), _time_of(*found.groups()), strict=True))
+            )
+
+    def _numeric(self, text: str, found: re.Match[str]) -> datetime:
+        first, separator, second, year = found.group(1, 2, 3, 4)
+        a, b = int(first), int(second)
+        if separator == ".":
+            order = "dmy"  # 15.03.2025: dotted dates are day first wherever they are used
+        elif a > 12 >= b:
+            order = self._prove("dmy")
+        elif b > 12 >= a:
+            order = self._prove("mdy")
+        else:
+            if a != b and self.ambiguous_example is None:
+                self.ambiguous_example = text
+            order = self.order or "mdy"
+        self.seen.add("DD.MM.YYYY" if separator == "." else DATE_ORDERS[order])
+        month, day = (a, b) if order == "mdy" else (b, a)
+        return datetime(int(year), month, day, *_time_of(*found.groups()[4:]))
+
+    def _prove(self, order: str) -> str:
+        if self.order is None:
+            self.order = order
+            if order != "mdy" and self.ambiguous_example is not None:
+                raise DateOrderDecided(order)
+        elif self.order != order:
+            raise InvalidInput(
+                "the file mixes day-first and month-first dates; pass --date-format "
+                "DD/MM/YYYY or --date-format MM/DD/YYYY"
+            )
+        return self.order
+
+    def check_decided(self, path: str) -> None:
+        """Refuse a file whose slash dates all read both ways (e.g. only 03/04/2025)."""
+        if self.ambiguous_example is not None and self.order is None:
+            text = self.ambiguous_example
+            found = _NUMERIC_DATE.fullmatch(text)
+            assert found is not None
+            a, b, year = int(found.group(1)), int(found.group(3)), int(found.group(4))
+            us, eu = datetime(year, a, b), datetime(year, b, a)
+            us, eu = f"{us.day} {us:%B %Y}", f"{eu.day} {eu:%B %Y}"
+            raise InvalidInput(
+                f"{path}: the dates are ambiguous: “{text}” reads as {us} (month first) or "
+                f"{eu} (day first), and no date in the file settles it. Pass --date-format "
+                "MM/DD/YYYY or --date-format DD/MM/YYYY."
+            )
+
+    def describe(self) -> str | None:
+        if self.given:
+            return f"dates as {self.given}"
+        styles = sorted(self.seen - {"ISO"})
+        return "dates as " + ", ".join(styles) if styles else None
+
+
+def _strptime_format(given: str) -> str:
+    """ "DD/MM/YYYY" or a strptime pattern ("%d/%m/%Y") as a strptime pattern."""
+    if "%" in given:
+        return given
+    pattern = given.upper()
+    for token, code in _FORMAT_TOKENS:
+        pattern = pattern.replace(token, code)
+    if "%" not in pattern:
+        raise InvalidInput(
+            f"--date-format: “{given}” has no day, month or year in it; use e.g. DD/MM/YYYY, "
+            "MM/DD/YYYY or a strptime pattern such as %d.%m.%Y."
+        )
+    return pattern
