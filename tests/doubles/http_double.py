@@ -28,6 +28,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
+    applied: bool = False
 
 
 @dataclass
@@ -37,6 +38,7 @@ class _Fault:
     path_contains: str
     headers: dict[str, str]
     body: Any
+    applied: bool = False
 
 
 class HttpDouble:
@@ -133,10 +135,16 @@ class HttpDouble:
         path_contains: str = "",
         headers: dict[str, str] | None = None,
         body: Any = None,
+        applied: bool = False,
     ) -> None:
-        """Answer the next `times` requests whose path contains `path_contains` with `status`."""
+        """Answer the next `times` requests whose path contains `path_contains` with `status`.
+
+        `applied=True`: the request is carried out first and only its answer is lost
+        (the write happened; the client sees an error), as after a gateway timeout.
+        """
         with self._lock:
-            self._faults.append(_Fault(status, times, path_contains, headers or {}, body))
+            fault = _Fault(status, times, path_contains, headers or {}, body, applied)
+            self._faults.append(fault)
 
     def count(self, method: str, path_contains: str = "", status: int | None = None) -> int:
         with self._lock:
@@ -161,6 +169,8 @@ class HttpDouble:
         if answer is None:
             fault = self._take_fault(request.path)
             if fault is not None:
+                if fault.applied:
+                    self.route(request)
                 answer = Answer(
                     fault.status, fault.body or self.error_body(fault.status), dict(fault.headers)
                 )

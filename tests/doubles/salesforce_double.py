@@ -391,7 +391,7 @@ class SalesforceDouble(HttpDouble):
                 404,
                 [
                     {
-                        "message": f"External ID field does not exist or is not accessible: {field}",
+                        "message": f"External ID field not accessible: {field}",
                         "errorCode": "NOT_FOUND",
                     }
                 ],
