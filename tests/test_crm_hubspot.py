@@ -1,4 +1,4 @@
-"""The HubSpot source and write-back, through hubspot-api-client, against the local HubSpot double."""
+"""The HubSpot source and write-back (hubspot-api-client) against the local HubSpot double."""
 
 from __future__ import annotations
 
