@@ -125,7 +125,7 @@ def test_server_errors_are_retried_and_an_expired_session_reported(org: Salesfor
 def test_the_daily_api_limit_is_reported_not_retried(org: SalesforceDouble) -> None:
     org.daily_limit_exceeded = True
     waits: list[float] = []
-    with pytest.raises(SourceError, match="HTTP 403.*TotalRequests Limit exceeded"):
+    with pytest.raises(SourceError, match=r"HTTP 403.*TotalRequests Limit exceeded"):
         pull(SalesforceSource(settings(org, waits)), "accounts")
     assert waits == []
 

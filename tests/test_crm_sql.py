@@ -1,4 +1,4 @@
-"""The SQL source: an ERP's orders read with one query and a column mapping, on SQLite and PostgreSQL."""
+"""The SQL source: ERP orders read with one query and a column mapping (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
