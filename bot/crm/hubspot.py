@@ -1,0 +1,469 @@
+"""HubSpot as a live source, through the official `hubspot-api-client`.
+
+What maps to what:
+- companies -> accounts (owner by the owners API's e-mail; `annualrevenue` as the
+  annual value unless configured otherwise); a company that absorbed others in a
+  merge lists them in `hs_merged_object_ids`, and each arrives as `Removed(...,
+  merged_into=survivor)`.
+- contacts -> contacts, on their first associated company.
+- deals -> orders when closed-won (`hs_is_closed_won`), one order per deal, its
+  line items' names as the product; a deal that is not (or no longer) won
+  arrives as `Removed`, so a re-opened deal stops counting as an order.
+- calls, emails, meetings, notes and completed tasks -> touches, on their first
+  associated company; activities Rebuy wrote itself carry `rebuy_touch_id`.
+- archived records of each kind -> the kind's "removed" stream.
+
+Incremental reads use the CRM search API: last-modified time after the cursor
+(or equal with a larger id), sorted ascending, paged with `after`; search stops
+at 10,000 results, so a long pull restarts the search from the last record read.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+from typing import Any
+
+import urllib3
+from hubspot import Client
+from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
+from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
+from hubspot.crm.objects import ApiException as ObjectsApiException
+from hubspot.crm.objects import (
+    BatchReadInputSimplePublicObjectId,
+    Filter,
+    FilterGroup,
+    PublicObjectSearchRequest,
+)
+from hubspot.crm.owners import ApiException as OwnersApiException
+
+from bot.crm.base import (
+    KINDS,
+    AccountRow,
+    Batch,
+    ContactRow,
+    Cursor,
+    Failure,
+    OrderRow,
+    Removed,
+    RetryPolicy,
+    Row,
+    Skipped,
+    SourceError,
+    TouchRow,
+    base_kind,
+    is_removed_stream,
+    removed_kind,
+    utc,
+    with_retries,
+)
+
+SOURCE = "HubSpot"
+SEARCH_RESULT_CAP = 10_000  # HubSpot's search never pages past this many results
+ENGAGEMENTS = {"calls": "call", "emails": "email", "meetings": "meeting", "notes": "note"}
+TASK_TYPES = {"CALL": "call", "EMAIL": "email"}
+_OBJECTS = {"accounts": ("companies",), "contacts": ("contacts",), "orders": ("deals",)}
+_OBJECTS["touches"] = (*ENGAGEMENTS, "tasks")
+_NOTE_PROPERTY = {
+    "calls": "hs_call_title",
+    "emails": "hs_email_subject",
+    "meetings": "hs_meeting_title",
+    "notes": "hs_note_body",
+    "tasks": "hs_task_subject",
+}
+_API_ERRORS = (ObjectsApiException, AssociationsApiException, OwnersApiException)
+
+
+@dataclass(frozen=True)
+class HubSpotSettings:
+    """How to reach a portal and read its records. The token comes from the environment."""
+
+    access_token: str
+    host: str | None = None  # None: HubSpot's own API; tests point it at the double
+    page_size: int = 100
+    annual_value_property: str | None = "annualrevenue"
+    tier_property: str | None = None
+    cadence_property: str | None = None
+    touch_key_property: str = "rebuy_touch_id"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def client(self) -> Client:
+        options: dict[str, Any] = {"access_token": self.access_token}
+        if self.host:
+            options["host"] = self.host.rstrip("/")
+        return Client.create(**options)
+
+
+def modified_property(object_type: str) -> str:
+    """Contacts keep their last-modified time in `lastmodifieddate`, other objects in
+    `hs_lastmodifieddate`."""
+    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+
+
+def classify(error: Exception) -> Failure | None:
+    """An exception from the HubSpot client, as a status and the wait HubSpot asked for."""
+    if isinstance(error, _API_ERRORS):
+        headers = error.headers or {}
+        hint = None
+        if headers.get("Retry-After"):
+            try:
+                hint = float(headers["Retry-After"])
+            except ValueError:
+                hint = None
+        elif headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"):
+            # The ten-second window: waiting one whole interval always clears it.
+            hint = int(headers["X-HubSpot-RateLimit-Interval-Milliseconds"]) / 1000
+        return Failure(error.status, hint)
+    if isinstance(error, urllib3.exceptions.HTTPError):
+        return Failure(None)
+    return None
+
+
+@dataclass(frozen=True)
+class _Record:
+    object_type: str
+    id: str
+    properties: dict[str, Any]
+    modified: datetime
+
+    def key(self) -> tuple[datetime, int]:
+        return (self.modified, int(self.id))
+
+
+class HubSpotSource:
+    """Pulls accounts, contacts, orders and touches (and their removals) from HubSpot."""
+
+    name = "hubspot"
+    streams = (*KINDS, *(removed_kind(k) for k in KINDS))
+
+    def __init__(self, settings: HubSpotSettings, *, client: Client | None = None) -> None:
+        self.settings = settings
+        self.client = client or settings.client()
+        self._owner_emails: dict[str, str] | None = None
+
+    # -- the Source protocol -------------------------------------------------
+    def pull(self, kind: str, cursor: Cursor | None = None) -> Iterator[Batch]:
+        if kind not in self.streams:
+            raise SourceError(
+                f"HubSpot has no “{kind}” to sync; choose one of {', '.join(self.streams)}."
+            )
+        if is_removed_stream(kind):
+            yield from self._pull_archived(kind, cursor)
+            return
+        object_types = _OBJECTS[kind]
+        merged = heapq.merge(
+            *(self._search(t, self._properties(kind, t), cursor) for t in object_types),
+            key=_Record.key,
+        )
+        while chunk := list(islice(merged, self.settings.page_size)):
+            yield self._batch(kind, chunk)
+
+    # -- reading ----------------------------------------------------------------
+    def _call(self, what: str, call: Any) -> Any:
+        return with_retries(
+            call, policy=self.settings.retry, classify=classify, source=SOURCE, what=what
+        )
+
+    def _search(
+        self, object_type: str, properties: list[str], cursor: Cursor | None
+    ) -> Iterator[_Record]:
+        """Every record modified after `cursor`, oldest first, past the 10,000-result cap."""
+        modified = modified_property(object_type)
+        limit = min(self.settings.page_size, 200)
+        while True:
+            request_after: str | None = None
+            read = 0
+            last: _Record | None = None
+            while True:
+                request = PublicObjectSearchRequest(
+                    filter_groups=_after_cursor(modified, cursor),
+                    sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
+                    properties=properties,
+                    limit=limit,
+                    after=request_after,
+                )
+                page = self._call(
+                    f"{object_type} (search)",
+                    lambda r=request: self.client.crm.objects.search_api.do_search(
+                        object_type=object_type, public_object_search_request=r
+                    ),
+                )
+                for result in page.results:
+                    props = result.properties or {}
+                    stamp = props.get(modified) or result.updated_at
+                    last = _Record(object_type, str(result.id), props, _when(stamp))
+                    yield last
+                read += len(page.results)
+                nxt = page.paging.next.after if page.paging and page.paging.next else None
+                if nxt is None:
+                    return
+                if read + limit > SEARCH_RESULT_CAP:
+                    break  # restart the search from the last record read
+                request_after = nxt
+            assert last is not None
+            cursor = Cursor(last.modified, last.id)
+
+    def _properties(self, kind: str, object_type: str) -> list[str]:
+        s = self.settings
+        if kind == "accounts":
+            extra = [s.annual_value_property, s.tier_property, s.cadence_property]
+            return ["name", "hubspot_owner_id", "hs_merged_object_ids", *filter(None, extra)]
+        if kind == "contacts":
+            return ["firstname", "lastname", "email", "jobtitle"]
+        if kind == "orders":
+            return ["dealname", "amount", "closedate", "hs_is_closed_won", "dealstage"]
+        props = ["hs_timestamp", "hubspot_owner_id", _NOTE_PROPERTY[object_type]]
+        if object_type == "tasks":
+            props += ["hs_task_status", "hs_task_type"]
+        return [*props, s.touch_key_property]
+
+    def _companies_of(self, object_type: str, ids: list[str]) -> dict[str, str]:
+        return {k: v[0] for k, v in self._associated(object_type, "companies", ids).items()}
+
+    def _associated(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[str]]:
+        if not ids:
+            return {}
+        body = BatchInputPublicFetchAssociationsBatchRequest(inputs=[{"id": i} for i in ids])
+        answer = self._call(
+            f"{from_type}→{to_type} associations",
+            lambda: self.client.crm.associations.v4.batch_api.get_page(
+                from_object_type=from_type,
+                to_object_type=to_type,
+                batch_input_public_fetch_associations_batch_request=body,
+            ),
+        )
+        return {
+            str(r._from.id): sorted((str(t.to_object_id) for t in r.to), key=int)
+            for r in answer.results
+            if r.to
+        }
+
+    def _owners(self) -> dict[str, str]:
+        """Owner id -> e-mail, read once per source (owners rarely change during a sync)."""
+        if self._owner_emails is None:
+            emails: dict[str, str] = {}
+            after = None
+            while True:
+                page = self._call(
+                    "owners",
+                    lambda a=after: self.client.crm.owners.owners_api.get_page(limit=500, after=a),
+                )
+                for owner in page.results:
+                    if owner.email:
+                        emails[str(owner.id)] = owner.email.strip().lower()
+                if not (page.paging and page.paging.next):
+                    break
+                after = page.paging.next.after
+            self._owner_emails = emails
+        return self._owner_emails
+
+    def _line_item_names(self, deal_ids: list[str]) -> dict[str, list[str]]:
+        links = self._associated("deals", "line_items", deal_ids)
+        wanted = sorted({i for items in links.values() for i in items}, key=int)
+        names: dict[str, str] = {}
+        for start in range(0, len(wanted), 100):
+            body = BatchReadInputSimplePublicObjectId(
+                inputs=[{"id": i} for i in wanted[start : start + 100]],
+                properties=["name"],
+                properties_with_history=[],
+            )
+            answer = self._call(
+                "line items",
+                lambda b=body: self.client.crm.objects.batch_api.read(
+                    object_type="line_items", batch_read_input_simple_public_object_id=b
+                ),
+            )
+            names.update(
+                {str(r.id): (r.properties or {}).get("name") or "" for r in answer.results}
+            )
+        return {deal: [names[i] for i in items if names.get(i)] for deal, items in links.items()}
+
+    def _pull_archived(self, stream: str, cursor: Cursor | None) -> Iterator[Batch]:
+        """Records deleted in HubSpot (kept archived for 90 days), archived after `cursor`."""
+        kind = base_kind(stream)
+        found: list[tuple[datetime, int, str]] = []
+        for object_type in _OBJECTS[kind]:
+            after = None
+            while True:
+                page = self._call(
+                    f"archived {object_type}",
+                    lambda t=object_type, a=after: self.client.crm.objects.basic_api.get_page(
+                        object_type=t, limit=100, after=a, archived=True
+                    ),
+                )
+                for result in page.results:
+                    when = utc(result.archived_at or result.updated_at)
+                    found.append((when, int(result.id), object_type))
+                if not (page.paging and page.paging.next):
+                    break
+                after = page.paging.next.after
+        found.sort()
+        if cursor is not None:
+            found = [f for f in found if (f[0], f[1]) > (cursor.modified_at, int(cursor.record_id))]
+        for start in range(0, len(found), self.settings.page_size):
+            chunk = found[start : start + self.settings.page_size]
+            removed = tuple(Removed(kind, str(rid), when) for when, rid, _ in chunk)
+            last = chunk[-1]
+            yield Batch(stream, removed=removed, cursor=Cursor(last[0], str(last[1])))
+
+    # -- rows ---------------------------------------------------------------------
+    def _batch(self, kind: str, records: list[_Record]) -> Batch:
+        rows: list[Row] = []
+        removed: list[Removed] = []
+        skipped: list[Skipped] = []
+        if kind == "accounts":
+            owners = self._owners()
+            for r in records:
+                rows.append(self._account(r, owners))
+                for gone in filter(
+                    None, (r.properties.get("hs_merged_object_ids") or "").split(";")
+                ):
+                    removed.append(Removed("accounts", gone.strip(), r.modified, merged_into=r.id))
+        elif kind == "contacts":
+            companies = self._companies_of("contacts", [r.id for r in records])
+            for r in records:
+                p = r.properties
+                name = " ".join(filter(None, (p.get("firstname"), p.get("lastname")))).strip()
+                if r.id not in companies:
+                    skipped.append(Skipped(r.id, "contact is on no company"))
+                    continue
+                rows.append(
+                    ContactRow(
+                        companies[r.id],
+                        name or (p.get("email") or ""),
+                        _text(p.get("email")),
+                        _text(p.get("jobtitle")),
+                        r.id,
+                    )
+                )
+        elif kind == "orders":
+            won = [r for r in records if (r.properties.get("hs_is_closed_won") or "") == "true"]
+            companies = self._companies_of("deals", [r.id for r in won])
+            products = self._line_item_names([r.id for r in won])
+            for r in records:
+                if r not in won:
+                    removed.append(Removed("orders", r.id, r.modified))
+                    continue
+                order = self._order(r, companies, products)
+                if isinstance(order, Skipped):
+                    skipped.append(order)
+                else:
+                    rows.append(order)
+        else:
+            owners = self._owners()
+            by_type: dict[str, list[str]] = {}
+            for r in records:
+                by_type.setdefault(r.object_type, []).append(r.id)
+            companies = {
+                (t, i): c
+                for t, ids in by_type.items()
+                for i, c in self._companies_of(t, ids).items()
+            }
+            for r in records:
+                touch = self._touch(r, companies.get((r.object_type, r.id)), owners)
+                if isinstance(touch, Skipped):
+                    skipped.append(touch)
+                else:
+                    rows.append(touch)
+        last = records[-1]
+        return Batch(
+            kind, tuple(rows), tuple(removed), tuple(skipped), Cursor(last.modified, last.id)
+        )
+
+    def _account(self, r: _Record, owners: dict[str, str]) -> AccountRow:
+        p, s = r.properties, self.settings
+        cadence = _text(p.get(s.cadence_property)) if s.cadence_property else None
+        return AccountRow(
+            r.id,
+            _text(p.get("name")) or f"HubSpot company {r.id}",
+            owners.get(p.get("hubspot_owner_id") or ""),
+            _text(p.get(s.tier_property)) if s.tier_property else None,
+            _money(p.get(s.annual_value_property)) if s.annual_value_property else None,
+            int(Decimal(cadence)) if cadence and _money(cadence) is not None else None,
+        )
+
+    def _order(
+        self, r: _Record, companies: dict[str, str], products: dict[str, list[str]]
+    ) -> OrderRow | Skipped:
+        p = r.properties
+        if r.id not in companies:
+            return Skipped(r.id, "deal is on no company")
+        amount = _money(p.get("amount"))
+        if amount is None:
+            return Skipped(r.id, f"deal has no amount (“{p.get('amount') or ''}”)")
+        if not p.get("closedate"):
+            return Skipped(r.id, "deal has no close date")
+        names = products.get(r.id) or []
+        return OrderRow(
+            companies[r.id], _when(p["closedate"]), amount, r.id, "; ".join(names) or None
+        )
+
+    def _touch(self, r: _Record, company: str | None, owners: dict[str, str]) -> TouchRow | Skipped:
+        p = r.properties
+        if r.object_type == "tasks":
+            if p.get("hs_task_status") != "COMPLETED":
+                return Skipped(r.id, "task is not completed")
+            kind = TASK_TYPES.get(p.get("hs_task_type") or "", "note")
+        else:
+            kind = ENGAGEMENTS[r.object_type]
+        if company is None:
+            return Skipped(r.id, f"{r.object_type[:-1]} is on no company")
+        when = p.get("hs_timestamp")
+        return TouchRow(
+            company,
+            _when(when) if when else r.modified,
+            kind,
+            owners.get(p.get("hubspot_owner_id") or ""),
+            _text(p.get(_NOTE_PROPERTY[r.object_type])),
+            f"{r.object_type}:{r.id}",
+            _text(p.get(self.settings.touch_key_property)),
+        )
+
+
+def _after_cursor(modified: str, cursor: Cursor | None) -> list[FilterGroup] | None:
+    """(modified > t) OR (modified == t AND id > cursor id): exactly what follows the cursor."""
+    if cursor is None:
+        return None
+    stamp = str(round(cursor.modified_at.timestamp() * 1000))
+    return [
+        FilterGroup(filters=[Filter(property_name=modified, operator="GT", value=stamp)]),
+        FilterGroup(
+            filters=[
+                Filter(property_name=modified, operator="EQ", value=stamp),
+                Filter(property_name="hs_object_id", operator="GT", value=cursor.record_id),
+            ]
+        ),
+    ]
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return utc(value)
+    text = str(value).strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _money(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _text(value: Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def pull_all(source: HubSpotSource, kinds: Iterable[str] = KINDS) -> dict[str, int]:
+    """Rows per kind in a full pull (for the benchmark and smoke checks)."""
+    return {k: sum(len(b.rows) for b in source.pull(k)) for k in kinds}
