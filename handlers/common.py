@@ -153,6 +153,20 @@ def response_url_prefixes(settings) -> tuple[str, ...]:
     return (SLACK_RESPONSE_URLS,) if "slack.com" in parts.netloc else (SLACK_RESPONSE_URLS, own)
 
 
+def post_once(client: WebClient, **message) -> None:
+    """chat.postMessage, never repeated: after a 5xx or a dropped connection Slack may
+    have posted it, so the failure is logged and nobody gets it twice (not even as an
+    apology on top)."""
+    try:
+        client.chat_postMessage(**message)
+    except SlackApiError as error:
+        if error.response.status_code < 500:
+            raise
+        log.warning("chat.postMessage answered %s; it may have posted", error.response.status_code)
+    except OSError as error:
+        log.warning("chat.postMessage failed (%s); it may have posted", error)
+
+
 class Reply:
     """`respond` for one response_url, through a client that never re-posts after a 5xx
     or a dropped connection (the first post may have been shown)."""

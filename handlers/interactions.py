@@ -33,6 +33,7 @@ from handlers.common import (
     Work,
     actor_for,
     note_tactics_shown,
+    post_once,
     response_url_prefixes,
     snooze_and_confirm,
     user_today,
@@ -150,7 +151,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         if body.get("response_url"):
             reply(**payload, response_type="ephemeral", replace_original=from_pick_list)
         else:
-            client.chat_postMessage(channel=user_id, **payload)
+            post_once(client, channel=user_id, **payload)
 
     def open_log_modal(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
         with runtime.db.session() as session:
