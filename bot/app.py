@@ -3,25 +3,52 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 import handlers
 from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.slack_client import make_web_client
+from handlers.common import Work
 
 log = logging.getLogger(__name__)
+
+
+# The work pool runs what listeners do after the ack. A few threads per core: the work
+# is mostly CPU (assessing accounts) and more threads would only fight the HTTP request
+# threads, which run every ack, for the GIL.
+WORK_THREADS = max(4, (os.cpu_count() or 2) * 2)
+
+
+def slack_identity(client: WebClient, settings: Settings) -> handlers.Identity:
+    """Our workspace (auth.test) and app (SLACK_APP_ID, else bots.info for our bot)."""
+    try:
+        auth = client.auth_test()
+    except SlackApiError as error:
+        raise RebuyError(
+            f"Slack refused the bot token ({error.response.get('error')}): check SLACK_BOT_TOKEN."
+        ) from None
+    app_id = settings.slack_app_id
+    if app_id is None and auth.get("bot_id"):
+        try:
+            app_id = client.bots_info(bot=auth["bot_id"])["bot"].get("app_id")
+        except (SlackApiError, KeyError) as error:
+            log.warning("could not learn our app id from bots.info: %s", error)
+    return handlers.Identity(team_id=auth.get("team_id"), app_id=app_id)
 
 
 def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
     """A Bolt app wired to `runtime` (settings, database, clock); nothing global.
 
-    Listeners run on a pool large enough that slow work (App Home, reactions) can never
-    starve the 3-second acknowledgement of a slash command.
+    Every listener acks in the HTTP request thread (`process_before_response`), before
+    any work can queue in front of it; the work runs afterwards on a small pool.
     """
     settings = runtime.settings
     if not settings.slack_signing_secret and not settings.slack_app_token:
@@ -34,22 +61,27 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
             "SLACK_BOT_TOKEN is not set: create the app from manifest.yml, "
             "install it, and copy the Bot User OAuth Token."
         )
+    client = client or make_web_client(settings)
     app = App(
-        client=client or make_web_client(settings),
+        client=client,
         # Socket Mode needs no signing secret; a random one keeps HTTP closed if this app
         # were ever served over HTTP by mistake.
         signing_secret=settings.slack_signing_secret or secrets.token_hex(32),
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(
-            max_workers=settings.listener_threads, thread_name_prefix="rebuy-listener"
+            max_workers=WORK_THREADS, thread_name_prefix="rebuy-work"
         ),
         logger=logging.getLogger("rebuy.slack"),
     )
-    handlers.register(app, runtime)
+    work = Work(runtime)
+    runtime.caches["work"] = work
+    runtime.caches["background"] = [*runtime.caches.get("background", []), work]
+    handlers.register(app, runtime, work, slack_identity(client, settings))
     return app
 
 
 def finish_listeners(app: App, runtime: Runtime) -> None:
-    """Let listeners already running (a reaction, an App Home) finish, then stop."""
+    """Let work already running (a reaction, an App Home) finish, then stop."""
     app.listener_runner.listener_executor.shutdown(wait=True)
     for background in runtime.caches.get("background", []):
         background.shutdown()

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Our app's id (A…). When unset it is asked of Slack (bots.info) at start-up; requests
+    # for any other app are ignored.
+    slack_app_id: str | None = None
     database_url: str = "sqlite:///rebuy.db"
     port: int = 3000
     reminder_time: time = time(9, 0)

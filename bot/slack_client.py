@@ -5,11 +5,13 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.http_retry import (
     ConnectionErrorRetryHandler,
+    HttpRequest,
     RateLimitErrorRetryHandler,
     RetryHandler,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.webhook import WebhookClient
 
 from bot.settings import Settings
 
@@ -22,19 +24,69 @@ CONNECTION_RETRIES = 2
 # several times for the same message is normal, not a fault.
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 3
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+# Methods that can be sent again safely after a 5xx, a timeout or a dropped connection:
+# reads, and writes that set a state (a second chat.update or views.publish leaves the
+# same result). chat.postMessage and chat.postEphemeral are not among them: Slack may
+# have posted before failing, and a retry would post the message twice.
+IDEMPOTENT_METHODS = frozenset(
+    {
+        "api.test",
+        "auth.test",
+        "bots.info",
+        "chat.delete",
+        "chat.update",
+        "conversations.history",
+        "conversations.info",
+        "conversations.open",
+        "conversations.replies",
+        "reactions.get",
+        "team.info",
+        "users.info",
+        "users.list",
+        "users.lookupByEmail",
+        "views.open",
+        "views.publish",
+        "views.push",
+        "views.update",
+    }
+)
+
+
+def api_method(request: HttpRequest) -> str:
+    """The Web API method a request calls (the last part of its URL path)."""
+    return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def is_idempotent(request: HttpRequest) -> bool:
+    return api_method(request) in IDEMPOTENT_METHODS
 
 
 class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
-    """Retries every 5xx (502 and 504 from Slack's edge too), not only 500 and 503."""
+    """Retries every 5xx (502 and 504 from Slack's edge too), not only 500 and 503, of
+    the methods that are safe to send again."""
 
     def _can_retry(self, *, state, request, response=None, error=None) -> bool:
-        return response is not None and 500 <= response.status_code <= 599
+        return (
+            response is not None and 500 <= response.status_code <= 599 and is_idempotent(request)
+        )
+
+
+class IdempotentConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """Retries a dropped connection or a timeout only for methods safe to send again."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return is_idempotent(request) and super()._can_retry(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def make_retry_handlers(*, only_rate_limits: bool = False) -> list[RetryHandler]:
     """slack_sdk's retry handlers, configured for Rebuy.
 
-    Connection errors and 5xx back off exponentially (0.5 s, 1 s, 2 s, plus up to
+    Connection errors and 5xx of idempotent methods (`IDEMPOTENT_METHODS`) back off
+    exponentially (0.5 s, 1 s, 2 s, plus up to
     1 s of jitter); 429s sleep for the `Retry-After` Slack sent (plus up to 1 s of
     jitter). The retry budget is shared by all handlers for one call.
 
@@ -47,7 +99,7 @@ def make_retry_handlers(*, only_rate_limits: bool = False) -> list[RetryHandler]
         return [rate_limits]
     backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
     return [
-        ConnectionErrorRetryHandler(
+        IdempotentConnectionErrorRetryHandler(
             max_retry_count=CONNECTION_RETRIES, interval_calculator=backoff
         ),
         rate_limits,
@@ -71,4 +123,14 @@ def make_web_client(
         base_url=settings.slack_api_url,
         timeout=REQUEST_TIMEOUT_SECONDS,
         retry_handlers=make_retry_handlers(only_rate_limits=only_rate_limits),
+    )
+
+
+def make_webhook_client(url: str) -> WebhookClient:
+    """A client for one `response_url`. Only 429s are retried: a post to a response_url
+    that failed with a 5xx or a dropped connection may have been shown already."""
+    return WebhookClient(
+        url=url,
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )

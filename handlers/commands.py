@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.retention import book as books
@@ -32,6 +31,8 @@ from bot.retention.tactic_stats import tactic_win_rates
 from bot.runtime import Runtime
 from handlers import blocks
 from handlers.common import (
+    Reply,
+    Work,
     actor_for,
     current_rep,
     note_tactics_shown,
@@ -39,8 +40,8 @@ from handlers.common import (
     snooze_and_confirm,
     user_today,
 )
-from handlers.errors import replying_to_errors
-from handlers.interactions import open_plan_modal
+from handlers.interactions import any_of, open_plan_modal
+from handlers.payloads import pick_value
 from models import TOUCH_KINDS, Account
 
 log = logging.getLogger(__name__)
@@ -118,21 +119,23 @@ def split_snooze_args(args: list[str]) -> tuple[str, str, str | None]:
     )
 
 
-def register(app: App, runtime: Runtime) -> None:
-    @app.command(COMMAND)
-    def account_command(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
-        ack()  # first, always: Slack wants an answer within 3 seconds
-        with replying_to_errors(command, respond, client):
-            answer(runtime, client, command, respond)
-
-    @app.action(blocks.PICK_ACCOUNT_ACTION)
-    def account_pick(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+def register(app: App, runtime: Runtime, work: Work) -> None:
+    def accept(ack: Ack, body: dict, context: BoltContext) -> None:
+        """In the request thread: no database, no Slack call, nothing to wait behind."""
+        work.accept(context, body)
         ack()
-        with replying_to_errors(body, respond, client):
-            finish_pick(runtime, client, body, respond)
+
+    def answer_command(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        answer(runtime, client, body, reply)
+
+    def finish_pick_work(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        finish_pick(runtime, client, body, reply)
+
+    app.command(COMMAND)(ack=accept, lazy=[work.lazy(answer_command)])
+    app.action(any_of(blocks.PICK_ACCOUNT))(ack=accept, lazy=[work.lazy(finish_pick_work)])
 
 
-def answer(runtime: Runtime, client: WebClient, command: dict, respond: Respond) -> None:
+def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -> None:
     """Do what `/account TEXT` asks and reply on the command's response_url."""
     request = parse(command.get("text") or "")
     user_id = command["user_id"]
@@ -525,52 +528,39 @@ def plan_from_command(
 
 # --- a pick-list button that carries the action -------------------------------------------
 
-EXPIRED = "That button no longer works. Run the `/account` command again."
 GONE = (
     "That account no longer exists (it may have been merged or removed in the CRM). "
     "Look it up again with `/account NAME`."
 )
 
 
-def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Respond) -> None:
+def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply) -> None:
     """The rep chose an account from a `log` / `snooze` / `plan` pick list: do what they
     asked, and replace the pick list with the confirmation."""
-    pending = blocks.read_pick_value((body.get("actions") or [{}])[0].get("value"))
-    if not pending:
-        raise InvalidInput(EXPIRED)
+    pending = pick_value(body)  # checked: a tampered value gets a clear message
     user_id = body["user"]["id"]
-    account_id = pending["id"]
+    account_id = pending.id
     with runtime.db.session() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise InvalidInput(GONE)
         name = account.name
-    do = pending.get("do")
-    if do == "log":
+    if pending.do == "log":
         text = _log(
-            runtime,
-            account_id,
-            kind=str(pending.get("kind") or "note"),
-            note=pending.get("note"),
-            user_id=user_id,
+            runtime, account_id, kind=pending.kind or "note", note=pending.note, user_id=user_id
         )
-        if pending.get("cut"):
+        if pending.cut:
             text += " (The note was shortened to fit.)"
-    elif do == "snooze":
-        try:
-            until = date.fromisoformat(str(pending.get("until")))
-        except ValueError:
-            raise InvalidInput(EXPIRED) from None
+    elif pending.do == "snooze":
+        until = pending.snooze_until(today=user_today(runtime, user_id))
         text = snooze_and_confirm(
-            runtime, account_id, until=until, reason=pending.get("reason"), user_id=user_id
+            runtime, account_id, until=until, reason=pending.reason, user_id=user_id
         )
-    elif do == "plan":
+    else:
         open_plan_modal(
             runtime, client, trigger_id=body["trigger_id"], account_id=account_id, user_id=user_id
         )
         text = f"📋 Opening the plan for *{blocks.escape(name)}*."
-    else:
-        raise InvalidInput(EXPIRED)
     payload = blocks.notice(text)
     if body.get("response_url"):
         respond(**payload, response_type="ephemeral", replace_original=True)

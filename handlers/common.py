@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
+import heapq
+import json
 import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
+from bot.db import Database
 from bot.retention.actions import Actor, rep_for_slack_user, snooze_account
 from bot.retention.reps import link_rep
 from bot.retention.signals import day_label
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
+from bot.slack_client import make_webhook_client
 from handlers import blocks
-from models import Account, Rep
+from handlers.errors import replying_to_errors
+from models import Account, Rep, SlackRequest
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +127,222 @@ def snooze_and_confirm(
         )
         name = session.get(Account, account_id).name
     return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."
+
+
+# --- the ack path and the work after it ---------------------------------------------------
+# Listeners are split in two (Bolt's `process_before_response=True` with `lazy=[...]`):
+# an ack function that runs in the HTTP request thread (parse, validate, ack; no Slack
+# call, no queue to wait in), and work functions that run afterwards on the app's small
+# work pool. A watchdog outside that pool apologises on the response_url when the work
+# has not answered within WORK_DEADLINE_SECONDS; the real answer still follows.
+
+WORK_DEADLINE_SECONDS = 5.0
+SLOW = (
+    "⏳ Sorry, this is taking longer than it should (the database may be busy). "
+    "I'll post the answer here as soon as it's ready."
+)
+TICKET = "rebuy_work"  # the context key an ack function leaves for its work function
+SLACK_RESPONSE_URLS = "https://hooks.slack.com/"
+
+
+def response_url_prefixes(settings) -> tuple[str, ...]:
+    """Where a response_url carried in modal metadata may point: Slack's hooks, or the
+    host of a non-default Slack API address (a local Slack double in tests)."""
+    parts = urlsplit(settings.slack_api_url)
+    own = f"{parts.scheme}://{parts.netloc}/"
+    return (SLACK_RESPONSE_URLS,) if "slack.com" in parts.netloc else (SLACK_RESPONSE_URLS, own)
+
+
+def post_once(client: WebClient, **message) -> None:
+    """chat.postMessage, never repeated: after a 5xx or a dropped connection Slack may
+    have posted it, so the failure is logged and nobody gets it twice (not even as an
+    apology on top)."""
+    try:
+        client.chat_postMessage(**message)
+    except SlackApiError as error:
+        if error.response.status_code < 500:
+            raise
+        log.warning("chat.postMessage answered %s; it may have posted", error.response.status_code)
+    except OSError as error:
+        log.warning("chat.postMessage failed (%s); it may have posted", error)
+
+
+class Reply:
+    """`respond` for one response_url, through a client that never re-posts after a 5xx
+    or a dropped connection (the first post may have been shown)."""
+
+    def __init__(self, response_url: str | None) -> None:
+        self.response_url = response_url
+
+    def __call__(self, **payload) -> WebhookResponse:
+        if not self.response_url:
+            raise ValueError("there is no response_url to answer on")
+        response = make_webhook_client(self.response_url).send(**payload)
+        if response.status_code >= 400:
+            log.warning("response_url answered %s: %s", response.status_code, response.body)
+        return response
+
+
+class Watchdog:
+    """Apologises on a request's response_url when its work has not answered in time.
+
+    One thread and a heap of deadlines, so it never waits behind the work it watches."""
+
+    def __init__(self, *, deadline: float = WORK_DEADLINE_SECONDS) -> None:
+        self.deadline = deadline
+        self._heap: list[tuple[float, str]] = []
+        self._urls: dict[str, str] = {}
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="rebuy-watchdog", daemon=True)
+        self._thread.start()
+
+    def watch(self, key: str, response_url: str | None) -> None:
+        if not response_url:
+            return
+        with self._cond:
+            self._urls[key] = response_url
+            heapq.heappush(self._heap, (time.monotonic() + self.deadline, key))
+            self._cond.notify()
+
+    def answered(self, key: str) -> None:
+        with self._cond:
+            self._urls.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                if self._stopped:
+                    return
+                _, key = heapq.heappop(self._heap)
+                url = self._urls.pop(key, None)
+            if url is not None:
+                log.warning("work for %s has not answered in %.0f s", key, self.deadline)
+                try:
+                    Reply(url)(
+                        **blocks.notice(SLOW), response_type="ephemeral", replace_original=False
+                    )
+                except OSError as error:
+                    log.warning("could not apologise for slow work: %s", error)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+
+
+def request_key(body: dict) -> str:
+    """What identifies one command or interaction: its trigger_id (fresh per user
+    action), or a hash of the body when it has none."""
+    trigger_id = body.get("trigger_id")
+    if isinstance(trigger_id, str) and 0 < len(trigger_id) <= 100:
+        return f"t:{trigger_id}"
+    canonical = json.dumps(body, sort_keys=True, default=str).encode()
+    return "h:" + hashlib.sha256(canonical).hexdigest()
+
+
+def claim_request(runtime: Runtime, body: dict) -> bool:
+    """Record a command or interaction before acting on it; False when it was already
+    claimed (the same signed request sent again)."""
+    try:
+        with runtime.db.transaction() as session:
+            session.add(
+                SlackRequest(
+                    request_key=request_key(body),
+                    kind=str(body.get("type") or body.get("command") or "?")[:32],
+                    received_at=runtime.now(),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+class Work:
+    """The work half of every listener, with its watchdog and a count of work finished
+    (tests wait on it; `rebuy serve` waits for it at shutdown)."""
+
+    def __init__(self, runtime: Runtime, *, deadline: float = WORK_DEADLINE_SECONDS) -> None:
+        self.runtime = runtime
+        self.watchdog = Watchdog(deadline=deadline)
+        self.done = 0
+        self._changed = threading.Condition()
+
+    def accept(self, context, body: dict, **data) -> None:
+        """Called by an ack function that accepted the request: its work will run, with
+        `data` (plain values) as `ticket["data"]`, and is watched from now on."""
+        key = request_key(body)
+        context[TICKET] = {"key": key, "data": data}
+        self.watchdog.watch(key, body.get("response_url"))
+
+    def lazy(self, do: Callable[..., None], *, claim: bool = True) -> Callable[..., None]:
+        """`do(body=…, data=…, reply=…, client=…)` as a Bolt lazy function: skipped when
+        the ack refused the request, done once per request (`claim`), errors answered
+        to the user, and counted when finished."""
+
+        def work(body: dict, context, client: WebClient) -> None:
+            ticket = context.get(TICKET)
+            reply = Reply(body.get("response_url") or context.get("response_url"))
+            try:
+                if ticket is None:
+                    return
+                if claim and not claim_request(self.runtime, body):
+                    log.info("ignoring a repeated %s", body.get("type") or body.get("command"))
+                    return
+                with replying_to_errors(body, reply, client):
+                    do(body=body, data=ticket["data"], reply=reply, client=client)
+            finally:
+                if ticket is not None:
+                    self.watchdog.answered(ticket["key"])
+                self._finished()
+
+        # Bolt tells a listener's lazy functions apart by name.
+        work.__name__ = work.__qualname__ = f"{do.__name__}_work"
+        return work
+
+    def _finished(self) -> None:
+        with self._changed:
+            self.done += 1
+            self._changed.notify_all()
+
+    def wait_beyond(self, count: int, timeout: float = 10.0) -> None:
+        """Block until more than `count` works have finished."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.done > count, timeout):
+                raise AssertionError("the listener's work did not finish in time")
+
+    def shutdown(self) -> None:
+        self.watchdog.stop()
+
+
+# How long a write on the ack path waits for a lock before giving up (Slack retries).
+QUICK_LOCK_WAIT_MS = 1_000
+
+
+@contextmanager
+def quick_transaction(db: Database, *, lock_wait_ms: int = QUICK_LOCK_WAIT_MS) -> Iterator[Session]:
+    """A write unit of work that waits at most `lock_wait_ms` for a lock, for writes that
+    must finish inside Slack's 3 seconds (the database's own wait is far longer)."""
+    with db.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        if db.is_sqlite:
+            usual_wait = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+            # Before BEGIN IMMEDIATE: that is where SQLite waits for the write lock.
+            driver.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
+            connection = connection.execution_options(sqlite_immediate=True)
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                if not db.is_sqlite:
+                    session.execute(sa.text(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}"))
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if db.is_sqlite:
+                driver.execute(f"PRAGMA busy_timeout={int(usual_wait)}")

@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.retention import book as books
 from bot.retention.book import leaderboard, working_day_streak
+from bot.retention.reactions import apply_reaction
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import current_rep
-from handlers.reminders import handle_reaction
+from handlers.common import Work, current_rep, quick_transaction
+from handlers.reminders import refresh_reminder_message
 from models import SlackEvent
 
 log = logging.getLogger(__name__)
@@ -56,17 +58,18 @@ class HomePublisher:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def claim_event(runtime: Runtime, body: dict) -> bool:
-    """Record an Events API delivery before handling it; False when its event_id was
-    already claimed (a retry, possibly arriving while the first is still being handled)."""
+def claim_event(session, runtime: Runtime, body: dict) -> bool:
+    """Record an Events API delivery in `session` before handling it; False when its
+    event_id was already claimed (a retry, possibly arriving while the first is still
+    being handled)."""
     if not body.get("event_id"):
         return True
     try:
-        with runtime.db.transaction() as session:
+        with session.begin_nested():
             session.add(
                 SlackEvent(
-                    event_id=body["event_id"],
-                    event_type=(body.get("event") or {}).get("type", "?")[:64],
+                    event_id=str(body["event_id"])[:64],
+                    event_type=str((body.get("event") or {}).get("type", "?"))[:64],
                     received_at=runtime.now(),
                 )
             )
@@ -75,7 +78,18 @@ def claim_event(runtime: Runtime, body: dict) -> bool:
     return True
 
 
-def register(app: App, runtime: Runtime) -> None:
+def event_microseconds(event: dict, body: dict) -> int | None:
+    """When Slack says the event happened (`event_ts`, else the envelope's
+    `event_time`), in microseconds: the order reaction events are applied in."""
+    try:
+        if event.get("event_ts"):
+            return int(Decimal(str(event["event_ts"])) * 1_000_000)
+        return int(body["event_time"]) * 1_000_000
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+
+def register(app: App, runtime: Runtime, work: Work) -> None:
     homes = HomePublisher(runtime)
     # `rebuy serve` (and the tests) shut it down with the app's listeners.
     runtime.caches["background"] = [*runtime.caches.get("background", []), homes]
@@ -88,29 +102,70 @@ def register(app: App, runtime: Runtime) -> None:
         listener's claim (`claim_event`) settles deliveries that arrive together."""
         body = request.body or {}
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            with runtime.db.session() as session:
-                if session.get(SlackEvent, event_id) is not None:
-                    retry = request.headers.get("x-slack-retry-num", ["?"])[0]
-                    log.info("dropping repeated delivery of %s (retry %s)", event_id, retry)
-                    return BoltResponse(status=200, body="")
+        if isinstance(event_id, str) and event_id:
+            try:
+                with runtime.db.session() as session:
+                    seen = session.get(SlackEvent, event_id[:64]) is not None
+            except SQLAlchemyError:
+                seen = False  # the listener's claim decides (or fails and Slack retries)
+            if seen:
+                retry = request.headers.get("x-slack-retry-num", ["?"])[0]
+                log.info("dropping repeated delivery of %s (retry %s)", event_id, retry)
+                return BoltResponse(status=200, body="")
         return next()
 
     @app.event("app_home_opened")
     def home_opened(event: dict, body: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home" or not claim_event(runtime, body):
+        if event.get("tab", "home") != "home":
             return
+        with runtime.db.transaction() as session:
+            if not claim_event(session, runtime, body):
+                return
         homes.request(client, event["user"])
 
-    @app.event("reaction_added")
-    def reaction_added(event: dict, body: dict, client: WebClient) -> None:
-        if claim_event(runtime, body):
-            handle_reaction(runtime, client, event, added=True)
+    def record_reaction(
+        ack: Ack, event: dict, body: dict, context: BoltContext
+    ) -> BoltResponse | None:
+        """Before Slack gets its answer: claim the delivery and apply the reaction in one
+        short transaction. If that cannot be stored now (e.g. SQLite's write lock is
+        held by an import), answer 503 so that Slack delivers the event again: a 2xx
+        would tell Slack it was stored and it would be lost."""
+        added = event.get("type") == "reaction_added"
+        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        on_a_message = item.get("type") == "message" and item.get("channel") and item.get("ts")
+        outcome = None
+        try:
+            with quick_transaction(runtime.db) as session:
+                if claim_event(session, runtime, body) and on_a_message:
+                    outcome = apply_reaction(
+                        session=session,
+                        channel=str(item["channel"]),
+                        ts=str(item["ts"]),
+                        user=str(event.get("user") or ""),
+                        reaction=str(event.get("reaction") or ""),
+                        added=added,
+                        now=runtime.now(),
+                        event_us=event_microseconds(event, body),
+                    )
+        except SQLAlchemyError as error:
+            log.warning(
+                "could not store %s %s yet (%s); answering 503 so that Slack retries",
+                event.get("type"),
+                body.get("event_id"),
+                type(error).__name__,
+            )
+            return BoltResponse(status=503, body="")
+        if outcome is not None and outcome.changed:
+            work.accept(context, body, channel=str(item["channel"]), ts=str(item["ts"]))
+        ack()
+        return None
 
-    @app.event("reaction_removed")
-    def reaction_removed(event: dict, body: dict, client: WebClient) -> None:
-        if claim_event(runtime, body):
-            handle_reaction(runtime, client, event, added=False)
+    def acknowledge_reaction(body: dict, data: dict, reply, client: WebClient) -> None:
+        """After the answer: show the touch (or its removal) on the reminder message."""
+        refresh_reminder_message(runtime, client, channel=data["channel"], ts=data["ts"])
+
+    for name in ("reaction_added", "reaction_removed"):
+        app.event(name)(ack=record_reaction, lazy=[work.lazy(acknowledge_reaction, claim=False)])
 
 
 def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, timedelta
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 from sqlmodel import select
 
 from bot.retention.actions import (
@@ -28,9 +28,18 @@ from bot.retention.status import account_status
 from bot.retention.tactics import tactic_bank
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import actor_for, note_tactics_shown, snooze_and_confirm, user_today
-from handlers.errors import replying_to_errors
+from handlers.common import (
+    Reply,
+    Work,
+    actor_for,
+    note_tactics_shown,
+    post_once,
+    response_url_prefixes,
+    snooze_and_confirm,
+    user_today,
+)
 from handlers.events import HomePublisher
+from handlers.payloads import ModalMetadata, button_account_id, modal_metadata
 from handlers.reminders import refresh_reminder_message
 from models import Account, AccountPlan
 
@@ -38,13 +47,16 @@ log = logging.getLogger(__name__)
 SNOOZE_LENGTHS = {value for value, _ in blocks.SNOOZE_CHOICES}
 
 
-def _account_id(body: dict) -> int:
-    return int(body["actions"][0]["value"])
+def any_of(action_id: str) -> re.Pattern:
+    """Matches `action_id` and its numbered forms (`account_show:14`): buttons in one
+    block need action_ids of their own."""
+    return re.compile(rf"^{re.escape(action_id)}(:\d+)?$")
 
 
 def _existing_account_id(session, body: dict) -> int:
-    """The account a button is about; a clear message if it was deleted since."""
-    account_id = _account_id(body)
+    """The account a button is about (its value, checked); a clear message if it was
+    deleted since."""
+    account_id = button_account_id(body)
     if session.get(Account, account_id) is None:
         raise InvalidInput(
             "That account no longer exists (it may have been merged or removed in the CRM). "
@@ -106,96 +118,101 @@ GONE = (
 )
 
 
-def _modal_account_id(runtime: Runtime, meta: dict) -> int | None:
-    """The account a modal is about, or None when it has been deleted since it opened."""
-    try:
-        account_id = int(meta["account_id"])
-    except (KeyError, TypeError, ValueError):
-        return None
+def _existing_modal_account(runtime: Runtime, meta: ModalMetadata) -> bool:
     with runtime.db.session() as session:
-        return account_id if session.get(Account, account_id) is not None else None
+        return session.get(Account, meta.account_id) is not None
 
 
-def register(app: App, runtime: Runtime) -> None:
-    # Buttons ack first and then answer any error themselves (see replying_to_errors).
-    @app.action(blocks.SHOW_ACCOUNT_ACTION)
-    def show_account(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
+def _meta(runtime: Runtime, view: dict) -> ModalMetadata:
+    return modal_metadata(view, allowed_response_urls=response_url_prefixes(runtime.settings))
+
+
+def register(app: App, runtime: Runtime, work: Work) -> None:
+    def accept(ack: Ack, body: dict, context: BoltContext) -> None:
+        """Buttons: ack in the request thread; everything else is work (which answers
+        its own errors, see Work.lazy)."""
+        work.accept(context, body)
         ack()
-        with replying_to_errors(body, respond, client):
-            user_id = body["user"]["id"]
-            # Read without the write lock; then note the tactics shown in a short write.
-            with runtime.db.session() as session:
-                status = account_status(
-                    session=session,
-                    account_id=_existing_account_id(session, body),
-                    now=runtime.now(),
-                    as_of=user_today(runtime, user_id),
-                    tier_cadence=runtime.tier_cadence,
-                )
-            note_tactics_shown(runtime, status)
-            payload = blocks.status_card(status)
-            from_pick_list = body["actions"][0].get("block_id") == "account_pick"
-            if body.get("response_url"):
-                respond(**payload, response_type="ephemeral", replace_original=from_pick_list)
-            else:
-                client.chat_postMessage(channel=user_id, **payload)
 
-    @app.action(blocks.LOG_TOUCH)
-    def open_log_modal(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
-        ack()
-        with replying_to_errors(body, respond, client):
-            with runtime.db.session() as session:
-                account_id = _existing_account_id(session, body)
-                name = session.get(Account, account_id).name
-            client.views_open(
-                trigger_id=body["trigger_id"],
-                view=blocks.log_touch_modal(
-                    account_id=account_id,
-                    account_name=name,
-                    today=user_today(runtime, body["user"]["id"]),
-                    **_origin(body),
-                ),
-            )
-
-    @app.action(blocks.SNOOZE)
-    def open_snooze_modal(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
-        ack()
-        with replying_to_errors(body, respond, client):
-            with runtime.db.session() as session:
-                account_id = _existing_account_id(session, body)
-                name = session.get(Account, account_id).name
-            client.views_open(
-                trigger_id=body["trigger_id"],
-                view=blocks.snooze_modal(account_id=account_id, account_name=name, **_origin(body)),
-            )
-
-    @app.action(blocks.EDIT_PLAN)
-    def open_plan(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
-        ack()
-        with replying_to_errors(body, respond, client):
-            with runtime.db.session() as session:
-                account_id = _existing_account_id(session, body)
-            open_plan_modal(
-                runtime,
-                client,
-                trigger_id=body["trigger_id"],
-                account_id=account_id,
-                user_id=body["user"]["id"],
-            )
-
-    @app.view(blocks.LOG_MODAL)
-    def submit_log(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        meta = blocks.read_metadata(view)
+    def show_account(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
         user_id = body["user"]["id"]
-        account_id = _modal_account_id(runtime, meta)
-        if account_id is None:
+        # Read without the write lock; then note the tactics shown in a short write.
+        with runtime.db.session() as session:
+            status = account_status(
+                session=session,
+                account_id=_existing_account_id(session, body),
+                now=runtime.now(),
+                as_of=user_today(runtime, user_id),
+                tier_cadence=runtime.tier_cadence,
+            )
+        note_tactics_shown(runtime, status)
+        payload = blocks.status_card(status)
+        from_pick_list = body["actions"][0].get("block_id") == "account_pick"
+        if body.get("response_url"):
+            reply(**payload, response_type="ephemeral", replace_original=from_pick_list)
+        else:
+            post_once(client, channel=user_id, **payload)
+
+    def open_log_modal(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        with runtime.db.session() as session:
+            account_id = _existing_account_id(session, body)
+            name = session.get(Account, account_id).name
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.log_touch_modal(
+                account_id=account_id,
+                account_name=name,
+                today=user_today(runtime, body["user"]["id"]),
+                **_origin(body),
+            ),
+        )
+
+    def open_snooze_modal(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        with runtime.db.session() as session:
+            account_id = _existing_account_id(session, body)
+            name = session.get(Account, account_id).name
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.snooze_modal(account_id=account_id, account_name=name, **_origin(body)),
+        )
+
+    def open_plan(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        with runtime.db.session() as session:
+            account_id = _existing_account_id(session, body)
+        open_plan_modal(
+            runtime,
+            client,
+            trigger_id=body["trigger_id"],
+            account_id=account_id,
+            user_id=body["user"]["id"],
+        )
+
+    for action_id, do in (
+        (blocks.SHOW_ACCOUNT, show_account),
+        (blocks.LOG_TOUCH, open_log_modal),
+        (blocks.SNOOZE, open_snooze_modal),
+        (blocks.EDIT_PLAN, open_plan),
+    ):
+        app.action(any_of(action_id))(ack=accept, lazy=[work.lazy(do)])
+
+    # Modals: the ack function checks the form (validation errors can only go in the
+    # ack) and the work writes. Answering Slack first means a busy database can never
+    # make Slack show an error for a touch that was in fact logged.
+
+    def check_log(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+        try:
+            meta = _meta(runtime, view)
+        except InvalidInput as error:
+            ack(response_action="errors", errors={"kind": error.message})
+            return
+        if not _existing_modal_account(runtime, meta):
             ack(response_action="errors", errors={"kind": GONE})
             return
-        # Check everything first and answer Slack at once; write after the ack, so a busy
-        # database can never make Slack show an error for a touch that was in fact logged.
+        user_id = body["user"]["id"]
         today = user_today(runtime, user_id)
         note = _value(view, "note").get("value")
         errors = {}
+        kind = "note"
         try:
             kind = parse_touch_kind(
                 (_value(view, "kind").get("selected_option") or {}).get("value", "note")
@@ -214,45 +231,49 @@ def register(app: App, runtime: Runtime) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
+        work.accept(context, body, meta=meta.model_dump(), kind=kind, on=on, today=today, note=note)
         ack()
-        with replying_to_errors(body, None, client):
-            with runtime.db.transaction() as session:
-                # Logged from a reminder: credit the tactic it suggested (win rates).
-                reminder = None
-                if meta.get("channel") and meta.get("message_ts"):
-                    reminder = reminder_message_at(
-                        session=session, channel=meta["channel"], ts=meta["message_ts"]
-                    )
-                log_touch(
-                    session=session,
-                    account_id=account_id,
-                    kind=kind,
-                    now=runtime.now(),
-                    on=on,
-                    today=today,
-                    note=note,
-                    source="button",
-                    actor=actor_for(runtime, user_id),
-                    tactic_id=reminder.tactic_id if reminder else None,
-                )
-                name = session.get(Account, account_id).name
-            emoji = blocks.KIND_EMOJI.get(kind, "✅")
-            _report(
-                client,
-                runtime,
-                user_id,
-                meta,
-                f"{emoji} Logged {blocks.with_article(kind)} on *{blocks.escape(name)}* "
-                f"({day_label(on)}).",
-                ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
-            )
 
-    @app.view(blocks.SNOOZE_MODAL)
-    def submit_snooze(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        meta = blocks.read_metadata(view)
-        user_id = body["user"]["id"]
-        account_id = _modal_account_id(runtime, meta)
-        if account_id is None:
+    def log_from_modal(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        meta, kind, on, user_id = data["meta"], data["kind"], data["on"], body["user"]["id"]
+        with runtime.db.transaction() as session:
+            # Logged from a reminder: credit the tactic it suggested (win rates).
+            reminder = None
+            if meta.get("channel") and meta.get("message_ts"):
+                reminder = reminder_message_at(
+                    session=session, channel=meta["channel"], ts=meta["message_ts"]
+                )
+            log_touch(
+                session=session,
+                account_id=meta["account_id"],
+                kind=kind,
+                now=runtime.now(),
+                on=on,
+                today=data["today"],
+                note=data["note"],
+                source="button",
+                actor=actor_for(runtime, user_id),
+                tactic_id=reminder.tactic_id if reminder else None,
+            )
+            name = session.get(Account, meta["account_id"]).name
+        emoji = blocks.KIND_EMOJI.get(kind, "✅")
+        _report(
+            client,
+            runtime,
+            user_id,
+            meta,
+            f"{emoji} Logged {blocks.with_article(kind)} on *{blocks.escape(name)}* "
+            f"({day_label(on)}).",
+            ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
+        )
+
+    def check_snooze(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+        try:
+            meta = _meta(runtime, view)
+        except InvalidInput as error:
+            ack(response_action="errors", errors={"length": error.message})
+            return
+        if not _existing_modal_account(runtime, meta):
             ack(response_action="errors", errors={"length": GONE})
             return
         length = (_value(view, "length").get("selected_option") or {}).get("value")
@@ -263,41 +284,45 @@ def register(app: App, runtime: Runtime) -> None:
         if len(reason) > REASON_MAX:
             ack(response_action="errors", errors={"reason": f"Keep it under {REASON_MAX}."})
             return
-        until = parse_snooze(length, today=user_today(runtime, user_id))
+        until = parse_snooze(length, today=user_today(runtime, body["user"]["id"]))
+        work.accept(context, body, meta=meta.model_dump(), until=until, reason=reason)
         ack()
-        with replying_to_errors(body, None, client):
-            text = snooze_and_confirm(
-                runtime, account_id, until=until, reason=reason, user_id=user_id
-            )
-            _report(
-                client,
-                runtime,
-                user_id,
-                meta,
-                text,
-                ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>",
-            )
 
-    @app.view(blocks.PLAN_MODAL)
-    def submit_plan(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        meta = blocks.read_metadata(view)
-        user_id = body["user"]["id"]
-        account_id = _modal_account_id(runtime, meta)
-        if account_id is None:
+    def snooze_from_modal(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        meta, until, user_id = data["meta"], data["until"], body["user"]["id"]
+        text = snooze_and_confirm(
+            runtime, meta["account_id"], until=until, reason=data["reason"], user_id=user_id
+        )
+        _report(
+            client,
+            runtime,
+            user_id,
+            meta,
+            text,
+            ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>",
+        )
+
+    def check_plan(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+        try:
+            meta = _meta(runtime, view)
+        except InvalidInput as error:
+            ack(response_action="errors", errors={"current_state": error.message})
+            return
+        if not _existing_modal_account(runtime, meta):
             ack(response_action="errors", errors={"current_state": GONE})
             return
+        user_id = body["user"]["id"]
         horizon = _picked_date(view, "horizon")
         tactics = [o["value"] for o in _value(view, "tactics").get("selected_options") or []]
         current_state = _value(view, "current_state").get("value") or ""
         target_state = _value(view, "target_state").get("value") or ""
-        actor = actor_for(runtime, user_id)
         with runtime.db.session() as session:
             try:
                 # private_metadata comes back from the client: check the account again.
                 require_owner_or_admin(
                     session=session,
-                    actor=actor,
-                    account=session.get(Account, account_id),
+                    actor=actor_for(runtime, user_id),
+                    account=session.get(Account, meta.account_id),
                     what="change the plan",
                 )
             except PermissionDenied as error:
@@ -320,25 +345,38 @@ def register(app: App, runtime: Runtime) -> None:
                 errors["horizon"] = "Pick a date from the calendar."
             ack(response_action="errors", errors=errors)
             return
+        work.accept(
+            context,
+            body,
+            meta=meta.model_dump(),
+            horizon=horizon,
+            tactics=tactics,
+            current_state=current_state,
+            target_state=target_state,
+        )
         ack()
-        with replying_to_errors(body, None, client):
-            with runtime.db.transaction() as session:
-                plan = save_plan(
-                    session=session,
-                    account_id=account_id,
-                    current_state=current_state,
-                    target_state=target_state,
-                    horizon=horizon,
-                    tactic_ids=tactics,
-                    now=runtime.now(),
-                    actor=actor,
-                    known_tactics=set(tactic_bank()),
-                )
-                name = session.get(Account, plan.account_id).name
-            text = (
-                f"📋 Plan saved for *{blocks.escape(name)}*: aiming for {day_label(plan.horizon)}."
+
+    def save_plan_from_modal(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
+        meta, user_id = data["meta"], body["user"]["id"]
+        with runtime.db.transaction() as session:
+            plan = save_plan(
+                session=session,
+                account_id=meta["account_id"],
+                current_state=data["current_state"],
+                target_state=data["target_state"],
+                horizon=data["horizon"],
+                tactic_ids=data["tactics"],
+                now=runtime.now(),
+                actor=actor_for(runtime, user_id),
+                known_tactics=set(tactic_bank()),
             )
-            _tell(client, user_id, meta, blocks.notice(text))
+            name = session.get(Account, plan.account_id).name
+        text = f"📋 Plan saved for *{blocks.escape(name)}*: aiming for {day_label(plan.horizon)}."
+        _tell(client, user_id, meta, blocks.notice(text))
+
+    app.view(blocks.LOG_MODAL)(ack=check_log, lazy=[work.lazy(log_from_modal)])
+    app.view(blocks.SNOOZE_MODAL)(ack=check_snooze, lazy=[work.lazy(snooze_from_modal)])
+    app.view(blocks.PLAN_MODAL)(ack=check_plan, lazy=[work.lazy(save_plan_from_modal)])
 
 
 def _picked_date(view: dict, block_id: str) -> date | bool | None:
@@ -375,7 +413,7 @@ def _tell(client: WebClient, user_id: str, meta: dict, payload: dict) -> None:
     attempts = []
     if meta.get("response_url"):
         attempts.append(
-            lambda: WebhookClient(meta["response_url"]).send(
+            lambda: Reply(meta["response_url"])(
                 **payload, response_type="ephemeral", replace_original=False
             )
         )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.retention.reactions import acknowledgements, apply_reaction, reminder_message_at
+from bot.retention.reactions import acknowledgements, reminder_message_at
 from bot.runtime import Runtime
 from handlers import blocks
 
@@ -38,21 +38,3 @@ def refresh_reminder_message(
             "chat.update of reminder %s/%s failed: %s", channel, ts, error.response.get("error")
         )
     return True
-
-
-def handle_reaction(runtime: Runtime, client: WebClient, event: dict, *, added: bool) -> None:
-    item = event.get("item") or {}
-    if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
-        return
-    with runtime.db.transaction() as session:
-        outcome = apply_reaction(
-            session=session,
-            channel=item["channel"],
-            ts=item["ts"],
-            user=event["user"],
-            reaction=event.get("reaction", ""),
-            added=added,
-            now=runtime.now(),
-        )
-    if outcome is not None and outcome.changed:
-        refresh_reminder_message(runtime, client, channel=item["channel"], ts=item["ts"])

@@ -2,7 +2,15 @@
 
 from models.accounts import Account, AccountPlan, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
-from models.slack import DigestRun, ReminderMessage, ReminderRun, RfmCutoffs, SlackEvent
+from models.slack import (
+    DigestRun,
+    ReactionState,
+    ReminderMessage,
+    ReminderRun,
+    RfmCutoffs,
+    SlackEvent,
+    SlackRequest,
+)
 
 __all__ = [
     "TOUCH_KINDS",
@@ -12,11 +20,13 @@ __all__ = [
     "Contact",
     "DigestRun",
     "Order",
+    "ReactionState",
     "ReminderMessage",
     "ReminderRun",
     "Rep",
     "RfmCutoffs",
     "SlackEvent",
+    "SlackRequest",
     "Snooze",
     "TacticExposure",
     "Touch",

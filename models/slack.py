@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -64,6 +64,38 @@ class SlackEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=64)
     event_type: str = Field(max_length=64)
     received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SlackRequest(SQLModel, table=True):
+    """A slash command or interaction we have acted on, keyed by its trigger_id (or a
+    hash of its body). A replayed request finds its key taken and is ignored."""
+
+    __tablename__ = "slack_request"
+
+    request_key: str = Field(primary_key=True, max_length=128)
+    kind: str = Field(max_length=32)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReactionState(SQLModel, table=True):
+    """The newest reaction event applied per (message, user, reaction): Slack does not
+    promise order, so an older event (or a retry of one) never overrides a newer one.
+    `present` False is the tombstone a removal leaves."""
+
+    __tablename__ = "reaction_state"
+    __table_args__ = (
+        UniqueConstraint("channel", "ts", "slack_user_id", "reaction", name="uq_reaction_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    slack_user_id: str = Field(max_length=32)
+    reaction: str = Field(max_length=100)
+    # The event's event_ts in microseconds since the epoch.
+    event_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    present: bool
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class DigestRun(SQLModel, table=True):

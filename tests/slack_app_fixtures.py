@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
 from slack_bolt import App
-from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 
 from bot.app import create_app, finish_listeners
 from bot.clock import fixed_clock
@@ -36,6 +34,7 @@ from bot.db import Database
 from bot.runtime import Runtime
 from bot.server import HttpServer, make_wsgi_app, start_http_server
 from bot.settings import Settings
+from handlers.common import Work
 from tests.factories import NOW
 from tests.slack_double import SlackDouble
 from tests.slack_signing import (
@@ -58,24 +57,6 @@ WAIT = 5.0
 _keys = itertools.count(1)
 
 
-class ListenerCounter(ListenerCompletionHandler):
-    """Counts listener runs that finished, so a test can wait for work done after the ack."""
-
-    def __init__(self) -> None:
-        self.done = 0
-        self._changed = threading.Condition()
-
-    def handle(self, request, response) -> None:
-        with self._changed:
-            self.done += 1
-            self._changed.notify_all()
-
-    def wait_beyond(self, count: int, timeout: float = WAIT) -> None:
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.done > count, timeout):
-                raise AssertionError("the listener did not finish in time")
-
-
 @dataclass
 class SlackApp:
     """A running Rebuy Slack app plus helpers that speak to it like Slack does."""
@@ -84,7 +65,7 @@ class SlackApp:
     app: App
     server: HttpServer
     double: SlackDouble
-    listeners: ListenerCounter = field(default_factory=ListenerCounter)
+    listeners: Work
 
     @property
     def db(self) -> Database:
@@ -216,8 +197,8 @@ def build_runtime(
 
 def serve(runtime: Runtime, double: SlackDouble, *, threads: int = 8) -> SlackApp:
     app = create_app(runtime)
-    counter = ListenerCounter()
-    app.listener_runner.listener_completion_handler = counter
+    # Listeners ack first and work afterwards: count the work finished.
+    counter = runtime.caches["work"]
     server = start_http_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=threads)
     return SlackApp(runtime=runtime, app=app, server=server, double=double, listeners=counter)
 

@@ -222,6 +222,7 @@ class SlackDouble:
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "api.test": lambda params: {"args": params},
             "auth.test": self._auth_test,
+            "bots.info": self._bots_info,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -669,6 +670,21 @@ class SlackDouble:
             "user_id": BOT_USER_ID,
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
+        }
+
+    def _bots_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("bot") != BOT_ID:
+            raise SlackError("bot_not_found")
+        return {
+            "bot": {
+                "id": BOT_ID,
+                "deleted": False,
+                "name": "rebuy",
+                "updated": 1700000000,
+                "app_id": APP_ID,
+                "user_id": BOT_USER_ID,
+                "icons": {},
+            }
         }
 
     def _message_content(self, params: Mapping[str, Any]) -> dict[str, Any]:

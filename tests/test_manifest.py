@@ -3,6 +3,7 @@ listener, and every listener is for something the manifest subscribes to."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -10,6 +11,7 @@ import yaml
 import handlers
 from bot.runtime import Runtime
 from handlers import blocks
+from handlers.common import Work
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
@@ -25,8 +27,11 @@ class RecordingApp:
         self.error_handlers = 0
 
     def _record(self, bucket: set[str], name):
+        # A pattern such as ^account_show(:\d+)?$ also matches its numbered ids.
+        if hasattr(name, "pattern"):
+            name = re.sub(r"^\^|\(.*$", "", name.pattern).replace("\\", "")
         bucket.add(name)
-        return lambda function: function
+        return lambda *function, **ack_and_lazy: function[0] if function else None
 
     def command(self, name):
         return self._record(self.commands, name)
@@ -50,7 +55,12 @@ class RecordingApp:
 
 def _registered() -> RecordingApp:
     app = RecordingApp()
-    handlers.register(app, runtime=Runtime(settings=None, db=None, clock=None))  # type: ignore[arg-type]
+    runtime = Runtime(settings=None, db=None, clock=None)  # type: ignore[arg-type]
+    work = Work(runtime)
+    try:
+        handlers.register(app, runtime, work, handlers.Identity(team_id=None, app_id=None))
+    finally:
+        work.shutdown()
     return app
 
 

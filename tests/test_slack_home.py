@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.app import finish_listeners
 from handlers.events import EVENTS
-from models import SlackEvent, Touch
+from models import Rep, SlackEvent, Touch
 from tests import factories as f
 from tests import slack_app_fixtures as app_fixtures
 from tests.slack_app_fixtures import (
@@ -147,8 +147,15 @@ def test_a_retry_arriving_while_the_first_is_still_running_is_not_processed(
     assert len(slack_app.double.calls_to("views.publish")) == 1
 
 
+def link_ana(slack_app: SlackApp, ids: dict[str, int]) -> None:
+    """Reminders only go to reps linked to Slack; only that rep's reactions count."""
+    with slack_app.db.transaction() as session:
+        session.get(Rep, ids["ana"]).slack_user_id = ANA
+
+
 def test_reacting_to_a_reminder_logs_a_touch_exactly_once(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
+    link_ana(slack_app, ids)
     channel, ts = post_reminder(slack_app, {"ana": ids["ana"], "acme": ids["overdue"]})
     phone = reaction_event("phone", channel_id=channel, ts=ts)
 
@@ -170,6 +177,7 @@ def test_reacting_to_a_reminder_logs_a_touch_exactly_once(slack_app: SlackApp) -
 
 def test_removing_the_reaction_takes_the_touch_back(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
+    link_ana(slack_app, ids)
     channel, ts = post_reminder(slack_app, {"ana": ids["ana"], "acme": ids["overdue"]})
     slack_app.event(reaction_event("white_check_mark", channel_id=channel, ts=ts))
     slack_app.wait_for("chat.update")

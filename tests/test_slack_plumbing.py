@@ -234,9 +234,9 @@ def test_every_5xx_is_retried(double: SlackDouble, status: int) -> None:
     client = client_for(double)
     for handler in client.retry_handlers:  # keep the test quick: no real backoff
         handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
-    double.fail_next("chat.postMessage", status=status, times=1)
-    client.chat_postMessage(channel="C1", text="hello")
-    assert len(double.calls_to("chat.postMessage")) == 1
+    double.fail_next("views.publish", status=status, times=1)
+    client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+    assert len(double.calls_to("views.publish")) == 1
 
 
 def test_the_reminder_client_retries_429s_only(double: SlackDouble) -> None:
@@ -263,7 +263,7 @@ def test_client_waits_out_a_429_and_delivers_once(double: SlackDouble) -> None:
 
 
 def test_client_retries_through_two_500s_and_delivers_once(double: SlackDouble) -> None:
-    double.fail_next("chat.postMessage", status=500, times=2)
+    double.fail_next("views.publish", status=500, times=2)
     client = client_for(double)
     # slack_sdk's backoff adds up to 1 s of jitter per retry; what matters here is
     # that 500s are retried, so wait briefly between attempts.
@@ -271,12 +271,21 @@ def test_client_retries_through_two_500s_and_delivers_once(double: SlackDouble) 
         if isinstance(handler, ServerErrorRetryHandler):
             handler.interval_calculator = FixedValueRetryIntervalCalculator(0.05)
 
-    response = client.chat_postMessage(channel="C1", text="hello")
+    response = client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
 
     assert response["ok"]
-    assert len(double.calls_to("chat.postMessage")) == 1
+    assert len(double.calls_to("views.publish")) == 1
     assert [status for _, _, status in double.rejected] == [500, 500]
-    assert [m["text"] for m in double.messages("C1")] == ["hello"]
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "chat.postEphemeral"])
+def test_posts_are_not_retried_after_a_5xx(double: SlackDouble, method: str) -> None:
+    """Slack may have posted before answering 500: posting again would double it."""
+    client = client_for(double)
+    double.fail_next(method, status=500, times=1)
+    with pytest.raises(SlackApiError):
+        client.api_call(method, json={"channel": "C1", "user": "U1", "text": "hello"})
+    assert [status for _, _, status in double.rejected] == [500]
 
 
 def test_slack_errors_are_http_200_and_scoped_to_their_channel(double: SlackDouble) -> None:

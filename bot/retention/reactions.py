@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.retention.actions import (
@@ -18,7 +19,7 @@ from bot.retention.actions import (
     undo_touch,
 )
 from bot.retention.reps import valid_tz
-from models import Account, ReminderMessage, Snooze, Touch
+from models import Account, ReactionState, ReminderMessage, ReminderRun, Snooze, Touch
 
 # Slack reaction name -> touch kind ("snooze" snoozes a week instead).
 REACTION_KINDS = {
@@ -68,6 +69,48 @@ def _key(message: ReminderMessage, user: str, reaction: str) -> str:
     return f"reaction:{message.channel}:{message.ts}:{user}:{reaction}"
 
 
+def _is_recipient(session: Session, message: ReminderMessage, user: str) -> bool:
+    """Only the rep the reminder was sent to acts on it by reacting."""
+    rep = rep_for_slack_user(session=session, slack_user_id=user)
+    run = session.get(ReminderRun, message.run_id)
+    return rep is not None and run is not None and run.rep_id == rep.id
+
+
+def _newest(
+    session: Session,
+    message: ReminderMessage,
+    user: str,
+    reaction: str,
+    *,
+    added: bool,
+    event_us: int,
+    now: datetime,
+) -> bool:
+    """Record this event as the newest for (message, user, reaction); False when a newer
+    one (or this one) was applied already. A removal leaves a tombstone, so its
+    reaction_added arriving later changes nothing."""
+    key = dict(channel=message.channel, ts=message.ts, slack_user_id=user, reaction=reaction)
+
+    def current() -> ReactionState | None:
+        statement = select(ReactionState).filter_by(**key).with_for_update()
+        return session.exec(statement).first()
+
+    state = current()
+    if state is None:
+        try:
+            with session.begin_nested():
+                session.add(ReactionState(**key, event_us=event_us, present=added, updated_at=now))
+            return True
+        except IntegrityError:  # another delivery for the same reaction got there first
+            state = current()
+    if state is None or state.event_us >= event_us:
+        return False
+    state.event_us, state.present, state.updated_at = event_us, added, now
+    session.add(state)
+    session.flush()
+    return True
+
+
 def apply_reaction(
     *,
     session: Session,
@@ -77,9 +120,13 @@ def apply_reaction(
     reaction: str,
     added: bool,
     now: datetime,
+    event_us: int | None = None,
 ) -> ReactionOutcome | None:
-    """Log (or take back) what a reaction on a reminder means. None when the reaction or
-    the message is not one Rebuy acts on."""
+    """Log (or take back) what a reaction on a reminder means. None when the reaction,
+    the message or the user is not one Rebuy acts on (only the reminder's rep counts).
+
+    `event_us` is when Slack says the event happened: events arrive in any order, and
+    one older than what was applied for the same reaction changes nothing."""
     base = reaction.split("::")[0]  # skin tones arrive as "handshake::skin-tone-2"
     kind = REACTION_KINDS.get(base)
     if kind is None:
@@ -88,8 +135,13 @@ def apply_reaction(
     if message is None:
         return None
     account = session.get(Account, message.account_id)
-    if account is None:
+    if account is None or not _is_recipient(session, message, user):
         return None
+    # Without a time (not from Slack) the reaction applies as it comes.
+    if event_us is not None and not _newest(
+        session, message, user, base, added=added, event_us=event_us, now=now
+    ):
+        return ReactionOutcome(message=message, account_name=account.name, changed=False)
     # One touch per reaction: ✅ and ✔️ both added are two, and removing one takes back
     # only its own touch.
     key = _key(message, user, base)
