@@ -3,7 +3,6 @@ listener, and every listener is for something the manifest subscribes to."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
@@ -22,14 +21,13 @@ class RecordingApp:
     def __init__(self) -> None:
         self.commands: set[str] = set()
         self.events: set[str] = set()
-        self.actions: set[str] = set()
+        self.actions: set = set()
         self.views: set[str] = set()
         self.error_handlers = 0
 
-    def _record(self, bucket: set[str], name):
-        # A pattern such as ^account_show(:\d+)?$ also matches its numbered ids.
-        if hasattr(name, "pattern"):
-            name = re.sub(r"^\^|\(.*$", "", name.pattern).replace("\\", "")
+    def _record(self, bucket: set, name):
+        # Kept as registered: a pattern such as ^account_show(:\d+)?$ must match the
+        # numbered ids the pick lists render.
         bucket.add(name)
         return lambda *function, **ack_and_lazy: function[0] if function else None
 
