@@ -254,16 +254,24 @@ def remind(
         str | None, typer.Option("--rep", help="Only this rep (e-mail).", metavar="EMAIL")
     ] = None,
 ) -> None:
-    """Send today's reminder DMs now, to every rep with accounts due (whatever the hour;
-    a second run the same day sends nothing). --dry-run prints the messages instead."""
-    from bot.reminders import send_reminders_now
+    """Send today's reminder DMs now, to every rep inside their morning window
+    (REMINDER_TIME to REMINDER_CUTOFF, their time zone) on a working day with accounts due;
+    a second run the same day sends nothing. --dry-run prints the messages instead.
+    Exits 1, naming the reps and why, when some could not be reached after retries."""
+    from bot.delivery.remind import preview_reminders, remind_now
 
     runtime = _runtime()
 
     def echo(line: str) -> None:
         out.print(line, markup=False, emoji=False, soft_wrap=True)
 
-    echo(send_reminders_now(runtime, rep_email=rep, echo=echo, dry_run=dry_run))
+    if dry_run:
+        echo(preview_reminders(runtime, rep_email=rep, echo=echo))
+        return
+    result = remind_now(runtime, rep_email=rep, echo=echo)
+    echo(str(result))
+    if not result.complete:
+        raise typer.Exit(1)
 
 
 def _print_due(runtime: Runtime, *, rep_email: str | None = None) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import time as clock_time
 
 from sqlmodel import Session
 
-from bot.delivery.plan import RepTarget
+from bot.delivery.plan import NOON, Covered, RepTarget
+from bot.retention.calendar import Away
 from bot.retention.due import DueAccount, due_by_rep
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
@@ -31,20 +33,83 @@ class Draft:
     blocks: list[dict]
 
 
+def greeting(rep_name: str | None, at: clock_time | None) -> str:
+    """ "Good morning, Ana!" before noon, "Good afternoon, Ana!" after (a late REMINDER_CUTOFF
+    can reach past noon), "Hello, Ana!" when the hour is unknown."""
+    first = (rep_name or "").split()
+    who = f", {blocks.escape(first[0])}" if first else ""
+    if at is None:
+        return f"Hello{who}!"
+    return f"Good {'morning' if at < NOON else 'afternoon'}{who}!"
+
+
+def _header(
+    *,
+    count: int,
+    more: int,
+    hello: str,
+    back_from: Away | None,
+    covering: Sequence[Covered],
+) -> dict:
+    needs = "accounts need" if count != 1 else "account needs"
+    extra = f" ({more:,} more due: `/account list due`)" if more else ""
+    if back_from is not None:
+        span = f"{back_from.starts_on:%-d %b} to {back_from.ends_on:%-d %b}"
+        lead = f"{hello} Welcome back. While you were away ({span}), these came due:"
+        text = f"{lead} {count:,} {needs} you first{extra}."
+    else:
+        text = f"{hello} {count:,} {needs} you today{extra}."
+    lines = [blocks.section(text)]
+    if covering:
+        names = ", ".join(blocks.escape(c.name) for c in covering)
+        lines.append(
+            blocks.context(f"🤝 Covering for {names} while away: their accounts are marked.")
+        )
+    lines.append(blocks.context(blocks.REACTION_HINT))
+    return {"blocks": blocks.finish(lines), "text": blocks.fallback_mrkdwn(text)}
+
+
+def _all_caught_up(hello: str) -> dict:
+    text = f"{hello} All caught up: no account is due this week so far. ☕"
+    return {"blocks": blocks.finish([blocks.section(text)]), "text": blocks.fallback_mrkdwn(text)}
+
+
+def _mark_covered(message: dict, who: Covered) -> dict:
+    note = f"🤝 Covered for {blocks.escape(who.name)}, back {who.back_on:%a %-d %b}"
+    raw = [*message["blocks"], blocks.context(note).to_dict()]
+    return {"blocks": blocks.finish_dicts(raw), "text": f"(Covering) {message['text']}"}
+
+
 def compose(
-    items: Sequence[DueAccount], *, more: int, rep_name: str | None, monday: bool
+    items: Sequence[DueAccount],
+    *,
+    more: int,
+    rep_name: str | None,
+    monday: bool,
+    local_time: clock_time | None = None,
+    covered: Mapping[int, Covered] | None = None,
+    covering: Sequence[Covered] = (),
+    back_from: Away | None = None,
 ) -> list[Draft]:
     """The day's messages: a header, then one per due account (they are reacted to one by
-    one). Nothing due: nothing, or a short all-caught-up line on Mondays."""
+    one). Nothing due: nothing, or a short all-caught-up line on Mondays. Accounts of an
+    away colleague (`covered`, account id -> colleague) are marked as covered; the first
+    morning back (`back_from`) opens with a short while-you-were-away line."""
+    hello = greeting(rep_name, local_time)
+    covered = covered or {}
     if not items:
         if not monday:
             return []
-        message = blocks.all_caught_up(rep_name=rep_name)
+        message = _all_caught_up(hello)
         return [Draft(0, None, None, message["text"], message["blocks"])]
-    header = blocks.reminder_header(count=len(items), more=more, rep_name=rep_name)
+    header = _header(
+        count=len(items), more=more, hello=hello, back_from=back_from, covering=covering
+    )
     drafts = [Draft(0, None, None, header["text"], header["blocks"])]
     for position, item in enumerate(items, start=1):
         message = blocks.reminder_account(item)
+        if item.account_id in covered:
+            message = _mark_covered(message, covered[item.account_id])
         tactic_id = item.tactic.id if item.tactic else None
         drafts.append(
             Draft(position, item.account_id, tactic_id, message["text"], message["blocks"])

@@ -12,7 +12,8 @@ from bot.delivery.common import (
 )
 from bot.delivery.compose import compose
 from bot.delivery.plan import plan_sweep
-from bot.delivery.sweep import SweepResult, _due_lists, _reps, run_sweep
+from bot.delivery.reconcile import Backoff
+from bot.delivery.sweep import DueLists, SweepResult, _due_lists, _reps, run_sweep
 from bot.retention.errors import InvalidInput
 from bot.runtime import Runtime
 from bot.slack_client import make_web_client
@@ -27,6 +28,34 @@ def _require_token(runtime: Runtime, why: str) -> None:
         raise InvalidInput(f"SLACK_BOT_TOKEN is not set: {why}")
 
 
+def remind_now(
+    runtime: Runtime,
+    *,
+    rep_email: str | None = None,
+    echo: Callable[[str], None] = print,
+    client: WebClient | None = None,
+    backoff: Backoff | None = None,
+) -> SweepResult:
+    """`rebuy remind`: today's reminders now for every rep inside their morning window on
+    a working day with accounts due (or just `rep_email`). A second run the same day
+    sends nothing; `result.complete` says whether every due rep got their whole set."""
+    _require_token(
+        runtime,
+        "reminders are sent as the Rebuy bot. Use `rebuy remind --dry-run` to see them "
+        "without Slack.",
+    )
+    client = client or make_web_client(runtime.settings, only_rate_limits=True)
+    return run_sweep(
+        runtime,
+        client,
+        force=True,
+        rep_email=rep_email,
+        instance_id=f"cli:{default_instance_id()}",
+        echo=echo,
+        backoff=backoff,
+    )
+
+
 def send_reminders_now(
     runtime: Runtime,
     *,
@@ -35,26 +64,10 @@ def send_reminders_now(
     client: WebClient | None = None,
     dry_run: bool = False,
 ) -> str:
-    """`rebuy remind`: today's reminders now, whatever the hour, for every rep with accounts
-    due (or just `rep_email`). A second run the same day sends nothing. With `dry_run`,
-    print the messages instead: no claim, no Slack."""
+    """`remind_now` (or, with `dry_run`, `preview_reminders`) as the summary it prints."""
     if dry_run:
         return preview_reminders(runtime, rep_email=rep_email, echo=echo)
-    _require_token(
-        runtime,
-        "reminders are sent as the Rebuy bot. Use `rebuy remind --dry-run` to see them "
-        "without Slack.",
-    )
-    client = client or make_web_client(runtime.settings, only_rate_limits=True)
-    result = run_sweep(
-        runtime,
-        client,
-        force=True,
-        rep_email=rep_email,
-        instance_id=f"cli:{default_instance_id()}",
-        echo=echo,
-    )
-    return str(result)
+    return str(remind_now(runtime, rep_email=rep_email, echo=echo, client=client))
 
 
 def preview_reminders(
@@ -63,24 +76,22 @@ def preview_reminders(
     """Print what `rebuy remind` would send to each rep, message by message."""
     now = runtime.now()
     with runtime.db.session() as session:
-        plan = plan_sweep(
-            session=session,
-            now=now,
-            reminder_time=runtime.settings.reminder_time,
-            force=True,
-            rep_email=rep_email,
-        )
-    due, more = _due_lists(runtime, plan.targets, now) if plan.targets else ({}, {})
+        plan = plan_sweep(session=session, now=now, settings=runtime.settings, rep_email=rep_email)
+    lists = _due_lists(runtime, plan.targets, now) if plan.targets else DueLists()
     shown = 0
     for target in plan.targets:
-        items = due.get(target.rep_id, [])
+        items = lists.due.get(target.rep_id, [])
         if not items:
             continue
         drafts = compose(
             items,
-            more=more.get(target.rep_id, 0),
+            more=lists.more.get(target.rep_id, 0),
             rep_name=target.name,
             monday=target.local_date.weekday() == 0,
+            local_time=target.local_time,
+            covered=lists.covered.get(target.rep_id),
+            covering=target.covering,
+            back_from=target.back_from,
         )
         shown += 1
         echo(f"── To {target.email} (<@{target.slack_user_id}>, {target.local_date}) ──")

@@ -18,7 +18,8 @@ from bot.delivery.common import (
 )
 from bot.delivery.deliver import RepOutcome, _describe, deliver_run
 from bot.delivery.pacing import Pacer
-from bot.delivery.plan import RepTarget, SweepPlan, plan_sweep
+from bot.delivery.plan import Covered, RepTarget, SweepPlan, plan_sweep
+from bot.delivery.reconcile import Backoff
 from bot.retention.due import DueAccount, due_by_rep
 from bot.runtime import Runtime
 
@@ -46,6 +47,12 @@ class SweepResult:
         return self.count("failed")
 
     @property
+    def complete(self) -> bool:
+        """Every rep due in this run got their whole set (or was already done)."""
+        unfinished = {"failed", "held"}
+        return not self.plan.exhausted and not any(o.status in unfinished for o in self.outcomes)
+
+    @property
     def messages(self) -> int:
         return sum(outcome.posted for outcome in self.outcomes)
 
@@ -55,7 +62,9 @@ class SweepResult:
             f"{counts['sent']} reps sent ({self.messages} messages), {counts['empty']} empty, "
             f"{counts['failed']} failed, "
             f"{counts['skipped'] + counts['lost'] + self.plan.finished} skipped "
-            f"(done or in progress), {self.plan.waiting + self.plan.weekend} not yet due, "
+            f"(done or in progress), {self.plan.waiting} not yet due, "
+            f"{len(self.plan.missed)} past the cut-off, {self.plan.weekend} weekend, "
+            f"{len(self.plan.holiday)} holiday, {len(self.plan.away)} away, "
             f"in {self.seconds:.1f} s"
         )
 
@@ -79,7 +88,10 @@ class SweepResult:
         failed = [o for o in self.outcomes if o.status == "failed"]
         if failed:
             listed = "; ".join(f"{o.email} ({o.error})" for o in failed[:10])
-            parts.append(f"Failed for {_reps(len(failed))}: {listed}. The next sweep retries.")
+            parts.append(
+                f"Could not reach {_reps(len(failed))} after retries: {listed}. "
+                "The next sweep retries the messages not yet delivered."
+            )
         if plan.exhausted:
             parts.append(
                 f"Gave up for today on {_reps(len(plan.exhausted))} after {MAX_ATTEMPTS} "
@@ -87,8 +99,22 @@ class SweepResult:
             )
         if plan.weekend:
             parts.append(f"{_reps(plan.weekend)}: weekend in their time zone.")
+        if plan.holiday:
+            parts.append(f"Public holiday for {', '.join(plan.holiday[:10])}.")
+        if plan.away:
+            parts.append(f"Away today: {', '.join(plan.away[:10])}.")
+        if plan.uncovered:
+            parts.append(
+                f"Away without an active cover (their accounts wait): "
+                f"{', '.join(plan.uncovered[:10])}."
+            )
         if plan.waiting:
             parts.append(f"{_reps(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
+        if plan.missed:
+            parts.append(
+                f"{_reps(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
+                f"reminder is skipped, never sent late): {', '.join(plan.missed[:10])}."
+            )
         if plan.unlinked:
             parts.append(
                 f"{_reps(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
@@ -101,33 +127,55 @@ def _reps(count: int) -> str:
     return f"{count} rep{'s' if count != 1 else ''}"
 
 
-def _due_lists(
-    runtime: Runtime, targets: Sequence[RepTarget], now: datetime
-) -> tuple[dict[int, list[DueAccount]], dict[int, int]]:
-    """Every target's due list, one `due_by_rep` call per local date; and how many more
-    each rep has due beyond the daily maximum."""
-    by_day: dict[date, list[int]] = defaultdict(list)
+@dataclass
+class DueLists:
+    """Each target's messages-to-be: its due accounts (covered colleagues' merged in,
+    ranked, capped at the daily maximum), how many more are due, and which accounts are
+    covered for whom."""
+
+    due: dict[int, list[DueAccount]] = field(default_factory=dict)
+    more: dict[int, int] = field(default_factory=dict)
+    covered: dict[int, dict[int, Covered]] = field(default_factory=dict)
+
+
+def _due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) -> DueLists:
+    """Every target's due list, one `due_by_rep` call per local date."""
+    limit = runtime.settings.reminder_max_per_day
+    by_day: dict[date, set[int]] = defaultdict(set)
     for target in targets:
-        by_day[target.local_date].append(target.rep_id)
-    due: dict[int, list[DueAccount]] = {}
-    more: dict[int, int] = {}
+        by_day[target.local_date].add(target.rep_id)
+        by_day[target.local_date].update(c.rep_id for c in target.covering)
+    lists = DueLists()
     with runtime.db.session() as session:
         for day, rep_ids in by_day.items():
             counts: dict[int, int] = {}
-            due.update(
-                due_by_rep(
-                    session=session,
-                    as_of=day,
-                    now=now,
-                    tier_cadence=runtime.tier_cadence,
-                    limit=runtime.settings.reminder_max_per_day,
-                    owner_ids=rep_ids,
-                    due_counts=counts,
-                )
+            due = due_by_rep(
+                session=session,
+                as_of=day,
+                now=now,
+                tier_cadence=runtime.tier_cadence,
+                limit=limit,
+                owner_ids=sorted(rep_ids),
+                due_counts=counts,
             )
-            for rep_id, total in counts.items():
-                more[rep_id] = total - len(due.get(rep_id, []))
-    return due, more
+            for target in (t for t in targets if t.local_date == day):
+                items = list(due.get(target.rep_id, []))
+                total = counts.get(target.rep_id, 0)
+                covered: dict[int, Covered] = {}
+                for colleague in target.covering:
+                    theirs = due.get(colleague.rep_id, [])
+                    covered.update({item.account_id: colleague for item in theirs})
+                    items.extend(theirs)
+                    total += counts.get(colleague.rep_id, 0)
+                items.sort(key=lambda item: (-item.priority, item.name.casefold()))
+                items = items[:limit]
+                lists.due[target.rep_id] = items
+                lists.more[target.rep_id] = total - len(items)
+                shown = {item.account_id for item in items}
+                lists.covered[target.rep_id] = {
+                    account_id: who for account_id, who in covered.items() if account_id in shown
+                }
+    return lists
 
 
 def run_sweep(
@@ -139,11 +187,13 @@ def run_sweep(
     instance_id: str | None = None,
     pacer: Pacer | None = None,
     echo: Callable[[str], None] | None = None,
+    backoff: Backoff | None = None,
 ) -> SweepResult:
     """Remind every rep who is due now, each in isolation, `delivery_concurrency` at once.
 
-    `force` (`rebuy remind`) ignores the hour and only takes reps with accounts due;
-    the claim still holds, so a second run the same day sends nothing. `echo` receives a
+    `force` (`rebuy remind`) only takes reps with accounts due (no all-caught-up line);
+    the window, the calendar and the claim hold as in the scheduler's sweep, so a second
+    run the same day sends nothing and no run sends at night. `echo` receives a
     line per rep as it finishes.
     """
     started = time.perf_counter()
@@ -151,19 +201,13 @@ def run_sweep(
     instance_id = instance_id or default_instance_id()
     settings = runtime.settings
     with runtime.db.session() as session:
-        plan = plan_sweep(
-            session=session,
-            now=now,
-            reminder_time=settings.reminder_time,
-            force=force,
-            rep_email=rep_email,
-        )
+        plan = plan_sweep(session=session, now=now, settings=settings, rep_email=rep_email)
     result = SweepResult(plan=plan)
     targets = plan.targets
-    due, more = _due_lists(runtime, targets, now) if targets else ({}, {})
+    lists = _due_lists(runtime, targets, now) if targets else DueLists()
     if force:
-        result.nothing_due = sum(1 for target in targets if not due.get(target.rep_id))
-        targets = [target for target in targets if due.get(target.rep_id)]
+        result.nothing_due = sum(1 for target in targets if not lists.due.get(target.rep_id))
+        targets = [target for target in targets if lists.due.get(target.rep_id)]
     pacer = pacer or Pacer(settings.slack_post_rate)
 
     def deliver(target: RepTarget) -> RepOutcome:
@@ -175,8 +219,10 @@ def run_sweep(
                 now=now,
                 instance_id=instance_id,
                 pacer=pacer,
-                due=due.get(target.rep_id, []),
-                more=more.get(target.rep_id, 0),
+                due=lists.due.get(target.rep_id, []),
+                more=lists.more.get(target.rep_id, 0),
+                covered=lists.covered.get(target.rep_id, {}),
+                backoff=backoff,
             )
         except Exception as error:  # one rep's trouble (even the database) never stops others
             log.exception("reminder for %s failed before delivery", target.email)
