@@ -117,9 +117,7 @@ def test_no_reminder_on_the_reps_public_holiday(db: Database, double: SlackDoubl
         de = linked_rep(session, "U2", tz="America/New_York", country="DE")
         due_account(session, us, "US account", last_touch="2026-09-01")
         due_account(session, de, "DE account", last_touch="2026-09-01")
-    runtime = make_runtime(
-        db, double, now=thanksgiving, reminder_cutoff=NOON, holiday_country="US"
-    )
+    runtime = make_runtime(db, double, now=thanksgiving, reminder_cutoff=NOON, holiday_country="US")
 
     result = run_sweep(runtime, client_for(runtime), pacer=fast_pacer())
 

@@ -14,7 +14,7 @@ import http.client
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -29,12 +29,16 @@ log = logging.getLogger(__name__)
 UNCERTAIN = "uncertain: "
 
 
+# Waits between attempts: about 30 s on one message at worst, then the next sweep.
+DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Waits between attempts, bounded: after the last one the caller gives up (the next
-    sweep carries on). The default spends about 30 s on one message at worst."""
+    sweep carries on)."""
 
-    delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+    delays: tuple[float, ...] = field(default_factory=lambda: DELAYS)
     sleep: Callable[[float], None] = time.sleep
 
 
