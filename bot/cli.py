@@ -351,16 +351,72 @@ def remind(
         str | None, typer.Option("--rep", help="Only this rep (e-mail).", metavar="EMAIL")
     ] = None,
 ) -> None:
-    """Send today's reminder DMs now, to every rep with accounts due (whatever the hour;
-    a second run the same day sends nothing). --dry-run prints the messages instead."""
-    from bot.reminders import send_reminders_now
+    """Send today's reminder DMs now, to every rep inside their morning window
+    (REMINDER_TIME to REMINDER_CUTOFF, their time zone) on a working day with accounts due;
+    a second run the same day sends nothing. --dry-run prints the messages instead.
+    Exits 1, naming the reps and why, when some could not be reached after retries."""
+    from bot.delivery.remind import preview_reminders, remind_now
 
     runtime = _runtime()
 
     def echo(line: str) -> None:
         out.print(line, markup=False, emoji=False, soft_wrap=True)
 
-    echo(send_reminders_now(runtime, rep_email=rep, echo=echo, dry_run=dry_run))
+    if dry_run:
+        echo(preview_reminders(runtime, rep_email=rep, echo=echo))
+        return
+    result = remind_now(runtime, rep_email=rep, echo=echo)
+    echo(str(result))
+    if not result.complete:
+        raise typer.Exit(1)
+
+
+@app.command()
+def away(
+    rep_email: Annotated[str, typer.Argument(metavar="REP_EMAIL", help="The rep who is away.")],
+    starts: Annotated[str, typer.Argument(metavar="FROM", help="First day away (YYYY-MM-DD).")],
+    ends: Annotated[str, typer.Argument(metavar="TO", help="Last day away (YYYY-MM-DD).")],
+    cover: Annotated[
+        str | None, typer.Option("--cover", help="A rep who covers meanwhile.", metavar="EMAIL")
+    ] = None,
+) -> None:
+    """Record an away period: no reminders and a frozen streak from FROM to TO (both
+    included); with --cover the rep's due accounts go to the cover's morning DM."""
+    from bot.retention.calendar import set_away
+
+    runtime = _runtime()
+    first, last = _day_arg(starts, "FROM"), _day_arg(ends, "TO")
+    with runtime.db.transaction() as session:
+        rep_id = _rep_id(session, rep_email)
+        cover_id = _rep_id(session, cover) if cover else None
+        set_away(
+            session=session,
+            rep_id=rep_id,
+            starts_on=first,
+            ends_on=last,
+            cover_rep_id=cover_id,
+            now=runtime.now(),
+        )
+    covered = f", covered by {cover.strip().lower()}" if cover else ""
+    out.print(f"{rep_email.strip().lower()} is away {first} to {last}{covered}.")
+
+
+def _day_arg(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{what} “{text}” is not a date: use YYYY-MM-DD.") from None
+
+
+def _rep_id(session, email: str) -> int:
+    from sqlmodel import select
+
+    from models import Rep
+
+    rep_row = session.exec(select(Rep).where(Rep.email == email.strip().lower())).first()
+    if rep_row is None:
+        raise InvalidInput(f"No rep with e-mail {email}.")
+    return rep_row.id
 
 
 def _print_due(runtime: Runtime, *, rep_email: str | None = None) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}
@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///rebuy.db"
     port: int = 3000
     reminder_time: time = time(9, 0)
+    # The end of the morning window: a rep not reminded by then (the process was down,
+    # Slack was out) gets nothing that day rather than a "good morning" at night.
+    reminder_cutoff: time = time(12, 0)
+    # Public holidays of reps without a country of their own (ISO code, e.g. DE), and
+    # optionally a subdivision (e.g. BY). Unset: only weekends are days off.
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
     reminder_max_per_day: int = Field(default=6, ge=1, le=20)
     digest_channel: str | None = None
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
@@ -84,7 +91,37 @@ class Settings(BaseSettings):
             return frozenset(part for part in re.split(r"[\s,]+", value) if part)
         return value
 
-    @field_validator("reminder_time", mode="before")
+    @field_validator("holiday_country", "holiday_subdivision")
+    @classmethod
+    def _upper_code(cls, value: str | None) -> str | None:
+        return value.strip().upper() or None if value else None
+
+    @model_validator(mode="after")
+    def _calendar_and_window(self) -> Settings:
+        import holidays
+
+        supported = holidays.list_supported_countries()
+        if self.holiday_country and self.holiday_country not in supported:
+            raise ValueError(
+                f"HOLIDAY_COUNTRY {self.holiday_country!r} is not a country code the "
+                "holidays package knows (use e.g. US, DE, GB)"
+            )
+        if self.holiday_subdivision and (
+            not self.holiday_country
+            or self.holiday_subdivision not in supported[self.holiday_country]
+        ):
+            raise ValueError(
+                f"HOLIDAY_SUBDIVISION {self.holiday_subdivision!r} is not a subdivision of "
+                f"HOLIDAY_COUNTRY {self.holiday_country!r}"
+            )
+        if self.reminder_cutoff <= self.reminder_time:
+            raise ValueError(
+                f"REMINDER_CUTOFF ({self.reminder_cutoff:%H:%M}) must be after "
+                f"REMINDER_TIME ({self.reminder_time:%H:%M})"
+            )
+        return self
+
+    @field_validator("reminder_time", "reminder_cutoff", mode="before")
     @classmethod
     def _parse_time(cls, value: object) -> object:
         if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):

@@ -1,6 +1,6 @@
 """The SQLModel tables, and nothing else. Every table module is imported here."""
 
-from models.accounts import Account, AccountPlan, Contact, Rep
+from models.accounts import Account, AccountPlan, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
 from models.slack import (
     DigestRun,
@@ -17,6 +17,7 @@ __all__ = [
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
+    "AwayPeriod",
     "Contact",
     "DigestRun",
     "Order",

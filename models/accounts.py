@@ -1,4 +1,4 @@
-"""Reps, the accounts they own, the people at those accounts, and account plans."""
+"""Reps and their away periods, the accounts they own, their contacts, account plans."""
 
 from __future__ import annotations
 
@@ -26,6 +26,25 @@ class Rep(SQLModel, table=True):
     # Cached DM channel so reminders never call conversations.open per message.
     dm_channel_id: str | None = Field(default=None, max_length=32)
     active: bool = Field(default=True)
+    # Public holidays: ISO 3166 country (e.g. "DE") and optional subdivision ("BY");
+    # None means the workspace default (HOLIDAY_COUNTRY).
+    country: str | None = Field(default=None, max_length=2)
+    subdivision: str | None = Field(default=None, max_length=10)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AwayPeriod(SQLModel, table=True):
+    """A rep away (leave, travel) from `starts_on` to `ends_on`, both inclusive, in the
+    rep's local dates; an optional cover rep gets their due accounts meanwhile."""
+
+    __tablename__ = "away_period"
+    __table_args__ = (Index("ix_away_period_rep_id", "rep_id", "starts_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rep_id: int = Field(foreign_key="rep.id", ondelete="CASCADE")
+    starts_on: date
+    ends_on: date
+    cover_rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

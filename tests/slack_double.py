@@ -118,6 +118,8 @@ class _Fault:
     remaining: int | None  # None: forever
     channel: str | None
     user: str | None
+    after: bool = False  # carry the call out, then fail (the answer is lost)
+    drop: bool = False  # close the connection without answering
 
     def matches(self, method: str, params: Mapping[str, Any]) -> bool:
         if method != self.method:
@@ -454,16 +456,22 @@ class SlackDouble:
         times: int | None = 1,
         channel: str | None = None,
         user: str | None = None,
+        after: bool = False,
+        drop: bool = False,
     ) -> None:
         """Make the next `times` calls to `method` fail (`times=None`: every call, until reset).
+
+        `after=True` carries the call out first (a message is posted) and then fails, as
+        a Slack edge that lost the answer does; `drop=True` closes the connection with no
+        answer at all (before or, with `after`, after carrying the call out).
 
         - `status=429`: HTTP 429 with `Retry-After: retry_after` (whole seconds).
         - `status=500` (or any 5xx): that status with a JSON error body.
         - `error="channel_not_found"`: HTTP 200 `{"ok": false, "error": ...}`.
         `channel` / `user` limit the fault to calls for that channel or user.
         """
-        if status is None and error is None:
-            raise ValueError("give a status or an error")
+        if status is None and error is None and not drop:
+            raise ValueError("give a status, an error or drop=True")
         fault = _Fault(
             method=method,
             status=status or 200,
@@ -472,6 +480,8 @@ class SlackDouble:
             remaining=times,
             channel=channel,
             user=user,
+            after=after,
+            drop=drop,
         )
         with self._cond:
             self._faults.append(fault)
@@ -514,6 +524,11 @@ class SlackDouble:
             return _Answer(200, {"ok": False, "error": "invalid_auth"})
         fault = self._take_fault(method, params)
         if fault is not None:
+            if fault.after and method in self._methods:
+                with contextlib.suppress(SlackError):
+                    self._methods[method](params)
+            if fault.drop:
+                return _Answer(0, None)
             if fault.status == 429:
                 return _Answer(
                     429,
@@ -987,6 +1002,9 @@ def _make_handler(double: SlackDouble) -> type[BaseHTTPRequestHandler]:
                 self._send(_Answer(404, {"ok": False, "error": "unknown_method"}))
 
         def _send(self, answer: _Answer) -> None:
+            if answer.status == 0:  # a dropped connection: no answer at all
+                self.close_connection = True
+                return
             if isinstance(answer.body, str):
                 payload = answer.body.encode("utf-8")
                 content_type = "text/plain; charset=utf-8"

@@ -49,6 +49,10 @@ TUESDAY = NOW + timedelta(days=1)  # NOW is Monday 15 June 2026, 14:00 UTC
 def make_runtime(
     db: Database, double: SlackDouble | None = None, *, now: datetime = NOW, **overrides
 ) -> Runtime:
+    """A runtime at `now` against the double. Its morning window runs to 23:59 unless a
+    test sets `reminder_cutoff`: content, claims and faults are tested at any hour (NOW
+    is 16:00 in Berlin), the window by the tests that set it (tests/test_calendar*.py)."""
+    overrides.setdefault("reminder_cutoff", time(23, 59))
     settings = Settings(
         _env_file=None,
         database_url=db.url,
@@ -61,7 +65,9 @@ def make_runtime(
 
 
 def client_for(runtime: Runtime) -> WebClient:
-    return make_web_client(runtime.settings)
+    """The client delivery runs with: only 429s are retried by slack_sdk (a 5xx or a
+    dropped connection may have posted; delivery reconciles those itself)."""
+    return make_web_client(runtime.settings, only_rate_limits=True)
 
 
 def fast_pacer() -> Pacer:
@@ -156,7 +162,7 @@ def test_header_then_one_message_per_due_account_in_rank_order(
         "Beta Tools",
     ]
     header = block_text(posted[0]["blocks"])
-    assert "Good morning, Ana! 3 accounts need you today." in header
+    assert "Good afternoon, Ana! 3 accounts need you today." in header  # 16:00 in Berlin
     assert REACTION_HINT in header
     first = posted[1]["blocks"]
     assert "*Alpha Supply* · 45 days overdue · $50,000 a year" in block_text(first)
@@ -467,10 +473,11 @@ NINE = time(9, 0)
         ("2026-06-14T20:30", "Pacific/Auckland", None),  # Monday 08:30 there
         ("2026-06-19T22:00", "Pacific/Auckland", None),  # Saturday 10:00 there
         # Los Angeles is 7 hours behind: Tuesday 03:00 UTC is still Monday evening there.
-        ("2026-06-16T03:00", "America/Los_Angeles", "2026-06-15"),
+        ("2026-06-16T03:00", "America/Los_Angeles", None),  # Monday 20:00: window passed
         ("2026-06-16T07:30", "America/Los_Angeles", None),  # Tuesday 00:30: not Monday late
         ("2026-06-16T16:00", "America/Los_Angeles", "2026-06-16"),  # Tuesday 09:00 sharp
-        ("2026-06-20T02:00", "America/Los_Angeles", "2026-06-19"),  # Friday 19:00 there
+        ("2026-06-15T18:59", "America/Los_Angeles", "2026-06-15"),  # Monday 11:59 there
+        ("2026-06-15T19:00", "America/Los_Angeles", None),  # Monday 12:00: the cut-off
         # Berlin around the switch to summer time (Sunday 29 March 2026).
         ("2026-03-27T07:30", "Europe/Berlin", None),  # Friday 08:30 CET
         ("2026-03-27T08:00", "Europe/Berlin", "2026-03-27"),  # Friday 09:00 CET
@@ -637,10 +644,13 @@ def test_sync_reps_pages_through_users_list_and_refreshes_time_zones(
 # --- rebuy remind ----------------------------------------------------------------------------
 
 
+MORNING = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)  # Monday 10:00 in Berlin
+
+
 def _cli_env(db: Database, double: SlackDouble, **extra: str) -> dict[str, str]:
     return {
         "DATABASE_URL": db.url,
-        "REBUY_NOW": NOW.isoformat(),
+        "REBUY_NOW": MORNING.isoformat(),
         "SLACK_API_URL": double.api_url,
         **extra,
     }
@@ -669,12 +679,14 @@ def test_rebuy_remind_dry_run_prints_the_messages_and_sends_nothing(
     assert double.calls == [] and runs(db) == []
 
 
-def test_rebuy_remind_sends_now_whatever_the_hour_and_a_second_run_sends_nothing(
+def test_rebuy_remind_sends_inside_the_window_and_a_second_run_sends_nothing(
     db: Database, double: SlackDouble
 ) -> None:
     with db.transaction() as session:
-        rep = linked_rep(session, "U1", tz="Pacific/Auckland")  # Tuesday 02:00 there
+        rep = linked_rep(session, "U1")  # Monday 10:00 in Berlin
         due_account(session, rep, "Due account")
+        late = linked_rep(session, "U3", tz="Pacific/Auckland")  # Monday 20:00 there
+        due_account(session, late, "Too late today")
         idle = linked_rep(session, "U2")
         fresh_account(session, idle, "Fresh account")
         factories.rep(session, email="new@example.com")
@@ -688,11 +700,14 @@ def test_rebuy_remind_sends_now_whatever_the_hour_and_a_second_run_sends_nothing
     assert "Sent today's reminders to 1 rep (2 messages)." in first.output
     assert "1 rep: nothing due." in first.output
     assert "not linked to a Slack user (run `rebuy reps sync`): new@example.com" in first.output
+    assert "past REMINDER_CUTOFF in their time zone" in first.output
+    assert "u3@example.com" in first.output
     assert second.exit_code == 0, second.output
     assert "No reminders sent." in second.output
     assert "1 rep already had today's reminder" in second.output
     assert len(double.calls_to("chat.postMessage")) == 2
-    assert [(r.local_date, r.status) for r in runs(db)] == [(date(2026, 6, 16), "sent")]
+    assert [(r.local_date, r.status) for r in runs(db)] == [(date(2026, 6, 15), "sent")]
+    assert double.messages("DU3") == []
 
 
 def test_rebuy_remind_without_a_bot_token_says_what_to_do(db: Database) -> None:

@@ -252,7 +252,8 @@ def test_a_retried_reaction_is_acked_and_not_processed_again(
 ) -> None:
     caplog.set_level(logging.INFO, logger="handlers.events")
     with socket_app.db.transaction() as session:
-        rep = linked_rep(session, "U1")
+        # 10:00 in New York at NOW: inside the morning window (REMINDER_CUTOFF 12:00).
+        rep = linked_rep(session, "U1", tz="America/New_York")
         due_account(session, rep, "Acme Supply", value=40_000)
         due_account(session, rep, "Beta Tools")
     assert run_sweep(socket_app.runtime, socket_app.app.client, pacer=fast_pacer()).sent == 1

@@ -9,12 +9,13 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.retention.calendar import rep_calendar
 from bot.retention.due import priority
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.signals import AT_RISK_BELOW, Health, Signal, TouchSchedule
 from bot.retention.status import assess
-from models import Rep, Touch
+from models import AwayPeriod, Rep, Touch
 
 LIST_FILTERS = {
     "due": "due today or overdue",
@@ -25,6 +26,8 @@ LIST_FILTERS = {
     "single-threaded": "fewer than two contacts",
     "all": "every account",
 }
+# Streaks look this far back (a long leave freezes, never resets, within it).
+STREAK_LOOKBACK_DAYS = 240
 FILTER_ALIASES = {
     "atrisk": "at-risk",
     "risk": "at-risk",
@@ -121,10 +124,23 @@ def summarize(entries: list[BookEntry]) -> BookSummary:
     )
 
 
-def working_day_streak(*, session: Session, rep: Rep, today: date) -> int:
-    """Working days in a row (Mon-Fri, ending today or yesterday's working day) with a
-    touch logged by the rep. Today without a touch yet does not break the streak."""
-    since = today - timedelta(days=120)
+def working_day_streak(
+    *,
+    session: Session,
+    rep: Rep,
+    today: date,
+    default_country: str | None = None,
+    default_subdivision: str | None = None,
+) -> int:
+    """Working days in a row, ending today or the last working day before it, with a touch
+    logged by the rep. Weekends, the rep's public holidays (their country, else the
+    workspace default) and their away days are skipped: they neither count nor break the
+    streak (it is frozen while the rep is away). Today without a touch yet does not break
+    it either."""
+    calendar = rep_calendar(
+        rep, default_country=default_country, default_subdivision=default_subdivision
+    )
+    since = today - timedelta(days=STREAK_LOOKBACK_DAYS)
     conditions = [Touch.rep_id == rep.id]
     if rep.slack_user_id:
         conditions.append(Touch.slack_user_id == rep.slack_user_id)
@@ -132,11 +148,20 @@ def working_day_streak(*, session: Session, rep: Rep, today: date) -> int:
         sa.select(Touch.touched_at).where(sa.or_(*conditions), Touch.touched_at >= day_start(since))
     ).scalars()
     days = {value.date() for value in rows}
+    away = session.execute(
+        sa.select(AwayPeriod.starts_on, AwayPeriod.ends_on).where(
+            AwayPeriod.rep_id == rep.id, AwayPeriod.ends_on >= since
+        )
+    ).all()
+
+    def off(day: date) -> bool:
+        return not calendar.is_working_day(day) or any(a <= day <= b for a, b in away)
+
     streak, day = 0, today
     if day not in days:
         day -= timedelta(days=1)
     while day >= since:
-        if day.weekday() >= 5:
+        if off(day):
             day -= timedelta(days=1)
             continue
         if day not in days:

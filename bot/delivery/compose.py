@@ -1,0 +1,160 @@
+"""The day's messages for one rep, written to the database before anything is posted."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as clock_time
+
+from sqlmodel import Session
+
+from bot.delivery.plan import NOON, Covered, RepTarget
+from bot.retention.calendar import Away
+from bot.retention.due import DueAccount, due_by_rep
+from bot.retention.tactics import record_exposure
+from bot.runtime import Runtime
+from handlers import blocks
+from models import ReminderMessage, ReminderRun
+
+log = logging.getLogger(__name__)
+
+# --- composing --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    position: int
+    account_id: int | None
+    tactic_id: str | None
+    text: str
+    blocks: list[dict]
+
+
+def greeting(rep_name: str | None, at: clock_time | None) -> str:
+    """ "Good morning, Ana!" before noon, "Good afternoon, Ana!" after (a late REMINDER_CUTOFF
+    can reach past noon), "Hello, Ana!" when the hour is unknown."""
+    first = (rep_name or "").split()
+    who = f", {blocks.escape(first[0])}" if first else ""
+    if at is None:
+        return f"Hello{who}!"
+    return f"Good {'morning' if at < NOON else 'afternoon'}{who}!"
+
+
+def _header(
+    *,
+    count: int,
+    more: int,
+    hello: str,
+    back_from: Away | None,
+    covering: Sequence[Covered],
+) -> dict:
+    needs = "accounts need" if count != 1 else "account needs"
+    extra = f" ({more:,} more due: `/account list due`)" if more else ""
+    if back_from is not None:
+        span = f"{back_from.starts_on:%-d %b} to {back_from.ends_on:%-d %b}"
+        lead = f"{hello} Welcome back. While you were away ({span}), these came due:"
+        text = f"{lead} {count:,} {needs} you first{extra}."
+    else:
+        text = f"{hello} {count:,} {needs} you today{extra}."
+    lines = [blocks.section(text)]
+    if covering:
+        names = ", ".join(blocks.escape(c.name) for c in covering)
+        lines.append(
+            blocks.context(f"🤝 Covering for {names} while away: their accounts are marked.")
+        )
+    lines.append(blocks.context(blocks.REACTION_HINT))
+    return {"blocks": blocks.finish(lines), "text": blocks.fallback_mrkdwn(text)}
+
+
+def _all_caught_up(hello: str) -> dict:
+    text = f"{hello} All caught up: no account is due this week so far. ☕"
+    return {"blocks": blocks.finish([blocks.section(text)]), "text": blocks.fallback_mrkdwn(text)}
+
+
+def _mark_covered(message: dict, who: Covered) -> dict:
+    note = f"🤝 Covered for {blocks.escape(who.name)}, back {who.back_on:%a %-d %b}"
+    raw = [*message["blocks"], blocks.context(note).to_dict()]
+    return {"blocks": blocks.finish_dicts(raw), "text": f"(Covering) {message['text']}"}
+
+
+def compose(
+    items: Sequence[DueAccount],
+    *,
+    more: int,
+    rep_name: str | None,
+    monday: bool,
+    local_time: clock_time | None = None,
+    covered: Mapping[int, Covered] | None = None,
+    covering: Sequence[Covered] = (),
+    back_from: Away | None = None,
+) -> list[Draft]:
+    """The day's messages: a header, then one per due account (they are reacted to one by
+    one). Nothing due: nothing, or a short all-caught-up line on Mondays. Accounts of an
+    away colleague (`covered`, account id -> colleague) are marked as covered; the first
+    morning back (`back_from`) opens with a short while-you-were-away line."""
+    hello = greeting(rep_name, local_time)
+    covered = covered or {}
+    if not items:
+        if not monday:
+            return []
+        message = _all_caught_up(hello)
+        return [Draft(0, None, None, message["text"], message["blocks"])]
+    header = _header(
+        count=len(items), more=more, hello=hello, back_from=back_from, covering=covering
+    )
+    drafts = [Draft(0, None, None, header["text"], header["blocks"])]
+    for position, item in enumerate(items, start=1):
+        message = blocks.reminder_account(item)
+        if item.account_id in covered:
+            message = _mark_covered(message, covered[item.account_id])
+        tactic_id = item.tactic.id if item.tactic else None
+        drafts.append(
+            Draft(position, item.account_id, tactic_id, message["text"], message["blocks"])
+        )
+    return drafts
+
+
+def _write_drafts(
+    session: Session, run: ReminderRun, drafts: Sequence[Draft], *, now: datetime
+) -> list[ReminderMessage]:
+    rows = [
+        ReminderMessage(
+            run_id=run.id,
+            position=draft.position,
+            account_id=draft.account_id,
+            tactic_id=draft.tactic_id,
+            text=draft.text,
+            blocks_json=json.dumps(draft.blocks, ensure_ascii=False),
+        )
+        for draft in drafts
+    ]
+    session.add_all(rows)
+    for draft in drafts:
+        if draft.account_id is not None and draft.tactic_id:
+            record_exposure(
+                session=session,
+                account_id=draft.account_id,
+                tactic_ids=[draft.tactic_id],
+                now=now,
+                surface="reminder",
+            )
+    session.flush()
+    return rows
+
+
+def _due_for(runtime: Runtime, session: Session, target: RepTarget, now: datetime):
+    counts: dict[int, int] = {}
+    due = due_by_rep(
+        session=session,
+        as_of=target.local_date,
+        now=now,
+        tier_cadence=runtime.tier_cadence,
+        limit=runtime.settings.reminder_max_per_day,
+        owner_ids=[target.rep_id],
+        due_counts=counts,
+    )
+    items = due.get(target.rep_id, [])
+    return items, counts.get(target.rep_id, len(items)) - len(items)

@@ -1,0 +1,264 @@
+"""Who is due now: active, linked reps inside their morning window on a working day.
+
+The window is REMINDER_TIME to REMINDER_CUTOFF in the rep's own time zone (from Slack).
+Before it a rep is "waiting"; after it the day is skipped (never sent at night). A day
+is a working day unless it is a weekend, a public holiday of the rep's country (else the
+workspace's HOLIDAY_COUNTRY), or inside one of the rep's away periods. An away rep's due
+accounts go to their cover rep's morning, marked as covered. The first morning after an
+away period opens with a short "while you were away" header.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.delivery.common import FINISHED, MAX_ATTEMPTS
+from bot.retention.calendar import Away, WorkCalendar, away_on, last_return, rep_calendar
+from bot.retention.errors import InvalidInput
+from bot.retention.reps import valid_tz
+from bot.runtime import Runtime
+from bot.settings import Settings
+from models import AwayPeriod, ReminderRun, Rep
+
+log = logging.getLogger(__name__)
+
+NOON = clock_time(12, 0)
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    return ZoneInfo(valid_tz(tz) or "UTC")
+
+
+def local_reminder_day(
+    now: datetime,
+    tz: str | None,
+    reminder_time: clock_time,
+    *,
+    cutoff: clock_time = NOON,
+    calendar: WorkCalendar | None = None,
+) -> date | None:
+    """The rep's local date when their reminder is due at `now`: a working day in their
+    zone (per `calendar`; Monday to Friday without one), with the local time inside
+    [`reminder_time`, `cutoff`). None otherwise."""
+    local = now.astimezone(_zone(tz))
+    calendar = calendar or WorkCalendar()
+    if not calendar.is_working_day(local.date()):
+        return None
+    if not reminder_time <= local.time() < cutoff:
+        return None
+    return local.date()
+
+
+@dataclass(frozen=True)
+class Covered:
+    """An away colleague whose due accounts this rep receives today."""
+
+    rep_id: int
+    name: str
+    back_on: date  # the day after the away period ends
+
+
+@dataclass(frozen=True)
+class RepTarget:
+    """A rep to remind, the local date the reminder is for, and what it carries."""
+
+    rep_id: int
+    email: str
+    name: str | None
+    slack_user_id: str
+    tz: str
+    dm_channel_id: str | None
+    local_date: date
+    local_time: clock_time = clock_time(9, 0)
+    covering: tuple[Covered, ...] = ()
+    back_from: Away | None = None  # the away period this morning is the return from
+
+
+@dataclass
+class SweepPlan:
+    targets: list[RepTarget] = field(default_factory=list)
+    finished: int = 0  # today's reminder already sent (or nothing was due)
+    exhausted: list[str] = field(default_factory=list)  # failed MAX_ATTEMPTS times today
+    waiting: int = 0  # before REMINDER_TIME locally
+    missed: list[str] = field(default_factory=list)  # past REMINDER_CUTOFF: skipped today
+    weekend: int = 0
+    holiday: list[str] = field(default_factory=list)  # "email (holiday name)"
+    away: list[str] = field(default_factory=list)
+    unlinked: list[str] = field(default_factory=list)  # no Slack user yet
+    uncovered: list[str] = field(default_factory=list)  # away, and their cover gets nothing
+
+
+@dataclass(frozen=True)
+class _Local:
+    rep: Rep
+    day: date
+    at: clock_time
+    calendar: WorkCalendar
+
+
+def _check_rep(session: Session, rep_email: str | None) -> None:
+    """InvalidInput naming the problem when `--rep` names no active rep."""
+    if rep_email is not None:
+        email = rep_email.strip().lower()
+        if not email:
+            raise InvalidInput("--rep needs an e-mail address.")
+        rep = session.exec(select(Rep).where(Rep.email == email)).first()
+        if rep is None:
+            raise InvalidInput(f"No rep with e-mail {rep_email}.")
+        if not rep.active:
+            raise InvalidInput(f"{email} is inactive (their Slack user was deleted).")
+
+
+def plan_sweep(
+    *,
+    session: Session,
+    now: datetime,
+    settings: Settings,
+    rep_email: str | None = None,
+) -> SweepPlan:
+    """Sort the active reps into: to remind now, done today, not yet, window passed, day
+    off (weekend, holiday, away), not linked. With `rep_email`, only that rep (plus the
+    away colleagues they cover)."""
+    plan = SweepPlan()
+    local: dict[int, _Local] = {}
+    _check_rep(session, rep_email)
+    for rep in session.exec(select(Rep).where(Rep.active).order_by(Rep.email)):
+        calendar = rep_calendar(
+            rep,
+            default_country=settings.holiday_country,
+            default_subdivision=settings.holiday_subdivision,
+        )
+        moment = now.astimezone(_zone(rep.tz))
+        local[rep.id] = _Local(rep, moment.date(), moment.time(), calendar)
+    away = {a.rep_id: a for a in away_on(session=session, days={x.day for x in local.values()})}
+    away = {rep_id: a for rep_id, a in away.items() if a.covers(local[rep_id].day)}
+    covering: dict[int, list[Covered]] = defaultdict(list)
+    for rep_id, period in away.items():
+        cover = local.get(period.cover_rep_id) if period.cover_rep_id else None
+        if cover is None or cover.rep.id in away or not cover.rep.slack_user_id:
+            plan.uncovered.append(local[rep_id].rep.email)
+            continue
+        name = local[rep_id].rep.name or local[rep_id].rep.email
+        covering[cover.rep.id].append(Covered(rep_id, name, _day_after(period.ends_on)))
+
+    wanted = rep_email.strip().lower() if rep_email is not None else None
+    candidates: list[RepTarget] = []
+    for x in local.values():
+        rep = x.rep
+        if wanted is not None and rep.email != wanted:
+            continue
+        if not rep.slack_user_id:
+            plan.unlinked.append(rep.email)
+            continue
+        if rep.id in away:
+            plan.away.append(rep.email)
+            continue
+        why_off = x.calendar.why_off(x.day)
+        if why_off == "weekend":
+            plan.weekend += 1
+            continue
+        if why_off:
+            plan.holiday.append(f"{rep.email} ({why_off})")
+            continue
+        if x.at < settings.reminder_time:
+            plan.waiting += 1
+            continue
+        if x.at >= settings.reminder_cutoff:
+            plan.missed.append(rep.email)
+            continue
+        candidates.append(
+            RepTarget(
+                rep_id=rep.id,
+                email=rep.email,
+                name=rep.name,
+                slack_user_id=rep.slack_user_id,
+                tz=valid_tz(rep.tz) or "UTC",
+                dm_channel_id=rep.dm_channel_id,
+                local_date=x.day,
+                local_time=x.at,
+                covering=tuple(covering.get(rep.id, ())),
+            )
+        )
+    candidates = _with_returns(session, candidates)
+    _split_by_run_state(session, plan, candidates)
+    return plan
+
+
+def _day_after(day: date) -> date:
+    return date.fromordinal(day.toordinal() + 1)
+
+
+def _with_returns(session: Session, candidates: list[RepTarget]) -> list[RepTarget]:
+    """Mark each rep's first reminder after an away period: a period ended before today
+    and no reminder has been finished for them since."""
+    if not candidates:
+        return candidates
+    today = max(target.local_date for target in candidates)
+    ended = last_return(session=session, rep_ids=[t.rep_id for t in candidates], before=today)
+    if not ended:
+        return candidates
+    since = session.execute(
+        sa.select(ReminderRun.rep_id, sa.func.max(ReminderRun.local_date))
+        .where(ReminderRun.rep_id.in_(list(ended)), ReminderRun.status.in_(FINISHED))
+        .group_by(ReminderRun.rep_id)
+    )
+    last_sent = {rep_id: _as_date(day) for rep_id, day in since}
+    marked = []
+    for target in candidates:
+        end = ended.get(target.rep_id)
+        if end is not None and end < target.local_date:
+            sent = last_sent.get(target.rep_id)
+            if sent is None or sent <= end or sent == target.local_date:
+                period = _period_ending(session, target.rep_id, end)
+                target = replace(target, back_from=period)
+        marked.append(target)
+    return marked
+
+
+def _period_ending(session: Session, rep_id: int, end: date) -> Away | None:
+    row = session.exec(
+        select(AwayPeriod).where(AwayPeriod.rep_id == rep_id, AwayPeriod.ends_on == end)
+    ).first()
+    if row is None:
+        return None
+    return Away(row.id, row.rep_id, row.starts_on, row.ends_on, row.cover_rep_id)
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _split_by_run_state(session: Session, plan: SweepPlan, candidates: list[RepTarget]) -> None:
+    runs: dict[tuple[int, date], tuple[str, int]] = {}
+    days = {target.local_date for target in candidates}
+    if days:
+        rows = session.execute(
+            sa.select(
+                ReminderRun.rep_id, ReminderRun.local_date, ReminderRun.status, ReminderRun.attempts
+            ).where(ReminderRun.local_date.in_(days))
+        )
+        runs = {(rep_id, day): (status, attempts) for rep_id, day, status, attempts in rows}
+    for target in candidates:
+        status, attempts = runs.get((target.rep_id, target.local_date), (None, 0))
+        if status in FINISHED:
+            plan.finished += 1
+        elif status == "failed" and attempts >= MAX_ATTEMPTS:
+            plan.exhausted.append(target.email)
+        else:
+            plan.targets.append(target)
+
+
+def reps_due_now(runtime: Runtime, now: datetime | None = None) -> list[tuple[RepTarget, date]]:
+    """Reps whose reminder is due at `now` and not yet done, with their local date."""
+    now = now or runtime.now()
+    with runtime.db.session() as session:
+        plan = plan_sweep(session=session, now=now, settings=runtime.settings)
+    return [(target, target.local_date) for target in plan.targets]

@@ -1,0 +1,68 @@
+"""Reps and their Slack users and time zones (`rebuy reps sync`)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from slack_sdk import WebClient
+
+from bot.clock import as_utc
+from bot.delivery.remind import _require_token
+from bot.retention.reps import SlackUser, sync_reps_from
+from bot.runtime import Runtime
+from bot.slack_client import make_web_client
+from models import Rep
+
+log = logging.getLogger(__name__)
+
+# --- reps and their time zones ------------------------------------------------------------
+
+
+def slack_users(client: WebClient, *, page_size: int = 200) -> list[SlackUser]:
+    """Every human member of the workspace (users.list, paginated)."""
+    users = []
+    for page in client.users_list(limit=page_size):
+        for member in page.get("members") or []:
+            if member.get("is_bot") or member.get("id") == "USLACKBOT":
+                continue
+            profile = member.get("profile") or {}
+            users.append(
+                SlackUser(
+                    id=member["id"],
+                    email=profile.get("email"),
+                    tz=member.get("tz"),
+                    name=member.get("real_name") or profile.get("real_name"),
+                    deleted=bool(member.get("deleted")),
+                )
+            )
+    return users
+
+
+def sync_reps(runtime: Runtime, client: WebClient | None = None) -> str:
+    """`rebuy reps sync`: link reps to Slack users by e-mail and refresh their time zones."""
+    if client is None:
+        _require_token(runtime, "`rebuy reps sync` reads the workspace's users as the bot.")
+        client = make_web_client(runtime.settings)
+    users = slack_users(client)
+    with runtime.db.transaction() as session:
+        result = sync_reps_from(session=session, users=users, now=runtime.now())
+    return str(result)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def reps_synced_at(runtime: Runtime) -> datetime | None:
+    """When time zones were last refreshed for every linked rep (the oldest sync among
+    them: linking one new user through /account must not postpone everyone's refresh)."""
+    with runtime.db.session() as session:
+        value = session.execute(
+            sa.select(sa.func.min(sa.func.coalesce(Rep.tz_synced_at, EPOCH))).where(
+                Rep.active.is_(True), Rep.slack_user_id.is_not(None)
+            )
+        ).scalar_one_or_none()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return as_utc(value)

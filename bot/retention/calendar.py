@@ -1,0 +1,231 @@
+"""Working days: weekends, public holidays (by the rep's country) and away periods.
+
+Public holidays come from the `holidays` package, per ISO country code and optional
+subdivision (a US state, a German Land). A rep without a country of their own uses the
+workspace default (HOLIDAY_COUNTRY); with neither, only weekends are days off.
+
+Away periods are the rep's own days off (leave, a trip), in their local dates, both ends
+inclusive, optionally with a colleague covering their accounts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+import holidays
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.retention.errors import InvalidInput
+from models import AwayPeriod, Rep
+
+# The longest away period accepted (a sabbatical); longer is almost surely a typo.
+MAX_AWAY_DAYS = 366
+# Looking further than this for the next working day means the calendar is broken.
+MAX_DAYS_OFF_IN_A_ROW = 60
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """The days one rep works: Monday to Friday minus their public holidays."""
+
+    country: str | None = None
+    subdivision: str | None = None
+
+    def holiday(self, day: date) -> str | None:
+        """The public holiday's name on `day`, or None."""
+        if not self.country:
+            return None
+        return _holiday_name(self.country, self.subdivision, day)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and self.holiday(day) is None
+
+    def why_off(self, day: date) -> str | None:
+        """ "weekend", the holiday's name, or None on a working day."""
+        if day.weekday() >= 5:
+            return "weekend"
+        return self.holiday(day)
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself when it is a working day, else the first one after it."""
+        for offset in range(MAX_DAYS_OFF_IN_A_ROW):
+            candidate = day + timedelta(days=offset)
+            if self.is_working_day(candidate):
+                return candidate
+        raise ValueError(f"no working day within {MAX_DAYS_OFF_IN_A_ROW} days of {day}")
+
+    def working_days_back(self, day: date) -> Iterator[date]:
+        """Working days from `day` backwards (itself first when it is one)."""
+        while True:
+            if self.is_working_day(day):
+                yield day
+            day -= timedelta(days=1)
+
+
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def _country_holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, subdiv=subdivision)
+
+
+def _holiday_name(country: str, subdivision: str | None, day: date) -> str | None:
+    table = _country_holidays(country, subdivision)
+    # The table fills itself year by year on first use; keep that single-threaded.
+    with _LOCK:
+        return table.get(day)
+
+
+def calendar_for(country: str | None, subdivision: str | None = None) -> WorkCalendar:
+    """A validated calendar; InvalidInput names an unknown country or subdivision."""
+    code = (country or "").strip().upper() or None
+    sub = (subdivision or "").strip().upper() or None
+    if code is None:
+        if sub:
+            raise InvalidInput(f"Subdivision {sub} needs a country (e.g. DE with BY).")
+        return WorkCalendar()
+    supported = holidays.list_supported_countries()
+    if code not in supported:
+        raise InvalidInput(
+            f"Unknown holiday country “{country}”: use an ISO 3166 code such as US, DE or GB."
+        )
+    if sub and sub not in supported[code]:
+        some = ", ".join(supported[code][:8]) or "none"
+        raise InvalidInput(f"{code} has no subdivision “{subdivision}” (known: {some}, …).")
+    return WorkCalendar(code, sub)
+
+
+def rep_calendar(rep: Rep, *, default_country: str | None, default_subdivision: str | None = None):
+    """The rep's own country when set, else the workspace default."""
+    if rep.country:
+        return calendar_for(rep.country, rep.subdivision)
+    return calendar_for(default_country, default_subdivision)
+
+
+# --- away periods -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Away:
+    """An away period as plain values."""
+
+    id: int
+    rep_id: int
+    starts_on: date
+    ends_on: date
+    cover_rep_id: int | None
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+def _plain(row: AwayPeriod) -> Away:
+    return Away(row.id, row.rep_id, row.starts_on, row.ends_on, row.cover_rep_id)
+
+
+def set_away(
+    *,
+    session: Session,
+    rep_id: int,
+    starts_on: date,
+    ends_on: date,
+    now: datetime,
+    cover_rep_id: int | None = None,
+) -> Away:
+    """Record that the rep is away from `starts_on` to `ends_on` (inclusive). A period
+    that overlaps one already recorded is refused with a message saying which."""
+    if ends_on < starts_on:
+        raise InvalidInput(f"The away period ends ({ends_on}) before it starts ({starts_on}).")
+    if (ends_on - starts_on).days + 1 > MAX_AWAY_DAYS:
+        raise InvalidInput(f"An away period can be at most {MAX_AWAY_DAYS} days long.")
+    if cover_rep_id == rep_id:
+        raise InvalidInput("A rep cannot cover for themselves.")
+    if cover_rep_id is not None:
+        cover = session.get(Rep, cover_rep_id)
+        if cover is None or not cover.active:
+            raise InvalidInput("The cover rep is not an active rep.")
+    clash = session.exec(
+        select(AwayPeriod).where(
+            AwayPeriod.rep_id == rep_id,
+            AwayPeriod.starts_on <= ends_on,
+            AwayPeriod.ends_on >= starts_on,
+        )
+    ).first()
+    if clash is not None:
+        raise InvalidInput(
+            f"Already away {clash.starts_on} to {clash.ends_on}: end that period first."
+        )
+    row = AwayPeriod(
+        rep_id=rep_id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        cover_rep_id=cover_rep_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _plain(row)
+
+
+def end_away(*, session: Session, rep_id: int, today: date) -> Away | None:
+    """The rep is back today: the period under way ends yesterday (one that starts today
+    is dropped). Returns the period as it was, or None when the rep was not away."""
+    row = session.exec(
+        select(AwayPeriod).where(
+            AwayPeriod.rep_id == rep_id,
+            AwayPeriod.starts_on <= today,
+            AwayPeriod.ends_on >= today,
+        )
+    ).first()
+    if row is None:
+        return None
+    before = _plain(row)
+    if row.starts_on >= today:
+        session.delete(row)
+    else:
+        row.ends_on = today - timedelta(days=1)
+        session.add(row)
+    session.flush()
+    return before
+
+
+def away_periods(*, session: Session, rep_id: int, today: date) -> list[Away]:
+    """The rep's away periods under way or ahead, soonest first."""
+    rows = session.exec(
+        select(AwayPeriod)
+        .where(AwayPeriod.rep_id == rep_id, AwayPeriod.ends_on >= today)
+        .order_by(AwayPeriod.starts_on)
+    )
+    return [_plain(row) for row in rows]
+
+
+def away_on(*, session: Session, days: Collection[date]) -> list[Away]:
+    """Every away period covering any of `days` (one query for a whole sweep)."""
+    if not days:
+        return []
+    rows = session.exec(
+        select(AwayPeriod).where(AwayPeriod.starts_on <= max(days), AwayPeriod.ends_on >= min(days))
+    )
+    return [_plain(row) for row in rows if any(row.starts_on <= d <= row.ends_on for d in days)]
+
+
+def last_return(*, session: Session, rep_ids: Collection[int], before: date) -> dict[int, date]:
+    """For each rep, the last day of their latest away period that ended before `before`."""
+    if not rep_ids:
+        return {}
+    rows = session.execute(
+        sa.select(AwayPeriod.rep_id, sa.func.max(AwayPeriod.ends_on))
+        .where(AwayPeriod.rep_id.in_(list(rep_ids)), AwayPeriod.ends_on < before)
+        .group_by(AwayPeriod.rep_id)
+    )
+    return {rep_id: _as_date(ends_on) for rep_id, ends_on in rows}
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
