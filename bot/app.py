@@ -74,7 +74,9 @@ def serve(runtime: Runtime) -> None:
             start_socket_mode(app, settings.slack_app_token)
         else:
             log.info("Rebuy is listening on port %s at /slack/events", settings.port)
-            wsgi = make_wsgi_app(app, health_check=runtime.db.ping)
+            wsgi = make_wsgi_app(
+                app, signing_secret=settings.slack_signing_secret, health_check=runtime.db.ping
+            )
             serve_forever(wsgi, port=settings.port, threads=settings.listener_threads)
     finally:
         scheduler.shutdown(wait=False)
