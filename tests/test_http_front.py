@@ -7,6 +7,7 @@ double receives no call at all), and each refusal is one short log line, never t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -17,12 +18,14 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request import BoltRequest
 
+from bot.server import start_http_server
 from tests import slack_app_fixtures as app_fixtures
 from tests.slack_app_fixtures import SECRET, SlackApp
 from tests.slack_signing import (
     FORM,
     JSON,
     event_callback_body,
+    get,
     post_signed,
     sign,
     slash_command_body,
@@ -252,3 +255,57 @@ def test_an_error_in_a_verified_request_is_still_answered(
 
     assert status == 200
     assert reply is not None and reply["text"].startswith("⚠️ Sorry")
+
+
+# --------------------------------------------------------------------------- slow clients
+
+HALF_REQUEST = (
+    b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ncommand="
+)
+
+
+def _stalled_clients(port: int, count: int) -> list[socket.socket]:
+    clients = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(HALF_REQUEST)
+        clients.append(sock)
+    return clients
+
+
+def test_150_stalled_clients_do_not_lock_out_commands_or_healthz(slack_app: SlackApp) -> None:
+    clients = _stalled_clients(slack_app.server.port, 150)
+    try:
+        started = time.monotonic()
+        health = get(slack_app.url, "/healthz", timeout=5)[0]
+        status, reply = slack_app.command("help")
+        took = time.monotonic() - started
+    finally:
+        for sock in clients:
+            sock.close()
+
+    assert health == 200
+    assert status == 200 and reply is not None
+    assert took < 3
+
+
+def test_stalled_clients_are_dropped_after_the_channel_timeout() -> None:
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    with start_http_server(app, host="127.0.0.1", port=0, threads=2, channel_timeout=1) as http:
+        clients = _stalled_clients(http.port, 20)
+        try:
+            deadline = time.monotonic() + 8
+            closed = 0
+            for sock in clients:
+                sock.settimeout(max(0.1, deadline - time.monotonic()))
+                with contextlib.suppress(TimeoutError):
+                    closed += sock.recv(100) == b""
+        finally:
+            for sock in clients:
+                sock.close()
+
+    assert closed == 20
