@@ -162,7 +162,8 @@ def test_stop_lets_an_in_flight_request_finish_then_refuses_connections() -> Non
     request.join(2)
 
     assert result == [(200, b"done")]
-    with pytest.raises(ConnectionRefusedError):
+    # Refused, or (under load) reset during the handshake: either way nothing accepts.
+    with pytest.raises((ConnectionRefusedError, ConnectionResetError)):
         get(http.url, "/")
 
 
