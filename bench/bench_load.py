@@ -9,7 +9,8 @@ temporary SQLite database and a local Slack Web API double in this process, then
 1. burst: `--requests` signed `/account NAME` commands sent all at once;
 2. idle: the same burst while `--idle` clients hold half-sent requests open;
 3. with `--sweep`: the reminder time is midnight, so the morning sweep for every rep
-   runs in the scheduler process while the bursts are sent (use `--accounts 100000`);
+   runs in the scheduler process; `--requests` commands are sent one after another
+   while it runs, then the bursts (use `--accounts 100000 --orders 1000000`);
 4. with `--stall` (needs PostgreSQL on 127.0.0.1:5432): a second server whose database
    sits behind a local TCP proxy; the proxy then stops forwarding (connections stay open,
    nothing is answered) and a burst is sent: acks within 3 s, answers with the apology,
@@ -140,6 +141,30 @@ def burst(
     if failures:
         print(f"  {label}: not acked with 200: {failures}")
     return acks, keys
+
+
+def sequential(url: str, double: SlackDouble, names: list[str], count: int) -> list[float | None]:
+    """`count` signed `/account NAME` one after another (as in the issue's sweep test)."""
+    rng = random.Random("sequential")
+    acks: list[float | None] = []
+    failures: dict[str, int] = {}
+    for n in range(count):
+        body = slash_command_body(
+            text=rng.choice(names).lower(),
+            user_id=rep_user(1 + n % 60),
+            response_url=double.response_url(f"seq-{n}"),
+        )
+        started = time.perf_counter()
+        try:
+            status = post_signed(url, body, FORM, SECRET, timeout=30)[0]
+        except OSError as error:
+            status = type(error).__name__
+        acks.append(time.perf_counter() - started if status == 200 else None)
+        if status != 200:
+            failures[str(status)] = failures.get(str(status), 0) + 1
+    if failures:
+        print(f"  sequential: not acked with 200: {failures}")
+    return acks
 
 
 def summary(label: str, acks: list[float | None]) -> bool:
@@ -300,6 +325,10 @@ def main() -> None:
                 burst(server.url, double, names, 10, "warm")
                 if args.sweep:
                     time.sleep(10)  # the scheduler's first sweep starts 10 s after start
+                    acks = sequential(server.url, double, names, args.requests)
+                    ok &= summary(f"{args.requests} one by one, sweep running", acks)
+                    sent = len(double.calls_to("chat.postMessage"))
+                    print(f"  {'':<34} reminder messages posted meanwhile: {sent}")
                 for run in range(1, args.runs + 1):
                     print(f"run {run}:")
                     acks, _ = burst(server.url, double, names, args.requests, f"b{run}")
