@@ -196,7 +196,10 @@ def serve(database_url: str, api_url: str, ready, stop) -> None:
     runtime = Runtime(settings=settings, db=Database(database_url), clock=fixed_clock(NOW))
     app = create_app(runtime)
     server = start_http_server(
-        make_wsgi_app(app), host="127.0.0.1", port=0, threads=settings.listener_threads
+        make_wsgi_app(app, signing_secret=SECRET),
+        host="127.0.0.1",
+        port=0,
+        threads=settings.listener_threads,
     )
     ready.put(server.url)
     stop.wait()

@@ -89,26 +89,25 @@ def finish_listeners(app: App, runtime: Runtime) -> None:
 
 def serve(runtime: Runtime) -> None:
     """Run the app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT, with
-    the reminder scheduler alongside."""
-    from bot.scheduler import start_scheduler
+    the reminder scheduler in a process of its own (its CPU work never delays an ack)."""
+    from bot.scheduler import SchedulerProcess
     from bot.server import make_wsgi_app, serve_forever, start_socket_mode
 
     logging.getLogger().setLevel(logging.INFO)
     settings = runtime.settings
     app = create_app(runtime)
-    # Reminders and the digest go through a client that retries only 429s: after a
-    # dropped connection or a 5xx Slack may have posted, and the run checks before
-    # posting again (see bot.reminders).
-    scheduler = start_scheduler(runtime, make_web_client(settings, only_rate_limits=True))
+    scheduler = SchedulerProcess(settings).start()
     try:
         if settings.slack_app_token:
             log.info("Rebuy is connecting to Slack over Socket Mode")
             start_socket_mode(app, settings.slack_app_token)
         else:
             log.info("Rebuy is listening on port %s at /slack/events", settings.port)
-            wsgi = make_wsgi_app(app, health_check=runtime.db.ping)
+            wsgi = make_wsgi_app(
+                app, signing_secret=settings.slack_signing_secret, health_check=runtime.db.ping
+            )
             serve_forever(wsgi, port=settings.port, threads=settings.listener_threads)
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.stop()
         finish_listeners(app, runtime)
         runtime.db.dispose()

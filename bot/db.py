@@ -15,7 +15,25 @@ from sqlmodel import Session
 import models  # noqa: F401  (registers every table on the metadata)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# SQLite: a write waits this long for the write lock (an import can hold it a while);
+# a read never needs to wait that long in WAL mode, so it gives up much sooner.
 BUSY_TIMEOUT_MS = 30_000
+READ_BUSY_TIMEOUT_MS = 2_000
+# PostgreSQL: a server that accepts TCP but never answers must not hold a thread for
+# ever. connect_timeout bounds a new connection (libpq's minimum is 2 s); keepalives and
+# tcp_user_timeout drop a connection whose peer vanished (a network partition);
+# pool_timeout bounds the wait for a pooled connection when all are busy.
+PG_CONNECT_ARGS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+POOL_TIMEOUT_SECONDS = 5
+# pg_advisory_xact_lock key for migrations: any fixed 64-bit number unique to Rebuy.
+MIGRATION_LOCK_KEY = 0x5245_4255_5900  # "REBUY"
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -23,8 +41,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql":
+        # Options given in DATABASE_URL's query string win over these defaults.
+        connect_args = {k: v for k, v in PG_CONNECT_ARGS.items() if k not in parsed.query}
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            connect_args=connect_args,
+        )
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            parsed, echo=echo, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_SECONDS
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +80,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # A read transaction that later writes fails at once with "database is locked";
         # write transactions therefore take the lock up front.
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        wait_ms = BUSY_TIMEOUT_MS if immediate else READ_BUSY_TIMEOUT_MS
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -89,11 +123,24 @@ class Database:
             connection.exec_driver_sql("SELECT 1")
 
     def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema up to date with the Alembic migrations."""
-        with self.engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        """Bring the schema up to date with the Alembic migrations, under a lock.
+
+        Any number of processes may start at once on an empty database: the first to
+        take the lock migrates, the others wait for it and then find nothing to do.
+        PostgreSQL: a transaction-scoped advisory lock; SQLite: the write lock, taken
+        up front (BEGIN IMMEDIATE) in the same connection Alembic then uses.
+        """
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection = connection.execution_options(sqlite_immediate=True)
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                    )
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

@@ -15,6 +15,11 @@ and a restart simply looks again: nothing is pickled, nothing is lost.
   from REMINDER_TIME on, and posts the digest to DIGEST_CHANNEL once per week. A digest
   missed all Monday is not posted later in the week, like a reminder.
 
+In `rebuy serve` the scheduler runs in a process of its own (`SchedulerProcess`,
+multiprocessing "spawn"): the sweep's due lists and the day's RFM cut points are CPU
+work, and in the HTTP process they would take the GIL from the threads that must ack
+Slack within 3 seconds. The child builds its own runtime from the settings it is given.
+
 Job defaults are set deliberately: `coalesce` folds a backlog of missed runs into one,
 `max_instances=1` never overlaps a sweep with itself (a slow sweep makes the next one
 skip, and the one after picks up the rest), and `misfire_grace_time` lets a run that is
@@ -24,6 +29,10 @@ late by up to 5 minutes (a busy process, a suspended laptop) still happen.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,7 +52,9 @@ from bot.reminders import (
     sync_reps,
 )
 from bot.retention.rfm import workspace_cutoffs
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from bot.slack_client import make_web_client
 from models import SlackEvent
 
 log = logging.getLogger(__name__)
@@ -170,3 +181,78 @@ def start_scheduler(
         f"to {runtime.settings.digest_channel}" if runtime.settings.digest_channel else "off",
     )
     return scheduler
+
+
+def run_scheduler_process(
+    settings: Settings, *, first_run_in: float = 10.0, parent_pid: int | None = None
+) -> None:
+    """The scheduler process's main: jobs until SIGTERM/SIGINT (or the parent is gone).
+
+    Reminders and the digest go through a client that retries only 429s: after a
+    dropped connection or a 5xx Slack may have posted, and the run checks before
+    posting again (see bot.reminders).
+    """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame) -> None:
+        log.info("scheduler received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    runtime = build_runtime(settings, migrate=False)
+    client = make_web_client(settings, only_rate_limits=True)
+    scheduler = start_scheduler(runtime, client, first_run_in=first_run_in)
+    try:
+        while not stop.wait(1.0):
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("the serving process is gone; the scheduler stops too")
+                break
+    finally:
+        scheduler.shutdown(wait=False)
+        runtime.db.dispose()
+
+
+class SchedulerProcess:
+    """The reminder and digest jobs in a child process, so they never hold the GIL of the
+    process answering Slack."""
+
+    def __init__(self, settings: Settings, *, first_run_in: float = 10.0) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._process = context.Process(
+            target=run_scheduler_process,
+            args=(settings,),
+            kwargs={"first_run_in": first_run_in, "parent_pid": os.getpid()},
+            name="rebuy-scheduler",
+        )
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def is_alive(self) -> bool:
+        return self._process.is_alive()
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode
+
+    def start(self) -> SchedulerProcess:
+        self._process.start()
+        log.info("scheduler process started (pid %s)", self._process.pid)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, wait up to `timeout` seconds for a clean exit, then kill. Idempotent."""
+        if self._process.pid is None:
+            return
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout)
+        if self._process.is_alive():
+            log.warning("scheduler process did not stop in %.0f s; killing it", timeout)
+            self._process.kill()
+            self._process.join(5)

@@ -1,4 +1,10 @@
-"""One place that turns errors into friendly replies: never a stack trace in Slack."""
+"""One place that turns errors into friendly replies: never a stack trace in Slack.
+
+Only a request that passed Bolt's verification is ever answered: a request that failed
+it (or raised inside it) may name any `response_url` or user, so the error handler then
+makes no outbound call at all. "Passed" is marked by a middleware, which Bolt runs only
+after its own verification middleware let the request through.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from contextlib import contextmanager
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.retention.errors import RebuyError
 from handlers import blocks
@@ -18,12 +26,26 @@ SORRY = (
     "Sorry, something went wrong on my side and I couldn't finish that. "
     "It has been logged; please try again in a minute."
 )
+DATABASE_DOWN = (
+    "The database is not answering right now, so I couldn't finish that. "
+    "Nothing was changed; please try again in a few minutes."
+)
+# Set in Bolt's context once the request passed Bolt's own verification.
+VERIFIED = "rebuy_verified"
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """A database that refuses, drops or does not answer (connect or pool timeout)."""
+    return isinstance(error, OperationalError | PoolTimeout)
 
 
 def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logger=log) -> None:
     """Answer the person whose request failed: the domain's message, or a generic apology."""
     if isinstance(error, RebuyError):
         text = blocks.escape(error.message)
+    elif database_unavailable(error):
+        logger.warning("database unavailable in a listener: %s", type(error).__name__)
+        text = f"⚠️ {DATABASE_DOWN}"
     else:
         logger.error("unhandled error in a listener", exc_info=error)
         text = f"⚠️ {SORRY}"
@@ -53,6 +75,17 @@ def replying_to_errors(body: dict, respond, client: WebClient) -> Iterator[None]
 
 
 def register(app: App) -> None:
+    @app.middleware
+    def mark_verified(context, next) -> None:
+        # Bolt runs app middleware only after RequestVerification accepted the request
+        # (Socket Mode requests arrive over an authenticated connection).
+        context[VERIFIED] = True
+        next()
+
     @app.error
-    def on_error(error: Exception, body: dict, respond, client, logger) -> None:
+    def on_error(error: Exception, body: dict, respond, client, logger, context) -> None:
+        if not context.get(VERIFIED):
+            # Never act on an unverified body: its response_url or user id could be anyone.
+            logger.warning("error before verification, not answered: %s", type(error).__name__)
+            return
         tell_user(error, body=body, respond=respond, client=client, logger=logger)

@@ -199,7 +199,9 @@ def serve(runtime: Runtime, double: SlackDouble, *, threads: int = 8) -> SlackAp
     app = create_app(runtime)
     # Listeners ack first and work afterwards: count the work finished.
     counter = runtime.caches["work"]
-    server = start_http_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=threads)
+    server = start_http_server(
+        make_wsgi_app(app, signing_secret=SECRET), host="127.0.0.1", port=0, threads=threads
+    )
     return SlackApp(runtime=runtime, app=app, server=server, double=double, listeners=counter)
 
 

@@ -119,7 +119,9 @@ def workspace(db: Database) -> Iterator[Workspace]:
         app = create_app(runtime, client=client)
         completions = Completions()
         app.listener_runner.listener_completion_handler = completions
-        server = start_http_server(make_wsgi_app(app), host="127.0.0.1", port=0, threads=4)
+        server = start_http_server(
+            make_wsgi_app(app, signing_secret=SECRET), host="127.0.0.1", port=0, threads=4
+        )
         try:
             yield Workspace(
                 runtime, app, completions, server, double, header, first, second, rep.id
