@@ -289,10 +289,13 @@ class Work:
             try:
                 if ticket is None:
                     return
-                if claim and not claim_request(self.runtime, body):
-                    log.info("ignoring a repeated %s", body.get("type") or body.get("command"))
-                    return
+                # The claim is database work too: a database that does not answer gets
+                # the same apology as any other failure of the work.
                 with replying_to_errors(body, reply, client):
+                    if claim and not claim_request(self.runtime, body):
+                        kind = body.get("type") or body.get("command")
+                        log.info("ignoring a repeated %s", kind)
+                        return
                     do(body=body, data=ticket["data"], reply=reply, client=client)
             finally:
                 if ticket is not None:
@@ -327,22 +330,17 @@ def quick_transaction(db: Database, *, lock_wait_ms: int = QUICK_LOCK_WAIT_MS) -
     """A write unit of work that waits at most `lock_wait_ms` for a lock, for writes that
     must finish inside Slack's 3 seconds (the database's own wait is far longer)."""
     with db.engine.connect() as connection:
-        driver = connection.connection.driver_connection
         if db.is_sqlite:
-            usual_wait = driver.execute("PRAGMA busy_timeout").fetchone()[0]
-            # Before BEGIN IMMEDIATE: that is where SQLite waits for the write lock.
-            driver.execute(f"PRAGMA busy_timeout={int(lock_wait_ms)}")
-            connection = connection.execution_options(sqlite_immediate=True)
-        try:
-            with Session(bind=connection, expire_on_commit=False) as session:
-                if not db.is_sqlite:
-                    session.execute(sa.text(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}"))
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
-        finally:
-            if db.is_sqlite:
-                driver.execute(f"PRAGMA busy_timeout={int(usual_wait)}")
+            # BEGIN IMMEDIATE is where SQLite waits for the write lock (see bot.db).
+            connection = connection.execution_options(
+                sqlite_immediate=True, sqlite_lock_wait_ms=int(lock_wait_ms)
+            )
+        with Session(bind=connection, expire_on_commit=False) as session:
+            if not db.is_sqlite:
+                session.execute(sa.text(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}"))
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
