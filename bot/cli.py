@@ -109,6 +109,7 @@ def account(
                 now=_now_for(runtime, day),
                 as_of=day,
                 tier_cadence=runtime.tier_cadence,
+                calendars=runtime.calendars,
             )
     except (AccountNotFound, AmbiguousAccount, InvalidInput) as error:
         if as_json:
@@ -438,6 +439,7 @@ def _print_due(runtime: Runtime, *, rep_email: str | None = None) -> None:
             as_of=runtime.today(),
             now=runtime.now(),
             tier_cadence=runtime.tier_cadence,
+            calendars=runtime.calendars,
             limit=runtime.settings.reminder_max_per_day,
             owner_ids=[r.id for r in reps],
         )
@@ -488,6 +490,7 @@ def demo(
             account_id=account_id,
             now=runtime.now(),
             tier_cadence=runtime.tier_cadence,
+            calendars=runtime.calendars,
         )
     out.print(f"What `/account {summary.featured_account}` shows:")
     out.print(status_card(status))
@@ -578,6 +581,40 @@ def reps_sync() -> None:
 
     runtime = _runtime()
     out.print(sync_reps(runtime))
+
+
+@reps_app.command("set")
+def reps_set(
+    rep_email: Annotated[str, typer.Argument(metavar="EMAIL", help="The rep's e-mail.")],
+    country: Annotated[
+        str,
+        typer.Option(
+            "--country",
+            help="ISO country code (e.g. DE) whose public holidays are the rep's days off; "
+            '"" for the workspace default (HOLIDAY_COUNTRY).',
+        ),
+    ],
+    subdivision: Annotated[
+        str | None,
+        typer.Option("--subdivision", help="A state or region of the country (e.g. BY)."),
+    ] = None,
+) -> None:
+    """Set a rep's holiday calendar: reminders skip those days and due dates move past
+    them."""
+    from bot.retention.reps import set_rep_calendar
+
+    runtime = _runtime()
+    with runtime.db.transaction() as session:
+        rep = set_rep_calendar(
+            session=session, email=rep_email, country=country, subdivision=subdivision
+        )
+        where = "-".join(part for part in (rep.country, rep.subdivision) if part)
+        email = rep.email
+    if where:
+        out.print(f"{email}: public holidays of {where}.")
+    else:
+        default = runtime.settings.holiday_country or "none: weekends only"
+        out.print(f"{email}: the workspace default (HOLIDAY_COUNTRY: {default}).")
 
 
 @app.command()

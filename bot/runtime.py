@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import Clock, clock_from
 from bot.db import Database
+from bot.retention.calendar import Calendars
 from bot.settings import Settings
 
 
@@ -35,6 +36,11 @@ class Runtime:
     @property
     def tier_cadence(self) -> dict[str, int]:
         return self.settings.rebuy_tier_cadence
+
+    @property
+    def calendars(self) -> Calendars:
+        """Each rep's working days (their country, else HOLIDAY_COUNTRY)."""
+        return Calendars(self.settings.holiday_country, self.settings.holiday_subdivision)
 
 
 def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:

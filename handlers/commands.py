@@ -330,6 +330,7 @@ def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> Non
             now=runtime.now(),
             as_of=today,
             tier_cadence=runtime.tier_cadence,
+            calendars=runtime.calendars,
             record_tactics=None,
         )
     note_tactics_shown(runtime, status)
@@ -361,6 +362,7 @@ def _book_of(runtime: Runtime, client: WebClient, user_id: str, reply):
             owner_id=rep.id,
             as_of=rep_today(runtime, rep),
             tier_cadence=runtime.tier_cadence,
+            calendars=runtime.calendars,
         )
     return rep, entries
 

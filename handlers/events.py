@@ -193,6 +193,7 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
                 owner_id=rep.id,
                 as_of=today,
                 tier_cadence=runtime.tier_cadence,
+                calendars=runtime.calendars,
             )
             due = [e for e in books.filtered(entries, "due") if not e.schedule.days_overdue]
             view = blocks.home(

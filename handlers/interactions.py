@@ -144,6 +144,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
                 now=runtime.now(),
                 as_of=user_today(runtime, user_id),
                 tier_cadence=runtime.tier_cadence,
+                calendars=runtime.calendars,
             )
         note_tactics_shown(runtime, status)
         payload = blocks.status_card(status)

@@ -76,7 +76,8 @@ def test_account_json_has_the_documented_fields(workspace, capsys) -> None:
     assert data["total_value"] == 4000
     assert data["last_order_at"].startswith("2026-05-20")
     assert data["last_touch_at"].startswith("2026-05-01")
-    assert data["next_touch_due"] == "2026-05-31"
+    # 1 May + 30 days is Sunday 31 May: due on the next working day.
+    assert data["next_touch_due"] == "2026-06-01"
     assert set(data["health"]) >= {"score", "reasons"}
     assert "touch_overdue" in data["signals"]
     assert "single_threaded" in data["signals"]

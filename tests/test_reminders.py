@@ -146,7 +146,9 @@ def test_header_then_one_message_per_due_account_in_rank_order(
 ) -> None:
     with db.transaction() as session:
         ana = linked_rep(session, "U1", name="Ana Lopez")
-        alpha = due_account(session, ana, "Alpha Supply", value=50_000)  # 45 days overdue
+        alpha = due_account(
+            session, ana, "Alpha Supply", value=50_000
+        )  # due Fri 1 May: 31 working days overdue
         beta = due_account(session, ana, "Beta Tools", value=20_000, last_touch="2026-05-10")
         gamma = due_account(session, ana, "<!channel> Gamma", value=30_000, last_touch="2026-05-16")
         fresh_account(session, ana, "Delta Fresh")
@@ -165,8 +167,8 @@ def test_header_then_one_message_per_due_account_in_rank_order(
     assert "Good afternoon, Ana! 3 accounts need you today." in header  # 16:00 in Berlin
     assert REACTION_HINT in header
     first = posted[1]["blocks"]
-    assert "*Alpha Supply* · 45 days overdue · $50,000 a year" in block_text(first)
-    assert "Touch overdue by 45 days" in block_text(first)
+    assert "*Alpha Supply* · 31 days overdue · $50,000 a year" in block_text(first)
+    assert "Touch overdue by 31 working days" in block_text(first)
     assert "💡 *" in block_text(first)  # one tactic
     actions = next(block for block in first if block["type"] == "actions")
     assert [e["action_id"] for e in actions["elements"]] == [LOG_TOUCH, SNOOZE, SHOW_ACCOUNT]
@@ -672,7 +674,7 @@ def test_rebuy_remind_dry_run_prints_the_messages_and_sends_nothing(
     assert result.exit_code == 0, result.output
     assert "To u1@example.com" in result.output
     assert "Good morning, Ana! 1 account needs you today." in result.output
-    assert "*Alpha [Supply]* · 45 days overdue" in result.output
+    assert "*Alpha [Supply]* · 31 days overdue" in result.output
     assert "[Log a touch]  [Snooze]  [Details]" in result.output
     assert "Other account" not in result.output
     assert "Dry run: nothing sent. Would remind 1 rep." in result.output

@@ -190,15 +190,19 @@ def test_account_cadence_overrides_the_tier(db: Database) -> None:
         f.touch(session, acct, "2026-06-01")
     schedule = touch_schedule(facts_of(db, acct.id), as_of=AS_OF, tier_cadence=CADENCE)
     assert (schedule.next_touch_due, schedule.cadence_source) == (date(2026, 6, 8), "account")
-    assert schedule.days_overdue == 7
+    assert schedule.days_overdue == 5  # working days: 9-12 and 15 June
 
 
-def test_without_touches_the_clock_starts_at_the_last_order(db: Database) -> None:
+def test_without_touches_an_account_is_due_but_never_overdue(db: Database) -> None:
     with db.transaction() as session:
         acct = f.account(session, tier="mid")
-        f.order(session, acct, "2026-05-01")
+        f.order(session, acct, "2025-05-01")
     schedule = touch_schedule(facts_of(db, acct.id), as_of=AS_OF, tier_cadence=CADENCE)
-    assert schedule.next_touch_due == date(2026, 5, 31)
+    # No history: the order a year ago does not start a touch clock; without a backlog
+    # plan the first touch is due the day the account arrived.
+    assert (schedule.next_touch_due, schedule.days_overdue) == (f.NOW.date(), 0)
+    assert not schedule.touched and not schedule.overdue
+    assert "touch_overdue" not in signals_of(db, acct.id)
 
 
 def test_snooze_pushes_the_due_date_later_only(db: Database) -> None:
@@ -262,6 +266,7 @@ def test_health_subtracts_each_signal_with_its_reason(db: Database) -> None:
     with db.transaction() as session:
         acct = f.account(session)
         f.order(session, acct, "2024-01-01", 1000)
+        f.touch(session, acct, "2024-02-01")
     fact = facts_of(db, acct.id)
     schedule = touch_schedule(fact, as_of=AS_OF, tier_cadence=CADENCE)
     signals = compute_signals(fact, as_of=AS_OF, schedule=schedule)

@@ -152,6 +152,7 @@ def _due_for(runtime: Runtime, session: Session, target: RepTarget, now: datetim
         as_of=target.local_date,
         now=now,
         tier_cadence=runtime.tier_cadence,
+        calendars=runtime.calendars,
         limit=runtime.settings.reminder_max_per_day,
         owner_ids=[target.rep_id],
         due_counts=counts,

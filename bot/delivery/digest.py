@@ -120,7 +120,11 @@ def post_weekly_digest(
                     return ts
         with runtime.db.session() as session:
             digest = weekly_digest(
-                session=session, now=now, as_of=local_day, tier_cadence=runtime.tier_cadence
+                session=session,
+                now=now,
+                as_of=local_day,
+                tier_cadence=runtime.tier_cadence,
+                calendars=runtime.calendars,
             )
         message = blocks.weekly_digest(digest)
         response = client.chat_postMessage(

@@ -154,6 +154,7 @@ def _due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) ->
                 as_of=day,
                 now=now,
                 tier_cadence=runtime.tier_cadence,
+                calendars=runtime.calendars,
                 limit=limit,
                 owner_ids=sorted(rep_ids),
                 due_counts=counts,

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.calendar import rep_calendar
+from bot.retention.backlog import plan_first_touches
+from bot.retention.calendar import Calendars, rep_calendar
 from bot.retention.due import priority
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts
@@ -56,13 +57,23 @@ class BookEntry:
 
 
 def book_entries(
-    *, session: Session, owner_id: int | None, as_of: date, tier_cadence: Mapping[str, int]
+    *,
+    session: Session,
+    owner_id: int | None,
+    as_of: date,
+    tier_cadence: Mapping[str, int],
+    calendars: Calendars | None = None,
 ) -> list[BookEntry]:
     """Every account of one owner (or of everyone when owner_id is None), assessed."""
     facts = load_facts(session=session, as_of=as_of, owner_id=owner_id, with_order_days=True)
+    plan_first_touches(
+        session=session, facts=facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
+    )
     entries = []
     for fact in facts.values():
-        schedule, signals, health = assess(fact, as_of=as_of, tier_cadence=tier_cadence)
+        schedule, signals, health = assess(
+            fact, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
+        )
         entries.append(BookEntry(fact, schedule, signals, health, as_of))
     return entries
 

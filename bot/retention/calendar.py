@@ -10,6 +10,7 @@ inclusive, optionally with a colleague covering their accounts.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -59,6 +60,30 @@ class WorkCalendar:
                 return candidate
         raise ValueError(f"no working day within {MAX_DAYS_OFF_IN_A_ROW} days of {day}")
 
+    def working_days_after(self, start: date, end: date) -> int:
+        """How many working days fall after `start`, up to and including `end` (0 when
+        `end` is not after `start`). Arithmetic for the weekdays and a bisect in the
+        year's holiday list, so a year-long gap costs no more than a day's."""
+        if end <= start:
+            return 0
+        weekdays = _weekdays_through(end) - _weekdays_through(start)
+        if not self.country:
+            return weekdays
+        off = 0
+        for year in range(start.year, end.year + 1):
+            days = _weekday_holidays(self.country, self.subdivision, year)
+            off += bisect.bisect_right(days, end) - bisect.bisect_right(days, start)
+        return weekdays - off
+
+    def working_days_from(self, day: date, count: int) -> list[date]:
+        """The first `count` working days on or after `day`."""
+        found: list[date] = []
+        day = self.next_working_day(day)
+        while len(found) < count:
+            found.append(day)
+            day = self.next_working_day(day + timedelta(days=1))
+        return found
+
     def working_days_back(self, day: date) -> Iterator[date]:
         """Working days from `day` backwards (itself first when it is one)."""
         while True:
@@ -73,6 +98,20 @@ _LOCK = threading.Lock()
 @lru_cache(maxsize=64)
 def _country_holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
     return holidays.country_holidays(country, subdiv=subdivision)
+
+
+def _weekdays_through(day: date) -> int:
+    """Monday-to-Friday days from a fixed Monday (1 Jan 0001) up to and including `day`."""
+    ordinal = day.toordinal() - 1  # 0 is Monday 1 Jan 0001
+    weeks, rest = divmod(ordinal, 7)
+    return weeks * 5 + min(rest + 1, 5)
+
+
+@lru_cache(maxsize=512)
+def _weekday_holidays(country: str, subdivision: str | None, year: int) -> list[date]:
+    """The year's public holidays that fall on a weekday, sorted."""
+    table = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    return sorted(day for day in table if day.weekday() < 5 and day.year == year)
 
 
 def _holiday_name(country: str, subdivision: str | None, day: date) -> str | None:
@@ -99,6 +138,30 @@ def calendar_for(country: str | None, subdivision: str | None = None) -> WorkCal
         some = ", ".join(supported[code][:8]) or "none"
         raise InvalidInput(f"{code} has no subdivision “{subdivision}” (known: {some}, …).")
     return WorkCalendar(code, sub)
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """Every rep's calendar: their own country when set, else the workspace default
+    (HOLIDAY_COUNTRY / HOLIDAY_SUBDIVISION); built once from the settings, passed down."""
+
+    default_country: str | None = None
+    default_subdivision: str | None = None
+
+    def of(self, country: str | None, subdivision: str | None = None) -> WorkCalendar:
+        if country:
+            return _stored_calendar(country, subdivision)
+        return _stored_calendar(self.default_country, self.default_subdivision)
+
+
+@lru_cache(maxsize=256)
+def _stored_calendar(country: str | None, subdivision: str | None) -> WorkCalendar:
+    try:
+        return calendar_for(country, subdivision)
+    except InvalidInput:
+        # Stored codes were checked on the way in; one the holidays package has since
+        # dropped falls back to weekends rather than breaking every list.
+        return WorkCalendar()
 
 
 def rep_calendar(rep: Rep, *, default_country: str | None, default_subdivision: str | None = None):

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.retention.book import book_entries
+from bot.retention.calendar import Calendars
 from bot.retention.tactic_stats import WIN_WINDOW_DAYS, tactic_win_rates
 from models import Account, Order, Rep, Touch
 
@@ -91,7 +92,12 @@ def touched_within_cadence(entry, as_of) -> bool:
 
 
 def weekly_digest(
-    *, session: Session, now: datetime, as_of: date, tier_cadence: Mapping[str, int]
+    *,
+    session: Session,
+    now: datetime,
+    as_of: date,
+    tier_cadence: Mapping[str, int],
+    calendars: Calendars | None = None,
 ) -> WeeklyDigest:
     """The digest for the week ending `now` (`as_of` is the manager's today).
 
@@ -102,12 +108,20 @@ def weekly_digest(
     """
     reps = {rep.id: rep for rep in session.exec(select(Rep).where(Rep.active).order_by(Rep.email))}
     now_entries = book_entries(
-        session=session, owner_id=None, as_of=as_of, tier_cadence=tier_cadence
+        session=session,
+        owner_id=None,
+        as_of=as_of,
+        tier_cadence=tier_cadence,
+        calendars=calendars,
     )
     before = {
         entry.facts.id: entry
         for entry in book_entries(
-            session=session, owner_id=None, as_of=as_of - WEEK, tier_cadence=tier_cadence
+            session=session,
+            owner_id=None,
+            as_of=as_of - WEEK,
+            tier_cadence=tier_cadence,
+            calendars=calendars,
         )
     }
 

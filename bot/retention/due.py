@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.retention.backlog import plan_first_touches
+from bot.retention.calendar import Calendars
 from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
@@ -22,7 +24,8 @@ from bot.retention.signals import (
 )
 from bot.retention.signals import touch_schedule as schedule_of
 from bot.retention.tactics import TacticPick, rank_tactics, tactic_bank
-from models import Account, Order, TacticExposure, Touch
+from bot.retention.urgency import urgency, urgency_key
+from models import Account, TacticExposure, Touch
 from models.types import UTCDateTime
 
 # Rotation window of the recommender (recommend_tactics' default): a tactic shown or used
@@ -77,10 +80,13 @@ def due_by_rep(
     owner_ids: Collection[int] | None = None,
     with_tactics: bool = True,
     due_counts: dict[int, int] | None = None,
+    calendars: Calendars | None = None,
 ) -> dict[int, list[DueAccount]]:
     """For each rep (owner id), up to `limit` accounts whose next touch is due on or
     before `as_of`, ranked. Reps with nothing due are left out. `due_counts`, when given,
     is filled with how many accounts each rep has due in all (before the limit).
+    Accounts with no touch logged yet are due on the day the backlog plan gives them
+    (bot/retention/backlog.py), never overdue.
 
     Built for a whole workspace at once: SQL narrows 100k accounts to the few that can be
     due, full facts are loaded for those only, and tactic history for every chosen
@@ -97,28 +103,30 @@ def due_by_rep(
         facts.update(
             load_facts(session=session, as_of=as_of, account_ids=chunk, with_order_days=True)
         )
+    plan_first_touches(
+        session=session, facts=facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
+    )
 
-    candidates: dict[int, list[tuple[float, int, AccountFacts, TouchSchedule]]] = defaultdict(list)
+    candidates: dict[int, list[DueAccount]] = defaultdict(list)
     for fact in facts.values():
         if fact.owner_id is None:
             continue
         # Snoozes and the exact cadence are applied here; SQL only ruled accounts out.
-        schedule = schedule_of(fact, as_of=as_of, tier_cadence=tier_cadence)
+        schedule = schedule_of(fact, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars)
         if schedule.next_touch_due <= as_of:
+            signals = compute_signals(fact, as_of=as_of, schedule=schedule)
+            health = health_of(signals)
             candidates[fact.owner_id].append(
-                (priority(fact, schedule), schedule.days_overdue, fact, schedule)
+                DueAccount(fact, schedule, signals, health, urgency(fact, schedule, health))
             )
 
     result: dict[int, list[DueAccount]] = {}
-    for owner_id, rows in candidates.items():
-        rows.sort(key=lambda row: (-row[0], -row[1], row[2].name.casefold()))
+    for owner_id, items in candidates.items():
+        # Most value at risk first (bot/retention/urgency.py).
+        items.sort(key=lambda item: urgency_key(item.facts, item.schedule, item.health))
         if due_counts is not None:
-            due_counts[owner_id] = len(rows)
-        due = []
-        for p, _, fact, schedule in rows[:limit]:
-            signals = compute_signals(fact, as_of=as_of, schedule=schedule)
-            due.append(DueAccount(fact, schedule, signals, health_of(signals), p))
-        result[owner_id] = due
+            due_counts[owner_id] = len(items)
+        result[owner_id] = items[:limit]
     if with_tactics:
         _pick_tactics([item for items in result.values() for item in items], session, now, as_of)
     return result
@@ -136,10 +144,10 @@ def _possibly_due(
     tier_cadence: Mapping[str, int],
     owner_ids: list[int] | None,
 ) -> list[int]:
-    """Ids of owned accounts whose next touch, before snoozes, falls on or before `as_of`.
-
-    Next touch = (last touch, else last order, else created) + cadence, so an account is
-    due when that base is before the start of `as_of - cadence + 1`. Each distinct cadence
+    """Ids of owned accounts whose next touch, before snoozes, may fall on or before
+    `as_of`: every account with no touch yet (the backlog plan decides), and every
+    touched one whose last touch is before the start of `as_of - cadence + 1` (moving a
+    due date to a working day only makes it later, so this is a superset). Each distinct cadence
     gets its own cut-off bound as a parameter, which keeps the SQL portable (no date
     arithmetic that differs between SQLite and PostgreSQL).
     """
@@ -169,18 +177,13 @@ def _possibly_due(
         .group_by(Touch.account_id)
         .subquery()
     )
-    last_order = (
-        sa.select(Order.account_id, sa.func.max(Order.ordered_at).label("at"))
-        .where(Order.ordered_at < end)
-        .group_by(Order.account_id)
-        .subquery()
-    )
-    base = sa.func.coalesce(last_touch.c.at, last_order.c.at, Account.created_at)
     query = (
         sa.select(Account.id)
         .outerjoin(last_touch, last_touch.c.account_id == Account.id)
-        .outerjoin(last_order, last_order.c.account_id == Account.id)
-        .where(Account.owner_id.is_not(None), base < due_before)
+        .where(
+            Account.owner_id.is_not(None),
+            sa.or_(last_touch.c.at.is_(None), last_touch.c.at < due_before),
+        )
         .order_by(Account.id)
     )
     if owner_ids is not None:

@@ -112,6 +112,12 @@ class AccountFacts:
     contacts_count: int = 0
     has_plan: bool = False
     snoozed_until: date | None = None
+    # The owner's holiday calendar codes (None: the workspace default applies).
+    owner_country: str | None = None
+    owner_subdivision: str | None = None
+    # For an account with no touch logged yet: the working day its first touch is
+    # planned for (bot/retention/backlog.py spreads a rep's backlog over a cadence).
+    first_touch_due: date | None = None
     # Purchase occasion days, oldest first; only loaded when asked for (off-rhythm needs them).
     order_days: list[date] = field(default_factory=list)
 
@@ -172,7 +178,9 @@ def load_facts(
         Account.annual_value,
         Account.cadence_days,
         Account.created_at,
-    )
+        Rep.country,
+        Rep.subdivision,
+    ).outerjoin(Rep, Rep.id == Account.owner_id)
     if account_ids is not None:
         if not account_ids:
             return {}
@@ -191,6 +199,8 @@ def load_facts(
             annual_value=float(row.annual_value) if row.annual_value is not None else None,
             cadence_days=row.cadence_days,
             created_at=utc_value(row.created_at),
+            owner_country=row.country,
+            owner_subdivision=row.subdivision,
         )
     if not facts:
         return facts

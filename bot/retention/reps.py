@@ -125,3 +125,22 @@ def sync_reps_from(*, session: Session, users: Iterable[SlackUser], now: datetim
             session.add(rep)
     session.flush()
     return SyncResult(linked, updated, unmatched, deactivated)
+
+
+def set_rep_calendar(
+    *, session: Session, email: str, country: str | None, subdivision: str | None = None
+) -> Rep:
+    """Set the country (and optional subdivision) whose public holidays are the rep's days
+    off; an empty country goes back to the workspace default (HOLIDAY_COUNTRY).
+    InvalidInput names an unknown rep, country or subdivision."""
+    from bot.retention.calendar import calendar_for
+    from bot.retention.errors import InvalidInput
+
+    rep = session.exec(select(Rep).where(Rep.email == email.strip().lower())).first()
+    if rep is None:
+        raise InvalidInput(f"No rep with e-mail {email}.")
+    calendar = calendar_for(country, subdivision)
+    rep.country, rep.subdivision = calendar.country, calendar.subdivision
+    session.add(rep)
+    session.flush()
+    return rep

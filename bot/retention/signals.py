@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
 
+from bot.retention.calendar import Calendars, WorkCalendar
 from bot.retention.facts import AccountFacts, months_back
 
 SIGNAL_NAMES = (
@@ -65,7 +66,9 @@ class TouchSchedule:
     cadence_source: str  # "account" or "tier"
     next_touch_due: date
     snoozed_until: date | None
-    days_overdue: int  # > 0 when the due day has passed
+    days_overdue: int  # working days since the due day; > 0 once it has passed
+    # False while no touch is logged: the first touch is planned, never overdue.
+    touched: bool = True
 
     @property
     def overdue(self) -> bool:
@@ -88,22 +91,30 @@ def _months_ago(days: int) -> str:
 
 
 def touch_schedule(
-    facts: AccountFacts, *, as_of: date, tier_cadence: Mapping[str, int]
+    facts: AccountFacts,
+    *,
+    as_of: date,
+    tier_cadence: Mapping[str, int],
+    calendars: Calendars | None = None,
 ) -> TouchSchedule:
-    """Next touch = last touch (else last order, else when the account arrived) + cadence,
-    unless a snooze pushes it later."""
+    """Next touch = last touch + cadence, moved to the owner's next working day, unless a
+    snooze pushes it later. Overdue counts the working days since.
+
+    An account with no touch logged yet has no history to be late against: its first
+    touch is due on the day the backlog plan gives it (`facts.first_touch_due`, see
+    bot/retention/backlog.py; else the day it arrived) and it is never overdue.
+    """
     if facts.cadence_days:
         cadence, source = facts.cadence_days, "account"
     else:
         cadence = tier_cadence.get(facts.tier) or max(tier_cadence.values())
         source = "tier"
-    if facts.last_touch_at is not None:
-        base = facts.last_touch_at.date()
-    elif facts.last_order_at is not None:
-        base = facts.last_order_at.date()
+    calendar = owner_calendar(facts, calendars)
+    touched = facts.last_touch_at is not None
+    if touched:
+        due = calendar.next_working_day(facts.last_touch_at.date() + timedelta(days=cadence))
     else:
-        base = facts.created_at.date()
-    due = base + timedelta(days=cadence)
+        due = facts.first_touch_due or calendar.next_working_day(facts.created_at.date())
     snoozed = facts.snoozed_until if facts.snoozed_until and facts.snoozed_until > due else None
     if snoozed:
         due = snoozed
@@ -112,8 +123,14 @@ def touch_schedule(
         cadence_source=source,
         next_touch_due=due,
         snoozed_until=snoozed,
-        days_overdue=max(0, (as_of - due).days),
+        days_overdue=calendar.working_days_after(due, as_of) if touched else 0,
+        touched=touched,
     )
+
+
+def owner_calendar(facts: AccountFacts, calendars: Calendars | None) -> WorkCalendar:
+    """The working days of the account's owner (weekends only when nothing is known)."""
+    return (calendars or Calendars()).of(facts.owner_country, facts.owner_subdivision)
 
 
 def dormancy(facts: AccountFacts, *, as_of: date) -> Signal | None:
@@ -189,7 +206,7 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
         signals.append(
             Signal(
                 "touch_overdue",
-                f"Touch overdue by {late} day{'s' if late != 1 else ''} "
+                f"Touch overdue by {late} working day{'s' if late != 1 else ''} "
                 f"(due {due_text}, "
                 f"every {schedule.cadence_days} days).",
                 PENALTIES["touch_overdue"] + extra,

@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.retention.backlog import plan_first_touches
+from bot.retention.calendar import Calendars
 from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.rfm import SEGMENT_MEANINGS, Rfm, score_account, workspace_cutoffs
 from bot.retention.signals import (
@@ -149,10 +151,15 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 def assess(
-    facts: AccountFacts, *, as_of: date, tier_cadence: Mapping[str, int]
+    facts: AccountFacts,
+    *,
+    as_of: date,
+    tier_cadence: Mapping[str, int],
+    calendars: Calendars | None = None,
 ) -> tuple[TouchSchedule, list[Signal], Health]:
-    """Schedule, signals and health of one account from its facts (no database)."""
-    schedule = touch_schedule(facts, as_of=as_of, tier_cadence=tier_cadence)
+    """Schedule, signals and health of one account from its facts (no database; a
+    never-touched account's first touch day comes from `plan_first_touches`)."""
+    schedule = touch_schedule(facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars)
     signals = compute_signals(facts, as_of=as_of, schedule=schedule)
     return schedule, signals, health_of(signals)
 
@@ -166,6 +173,7 @@ def account_status(
     as_of: date | None = None,
     record_tactics: str | None = None,
     tactic_limit: int = 3,
+    calendars: Calendars | None = None,
 ) -> AccountStatus:
     """Everything on the status card for one account, as of `as_of` (default: today, UTC).
 
@@ -173,10 +181,16 @@ def account_status(
     shown to a rep, so the next suggestions rotate; the caller commits.
     """
     as_of = as_of or now.date()
-    facts = load_facts(
+    loaded = load_facts(
         session=session, as_of=as_of, account_ids=[account_id], with_order_days=True
-    )[account_id]
-    schedule, signals, health = assess(facts, as_of=as_of, tier_cadence=tier_cadence)
+    )
+    plan_first_touches(
+        session=session, facts=loaded, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
+    )
+    facts = loaded[account_id]
+    schedule, signals, health = assess(
+        facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
+    )
     cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
     rfm = score_account(facts, cutoffs=cutoffs, as_of=as_of)
 

@@ -92,8 +92,11 @@ def plan_touches(session: Session, rows: CsvRows, *, now: datetime, tiers: Seque
     occurrences: Counter[str] = Counter()
     parsed: list[tuple[int, datetime, str, str | None, int | None, str]] = []
     for line, row in rows:
-        if i_done is not None and row[i_done].strip().lower() not in DONE_VALUES:
-            left_out[f"not done (“{row[i_done].strip() or 'empty'}”)"] += 1
+        # An empty status is an event (Salesforce events have none): it happened when it
+        # is dated in the past, which the future check below sees to.
+        status = row[i_done].strip().lower() if i_done is not None else ""
+        if status and status not in DONE_VALUES:
+            left_out[f"not done (“{row[i_done].strip()}”)"] += 1
             continue
         before = len(rows.problems)
         external_id = row[i_account].strip().split(";")[0].strip()
