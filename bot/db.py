@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +36,27 @@ PG_CONNECT_ARGS = {
 POOL_TIMEOUT_SECONDS = 5
 # pg_advisory_xact_lock key for migrations: any fixed 64-bit number unique to Rebuy.
 MIGRATION_LOCK_KEY = 0x5245_4255_5900  # "REBUY"
+
+
+def _use_wal(cursor) -> None:
+    """Switch the file to WAL (a property of the file, kept once set).
+
+    The switch needs the file to itself and SQLite answers "database is locked" at once,
+    without its busy handler, while another connection is opening it; so several
+    processes starting together on a new file retry here for up to the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -69,10 +92,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
