@@ -2,6 +2,7 @@
 
 from models.accounts import Account, AccountPlan, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
+from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
 from models.slack import (
     DigestRun,
     ReactionState,
@@ -13,6 +14,11 @@ from models.slack import (
 )
 
 __all__ = [
+    "OUTBOX_STATUSES",
+    "SYNC_STATUSES",
+    "CrmOutbox",
+    "SyncCursor",
+    "SyncRun",
     "TOUCH_KINDS",
     "TOUCH_SOURCES",
     "Account",
