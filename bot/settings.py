@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     sync_sql_url: str | None = None  # any SQLAlchemy URL: the ERP, the shop, the warehouse
     sync_sql_queries: str | None = None  # a YAML file with one query per kind
     sync_interval_minutes: int = Field(default=60, ge=5, le=1440)
+    # Records written per transaction (the cursor moves with each).
+    sync_chunk_records: int = Field(default=5000, ge=50)
 
     @field_validator("digest_timezone")
     @classmethod

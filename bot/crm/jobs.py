@@ -49,6 +49,7 @@ def sync_sources(
             full=full,
             dry_run=dry_run,
             progress=progress,
+            chunk_records=runtime.settings.sync_chunk_records,
         )
         results.append(result)
         if on_result is not None:

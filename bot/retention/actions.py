@@ -164,9 +164,7 @@ def log_touch(
     return touch
 
 
-def undo_touch(
-    *, session: Session, dedupe_key: str, now: datetime | None = None
-) -> Touch | None:
+def undo_touch(*, session: Session, dedupe_key: str, now: datetime | None = None) -> Touch | None:
     """Take back a touch logged with `dedupe_key` (a removed reaction); the removed row.
     Its CRM write-back is cancelled, or the CRM activity deleted if it was sent."""
     touch = session.exec(select(Touch).where(Touch.dedupe_key == dedupe_key)).first()

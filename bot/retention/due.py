@@ -180,7 +180,7 @@ def _possibly_due(
         sa.select(Account.id)
         .outerjoin(last_touch, last_touch.c.account_id == Account.id)
         .outerjoin(last_order, last_order.c.account_id == Account.id)
-        .where(Account.owner_id.is_not(None), base < due_before)
+        .where(Account.owner_id.is_not(None), Account.archived_at.is_(None), base < due_before)
         .order_by(Account.id)
     )
     if owner_ids is not None:

@@ -8,6 +8,7 @@ worker to delete the CRM activity if it was.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -18,9 +19,10 @@ from models import Account, CrmOutbox, Rep, Touch
 WRITABLE_SOURCES = ("hubspot", "salesforce")
 
 
-def outbox_key(touch_id: int) -> str:
-    """The idempotency key the CRM activity carries (and the sync reads back)."""
-    return f"rebuy-touch-{touch_id}"
+def outbox_key() -> str:
+    """A new idempotency key for the CRM activity (the sync reads it back). Not the
+    touch's id: ids of deleted rows can be used again (SQLite), keys never are."""
+    return f"rebuy-{uuid.uuid4().hex}"
 
 
 def enqueue_touch(*, session: Session, touch: Touch, now: datetime) -> CrmOutbox | None:
@@ -33,7 +35,7 @@ def enqueue_touch(*, session: Session, touch: Touch, now: datetime) -> CrmOutbox
     if rep is None and account.owner_id is not None:
         rep = session.get(Rep, account.owner_id)
     item = CrmOutbox(
-        key=outbox_key(touch.id),
+        key=outbox_key(),
         touch_id=touch.id,
         source=account.crm_source,
         account_external_id=account.external_id,
