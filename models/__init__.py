@@ -2,7 +2,6 @@
 
 from models.accounts import Account, AccountPlan, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
-from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
 from models.slack import (
     DigestRun,
     ReactionState,
@@ -12,19 +11,18 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
+from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
 
 __all__ = [
     "OUTBOX_STATUSES",
     "SYNC_STATUSES",
-    "CrmOutbox",
-    "SyncCursor",
-    "SyncRun",
     "TOUCH_KINDS",
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
     "AwayPeriod",
     "Contact",
+    "CrmOutbox",
     "DigestRun",
     "Order",
     "ReactionState",
@@ -35,6 +33,8 @@ __all__ = [
     "SlackEvent",
     "SlackRequest",
     "Snooze",
+    "SyncCursor",
+    "SyncRun",
     "TacticExposure",
     "Touch",
 ]
