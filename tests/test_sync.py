@@ -132,6 +132,23 @@ def test_a_sync_loads_what_the_source_yields_and_a_second_run_moves_only_the_cha
         assert latest_through(session, "hubspot") == NOW
 
 
+def test_fields_the_crm_does_not_fill_keep_rebuys_values(
+    db: Database, hubspot: HubSpotDouble
+) -> None:
+    hubspot.generate(companies=20, deals=40, activities=20)
+    sync(db, hubspot)
+    company = hubspot.live("companies")[0].id
+    with db.transaction() as session:
+        account = session.exec(select(Account).where(Account.external_id == company)).one()
+        account.cadence_days, account.tier = 21, "key"
+        session.add(account)
+    hubspot.update("companies", company, name="Acme Renamed")
+    assert sync(db, hubspot).updated == 1
+    with db.session() as session:
+        account = session.exec(select(Account).where(Account.external_id == company)).one()
+    assert (account.name, account.cadence_days, account.tier) == ("Acme Renamed", 21, "key")
+
+
 def test_a_dry_run_counts_like_a_real_run_and_changes_nothing(
     db: Database, hubspot: HubSpotDouble
 ) -> None:

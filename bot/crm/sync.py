@@ -50,7 +50,7 @@ from bot.crm.base import (
 from bot.db import Database
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
-from bot.retention.importer.formats import FileFormat, ImportOptions
+from bot.retention.importer.formats import FORMATS, FileFormat, ImportOptions
 from bot.retention.importer.orders import plan_orders
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.touches import plan_touches
@@ -378,7 +378,14 @@ def _plan_and_write(
 ) -> None:
     """The importer's planner over the rows as the CSV cells it reads; bad rows skipped."""
     cells = [import_row(kind, row) for row in rows]
-    header = list(cells[0])
+    # A field the source does not fill (e.g. no cadence property configured) is left
+    # out, like a column missing from a file: Rebuy's own value stays.
+    required = set(FORMATS[kind].required)
+    header = [
+        name
+        for name in cells[0]
+        if name in required or name == "touch_id" or any(cell[name] for cell in cells)
+    ]
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(header)
