@@ -1,14 +1,16 @@
-"""Sync benchmark: full and incremental pulls from the local CRM doubles through the adapters.
+"""Sync benchmark: full and incremental syncs from the local CRM doubles into Rebuy's database.
 
-    .venv/bin/python -m bench.bench_sync [--companies 10000] [--deals 50000] [--activities 100000]
+    .venv/bin/python -m bench.bench_sync [--companies 10000] [--deals 50000]
+        [--activities 100000] [--database-url postgresql://127.0.0.1/bench]
 
 Each double (HubSpot via hubspot-api-client, Salesforce via simple-salesforce)
-is filled with the issue's data set; the benchmark pulls every kind from an
-empty cursor and prints records per second (rows, removals and skipped records
-all count: each is a record read from the API), then changes 100 deals /
-opportunities and times the incremental pull that takes them. The SQL source
-reads the same number of orders from a SQLite file. Only the pull is timed,
-not the data generation; writing to Rebuy's database is the importer's part.
+is filled with the issue's data set; the benchmark runs `run_sync` from an empty
+database (pull, the importer's planners, the bulk write, cursors and the run row:
+everything `rebuy sync` does) and prints records per second (rows, removals and
+skipped records all count: each is a record read from the API), then changes 100
+deals / opportunities and times the incremental sync that takes them. The SQL
+source reads the same number of orders (and their customers) from a SQLite file.
+The database is a fresh SQLite file unless --database-url names an empty one.
 """
 
 from __future__ import annotations
@@ -23,60 +25,70 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.crm.base import KINDS, Cursor, Source
+from bot.crm.base import Source
 from bot.crm.hubspot import HubSpotSettings, HubSpotSource
 from bot.crm.salesforce import SalesforceSettings, SalesforceSource
 from bot.crm.sql import SqlQuery, SqlSource
+from bot.crm.sync import SyncResult, run_sync
+from bot.db import Database
 from tests.doubles.hubspot_double import HubSpotDouble
 from tests.doubles.salesforce_double import SalesforceDouble
 
-
-def _full(source: Source, kinds: tuple[str, ...]) -> tuple[dict[str, Cursor | None], int, float]:
-    cursors: dict[str, Cursor | None] = {}
-    records = 0
-    start = time.perf_counter()
-    for kind in kinds:
-        cursors[kind] = None
-        for batch in source.pull(kind):
-            records += len(batch)
-            cursors[kind] = batch.cursor
-    return cursors, records, time.perf_counter() - start
+TIERS = ("key", "mid", "small")
+NOW = datetime(2026, 6, 15, tzinfo=UTC)
 
 
-def _report(name: str, records: int, seconds: float) -> None:
-    print(f"{name:<28} {records:>9,} records in {seconds:7.2f} s = {records / seconds:>9,.0f}/s")
+def _database(url: str | None, folder: str, name: str) -> Database:
+    db = Database(url or f"sqlite:///{Path(folder) / (name + '.db')}")
+    db.upgrade()
+    return db
 
 
-def _incremental(
-    name: str, source: Source, kind: str, cursor: Cursor | None, change: Callable[[], None]
-) -> None:
+def _sync(db: Database, source: Source) -> SyncResult:
+    result = run_sync(db=db, source=source, clock=lambda: NOW, tiers=TIERS)
+    assert result.status in ("ok", "partial"), result.errors[:3]
+    return result
+
+
+def _report(name: str, result: SyncResult) -> None:
+    rate = result.records / result.duration_s
+    print(
+        f"{name:<30} {result.records:>9,} records in {result.duration_s:7.2f} s = "
+        f"{rate:>7,.0f}/s ({result.created:,} rows new)"
+    )
+
+
+def _incremental(name: str, db: Database, source: Source, change: Callable[[], None]) -> None:
     change()
-    start = time.perf_counter()
-    taken = sum(len(b) for b in source.pull(kind, cursor))
-    print(f"{name:<28} {taken:>9,} changes taken in {time.perf_counter() - start:7.3f} s")
+    result = _sync(db, source)
+    print(
+        f"{name:<30} {result.records:>9,} changes in {result.duration_s:7.3f} s "
+        f"({result.updated:,} updated, {result.removed:,} removed)"
+    )
 
 
-def bench_hubspot(companies: int, deals: int, activities: int) -> None:
-    with HubSpotDouble() as double:
+def bench_hubspot(companies: int, deals: int, activities: int, url: str | None) -> None:
+    with HubSpotDouble() as double, tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         double.generate(companies=companies, contacts=companies, deals=deals, activities=activities)
         print(f"HubSpot double filled in {time.perf_counter() - start:.1f} s")
         source = HubSpotSource(
             HubSpotSettings(access_token=double.token, host=double.url, page_size=200)
         )
-        cursors, records, seconds = _full(source, KINDS)
-        _report("HubSpot full pull", records, seconds)
+        db = _database(url, folder, "hubspot")
+        _report("HubSpot full sync", _sync(db, source))
         changed = [r.id for r in double.live("deals")[:100]]
 
         def change() -> None:
             for deal in changed:
                 double.update("deals", deal, amount="99.00")
 
-        _incremental("HubSpot incremental (100)", source, "orders", cursors["orders"], change)
+        _incremental("HubSpot incremental (100)", db, source, change)
+        db.dispose()
 
 
-def bench_salesforce(companies: int, deals: int, activities: int) -> None:
-    with SalesforceDouble() as double:
+def bench_salesforce(companies: int, deals: int, activities: int, url: str | None) -> None:
+    with SalesforceDouble() as double, tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         double.generate(
             accounts=companies, contacts=companies, opportunities=deals, activities=activities
@@ -90,59 +102,83 @@ def bench_salesforce(companies: int, deals: int, activities: int) -> None:
                 page_size=2000,
             )
         )
-        cursors, records, seconds = _full(source, KINDS)
-        _report("Salesforce full pull", records, seconds)
+        db = _database(url, folder, "salesforce")
+        _report("Salesforce full sync", _sync(db, source))
         changed = list(double.objects["Opportunity"])[:100]
 
         def change() -> None:
             for opportunity in changed:
                 double.update("Opportunity", opportunity, Amount=99.0)
 
-        _incremental("Salesforce incremental (100)", source, "orders", cursors["orders"], change)
+        _incremental("Salesforce incremental (100)", db, source, change)
+        db.dispose()
 
 
-def bench_sql(orders: int) -> None:
+def bench_sql(companies: int, orders: int, url: str | None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = sa.create_engine(f"sqlite:///{Path(folder) / 'erp.db'}")
+        meta = sa.MetaData()
+        customers = sa.Table(
+            "customers",
+            meta,
+            sa.Column("no", sa.String, primary_key=True),
+            sa.Column("name", sa.String),
+            sa.Column("changed", sa.DateTime),
+        )
         table = sa.Table(
             "orders",
-            sa.MetaData(),
+            meta,
             sa.Column("id", sa.Integer, primary_key=True),
             sa.Column("customer", sa.String),
             sa.Column("placed", sa.DateTime),
             sa.Column("total", sa.Numeric(12, 2)),
             sa.Column("changed", sa.DateTime),
         )
-        table.create(engine)
+        meta.create_all(engine)
         base = datetime(2026, 1, 1)
         with engine.begin() as connection:
+            connection.execute(
+                customers.insert(),
+                [
+                    {"no": f"C{i}", "name": f"Customer {i}", "changed": base}
+                    for i in range(companies)
+                ],
+            )
             connection.execute(
                 table.insert(),
                 [
                     {
                         "id": i,
-                        "customer": f"C{i % 5000}",
-                        "placed": base - timedelta(hours=i),
+                        "customer": f"C{i % companies}",
+                        "placed": base - timedelta(hours=i % 8000),
                         "total": Decimal(i % 900) + Decimal("0.5"),
                         "changed": base + timedelta(seconds=i),
                     }
                     for i in range(orders)
                 ],
             )
-        query = SqlQuery(
-            "SELECT id, customer, placed, total, changed FROM orders",
-            columns={
-                "order_id": "id",
-                "account_external_id": "customer",
-                "ordered_at": "placed",
-                "amount": "total",
-            },
-            modified_column="changed",
-            id_column="id",
-        )
-        source = SqlSource(engine, {"orders": query})
-        cursors, records, seconds = _full(source, ("orders",))
-        _report("SQL (SQLite) full pull", records, seconds)
+        queries = {
+            "accounts": SqlQuery(
+                "SELECT no, name, changed FROM customers",
+                columns={"external_id": "no"},
+                modified_column="changed",
+                id_column="no",
+            ),
+            "orders": SqlQuery(
+                "SELECT id, customer, placed, total, changed FROM orders",
+                columns={
+                    "order_id": "id",
+                    "account_external_id": "customer",
+                    "ordered_at": "placed",
+                    "amount": "total",
+                },
+                modified_column="changed",
+                id_column="id",
+            ),
+        }
+        source = SqlSource(engine, queries)
+        db = _database(url, folder, "sql")
+        _report("SQL (SQLite) full sync", _sync(db, source))
 
         def change() -> None:
             with engine.begin() as connection:
@@ -151,7 +187,8 @@ def bench_sql(orders: int) -> None:
                     {"t": base + timedelta(days=30)},
                 )
 
-        _incremental("SQL incremental (100)", source, "orders", cursors["orders"], change)
+        _incremental("SQL incremental (100)", db, source, change)
+        db.dispose()
         engine.dispose()
 
 
@@ -160,14 +197,19 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=10_000)
     parser.add_argument("--deals", type=int, default=50_000)
     parser.add_argument("--activities", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None, help="an empty database (default SQLite)")
+    parser.add_argument("--only", choices=("hubspot", "salesforce", "sql"), default=None)
     args = parser.parse_args()
     print(
         f"{datetime.now(UTC):%Y-%m-%d}: {args.companies:,} companies, {args.deals:,} deals, "
-        f"{args.activities:,} activities"
+        f"{args.activities:,} activities into {args.database_url or 'SQLite'}"
     )
-    bench_hubspot(args.companies, args.deals, args.activities)
-    bench_salesforce(args.companies, args.deals, args.activities)
-    bench_sql(args.deals)
+    if args.only in (None, "hubspot"):
+        bench_hubspot(args.companies, args.deals, args.activities, args.database_url)
+    if args.only in (None, "salesforce"):
+        bench_salesforce(args.companies, args.deals, args.activities, args.database_url)
+    if args.only in (None, "sql"):
+        bench_sql(args.companies, args.deals, args.database_url)
 
 
 if __name__ == "__main__":

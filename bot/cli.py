@@ -618,6 +618,71 @@ def reps_set(
 
 
 @app.command()
+def sync(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="hubspot, salesforce or sql (default: every configured source); "
+            "`status` shows the last runs."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pull and check everything, change nothing.")
+    ] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Pull everything again, not only what changed.")
+    ] = False,
+) -> None:
+    """Sync accounts, contacts, orders and touches from your CRM, and write Rebuy's touches
+    back to it. See "Connect your CRM" in the README."""
+    from bot.crm.config import configured_sources
+    from bot.crm.jobs import sync_sources, write_back
+    from bot.crm.sync import describe_runs, last_runs
+
+    runtime = _runtime()
+    if source == "status":
+        with runtime.db.session() as session:
+            lines = describe_runs(last_runs(session))
+        for line in lines or ["No sync has run yet: `rebuy sync`."]:
+            out.print(line)
+        return
+    names = [source.strip().lower()] if source else configured_sources(runtime.settings)
+    if not names:
+        raise InvalidInput(
+            "No CRM is configured: set HUBSPOT_TOKEN, SALESFORCE_INSTANCE_URL and "
+            "SALESFORCE_TOKEN, or SYNC_SQL_URL and SYNC_SQL_QUERIES (README: Connect your CRM)."
+        )
+    if not dry_run:
+        outbox = write_back(runtime, names)
+        if outbox.sent or outbox.deleted or outbox.retrying or outbox.failed or outbox.auth_failed:
+            out.print(outbox.summary())
+
+    def progress(stream: str, read: int) -> None:
+        err.print(f"  {stream}: {read:,} records")
+
+    failed = False
+
+    def report(result) -> None:
+        nonlocal failed
+        out.print(result.summary())
+        for line in result.errors[:10]:
+            out.print(f"  {line}")
+        if len(result.errors) > 10:
+            out.print("  …and more: `rebuy sync status`")
+        failed = failed or result.status == "failed"
+
+    try:
+        sync_sources(
+            runtime, names, full=full, dry_run=dry_run, progress=progress, on_result=report
+        )
+    except KeyboardInterrupt:
+        err.print("Interrupted: every stored chunk stays; the next sync resumes there.")
+        raise typer.Exit(130) from None
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve() -> None:
     """Run the Slack app: Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT."""
     from bot.app import serve as run

@@ -151,6 +151,19 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
         name="Weekly manager digest",
         replace_existing=True,
     )
+    from bot.crm.config import configured_sources
+    from bot.crm.jobs import SYNC_JOB_ID, sync_all
+
+    if configured_sources(settings):  # a CRM is connected: write back, then sync
+        scheduler.add_job(
+            sync_all,
+            IntervalTrigger(minutes=settings.sync_interval_minutes, timezone=UTC),
+            args=(jobs.runtime,),
+            id=SYNC_JOB_ID,
+            name="CRM sync and write-back",
+            replace_existing=True,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in),
+        )
 
 
 def start_scheduler(

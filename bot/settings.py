@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}
@@ -54,6 +54,24 @@ class Settings(BaseSettings):
     slack_post_rate: float = Field(default=20.0, gt=0)
     # The weekly digest goes to DIGEST_CHANNEL on Monday after REMINDER_TIME in this zone.
     digest_timezone: str = "UTC"
+    # Live CRM sync (README "Connect your CRM"). A source is on when its secrets are set.
+    hubspot_token: str | None = None  # a private app's access token
+    hubspot_api_url: str | None = None  # only to point at a test double
+    salesforce_instance_url: str | None = None  # e.g. https://acme.my.salesforce.com
+    # An access token (session id) from your OAuth flow, or username + password +
+    # security token for a Salesforce login.
+    salesforce_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("salesforce_token", "salesforce_session")
+    )
+    salesforce_username: str | None = None
+    salesforce_password: str | None = None
+    salesforce_security_token: str | None = None
+    salesforce_domain: str = "login"  # "test" for a sandbox
+    sync_sql_url: str | None = None  # any SQLAlchemy URL: the ERP, the shop, the warehouse
+    sync_sql_queries: str | None = None  # a YAML file with one query per kind
+    sync_interval_minutes: int = Field(default=60, ge=5, le=1440)
+    # Records written per transaction (the cursor moves with each).
+    sync_chunk_records: int = Field(default=5000, ge=50)
 
     @field_validator("digest_timezone")
     @classmethod

@@ -11,14 +11,18 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
+from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
 
 __all__ = [
+    "OUTBOX_STATUSES",
+    "SYNC_STATUSES",
     "TOUCH_KINDS",
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
     "AwayPeriod",
     "Contact",
+    "CrmOutbox",
     "DigestRun",
     "Order",
     "ReactionState",
@@ -29,6 +33,8 @@ __all__ = [
     "SlackEvent",
     "SlackRequest",
     "Snooze",
+    "SyncCursor",
+    "SyncRun",
     "TacticExposure",
     "Touch",
 ]

@@ -67,6 +67,13 @@ class Account(SQLModel, table=True):
     cadence_days: int | None = Field(default=None)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The live source the account is synced from ("hubspot", "salesforce"); touches
+    # logged in Slack are written back there. None: loaded from files only.
+    crm_source: str | None = Field(default=None, max_length=32)
+    # Deleted or merged away in the CRM: left out of reminders, lists and look-ups,
+    # still reachable by id, its history kept. `merged_into` is the survivor's CRM id.
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    merged_into: str | None = Field(default=None, max_length=128)
 
 
 class Contact(SQLModel, table=True):

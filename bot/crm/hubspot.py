@@ -242,6 +242,10 @@ class HubSpotSource:
             if r.to
         }
 
+    def owner_emails(self) -> dict[str, str]:
+        """Owner id -> lower-cased e-mail (the write-back maps reps to owners with it)."""
+        return dict(self._owners())
+
     def _owners(self) -> dict[str, str]:
         """Owner id -> e-mail, read once per source (owners rarely change during a sync)."""
         if self._owner_emails is None:

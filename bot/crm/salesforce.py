@@ -277,6 +277,11 @@ def _owner_email(fields: dict[str, Any]) -> str | None:
     return email.lower() if email else None
 
 
+def soql_text(text: str) -> str:
+    """`text` as a SOQL string literal's contents (quotes and backslashes escaped)."""
+    return _soql_text(text)
+
+
 def _soql_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 

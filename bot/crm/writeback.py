@@ -58,8 +58,17 @@ class WrittenTouch:
 
 
 class TouchWriter(Protocol):
-    def write_touch(self, touch: OutgoingTouch, rep_crm_user: str) -> WrittenTouch:
-        """Create (or find) the CRM activity for `touch`, owned by the rep's CRM user id."""
+    def write_touch(self, touch: OutgoingTouch, rep_crm_user: str | None) -> WrittenTouch:
+        """Create (or find) the CRM activity for `touch`, owned by the rep's CRM user id
+        (None: the CRM's default owner, the integration user)."""
+        ...
+
+    def owner_for(self, email: str) -> str | None:
+        """The CRM user id of the rep with this e-mail (None when the CRM has none)."""
+        ...
+
+    def delete_touch(self, crm_id: str, kind: str) -> None:
+        """Delete the activity Rebuy wrote (a touch taken back); gone already is fine."""
         ...
 
 
@@ -104,13 +113,30 @@ class HubSpotWriter:
     def __init__(self, settings: hs.HubSpotSettings, *, client: Any = None) -> None:
         self.settings = settings
         self.client = client or settings.client()
+        self._owner_ids: dict[str, str] | None = None
 
     def _call(self, what: str, call: Any) -> Any:
         return with_retries(
             call, policy=self.settings.retry, classify=hs.classify, source=hs.SOURCE, what=what
         )
 
-    def write_touch(self, touch: OutgoingTouch, rep_crm_user: str) -> WrittenTouch:
+    def owner_for(self, email: str) -> str | None:
+        """Owner id by e-mail from the owners API (read once per writer)."""
+        if self._owner_ids is None:
+            source = hs.HubSpotSource(self.settings, client=self.client)
+            self._owner_ids = {mail: owner for owner, mail in source.owner_emails().items()}
+        return self._owner_ids.get(email.strip().lower())
+
+    def delete_touch(self, crm_id: str, kind: str) -> None:
+        object_type = _HUBSPOT_OBJECTS[kind]
+        self._call(
+            f"deleting {object_type} {crm_id}",
+            lambda: self.client.crm.objects.basic_api.archive(
+                object_type=object_type, object_id=crm_id
+            ),
+        )
+
+    def write_touch(self, touch: OutgoingTouch, rep_crm_user: str | None) -> WrittenTouch:
         object_type = _HUBSPOT_OBJECTS[touch.kind]
         key_property = self.settings.touch_key_property
         properties = {
@@ -118,9 +144,10 @@ class HubSpotWriter:
             "hs_timestamp": touch.touched_at.isoformat(timespec="milliseconds").replace(
                 "+00:00", "Z"
             ),
-            "hubspot_owner_id": rep_crm_user,
             key_property: touch.key,
         }
+        if rep_crm_user:
+            properties["hubspot_owner_id"] = rep_crm_user
         body = BatchInputSimplePublicObjectBatchInputUpsert(
             inputs=[
                 SimplePublicObjectBatchInputUpsert(
@@ -170,18 +197,45 @@ class SalesforceWriter:
     def __init__(self, settings: sf.SalesforceSettings, *, client: Any = None) -> None:
         self.settings = settings
         self.client = client or settings.client()
+        self._owner_ids: dict[str, str | None] = {}
 
-    def write_touch(self, touch: OutgoingTouch, rep_crm_user: str) -> WrittenTouch:
+    def _call(self, what: str, call: Any) -> Any:
+        return with_retries(
+            call, policy=self.settings.retry, classify=sf.classify, source=sf.SOURCE, what=what
+        )
+
+    def owner_for(self, email: str) -> str | None:
+        """The active User with this e-mail (cached per writer)."""
+        email = email.strip().lower()
+        if email not in self._owner_ids:
+            soql = (
+                "SELECT Id FROM User WHERE Email = "
+                f"'{sf.soql_text(email)}' AND IsActive = true LIMIT 1"
+            )
+            answer = self._call(f"the user {email}", lambda: self.client.query(soql))
+            records = answer.get("records") or []
+            self._owner_ids[email] = records[0]["Id"] if records else None
+        return self._owner_ids[email]
+
+    def delete_touch(self, crm_id: str, kind: str) -> None:
+        try:
+            self._call(f"deleting Task {crm_id}", lambda: self.client.Task.delete(crm_id))
+        except SourceError as error:
+            if "HTTP 404" not in error.message:
+                raise
+
+    def write_touch(self, touch: OutgoingTouch, rep_crm_user: str | None) -> WrittenTouch:
         label = _SALESFORCE_TYPES[touch.kind]
         data = {
             "WhatId": touch.account_external_id,
-            "OwnerId": rep_crm_user,
             "Subject": f"{label} (logged in Rebuy)",
             "Description": touch.note or "",
             "Status": "Completed",
             "Type": label,
             "ActivityDate": touch.touched_at.date().isoformat(),
         }
+        if rep_crm_user:
+            data["OwnerId"] = rep_crm_user
         response = with_retries(
             lambda: self.client.Task.upsert(
                 f"{sf.TOUCH_KEY_FIELD}/{touch.key}", data, raw_response=True

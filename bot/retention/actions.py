@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.retention.errors import InvalidForm, InvalidInput, PermissionDenied
+from bot.retention.outbox import enqueue_touch, take_back
 from models import TOUCH_KINDS, Account, AccountPlan, Rep, Snooze, Touch
 
 NOTE_MAX = 2000
@@ -151,19 +152,25 @@ def log_touch(
     if dedupe_key is None:
         session.add(touch)
         session.flush()
+        enqueue_touch(session=session, touch=touch, now=now)
         return touch
     try:
         with session.begin_nested():
             session.add(touch)
     except IntegrityError:
         return None
+    # Same transaction as the touch: written to the CRM exactly when the touch stays.
+    enqueue_touch(session=session, touch=touch, now=now)
     return touch
 
 
-def undo_touch(*, session: Session, dedupe_key: str) -> Touch | None:
-    """Take back a touch logged with `dedupe_key` (a removed reaction); the removed row."""
+def undo_touch(*, session: Session, dedupe_key: str, now: datetime | None = None) -> Touch | None:
+    """Take back a touch logged with `dedupe_key` (a removed reaction); the removed row.
+    Its CRM write-back is cancelled, or the CRM activity deleted if it was sent."""
     touch = session.exec(select(Touch).where(Touch.dedupe_key == dedupe_key)).first()
     if touch is not None:
+        assert touch.id is not None
+        take_back(session=session, touch_id=touch.id, now=now or touch.created_at)
         session.delete(touch)
         session.flush()
     return touch

@@ -182,6 +182,7 @@ def _possibly_due(
         .outerjoin(last_touch, last_touch.c.account_id == Account.id)
         .where(
             Account.owner_id.is_not(None),
+            Account.archived_at.is_(None),
             sa.or_(last_touch.c.at.is_(None), last_touch.c.at < due_before),
         )
         .order_by(Account.id)

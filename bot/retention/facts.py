@@ -185,6 +185,10 @@ def load_facts(
         if not account_ids:
             return {}
         accounts = accounts.where(Account.id.in_(account_ids))
+    else:
+        # Lists (a book, the workspace) leave out accounts archived in the CRM; asked
+        # for by id, an archived account still answers.
+        accounts = accounts.where(Account.archived_at.is_(None))
     if owner_id is not None:
         accounts = accounts.where(Account.owner_id == owner_id)
 

@@ -83,17 +83,22 @@ def find_account_match(*, session: Session, query: str) -> Match:
     columns = (Account.id, Account.name, Account.external_id)
 
     def rows(condition, *, limit: int | None = MAX_CANDIDATES + 1) -> list[tuple]:
+        # Accounts archived in the CRM are found by their id only, never by name.
+        if condition is not by_id:
+            condition = sa.and_(condition, Account.archived_at.is_(None))
         statement = sa.select(*columns).where(condition)
         if limit:
             statement = statement.limit(limit)
         return [tuple(row) for row in session.execute(statement)]
 
     def counter(condition):
+        live = sa.and_(condition, Account.archived_at.is_(None))
         return lambda: session.execute(
-            sa.select(sa.func.count()).select_from(Account).where(condition)
+            sa.select(sa.func.count()).select_from(Account).where(live)
         ).scalar_one()
 
-    found = _decide(query, rows(Account.external_id == query, limit=None))
+    by_id = Account.external_id == query
+    found = _decide(query, rows(by_id, limit=None))
     if found is not None:
         return Match(found, "id")
     found = _decide(query, rows(Account.name_key == key, limit=None))
@@ -145,6 +150,7 @@ def _name_index(session: Session) -> _NameIndex:
                 sa.func.max(Account.id),
                 sa.func.sum(sa.func.length(Account.name_key)),
                 sa.func.max(Account.updated_at),
+                sa.func.count(Account.archived_at),
             )
         ).one()
     )
@@ -152,7 +158,11 @@ def _name_index(session: Session) -> _NameIndex:
     with _NAME_INDEXES_LOCK:
         index = _NAME_INDEXES.get(key)
     if index is None:
-        rows = session.execute(sa.select(Account.id, Account.name, Account.name_key)).all()
+        rows = session.execute(
+            sa.select(Account.id, Account.name, Account.name_key).where(
+                Account.archived_at.is_(None)
+            )
+        ).all()
         index = _NameIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
         with _NAME_INDEXES_LOCK:
             while len(_NAME_INDEXES) >= _NAME_INDEXES_KEPT:

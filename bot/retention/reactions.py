@@ -177,7 +177,7 @@ def apply_reaction(
             is not None
         )
     else:
-        changed = undo_touch(session=session, dedupe_key=key) is not None
+        changed = undo_touch(session=session, dedupe_key=key, now=now) is not None
     return ReactionOutcome(message=message, account_name=account.name, changed=changed)
 
 

@@ -383,6 +383,11 @@ class HubSpotDouble(HttpDouble):
                     return self._batch_read(object_type, request.body or {})
                 if rest == ["batch", "upsert"] and request.method == "POST":
                     return self._upsert(object_type, request.body or {})
+                if len(rest) == 1 and request.method == "DELETE":
+                    record = self.tables[object_type].records.get(rest[0])
+                    if record is not None and record.archived_at is None:
+                        self.archive(object_type, rest[0])
+                    return Answer(204, None)  # HubSpot answers 204 for unknown ids too
             if parts[:3] == ["crm", "v4", "associations"] and len(parts) == 7:
                 from_type, to_type = parts[3], parts[4]
                 if parts[5:] == ["batch", "read"] and request.method == "POST":

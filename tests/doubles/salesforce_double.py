@@ -287,6 +287,14 @@ class SalesforceDouble(HttpDouble):
                 return self._query(soql, include_deleted=rest[0] == "queryAll", size=size)
             if rest[0] == "sobjects" and len(rest) == 4 and request.method == "PATCH":
                 return self._upsert(rest[1], rest[2], rest[3], request.body or {})
+            if rest[0] == "sobjects" and len(rest) == 3 and request.method == "DELETE":
+                record = self.objects.get(rest[1], {}).get(rest[2])
+                if record is None or record.get("IsDeleted"):
+                    return Answer(
+                        404, [{"errorCode": "ENTITY_IS_DELETED", "message": "entity is deleted"}]
+                    )
+                self.delete(rest[1], rest[2])
+                return Answer(204, None)
         raise not_found()
 
     def _bad_query(self, message: str) -> Answer:

@@ -1,0 +1,78 @@
+"""`rebuy sync` and the scheduled sync: write-back first, then each configured source.
+
+The outbox is drained before the pull so the activities Rebuy just wrote come back
+with their key and are linked, not imported a second time. Each source is isolated:
+one CRM failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from bot.crm.config import build_source, build_writer, configured_sources
+from bot.crm.outbox import OutboxResult, drain_outbox
+from bot.crm.sync import Progress, SyncResult, run_sync
+from bot.retention.errors import RebuyError
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+SYNC_JOB_ID = "crm-sync"
+
+
+def write_back(runtime: Runtime, names: Sequence[str]) -> OutboxResult:
+    writers = {}
+    for name in names:
+        writer = build_writer(runtime.settings, name)
+        if writer is not None:
+            writers[name] = writer
+    return drain_outbox(db=runtime.db, writers=writers, clock=runtime.clock)
+
+
+def sync_sources(
+    runtime: Runtime,
+    names: Sequence[str],
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    on_result: Callable[[SyncResult], None] | None = None,
+) -> list[SyncResult]:
+    results = []
+    for name in names:
+        source = build_source(runtime.settings, name)
+        result = run_sync(
+            db=runtime.db,
+            source=source,
+            clock=runtime.clock,
+            tiers=runtime.settings.tiers,
+            full=full,
+            dry_run=dry_run,
+            progress=progress,
+            chunk_records=runtime.settings.sync_chunk_records,
+        )
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def sync_all(runtime: Runtime) -> list[SyncResult]:
+    """The scheduled job (every SYNC_INTERVAL_MINUTES): write-back, then every source."""
+    names = configured_sources(runtime.settings)
+    if not names:
+        return []
+    try:
+        outbox = write_back(runtime, names)
+        log.info("%s", outbox.summary())
+    except RebuyError as error:
+        log.warning("CRM write-back: %s", error.message)
+    results = []
+    for name in names:
+        try:
+            results.extend(sync_sources(runtime, [name]))
+        except RebuyError as error:
+            log.warning("CRM sync of %s: %s", name, error.message)
+    for result in results:
+        log.info("%s", result.summary())
+    return results

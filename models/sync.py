@@ -1,0 +1,86 @@
+"""Live CRM sync: where each stream stopped, what each run did, and touches to write back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+SYNC_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
+OUTBOX_STATUSES = ("pending", "sent", "cancelled", "delete", "deleted", "failed", "auth_failed")
+
+
+class SyncCursor(SQLModel, table=True):
+    """The resume point of one (source, stream); moved in the transaction that wrote the data."""
+
+    __tablename__ = "sync_cursor"
+    __table_args__ = (UniqueConstraint("source", "stream", name="uq_sync_cursor_source_stream"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    stream: str = Field(max_length=64)
+    cursor: str = Field(max_length=300)  # Cursor.to_text(): "time|record id"
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SyncRun(SQLModel, table=True):
+    """One `rebuy sync` of one source: counts move with each stored batch."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_source_started", "source", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    streams: str = Field(default="", max_length=300)  # the streams pulled, comma-separated
+    full: bool = Field(default=False)
+    status: str = Field(default="running", max_length=16)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_s: float | None = Field(default=None)
+    # Cursors per stream as JSON ({"orders": "time|id", ...}) when the run started / ended.
+    cursor_before: str | None = Field(default=None, sa_column=Column(Text))
+    cursor_after: str | None = Field(default=None, sa_column=Column(Text))
+    records: int = Field(default=0)  # records read from the source
+    created: int = Field(default=0)
+    updated: int = Field(default=0)
+    unchanged: int = Field(default=0)
+    archived: int = Field(default=0)  # accounts archived (deleted or merged in the CRM)
+    removed: int = Field(default=0)  # orders, touches, contacts removed in the CRM
+    linked: int = Field(default=0)  # activities Rebuy wrote itself, recognised, not imported
+    skipped: int = Field(default=0)  # records that cannot be rows, and rows that are bad
+    errors: str | None = Field(default=None, sa_column=Column(Text))  # one problem per line
+    # Everything in the source up to this time is in Rebuy (set when the run finishes
+    # well): the orders' data cut-off for the re-buy model.
+    through: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CrmOutbox(SQLModel, table=True):
+    """A touch logged in Rebuy, to be written to its account's CRM exactly once.
+
+    Enqueued in the transaction that logged the touch; `key` is the idempotency key the
+    CRM record carries (and the sync reads back). No foreign key to the touch: a touch
+    taken back is deleted, and its outbox row says what happens in the CRM.
+    """
+
+    __tablename__ = "crm_outbox"
+    __table_args__ = (Index("ix_crm_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    touch_id: int = Field(index=True)
+    source: str = Field(max_length=32)
+    account_external_id: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    touched_at: datetime = Field(sa_type=UTCDateTime)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    rep_email: str | None = Field(default=None, max_length=320)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    crm_id: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
