@@ -58,6 +58,8 @@ def status_card(status: AccountStatus) -> Panel:
     for reason in health.reasons:
         health_text.append(f"\n{reason}", style="dim")
     rows.add("Health", health_text)
+    if status.outlook is not None:
+        rows.add("Re-buy", f"{status.outlook.line()} ({status.outlook.band})")
 
     if facts.last_order_at:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""

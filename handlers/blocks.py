@@ -34,6 +34,7 @@ from slack_sdk.models.views import View
 
 from bot.retention.book import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
 from bot.retention.due import DueAccount
+from bot.retention.rebuy_model.outlook import Outlook
 from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
@@ -244,6 +245,18 @@ def account_buttons(account_id: int) -> ActionsBlock:
     )
 
 
+OUTLOOK_EMOJI = {"likely": "🟢", "unsure": "🟡", "unlikely": "🔴"}
+
+
+def outlook_section(outlook: Outlook) -> SectionBlock:
+    """The re-buy model's line: the chance of an order, and the value when known."""
+    value = outlook.value_text()
+    return section(
+        f"{OUTLOOK_EMOJI[outlook.band]} *{outlook.chance_text()}* ({outlook.band})"
+        + (f"\n{value.capitalize()}" if value else "")
+    )
+
+
 def status_card(status: AccountStatus) -> dict:
     """The `/account NAME` reply: blocks plus fallback text."""
     facts, schedule, health = status.facts, status.schedule, status.health
@@ -262,6 +275,8 @@ def status_card(status: AccountStatus) -> dict:
     blocks.append(
         section(f"{BAND_EMOJI[health.band]} *Health {health.score}/100* ({health.band})\n{reasons}")
     )
+    if status.outlook is not None:
+        blocks.append(outlook_section(status.outlook))
 
     if facts.last_order_at:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""

@@ -11,6 +11,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.facts import AccountFacts, day_start, load_facts
+from bot.retention.rebuy_model.outlook import (
+    Outlook,
+    outlooks_for,
+    with_outlook,
+    with_outlook_line,
+)
 from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
@@ -22,6 +28,7 @@ from bot.retention.signals import (
 )
 from bot.retention.signals import touch_schedule as schedule_of
 from bot.retention.tactics import TacticPick, rank_tactics, tactic_bank
+from bot.retention.urgency import share_at_risk
 from models import Account, Order, TacticExposure, Touch
 from models.types import UTCDateTime
 
@@ -40,6 +47,7 @@ class DueAccount:
     health: Health
     priority: float
     tactic: TacticPick | None = None
+    outlook: Outlook | None = None  # the re-buy model's, when a reliable fit is stored
 
     @property
     def account_id(self) -> int:
@@ -58,7 +66,7 @@ class DueAccount:
             last = self.facts.last_touch_at
             since = f"last touch {day_label(last.date())}" if last else "no touch logged yet"
             reasons.insert(0, f"Due today: {since}, every {self.schedule.cadence_days} days.")
-        return reasons
+        return with_outlook_line(reasons, self.outlook)
 
 
 def priority(facts: AccountFacts, schedule: TouchSchedule) -> float:
@@ -98,6 +106,7 @@ def due_by_rep(
             load_facts(session=session, as_of=as_of, account_ids=chunk, with_order_days=True)
         )
 
+    outlooks = outlooks_for(session=session, account_ids=list(facts))
     candidates: dict[int, list[tuple[float, int, AccountFacts, TouchSchedule]]] = defaultdict(list)
     for fact in facts.values():
         if fact.owner_id is None:
@@ -106,7 +115,12 @@ def due_by_rep(
         schedule = schedule_of(fact, as_of=as_of, tier_cadence=tier_cadence)
         if schedule.next_touch_due <= as_of:
             candidates[fact.owner_id].append(
-                (priority(fact, schedule), schedule.days_overdue, fact, schedule)
+                (
+                    priority(fact, schedule) * share_at_risk(outlooks.get(fact.id)),
+                    schedule.days_overdue,
+                    fact,
+                    schedule,
+                )
             )
 
     result: dict[int, list[DueAccount]] = {}
@@ -117,7 +131,8 @@ def due_by_rep(
         due = []
         for p, _, fact, schedule in rows[:limit]:
             signals = compute_signals(fact, as_of=as_of, schedule=schedule)
-            due.append(DueAccount(fact, schedule, signals, health_of(signals), p))
+            signals, outlook = with_outlook(signals, outlooks.get(fact.id), as_of=as_of)
+            due.append(DueAccount(fact, schedule, signals, health_of(signals), p, outlook=outlook))
         result[owner_id] = due
     if with_tactics:
         _pick_tactics([item for items in result.values() for item in items], session, now, as_of)
