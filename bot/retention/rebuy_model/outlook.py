@@ -45,7 +45,8 @@ ID_CHUNK = 5000
 
 def rounded_chance(chance: float) -> float:
     """The chance rounded to 5 % (0.2249 -> 0.20, 0.225 -> 0.25)."""
-    return math.floor(chance / ROUND_TO + 0.5) * ROUND_TO
+    # The epsilon keeps 0.575 (11.4999... steps in binary) rounding up, as printed.
+    return math.floor(chance / ROUND_TO + 0.5 + 1e-9) * ROUND_TO
 
 
 def band_of(chance: float) -> str:
@@ -69,7 +70,7 @@ def about_money(value: float) -> str:
 def about_orders(value: float) -> str:
     """ "about 0.3 orders", "about 1 order", "about 12 orders"."""
     text = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
-    return f"about {text} order{'' if text in ('1', '1.0') else 's'}"
+    return f"about {text} order{'' if text == '1' else 's'}"
 
 
 def _span(days: float) -> str:
