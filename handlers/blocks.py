@@ -488,9 +488,12 @@ def entry_line(entry: BookEntry) -> str:
         when = f"next {day_label(schedule.next_touch_due, year=False)}"
     reason = entry.signals[0].reason if entry.signals else "all good"
     top = max(entry.signals, key=lambda s: s.penalty).reason if entry.signals else reason
+    chance = ""
+    if entry.outlook is not None and "down to" not in top:  # unless likely_lapsing says it
+        chance = f"\n      {OUTLOOK_EMOJI[entry.outlook.band]} {escape(entry.outlook.line())}"
     return (
         f"{BAND_EMOJI[entry.health.band]} *{escape(facts.name)}* · {when} · health "
-        f"{entry.health.score}\n      _{escape(cut(top, 160))}_"
+        f"{entry.health.score}\n      _{escape(cut(top, 160))}_{chance}"
     )
 
 

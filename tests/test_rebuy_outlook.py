@@ -279,3 +279,20 @@ def test_slack_card_shows_the_chance_only_with_a_reliable_fit(slack_app: SlackAp
     assert f"*{seen.chance_text()}* ({seen.band})" in text
     assert seen.value_text().capitalize() in text
     assert "alive" not in text.lower()  # never P(alive) on its own
+
+
+def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
+    from tests.slack_signing import app_home_opened_event
+    from tests.test_slack_home import sections
+    from tests.test_slack_home import seed as seed_home
+
+    seed_home(slack_app)
+    stored_fit(slack_app.db)
+    assert slack_app.event(app_home_opened_event("U123")) == 200
+    view = slack_app.wait_for("views.publish")[0]["view"]
+    dormant = "\n".join(sections(view)["Dormant"])
+    # Dormant AB's only order (1 Oct 2025) is before the cut-off: it has a chance.
+    assert "*Dormant AB*" in dormant and "Chance of an order in the next 90 days:" in dormant
+    # Overdue Oy's orders all came after the cut-off (31 Mar): the model knows nothing.
+    overdue = "\n".join(sections(view)["Overdue"])
+    assert "*Overdue Oy*" in overdue and "Chance of an order" not in overdue
