@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.retention.due import DueAccount
+from bot.retention.rebuy_model.outlook import about_money
 from bot.retention.report import RecencyReport
 from bot.retention.signals import day_label
 from bot.retention.status import AccountStatus
@@ -156,6 +157,13 @@ def report_view(report: RecencyReport) -> Group:
         summary.add_row(f"Not bought in {months} months", f"{count:,} ({count / total:.0%})")
     summary.add_row("Never bought", f"{report.never_bought:,}")
     summary.add_row("Buying far less than before", f"{report.declining:,}")
+    if report.rebuy is not None:
+        forecast = report.rebuy
+        summary.add_row(
+            "Expected to re-buy in the next 90 days",
+            f"about {forecast.expected_rebuyers:,.0f} of {forecast.scored_accounts:,}",
+        )
+        summary.add_row("Value at risk next quarter", about_money(forecast.value_at_risk))
 
     groups = Table(title="When did they last buy? (ranked by total spend)", title_justify="left")
     groups.add_column("Customers", no_wrap=True)

@@ -34,7 +34,7 @@ from slack_sdk.models.views import View
 
 from bot.retention.book import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
 from bot.retention.due import DueAccount
-from bot.retention.rebuy_model.outlook import Outlook
+from bot.retention.rebuy_model.outlook import Outlook, about_money
 from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
@@ -557,6 +557,20 @@ def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = 15) -
 # --- report -----------------------------------------------------------------------------
 
 
+def rebuy_fields(report: RecencyReport) -> list[MarkdownTextObject]:
+    """The re-buy model's two numbers next to the recency questions (when it is shown)."""
+    forecast = report.rebuy
+    if forecast is None:
+        return []
+    return [
+        _md(
+            f"*Expected to re-buy in 90 days*\nabout {forecast.expected_rebuyers:,.0f} of "
+            f"{forecast.scored_accounts:,}"
+        ),
+        _md(f"*Value at risk next quarter*\n{about_money(forecast.value_at_risk)}"),
+    ]
+
+
 def recency_report(report: RecencyReport) -> dict:
     total = report.accounts or 1
 
@@ -583,6 +597,7 @@ def recency_report(report: RecencyReport) -> dict:
                 _md(f"*Not bought in 18 months*\n{share(report.not_bought_18m)}"),
                 _md(f"*Buying far less*\n{share(report.declining)}"),
                 _md(f"*Never bought*\n{share(report.never_bought)}"),
+                *rebuy_fields(report),
             ]
         ),
         section("\n".join(group_line(g) for g in (report.best, report.average, report.worst))),

@@ -296,3 +296,41 @@ def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
     # Overdue Oy's orders all came after the cut-off (31 Mar): the model knows nothing.
     overdue = "\n".join(sections(view)["Overdue"])
     assert "*Overdue Oy*" in overdue and "Chance of an order" not in overdue
+
+
+def test_report_has_expected_rebuyers_and_value_at_risk(db: Database, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("REBUY_NOW", NOW)
+    with db.transaction() as session:
+        steady = f.account(session, "Steady", annual_value=40_000)
+        quiet = f.account(session, "Quiet", annual_value=8_000)
+        f.account(session, "Never")  # no order: no chance, not in the sums
+        for n in range(6):
+            f.order(session, steady, CUTOFF - timedelta(weeks=4 * n), 900)
+        f.order(session, quiet, "2024-05-01", 300)
+    code, out, _ = run(capsys, "report", "--json")
+    assert code == 0 and json.loads(out)["rebuy"] is None  # no fit: nothing claimed
+    stored_fit(db)
+    with db.session() as session:
+        seen = {
+            a.id: outlook.account_outlook(session=session, account_id=a.id) for a in (steady, quiet)
+        }
+    code, out, err = run(capsys, "report", "--json")
+    assert code == 0, err
+    rebuy = json.loads(out)["rebuy"]
+    assert rebuy["scored_accounts"] == 2
+    assert rebuy["expected_rebuyers"] == pytest.approx(
+        sum(s.chance for s in seen.values()), abs=0.05
+    )
+    at_risk = 40_000 / 4 * (1 - seen[steady.id].chance) + 8_000 / 4 * (1 - seen[quiet.id].chance)
+    assert rebuy["value_at_risk"] == pytest.approx(at_risk, abs=0.01)
+    assert rebuy["fit"]["r"] == pytest.approx(CDNOW.r) and rebuy["fit"]["cutoff"] == "2026-03-31"
+    rows = {row["name"]: row for row in rebuy["accounts"]}
+    assert rows["Steady"]["chance_of_order"] == pytest.approx(seen[steady.id].chance, abs=1e-4)
+    assert rows["Steady"]["expected_orders"] > rows["Quiet"]["expected_orders"]
+    assert rows["Quiet"]["expected_value"] is None  # one order day: no spend estimate
+    code, out, _ = run(capsys, "report")
+    assert "Expected to re-buy in the next 90 days" in out and "Value at risk next quarter" in out
+    # Replaying a day before the data cut-off: the fit knows later orders, so no forecast.
+    code, out, _ = run(capsys, "report", "--json", "--as-of", "2026-03-01")
+    assert code == 0 and json.loads(out)["rebuy"] is None

@@ -16,10 +16,11 @@ module, so the card's and CLI's start-up do not pay for them.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.retention.facts import AccountFacts
 from bot.retention.signals import PENALTIES, Signal
 from models import ModelFit, Order
 
@@ -352,3 +354,64 @@ def workspace_outlooks(*, session: Session) -> dict[int, Outlook]:
     outlooks = _score(row.id, fit, valuable_from, _orders_of(session, None))
     _remember(_WORKSPACE, full_key, outlooks)
     return outlooks
+
+
+# --- the workspace's forecast, for the report -----------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuyForecast:
+    """The next 90 days across the workspace, from the stored fit."""
+
+    fit_id: int
+    fit: dict
+    expected_rebuyers: float  # the sum of the accounts' chances of an order
+    scored_accounts: int
+    value_at_risk: float  # a quarter's value x the chance of no order, summed
+    accounts: list[dict]
+    horizon_days: int = HORIZON_DAYS
+
+    def to_dict(self) -> dict:
+        return {
+            "fit_id": self.fit_id,
+            "fit": self.fit,
+            "horizon_days": self.horizon_days,
+            "expected_rebuyers": round(self.expected_rebuyers, 1),
+            "scored_accounts": self.scored_accounts,
+            "value_at_risk": round(self.value_at_risk, 2),
+            "accounts": self.accounts,
+        }
+
+
+def rebuy_forecast(
+    *, session: Session, facts: Mapping[int, AccountFacts], as_of: date
+) -> RebuyForecast | None:
+    """Expected re-buyers and value at risk over the accounts in `facts`; None when no
+    reliable fit is stored or `as_of` is before its data cut-off."""
+    from bot.retention.urgency import value_at_stake
+
+    outlooks = workspace_outlooks(session=session)
+    if not outlooks:
+        return None
+    any_outlook = next(iter(outlooks.values()))
+    if as_of < any_outlook.cutoff:
+        return None
+    rebuyers = 0.0
+    at_risk = 0.0
+    accounts = []
+    for account_id, fact in facts.items():
+        seen = outlooks.get(account_id)
+        if seen is None:
+            continue
+        rebuyers += seen.chance
+        at_risk += value_at_stake(fact) / 4 * (1 - seen.chance)
+        accounts.append({"id": account_id, "name": fact.name, **seen.to_dict()})
+    stored = session.get(ModelFit, any_outlook.fit_id)
+    return RebuyForecast(
+        fit_id=any_outlook.fit_id,
+        fit=json.loads(stored.result_json),
+        expected_rebuyers=rebuyers,
+        scored_accounts=len(accounts),
+        value_at_risk=at_risk,
+        accounts=accounts,
+    )
