@@ -145,13 +145,16 @@ def fit_line(row: ModelFit) -> str:
 
 
 def run_fit(*, db, now: datetime, configured_cutoff: date | None = None) -> FitRun:
-    """Fit the workspace at its data cut-off and store the fit, in its own transaction."""
-    with db.transaction() as session:
+    """Fit the workspace at its data cut-off and store the fit. The orders are read and
+    fitted in a read session; only storing takes the write lock (a fit of a million
+    rows takes seconds, and on SQLite a write lock held that long would stall touches)."""
+    with db.session() as session:
         cutoff = data_cutoff(session=session, configured=configured_cutoff)
         if cutoff is None:
             return FitRun(None, "Re-buy model not fitted: there are no orders yet.")
         inputs = build_inputs(load_orders(session=session), cutoff=cutoff)
-        result = fit_rebuy_model(inputs)
+    result = fit_rebuy_model(inputs)
+    with db.transaction() as session:
         row = store_fit(
             session=session, result=result, now=now, valuable=valuable_from(inputs, result)
         )

@@ -34,6 +34,7 @@ from models import ModelFit, Order
 
 if TYPE_CHECKING:
     from .fitting import FitResult
+    from .inputs import ModelInputs
 
 HORIZON_DAYS = 90
 LIKELY_FROM = 0.60
@@ -248,13 +249,23 @@ def _orders_of(session: Session, account_ids: Collection[int] | None) -> Iterabl
 def _score(
     fit_id: int, fit: FitResult, valuable_from: float | None, rows: Iterable[tuple]
 ) -> dict[int, Outlook]:
+    from .inputs import build_inputs
+
+    inputs = build_inputs(rows, cutoff=fit.cutoff, unit=fit.unit)
+    return outlooks_from_inputs(fit_id, fit, valuable_from, inputs)
+
+
+def outlooks_from_inputs(
+    fit_id: int, fit: FitResult, valuable_from: float | None, inputs: ModelInputs
+) -> dict[int, Outlook]:
+    """Every account's outlook from the model inputs at the fit's cut-off (numpy for the
+    scores, one small object per account)."""
     import numpy as np
 
     from . import gamma_gamma
     from .fitting import score_accounts
-    from .inputs import build_inputs, unit_days
+    from .inputs import unit_days
 
-    inputs = build_inputs(rows, cutoff=fit.cutoff, unit=fit.unit)
     if not len(inputs):
         return {}
     scores = score_accounts(fit, inputs, horizon_days=HORIZON_DAYS)
