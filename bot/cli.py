@@ -339,16 +339,14 @@ def import_(
         err.print(f"{file}: every row is bad; nothing was imported.")
         raise typer.Exit(1)
     if kind == "orders" and not dry_run:
-        _fit_after_import(runtime, result.through)
+        _fit_after_import(runtime)
 
 
-def _fit_after_import(runtime: Runtime, through: date | None) -> None:
-    """One line about the data cut-off and one about the re-buy model's fit; a failed fit
-    is reported but never fails the import (it is committed already)."""
+def _fit_after_import(runtime: Runtime) -> None:
+    """One line about the re-buy model's fit to the new data cut-off; a failed fit is
+    reported but never fails the import (it is committed already)."""
     from bot.retention.rebuy_model.fit_job import fit_after_import
 
-    if through is not None:
-        out.print(f"Orders complete through {through} (the re-buy model's data cut-off).")
     run = fit_after_import(
         db=runtime.db, now=runtime.now(), configured_cutoff=runtime.settings.rebuy_data_cutoff
     )
