@@ -66,6 +66,10 @@ def test_through_option_dry_run_and_other_kinds(workspace, capsys, tmp_path):
     code, _, err = run(capsys, "import", "orders", str(path), "--through", "2026-03-31")
     assert code == 0, err
     assert [feed.through for feed in feeds(workspace)] == [date(2026, 3, 31)]
+    # The fit's T ends at the stored through-date, not at REBUY_NOW (15 Jun 2026).
+    [fitted] = fits(workspace)
+    assert fitted.cutoff == date(2026, 3, 31)
+    assert json.loads(fitted.result_json)["cutoff"] == "2026-03-31"
     code, _, err = run(capsys, "import", "orders", str(path), "--through", "soon")
     assert code == 1 and "--through: “soon” is not a date" in err
     accounts = write(tmp_path, "a.csv", "external_id,name\nC3,Cirrus\n")
@@ -141,3 +145,14 @@ def test_fit_weekly_fits_once_a_week(workspace, monkeypatch, capsys, tmp_path):
 def test_importing_the_cli_does_not_load_numpy():
     code = "import sys, bot.cli, bot.scheduler; sys.exit('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_rebuy_data_cutoff_overrides_the_through_date(workspace, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("REBUY_DATA_CUTOFF", "2026-02-15")
+    code, out, err = run(capsys, "import", "orders", str(write(tmp_path, "o.csv", ORDERS)))
+    assert code == 0, err
+    assert [feed.through for feed in feeds(workspace)] == [date(2026, 3, 1)]  # as imported
+    assert "Re-buy model fitted to 2026-02-15" in out  # the configured cut-off wins
+    monkeypatch.setenv("REBUY_DATA_CUTOFF", "mid-February")
+    code, _, err = run(capsys, "model", "show")
+    assert code == 2 and "REBUY_DATA_CUTOFF" in err
