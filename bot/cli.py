@@ -265,6 +265,13 @@ def import_(
     errors_file: Annotated[
         Path | None, typer.Option("--errors", help="Write every problem to this CSV file.")
     ] = None,
+    through: Annotated[
+        str | None,
+        typer.Option(
+            "--through",
+            help="Orders: the date the file is complete through (default: its latest order).",
+        ),
+    ] = None,
 ) -> None:
     """Load accounts, orders, contacts or touches from a CSV file (all or nothing unless
     --skip-bad). CRM exports are read as they are: see "From your CRM" in the README."""
@@ -273,6 +280,9 @@ def import_(
     from bot.terminal import import_progress
 
     kind = import_kind(kind)
+    through_day = _day_option("--through", through)
+    if through_day is not None and kind != "orders":
+        raise InvalidInput("--through: only an orders import has a through-date.")
     if file.is_dir():
         raise InvalidInput(f"{file}: is a folder, not a CSV file.")
     if not file.is_file():
@@ -306,6 +316,7 @@ def import_(
                 skip_bad=skip_bad,
                 options=options,
                 progress=progress,
+                through=through_day,
             )
             if dry_run:
                 session.rollback()
@@ -328,6 +339,19 @@ def import_(
         # --skip-bad with nothing good: a failure, not a successful import of nothing.
         err.print(f"{file}: every row is bad; nothing was imported.")
         raise typer.Exit(1)
+    if kind == "orders" and not dry_run:
+        _fit_after_import(runtime)
+
+
+def _fit_after_import(runtime: Runtime) -> None:
+    """One line about the re-buy model's fit to the new data cut-off; a failed fit is
+    reported but never fails the import (it is committed already)."""
+    from bot.retention.rebuy_model.fit_job import fit_after_import
+
+    run = fit_after_import(
+        db=runtime.db, now=runtime.now(), configured_cutoff=runtime.settings.rebuy_data_cutoff
+    )
+    out.print(run.line)
 
 
 def _print_problems(heading: str, problems: list, errors_file: Path | None) -> None:
@@ -705,10 +729,12 @@ def _day_option(option: str, value: str | None) -> date | None:
         raise InvalidInput(f"{option}: “{value}” is not a date; use YYYY-MM-DD.") from None
 
 
-def _data_cutoff(session, value: str | None) -> date:
-    from bot.retention.rebuy_model.fit_job import last_order_day
+def _data_cutoff(runtime: Runtime, session, value: str | None) -> date:
+    from bot.retention.rebuy_model.fit_job import data_cutoff
 
-    cutoff = _day_option("--cutoff", value) or last_order_day(session=session)
+    cutoff = _day_option("--cutoff", value) or data_cutoff(
+        session=session, configured=runtime.settings.rebuy_data_cutoff
+    )
     if cutoff is None:
         raise InvalidInput("There are no orders yet: import orders first (rebuy import orders).")
     return cutoff
@@ -718,32 +744,80 @@ Cutoff = Annotated[
     str | None,
     typer.Option(
         "--cutoff",
-        help="The date the order data is complete through (default: the last order's date).",
+        help="The date the order data is complete through (default: REBUY_DATA_CUTOFF, "
+        "else the latest orders import's through-date).",
     ),
 ]
 
 
 @model_app.command("fit")
 def model_fit(cutoff: Cutoff = None, as_json: AsJson = False) -> None:
-    """Fit the models to this workspace's orders and say whether the fit can be shown."""
-    from bot.retention.rebuy_model.fit_job import fit_workspace
+    """Fit the models to this workspace's orders, store the fit, say whether it is shown."""
+    from bot.retention.rebuy_model.fit_job import fit_line, run_fit
 
     runtime = _runtime()
     with runtime.db.session() as session:
-        result = fit_workspace(session=session, cutoff=_data_cutoff(session, cutoff))
+        day = _data_cutoff(runtime, session, cutoff)
+    run = run_fit(db=runtime.db, now=runtime.now(), configured_cutoff=day)
     if as_json:
-        _print_json(result.to_dict())
+        _print_json(json.loads(run.fit.result_json) | {"fit_id": run.fit.id})
         return
-    out.print(
-        f"Fit to {result.cutoff}: {result.accounts} accounts, {result.repeaters} repeaters, "
-        f"{result.fit_seconds:.1f} s"
-    )
-    if result.accounts:
+    _print_fit(run.fit)
+    out.print(fit_line(run.fit))
+
+
+def _print_fit(row) -> None:
+    if row.accounts and row.r is not None:
         out.print(
-            f"r={result.r:.4f} alpha={result.alpha:.4f} a={result.a:.4f} b={result.b:.4f} "
-            f"({result.unit}), log-likelihood {result.log_likelihood:.2f}"
+            f"r={row.r:.4f} alpha={row.alpha:.4f} a={row.a:.4f} b={row.b:.4f} (weeks), "
+            f"log-likelihood {row.log_likelihood:.2f}"
         )
-    out.print("Reliable." if result.reliable else f"Not shown to reps: {result.reason}.")
+
+
+@model_app.command("show")
+def model_show(as_json: AsJson = False) -> None:
+    """The stored fit the reps' scores come from, or why none is shown."""
+    from bot.retention.rebuy_model.fit_job import data_cutoff, latest_fit
+
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        row = latest_fit(session=session)
+        current = data_cutoff(session=session, configured=runtime.settings.rebuy_data_cutoff)
+    if row is None:
+        message = "No re-buy model fit is stored yet, so reps see no chance of an order."
+        hint = (
+            " Import orders (rebuy import orders FILE) first."
+            if current is None
+            else " Run: rebuy model fit."
+        )
+        if as_json:
+            _print_json({"fit": None, "shown": False, "reason": message + hint})
+        else:
+            out.print(message + hint)
+        return
+    if as_json:
+        _print_json(
+            {
+                "fit_id": row.id,
+                "created_at": row.created_at.isoformat(),
+                "shown": row.reliable,
+                "reason": row.reason,
+                "data_cutoff": current.isoformat() if current else None,
+                "fit": json.loads(row.result_json),
+            }
+        )
+        return
+    out.print(f"Fit {row.id}, stored {row.created_at:%Y-%m-%d %H:%M} UTC.")
+    _print_fit(row)
+    if row.reliable:
+        out.print(
+            f"Shown to reps: chance of an order in the next 90 days for {row.accounts:,} "
+            f"accounts (data through {row.cutoff})."
+        )
+    else:
+        out.print(f"Not shown to reps: {row.reason}.")
+    if current is not None and current != row.cutoff:
+        out.print(f"The data is now complete through {current}: run `rebuy model fit` to refit.")
 
 
 @model_app.command("backtest")
@@ -768,7 +842,7 @@ def model_backtest(
             session=session,
             calibration_end=end,
             horizon_weeks=horizon_weeks,
-            data_cutoff=_data_cutoff(session, cutoff),
+            data_cutoff=_data_cutoff(runtime, session, cutoff),
         )
     if as_json:
         _print_json(result.to_dict())

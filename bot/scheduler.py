@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "reminder-sweep"
 DIGEST_JOB_ID = "weekly-digest"
 UPKEEP_JOB_ID = "upkeep"
+MODEL_FIT_JOB_ID = "rebuy-model-fit"
 EVENT_IDS_KEPT = timedelta(days=7)
 SWEEP_MINUTES = 5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -164,6 +165,15 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
             replace_existing=True,
             next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in),
         )
+    scheduler.add_job(
+        _fit_weekly,
+        CronTrigger(day_of_week="sun", hour=3, timezone=UTC),
+        args=[jobs.runtime],
+        id=MODEL_FIT_JOB_ID,
+        name="Weekly re-buy model fit",
+        replace_existing=True,
+    )
+
 
 
 def start_scheduler(
@@ -269,3 +279,10 @@ class SchedulerProcess:
             log.warning("scheduler process did not stop in %.0f s; killing it", timeout)
             self._process.kill()
             self._process.join(5)
+
+
+def _fit_weekly(runtime: Runtime) -> None:
+    # numpy/scipy are loaded by the first fit, not when the scheduler starts.
+    from bot.retention.rebuy_model.fit_job import fit_weekly
+
+    fit_weekly(runtime)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     digest_channel: str | None = None
     admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     rebuy_now: datetime | None = None
+    # The date the order data is complete through, for the re-buy model; unset: the
+    # latest orders import's through-date.
+    rebuy_data_cutoff: date | None = None
     # Tier name -> default days between touches. JSON in the environment,
     # e.g. REBUY_TIER_CADENCE='{"key": 14, "mid": 30, "small": 60, "tail": 90}'.
     rebuy_tier_cadence: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_TIER_CADENCE))

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.retention.due import DueAccount
+from bot.retention.rebuy_model.outlook import about_money
 from bot.retention.report import RecencyReport
 from bot.retention.signals import day_label
 from bot.retention.status import AccountStatus
@@ -58,6 +59,8 @@ def status_card(status: AccountStatus) -> Panel:
     for reason in health.reasons:
         health_text.append(f"\n{reason}", style="dim")
     rows.add("Health", health_text)
+    if status.outlook is not None:
+        rows.add("Re-buy", f"{status.outlook.line()} ({status.outlook.band})")
 
     if facts.last_order_at:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
@@ -154,6 +157,13 @@ def report_view(report: RecencyReport) -> Group:
         summary.add_row(f"Not bought in {months} months", f"{count:,} ({count / total:.0%})")
     summary.add_row("Never bought", f"{report.never_bought:,}")
     summary.add_row("Buying far less than before", f"{report.declining:,}")
+    if report.rebuy is not None:
+        forecast = report.rebuy
+        summary.add_row(
+            "Expected to re-buy in the next 90 days",
+            f"about {forecast.expected_rebuyers:,.0f} of {forecast.scored_accounts:,}",
+        )
+        summary.add_row("Value at risk next quarter", about_money(forecast.value_at_risk))
 
     groups = Table(title="When did they last buy? (ranked by total spend)", title_justify="left")
     groups.add_column("Customers", no_wrap=True)

@@ -34,6 +34,7 @@ from slack_sdk.models.views import View
 
 from bot.retention.book import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
 from bot.retention.due import DueAccount
+from bot.retention.rebuy_model.outlook import Outlook, about_money
 from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
@@ -244,6 +245,18 @@ def account_buttons(account_id: int) -> ActionsBlock:
     )
 
 
+OUTLOOK_EMOJI = {"likely": "🟢", "unsure": "🟡", "unlikely": "🔴"}
+
+
+def outlook_section(outlook: Outlook) -> SectionBlock:
+    """The re-buy model's line: the chance of an order, and the value when known."""
+    value = outlook.value_text()
+    return section(
+        f"{OUTLOOK_EMOJI[outlook.band]} *{outlook.chance_text()}* ({outlook.band})"
+        + (f"\n{value.capitalize()}" if value else "")
+    )
+
+
 def status_card(status: AccountStatus) -> dict:
     """The `/account NAME` reply: blocks plus fallback text."""
     facts, schedule, health = status.facts, status.schedule, status.health
@@ -262,6 +275,8 @@ def status_card(status: AccountStatus) -> dict:
     blocks.append(
         section(f"{BAND_EMOJI[health.band]} *Health {health.score}/100* ({health.band})\n{reasons}")
     )
+    if status.outlook is not None:
+        blocks.append(outlook_section(status.outlook))
 
     if facts.last_order_at:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
@@ -473,9 +488,12 @@ def entry_line(entry: BookEntry) -> str:
         when = f"next {day_label(schedule.next_touch_due, year=False)}"
     reason = entry.signals[0].reason if entry.signals else "all good"
     top = max(entry.signals, key=lambda s: s.penalty).reason if entry.signals else reason
+    chance = ""
+    if entry.outlook is not None and "down to" not in top:  # unless likely_lapsing says it
+        chance = f"\n      {OUTLOOK_EMOJI[entry.outlook.band]} {escape(entry.outlook.line())}"
     return (
         f"{BAND_EMOJI[entry.health.band]} *{escape(facts.name)}* · {when} · health "
-        f"{entry.health.score}\n      _{escape(cut(top, 160))}_"
+        f"{entry.health.score}\n      _{escape(cut(top, 160))}_{chance}"
     )
 
 
@@ -539,6 +557,20 @@ def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = 15) -
 # --- report -----------------------------------------------------------------------------
 
 
+def rebuy_fields(report: RecencyReport) -> list[MarkdownTextObject]:
+    """The re-buy model's two numbers next to the recency questions (when it is shown)."""
+    forecast = report.rebuy
+    if forecast is None:
+        return []
+    return [
+        _md(
+            f"*Expected to re-buy in 90 days*\nabout {forecast.expected_rebuyers:,.0f} of "
+            f"{forecast.scored_accounts:,}"
+        ),
+        _md(f"*Value at risk next quarter*\n{about_money(forecast.value_at_risk)}"),
+    ]
+
+
 def recency_report(report: RecencyReport) -> dict:
     total = report.accounts or 1
 
@@ -565,6 +597,7 @@ def recency_report(report: RecencyReport) -> dict:
                 _md(f"*Not bought in 18 months*\n{share(report.not_bought_18m)}"),
                 _md(f"*Buying far less*\n{share(report.declining)}"),
                 _md(f"*Never bought*\n{share(report.never_bought)}"),
+                *rebuy_fields(report),
             ]
         ),
         section("\n".join(group_line(g) for g in (report.best, report.average, report.worst))),

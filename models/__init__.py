@@ -2,6 +2,7 @@
 
 from models.accounts import Account, AccountPlan, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
+from models.rebuy_model import ModelFit, OrderFeed
 from models.slack import (
     DigestRun,
     ReactionState,
@@ -24,7 +25,9 @@ __all__ = [
     "Contact",
     "CrmOutbox",
     "DigestRun",
+    "ModelFit",
     "Order",
+    "OrderFeed",
     "ReactionState",
     "ReminderMessage",
     "ReminderRun",

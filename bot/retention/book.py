@@ -14,7 +14,8 @@ from bot.retention.calendar import Calendars, rep_calendar
 from bot.retention.due import priority
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts
-from bot.retention.signals import AT_RISK_BELOW, Health, Signal, TouchSchedule
+from bot.retention.rebuy_model.outlook import Outlook, outlooks_for, with_outlook
+from bot.retention.signals import AT_RISK_BELOW, Health, Signal, TouchSchedule, health_of
 from bot.retention.status import assess
 from models import AwayPeriod, Rep, Touch
 
@@ -54,6 +55,7 @@ class BookEntry:
         return self.schedule.next_touch_due <= self.as_of
 
     as_of: date = date.min
+    outlook: Outlook | None = None  # the re-buy model's, when a reliable fit is stored
 
 
 def book_entries(
@@ -69,12 +71,16 @@ def book_entries(
     plan_first_touches(
         session=session, facts=facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
     )
+    outlooks = outlooks_for(session=session, account_ids=list(facts))
     entries = []
     for fact in facts.values():
         schedule, signals, health = assess(
             fact, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
         )
-        entries.append(BookEntry(fact, schedule, signals, health, as_of))
+        signals, seen = with_outlook(signals, outlooks.get(fact.id), as_of=as_of)
+        if seen is not None:
+            health = health_of(signals)
+        entries.append(BookEntry(fact, schedule, signals, health, as_of, outlook=seen))
     return entries
 
 

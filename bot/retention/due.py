@@ -13,6 +13,12 @@ from sqlmodel import Session
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars
 from bot.retention.facts import AccountFacts, day_start, load_facts
+from bot.retention.rebuy_model.outlook import (
+    Outlook,
+    outlooks_for,
+    with_outlook,
+    with_outlook_line,
+)
 from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
@@ -43,6 +49,7 @@ class DueAccount:
     health: Health
     priority: float
     tactic: TacticPick | None = None
+    outlook: Outlook | None = None  # the re-buy model's, when a reliable fit is stored
 
     @property
     def account_id(self) -> int:
@@ -61,7 +68,7 @@ class DueAccount:
             last = self.facts.last_touch_at
             since = f"last touch {day_label(last.date())}" if last else "no touch logged yet"
             reasons.insert(0, f"Due today: {since}, every {self.schedule.cadence_days} days.")
-        return reasons
+        return with_outlook_line(reasons, self.outlook)
 
 
 def priority(facts: AccountFacts, schedule: TouchSchedule) -> float:
@@ -107,6 +114,7 @@ def due_by_rep(
         session=session, facts=facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
     )
 
+    outlooks = outlooks_for(session=session, account_ids=list(facts))
     candidates: dict[int, list[DueAccount]] = defaultdict(list)
     for fact in facts.values():
         if fact.owner_id is None:
@@ -115,15 +123,25 @@ def due_by_rep(
         schedule = schedule_of(fact, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars)
         if schedule.next_touch_due <= as_of:
             signals = compute_signals(fact, as_of=as_of, schedule=schedule)
+            signals, outlook = with_outlook(signals, outlooks.get(fact.id), as_of=as_of)
             health = health_of(signals)
             candidates[fact.owner_id].append(
-                DueAccount(fact, schedule, signals, health, urgency(fact, schedule, health))
+                DueAccount(
+                    fact,
+                    schedule,
+                    signals,
+                    health,
+                    urgency(fact, schedule, health, outlook),
+                    outlook=outlook,
+                )
             )
 
     result: dict[int, list[DueAccount]] = {}
     for owner_id, items in candidates.items():
         # Most value at risk first (bot/retention/urgency.py).
-        items.sort(key=lambda item: urgency_key(item.facts, item.schedule, item.health))
+        items.sort(
+            key=lambda item: urgency_key(item.facts, item.schedule, item.health, item.outlook)
+        )
         if due_counts is not None:
             due_counts[owner_id] = len(items)
         result[owner_id] = items[:limit]

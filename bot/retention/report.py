@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts, months_back, utc_value
+from bot.retention.rebuy_model.outlook import RebuyForecast, rebuy_forecast
 from bot.retention.rfm import SEGMENT_NO_PURCHASES, score_account, workspace_cutoffs
 from models import Order, Touch
 
@@ -57,6 +58,8 @@ class RecencyReport:
     worst: CustomerGroup
     segments: dict[str, int] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    # The re-buy model's next 90 days; None when no reliable fit is stored.
+    rebuy: RebuyForecast | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -71,6 +74,7 @@ class RecencyReport:
             "average": self.average.to_dict(),
             "worst": self.worst.to_dict(),
             "segments": self.segments,
+            "rebuy": self.rebuy.to_dict() if self.rebuy else None,
             **self.extra,
         }
 
@@ -184,4 +188,5 @@ def recency_report(*, session: Session, now: datetime, as_of: date | None = None
                 key=lambda item: (item[0] == SEGMENT_NO_PURCHASES, -item[1], item[0]),
             )
         ),
+        rebuy=rebuy_forecast(session=session, facts=facts, as_of=as_of),
     )

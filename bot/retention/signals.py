@@ -21,6 +21,8 @@ SIGNAL_NAMES = (
     "single_threaded",
     "no_plan",
 )
+# From the re-buy model (rebuy_model.outlook), only when a reliable fit is stored.
+MODEL_SIGNAL_NAMES = ("likely_lapsing",)
 
 # How much each signal takes off a perfect health of 100.
 PENALTIES = {
@@ -32,6 +34,7 @@ PENALTIES = {
     "touch_overdue": 10,
     "single_threaded": 10,
     "no_plan": 5,
+    "likely_lapsing": 15,
 }
 # An overdue touch costs a point more per week late, up to this many extra points.
 OVERDUE_EXTRA_MAX = 10

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars
 from bot.retention.facts import AccountFacts, day_start, load_facts
+from bot.retention.rebuy_model.outlook import Outlook, account_outlook, with_outlook
 from bot.retention.rfm import SEGMENT_MEANINGS, Rfm, score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
@@ -75,6 +76,8 @@ class AccountStatus:
     plan: Plan | None
     tactics: list[TacticPick] = field(default_factory=list)
     as_of: date | None = None
+    # The re-buy model's outlook; None when no reliable fit is stored.
+    outlook: Outlook | None = None
 
     @property
     def signal_names(self) -> list[str]:
@@ -126,6 +129,7 @@ class AccountStatus:
             "signals": self.signal_names,
             "signal_reasons": {signal.name: signal.reason for signal in self.signals},
             "tactics": [pick.to_dict() for pick in self.tactics],
+            "rebuy": self.outlook.to_dict() if self.outlook else None,
             "contacts": [
                 {"name": p.name, "title": p.title, "email": p.email} for p in self.contacts
             ],
@@ -191,6 +195,9 @@ def account_status(
     schedule, signals, health = assess(
         facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
     )
+    outlook = account_outlook(session=session, account_id=account_id)
+    signals, outlook = with_outlook(signals, outlook, as_of=as_of)
+    health = health_of(signals)
     cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
     rfm = score_account(facts, cutoffs=cutoffs, as_of=as_of)
 
@@ -276,4 +283,5 @@ def account_status(
         plan=plan,
         tactics=tactics,
         as_of=as_of,
+        outlook=outlook,
     )

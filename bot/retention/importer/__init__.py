@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlmodel import Session
@@ -39,6 +39,7 @@ from bot.retention.importer.result import ImportResult, problem_lines, write_err
 from bot.retention.importer.touches import plan_touches
 from bot.retention.importer.values import DateOrderDecided
 from bot.retention.importer.writing import WRITE_CHUNK
+from models import OrderFeed
 
 __all__ = [
     "FORMATS",
@@ -53,6 +54,7 @@ __all__ = [
     "import_csv",
     "import_kind",
     "problem_lines",
+    "record_order_feed",
     "write_errors",
 ]
 
@@ -94,6 +96,7 @@ def import_csv(
     skip_bad: bool = False,
     options: ImportOptions | None = None,
     progress: Progress | None = None,
+    through: date | None = None,
 ) -> ImportResult:
     """Import one CSV file of `kind` (accounts, orders, contacts or touches).
 
@@ -105,6 +108,9 @@ def import_csv(
     "reading" (total None) and after every chunk while "writing". File-level
     trouble (no such file, a missing column, a header and no rows, ambiguous
     dates) raises `InvalidInput` naming the file.
+
+    An orders import (not a dry run) records an `OrderFeed` row in the same transaction:
+    the orders are complete through `through`, else through the file's latest order date.
     """
     kind = import_kind(kind)
     if now.tzinfo is None:
@@ -112,11 +118,29 @@ def import_csv(
     path = Path(path)
     options = options or ImportOptions()
     try:
-        return _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
+        result = _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
     except DateOrderDecided as decided:
         # A value proved the dates day-first after month-first was assumed: read again.
         options = replace(options, date_order=decided.order)
-        return _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
+        result = _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
+    if kind == "orders":
+        result.through = through or result.through
+        if not dry_run and result.through is not None:
+            record_order_feed(
+                session=session, source="csv", through=result.through, rows=result.rows, now=now
+            )
+    return result
+
+
+def record_order_feed(
+    *, session: Session, source: str, through: date, rows: int, now: datetime
+) -> OrderFeed:
+    """Record that the orders from `source` are complete through `through` (the caller
+    commits, with the orders). A CRM sync calls this with its own name as the source."""
+    feed = OrderFeed(source=source, through=through, finished_at=now, rows=rows)
+    session.add(feed)
+    session.flush()
+    return feed
 
 
 def _import(
@@ -171,4 +195,5 @@ def _import(
         detected=detected,
         mapping=found.mapping,
         preset=found.preset.name if found.preset else None,
+        through=plan.latest_day,
     )

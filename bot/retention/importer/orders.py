@@ -213,4 +213,12 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         session.execute(delete(w.RFM_CUTOFFS))
 
     rows.to_write = len(new) + len(changes)
-    return Plan(len(new), len(changes), unchanged, write, left_out=left_out)
+    latest = max((entry[1] for entry in parsed), default=None)
+    return Plan(
+        len(new),
+        len(changes),
+        unchanged,
+        write,
+        left_out=left_out,
+        latest_day=latest.astimezone(UTC).date() if latest is not None else None,
+    )

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from bot.retention.errors import RowProblem
@@ -34,6 +35,8 @@ class Plan:
     # Rows left out on purpose (a lost deal, an activity not done), by reason.
     left_out: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    # Orders only: the latest order date among the good rows (the file's through-date).
+    latest_day: date | None = None
 
 
 @dataclass
@@ -55,6 +58,8 @@ class ImportResult:
     detected: str = ""  # "read as UTF-16 (detected), tab-separated (detected); …"
     mapping: list[tuple[str, str]] = field(default_factory=list)  # (field, header)
     preset: str | None = None
+    # Orders only: the date the orders are complete through, recorded with the import.
+    through: date | None = None
 
     @property
     def bad_rows(self) -> int:

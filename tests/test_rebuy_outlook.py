@@ -1,0 +1,336 @@
+"""What reps see of the re-buy model: the chance of an order from the stored fit, on the
+card (domain, CLI and a signed /account request against the strict Slack double), the
+reminder reason and order, and `likely_lapsing`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from bot.db import Database
+from bot.retention.due import due_by_rep
+from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook
+from bot.retention.rebuy_model.fit_job import store_fit
+from bot.retention.rebuy_model.fitting import FitResult, SpendFit
+from bot.retention.status import account_status
+from tests import factories as f
+from tests import slack_app_fixtures as app_fixtures
+from tests.slack_app_fixtures import SlackApp, all_text
+from tests.test_cli import NOW, run
+
+double = app_fixtures.double
+slack_app = app_fixtures.slack_app
+
+# The paper's CDNOW parameters (weeks) and Gamma-Gamma from the same sample.
+CDNOW = bgnbd.BGNBDParams(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
+SPEND = gamma_gamma.GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
+CUTOFF = date(2026, 3, 31)  # the data cut-off; "now" (f.NOW) is 15 Jun 2026
+CADENCE = {"key": 14, "mid": 30, "small": 60}
+
+
+def stored_fit(db: Database, *, reliable: bool = True, valuable_from: float | None = 10.0):
+    """A stored fit with the paper's parameters, as `rebuy model fit` would store it."""
+    result = FitResult(
+        r=CDNOW.r,
+        alpha=CDNOW.alpha,
+        a=CDNOW.a,
+        b=CDNOW.b,
+        log_likelihood=-9582.43,
+        cutoff=CUTOFF,
+        accounts=2357,
+        repeaters=1000 if reliable else 12,
+        fit_seconds=0.5,
+        unit="weeks",
+        reliable=reliable,
+        reason="" if reliable else "only 12 accounts have ordered on more than one day",
+        history_days=500,
+        converged=True,
+        spend=SpendFit(SPEND.p, SPEND.q, SPEND.gamma, reliable=True),
+    )
+    with db.transaction() as session:
+        return store_fit(session=session, result=result, now=f.NOW, valuable=valuable_from)
+
+
+def weeks(later: date, earlier: date) -> float:
+    return (later - earlier).days / 7
+
+
+# --- the words ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("chance", "shown", "band"),
+    [
+        (0.2249, 20, "unlikely"),
+        (0.225, 25, "unsure"),
+        (0.5749, 55, "unsure"),
+        (0.575, 60, "likely"),
+        (0.999, 100, "likely"),
+        (0.01, 0, "unlikely"),
+    ],
+)
+def test_chance_is_rounded_to_5_percent_and_banded_as_shown(chance, shown, band):
+    assert round(outlook.rounded_chance(chance) * 100) == shown
+    assert outlook.band_of(chance) == band
+
+
+def test_the_sentence_a_rep_reads():
+    seen = outlook.Outlook(
+        fit_id=1,
+        cutoff=CUTOFF,
+        chance=0.2031,
+        expected_orders=0.274,
+        expected_value=4123.0,
+        order_value=900.0,
+        order_days=4,
+        usual_gap_days=56,
+        silent_days=84,
+        valuable=True,
+    )
+    assert seen.chance_text() == "Chance of an order in the next 90 days: 20 % (about 0.3 orders)"
+    assert seen.value_text() == "worth about $4,100 next quarter"
+    assert seen.band == "unlikely" and seen.lapsing
+    assert seen.lapsing_reason() == (
+        "Usually orders every 8 weeks, silent 12 weeks: chance of an order in the next "
+        "90 days down to 20 %."
+    )
+    assert outlook.about_money(87.4) == "$87" and outlook.about_money(12_345) == "$12,000"
+    assert outlook.about_orders(1.04) == "about 1.0 orders"
+    assert outlook.about_orders(12.3) == "about 12 orders"
+
+
+# --- from the stored fit -------------------------------------------------------------------
+
+
+def test_the_card_scores_at_the_stored_cut_off_not_at_now(db: Database):
+    with db.transaction() as session:
+        acme = f.account(session, "Acme")
+        for day, amount in (("2025-06-02", 400), ("2025-09-01", 500), ("2026-01-05", 600)):
+            f.order(session, acme, day, amount)
+        f.order(session, acme, "2026-05-01", 700)  # after the cut-off: not complete there
+    stored_fit(db)
+    with db.session() as session:
+        status = account_status(
+            session=session, account_id=acme.id, now=f.NOW, tier_cadence=CADENCE
+        )
+    seen = status.outlook
+    assert seen is not None
+    first, last = date(2025, 6, 2), date(2026, 1, 5)
+    x, t_x = 2, weeks(last, first)
+    expected = bgnbd.chance_of_order(CDNOW, 90 / 7, x, t_x, weeks(CUTOFF, first))
+    at_now = bgnbd.chance_of_order(CDNOW, 90 / 7, x, t_x, weeks(f.NOW.date(), first))
+    assert seen.chance == pytest.approx(float(expected), rel=1e-9)
+    assert abs(float(at_now) - float(expected)) > 0.01  # the cut-off matters here
+    assert seen.silent_days == (CUTOFF - last).days
+    assert seen.order_days == 3
+    orders = bgnbd.expected_orders(CDNOW, 90 / 7, x, t_x, weeks(CUTOFF, first))
+    value = gamma_gamma.expected_order_value(SPEND, np.array([2.0]), np.array([550.0]))
+    assert seen.expected_value == pytest.approx(float(orders * value[0]), rel=1e-9)
+    assert status.to_dict()["rebuy"]["chance_shown"] == seen.percent
+    # A replayed day before the cut-off must not see the fit (it knows later orders).
+    with db.session() as session:
+        past = account_status(
+            session=session,
+            account_id=acme.id,
+            now=f.NOW,
+            tier_cadence=CADENCE,
+            as_of=CUTOFF - timedelta(days=1),
+        )
+    assert past.outlook is None
+
+
+def test_nothing_is_shown_without_a_reliable_fit(db: Database):
+    with db.transaction() as session:
+        acme = f.account(session, "Acme")
+        f.order(session, acme, "2025-06-02", 400)
+        f.order(session, acme, "2025-09-01", 400)
+
+    def seen():
+        with db.session() as session:
+            return account_status(
+                session=session, account_id=acme.id, now=f.NOW, tier_cadence=CADENCE
+            )
+
+    assert seen().outlook is None  # no fit stored
+    stored_fit(db, reliable=False)
+    status = seen()
+    assert status.outlook is None and status.to_dict()["rebuy"] is None
+    stored_fit(db)  # the newest fit is the one used
+    assert seen().outlook is not None
+
+
+def test_one_order_day_gets_a_chance_but_no_value(db: Database):
+    with db.transaction() as session:
+        once = f.account(session, "Once")
+        f.order(session, once, "2026-03-01", 400)
+    stored_fit(db)
+    with db.session() as session:
+        seen = outlook.account_outlook(session=session, account_id=once.id)
+    assert seen.expected_value is None and seen.value_text() is None
+    assert "worth" not in seen.line() and seen.line().startswith("Chance of an order")
+
+
+def test_likely_lapsing_for_a_valuable_account_gone_quiet(db: Database):
+    with db.transaction() as session:
+        big = f.account(session, "Big Buyer")
+        small = f.account(session, "Small Buyer")
+        start = date(2024, 1, 1)
+        for n in range(8):  # every 8 weeks, then silent from September 2025
+            f.order(session, big, start + timedelta(weeks=8 * n), 5000)
+            f.order(session, small, start + timedelta(weeks=8 * n), 5)
+    stored_fit(db, valuable_from=100.0)
+    with db.session() as session:
+        big_status = account_status(
+            session=session, account_id=big.id, now=f.NOW, tier_cadence=CADENCE
+        )
+        small_status = account_status(
+            session=session, account_id=small.id, now=f.NOW, tier_cadence=CADENCE
+        )
+    assert big_status.outlook.band == "unlikely"
+    [lapsing] = [s for s in big_status.signals if s.name == "likely_lapsing"]
+    silent = round((CUTOFF - (start + timedelta(weeks=56))).days / 30.44)
+    assert lapsing.reason.startswith(f"Usually orders every 8 weeks, silent {silent} months")
+    assert f"down to {big_status.outlook.percent} %" in lapsing.reason
+    assert any("likely_lapsing" not in r and lapsing.reason in r for r in big_status.health.reasons)
+    # Same rhythm, but each order worth less than the repeaters' median: not "valuable".
+    assert small_status.outlook.band == "unlikely"
+    assert "likely_lapsing" not in small_status.signal_names
+
+
+def test_reminders_rank_by_value_at_risk_and_say_the_chance(db: Database):
+    with db.transaction() as session:
+        ana = f.rep(session, "ana@seller.example")
+        steady = f.account(session, "Steady", owner_id=ana.id, annual_value=10_000)
+        quiet = f.account(session, "Quiet", owner_id=ana.id, annual_value=10_000)
+        for n in range(10):
+            f.order(session, steady, CUTOFF - timedelta(weeks=3 * n), 500)
+        f.order(session, quiet, "2024-02-01", 500)
+        f.order(session, quiet, "2024-03-01", 500)
+        for acct in (steady, quiet):
+            f.touch(session, acct, "2026-05-01", source="import")
+    with db.session() as session:
+        before = due_by_rep(
+            session=session, as_of=f.NOW.date(), now=f.NOW, tier_cadence=CADENCE, limit=5
+        )[ana.id]
+    stored_fit(db)
+    with db.session() as session:
+        after = due_by_rep(
+            session=session, as_of=f.NOW.date(), now=f.NOW, tier_cadence=CADENCE, limit=5
+        )[ana.id]
+    assert {item.name for item in before} == {"Steady", "Quiet"}
+    assert all(item.outlook is None for item in before)
+    assert [item.name for item in after] == ["Quiet", "Steady"]  # more value at risk first
+    quiet_item, steady_item = after
+    assert quiet_item.outlook.chance < steady_item.outlook.chance
+    assert steady_item.why[1] == f"{steady_item.outlook.line()}."
+
+
+def test_workspace_scores_are_cached_per_fit(db: Database):
+    with db.transaction() as session:
+        acme = f.account(session, "Acme")
+        f.order(session, acme, "2025-06-02", 400)
+    stored_fit(db)
+    with db.session() as session:
+        first = outlook.workspace_outlooks(session=session)
+        assert outlook.workspace_outlooks(session=session) is first
+    newer = stored_fit(db)
+    with db.session() as session:
+        again = outlook.workspace_outlooks(session=session)
+    assert again is not first and again[acme.id].fit_id == newer.id
+
+
+# --- the CLI and Slack -------------------------------------------------------------------
+
+
+def test_cli_card_shows_the_chance(db: Database, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("REBUY_NOW", NOW)
+    with db.transaction() as session:
+        acme = f.account(session, "Acme")
+        f.order(session, acme, "2025-06-02", 400)
+        f.order(session, acme, "2026-03-02", 400)
+    stored_fit(db)
+    code, out, err = run(capsys, "account", "acme")
+    assert code == 0, err
+    assert "Chance of an order in the next 90 days:" in out and "next quarter" in out
+    code, out, _ = run(capsys, "account", "acme", "--json")
+    data = json.loads(out)["rebuy"]
+    assert set(data) >= {"chance_of_order", "expected_orders", "expected_value", "band"}
+
+
+def test_slack_card_shows_the_chance_only_with_a_reliable_fit(slack_app: SlackApp):
+    slack_app.double.add_user("U123", email="ana@seller.example", real_name="Ana Lima")
+    with slack_app.db.transaction() as session:
+        ana = f.rep(session, "ana@seller.example", name="Ana Lima", slack_user_id="U123")
+        acme = f.account(session, "Acme Corp", owner_id=ana.id)
+        f.order(session, acme, "2025-06-02", 400)
+        f.order(session, acme, "2026-03-02", 400)
+    _, reply = slack_app.command("acme corp")
+    assert "Chance of an order" not in all_text(reply)
+    stored_fit(slack_app.db)
+    status, reply = slack_app.command("acme corp")
+    assert status == 200
+    text = all_text(reply)
+    with slack_app.db.session() as session:
+        seen = outlook.account_outlook(session=session, account_id=acme.id)
+    assert f"*{seen.chance_text()}* ({seen.band})" in text
+    assert seen.value_text().capitalize() in text
+    assert "alive" not in text.lower()  # never P(alive) on its own
+
+
+def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
+    from tests.slack_signing import app_home_opened_event
+    from tests.test_slack_home import sections
+    from tests.test_slack_home import seed as seed_home
+
+    seed_home(slack_app)
+    stored_fit(slack_app.db)
+    assert slack_app.event(app_home_opened_event("U123")) == 200
+    view = slack_app.wait_for("views.publish")[0]["view"]
+    dormant = "\n".join(sections(view)["Dormant"])
+    # Dormant AB's only order (1 Oct 2025) is before the cut-off: it has a chance.
+    assert "*Dormant AB*" in dormant and "Chance of an order in the next 90 days:" in dormant
+    # Overdue Oy's orders all came after the cut-off (31 Mar): the model knows nothing.
+    overdue = "\n".join(sections(view)["Overdue"])
+    assert "*Overdue Oy*" in overdue and "Chance of an order" not in overdue
+
+
+def test_report_has_expected_rebuyers_and_value_at_risk(db: Database, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("REBUY_NOW", NOW)
+    with db.transaction() as session:
+        steady = f.account(session, "Steady", annual_value=40_000)
+        quiet = f.account(session, "Quiet", annual_value=8_000)
+        f.account(session, "Never")  # no order: no chance, not in the sums
+        for n in range(6):
+            f.order(session, steady, CUTOFF - timedelta(weeks=4 * n), 900)
+        f.order(session, quiet, "2024-05-01", 300)
+    code, out, _ = run(capsys, "report", "--json")
+    assert code == 0 and json.loads(out)["rebuy"] is None  # no fit: nothing claimed
+    stored_fit(db)
+    with db.session() as session:
+        seen = {
+            a.id: outlook.account_outlook(session=session, account_id=a.id) for a in (steady, quiet)
+        }
+    code, out, err = run(capsys, "report", "--json")
+    assert code == 0, err
+    rebuy = json.loads(out)["rebuy"]
+    assert rebuy["scored_accounts"] == 2
+    assert rebuy["expected_rebuyers"] == pytest.approx(
+        sum(s.chance for s in seen.values()), abs=0.05
+    )
+    at_risk = 40_000 / 4 * (1 - seen[steady.id].chance) + 8_000 / 4 * (1 - seen[quiet.id].chance)
+    assert rebuy["value_at_risk"] == pytest.approx(at_risk, abs=0.01)
+    assert rebuy["fit"]["r"] == pytest.approx(CDNOW.r) and rebuy["fit"]["cutoff"] == "2026-03-31"
+    rows = {row["name"]: row for row in rebuy["accounts"]}
+    assert rows["Steady"]["chance_of_order"] == pytest.approx(seen[steady.id].chance, abs=1e-4)
+    assert rows["Steady"]["expected_orders"] > rows["Quiet"]["expected_orders"]
+    assert rows["Quiet"]["expected_value"] is None  # one order day: no spend estimate
+    code, out, _ = run(capsys, "report")
+    assert "Expected to re-buy in the next 90 days" in out and "Value at risk next quarter" in out
+    # Replaying a day before the data cut-off: the fit knows later orders, so no forecast.
+    code, out, _ = run(capsys, "report", "--json", "--as-of", "2026-03-01")
+    assert code == 0 and json.loads(out)["rebuy"] is None
