@@ -175,7 +175,6 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
     )
 
 
-
 def start_scheduler(
     runtime: Runtime,
     client: WebClient,
