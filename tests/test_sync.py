@@ -27,7 +27,17 @@ from bot.retention.due import due_by_rep
 from bot.retention.errors import RebuyError
 from bot.retention.lookup import find_account
 from bot.retention.reactions import apply_reaction
-from models import Account, CrmOutbox, Order, ReminderMessage, ReminderRun, Rep, SyncRun, Touch
+from models import (
+    Account,
+    CrmOutbox,
+    Order,
+    OrderFeed,
+    ReminderMessage,
+    ReminderRun,
+    Rep,
+    SyncRun,
+    Touch,
+)
 from tests.doubles.hubspot_double import HubSpotDouble
 from tests.factories import NOW
 
@@ -130,6 +140,10 @@ def test_a_sync_loads_what_the_source_yields_and_a_second_run_moves_only_the_cha
         assert [r.status for r in runs] == ["ok", "ok"]
         assert runs[0].records == 10 and runs[0].cursor_before != runs[0].cursor_after
         assert latest_through(session, "hubspot") == NOW
+        # Each run that synced orders records the feed's cut-off for the re-buy model.
+        feeds = session.exec(select(OrderFeed).order_by(OrderFeed.id)).all()
+        assert [(f.source, f.through) for f in feeds] == [("hubspot", NOW.date())] * 2
+        assert feeds[0].rows == first.per_stream.get("orders") > 0
 
 
 def test_fields_the_crm_does_not_fill_keep_rebuys_values(

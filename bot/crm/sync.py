@@ -48,6 +48,7 @@ from bot.crm.base import (
     removed_kind,
 )
 from bot.db import Database
+from bot.retention.importer import record_order_feed
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
 from bot.retention.importer.formats import FORMATS, FileFormat, ImportOptions
@@ -226,6 +227,16 @@ def _finish(db: Database, result: SyncResult, started: datetime, began: float, c
         run.duration_s = round(result.duration_s, 3)
         run.cursor_after = _cursor_json(stored_cursors(session, result.source))
         run.through = result.through
+        if result.through is not None and "orders" in (run.streams or "").split(","):
+            # The orders are complete through the sync's start: the re-buy model's
+            # data cut-off (bot/retention/rebuy_model) reads it from the order feeds.
+            record_order_feed(
+                session=session,
+                source=result.source,
+                through=result.through.date(),
+                rows=result.per_stream.get("orders", 0),
+                now=clock(),
+            )
         if result.errors:
             run.errors = "\n".join(result.errors[:ERRORS_KEPT])
 
