@@ -38,6 +38,7 @@ from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
 from bot.retention.tactics import Tactic
+from bot.retention.urgency import streak_text
 from models import TOUCH_KINDS
 
 # Slack's limits (see SLACK-NOTES.md).
@@ -823,10 +824,17 @@ def home(
         )
     else:
         flame = "🔥" if streak >= 3 else "✨"
+        # A zero streak is an invitation, never "Streak: 0 working days".
+        streak_line = (
+            f"Streak: *{streak:,}* {plural(streak, 'working day').split(' ', 1)[1]} in a row "
+            "with a touch"
+            if streak > 0
+            else streak_text(streak)
+        )
         blocks.append(
             context(
-                f"{flame} Streak: *{streak}* working day{'s' if streak != 1 else ''} in a row with "
-                f"a touch · {plural(summary.accounts if summary else 0, 'account')} in your book"
+                f"{flame} {streak_line} · "
+                f"{plural(summary.accounts if summary else 0, 'account')} in your book"
             )
         )
 
@@ -846,10 +854,11 @@ def home(
             if len(entries) > 5:
                 blocks.append(context(f"…and {len(entries) - 5:,} more"))
 
-        part("Due today", due, "Nothing due today.")
-        part("Overdue", overdue, "Nothing overdue. 🎉")
-        part("Dormant", dormant, "No account has gone quiet for 6 months.")
+        # Most urgent heading first; each account is listed under one heading only.
         part("At risk", at_risk, "No account is at risk.")
+        part("Dormant", dormant, "No other account has gone quiet for 6 months.")
+        part("Overdue", overdue, "Nothing else overdue. 🎉")
+        part("Due today", due, "Nothing else due today.")
     blocks.append(DividerBlock())
     if board:
         medals = ["🥇", "🥈", "🥉"]
