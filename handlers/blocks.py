@@ -188,7 +188,11 @@ def with_article(word: str) -> str:
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
+    """ "$4,800", a credit as "−$4,800" (a real minus sign, before the dollar)."""
+    if value is None:
+        return "—"
+    whole = round(value)
+    return f"−${-whole:,}" if whole < 0 else f"${whole:,}"
 
 
 def user_ref(slack_user_id: str | None, fallback_text: str | None = None) -> str:
@@ -268,7 +272,7 @@ def status_card(status: AccountStatus) -> dict:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
         last_order = (
             f"{day_label(facts.last_order_at.date())}{amount}\n"
-            f"{plural(facts.orders_count, 'order')}, {money(facts.total_value)} in all"
+            f"{facts.orders_text}, {money(facts.total_value)} in all"
         )
     else:
         last_order = "None on record"
@@ -289,15 +293,14 @@ def status_card(status: AccountStatus) -> dict:
         due = f"*Today* ({due})"
     if schedule.snoozed_until:
         due += " 💤 snoozed"
-    rfm = status.rfm
-    scores = f" · R{rfm.recency} F{rfm.frequency} M{rfm.monetary}" if rfm.recency else ""
+    rfm = status.rfm  # the scores stay in --json; a rep reads the segment in words
     blocks.append(
         SectionBlock(
             fields=[
                 _md(f"*Last order*\n{last_order}"),
                 _md(f"*Last touch*\n{last_touch}"),
                 _md(f"*Next touch*\n{due}\nevery {plural(schedule.cadence_days, 'day')}"),
-                _md(f"*Segment*\n{escape(rfm.segment)}{scores}\n_{status.segment_meaning}_"),
+                _md(f"*Segment*\n{escape(rfm.segment)}\n_{status.segment_meaning}_"),
             ]
         )
     )
@@ -312,7 +315,7 @@ def status_card(status: AccountStatus) -> dict:
     else:
         blocks.append(
             section(
-                "*Contacts*\n⚠️ None on file: *single-threaded*. Who else there should know you?"
+                "*Contacts*\n⚠️ *No contact on file*: nobody there to call. Who should know you?"
             )
         )
 

@@ -476,13 +476,15 @@ def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply)
             actor=actor_for(runtime, user_id),
         )
         name, tier = account.name, account.tier
-    every = (
-        f"every {days} days"
-        if days
-        else f"the {blocks.escape(tier)} tier's default, every "
-        f"{runtime.settings.cadence_for_tier(tier)} days"
-    )
-    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now touched {every}."))
+    if days:
+        every = f"a touch every {blocks.plural(days, 'day')}"
+    else:
+        default = runtime.settings.cadence_for_tier(tier)
+        every = (
+            f"a touch every {blocks.plural(default, 'day')}, "
+            f"the default for the {blocks.escape(tier)} tier"
+        )
+    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now on {every}."))
 
 
 def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
