@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import AccountFacts, day_start, load_facts, order_days
+from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
@@ -23,7 +23,7 @@ from bot.retention.signals import (
 from bot.retention.signals import touch_schedule as schedule_of
 from bot.retention.tactics import TacticContext, TacticPick, rank_tactics, tactic_bank
 from bot.retention.urgency import reasons_once, urgency_key
-from models import Account, TacticExposure, Touch
+from models import Account, Order, TacticExposure, Touch
 from models.types import UTCDateTime
 
 # Rotation window of the recommender (recommend_tactics' default): a tactic shown or used
@@ -163,13 +163,20 @@ def _possibly_due(
         .group_by(Touch.account_id)
         .subquery()
     )
-    # The last purchase occasion (a day with a positive net amount), as `load_facts` sees
-    # it: a later credit note or zero-amount row never moves the base.
-    daily = order_days(end=end)
+    # The last purchase occasion, as `load_facts` sees it: a later credit note or
+    # zero-amount row never moves the base. The last positive row is that day unless a
+    # credit on the same day cancels it, so accounts with any credit are always handed
+    # to the exact check in Python (grouping every order by day here is ~5x slower).
     last_order = (
-        sa.select(daily.c.account_id, sa.func.max(daily.c.last_at).label("at"))
-        .where(daily.c.amount > 0)
-        .group_by(daily.c.account_id)
+        sa.select(Order.account_id, sa.func.max(Order.ordered_at).label("at"))
+        .where(Order.ordered_at < end, Order.amount > 0)
+        .group_by(Order.account_id)
+        .subquery()
+    )
+    with_credits = (
+        sa.select(Order.account_id)
+        .where(Order.ordered_at < end, Order.amount < 0)
+        .distinct()
         .subquery()
     )
     base = sa.func.coalesce(last_touch.c.at, last_order.c.at, Account.created_at)
@@ -177,7 +184,11 @@ def _possibly_due(
         sa.select(Account.id)
         .outerjoin(last_touch, last_touch.c.account_id == Account.id)
         .outerjoin(last_order, last_order.c.account_id == Account.id)
-        .where(Account.owner_id.is_not(None), base < due_before)
+        .outerjoin(with_credits, with_credits.c.account_id == Account.id)
+        .where(
+            Account.owner_id.is_not(None),
+            sa.or_(base < due_before, with_credits.c.account_id.is_not(None)),
+        )
         .order_by(Account.id)
     )
     if owner_ids is not None:
