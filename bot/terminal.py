@@ -20,16 +20,22 @@ BAND_STYLE = {"healthy": "green", "watch": "yellow", "at risk": "red"}
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
+    if value is None:
+        return "—"
+    whole = round(value)
+    return f"−${-whole:,}" if whole < 0 else f"${whole:,}"
 
 
 def short_money(value: float) -> str:
-    """$950, $12k, $1.2M: for tight columns."""
-    if abs(value) >= 1_000_000:
-        return f"${value / 1_000_000:.1f}M"
-    if abs(value) >= 10_000:
-        return f"${value / 1000:.0f}k"
-    return f"${value:,.0f}"
+    """$950, $9.2k, $157k, $1.2M: for tight columns (one style at every size)."""
+    sign, value = ("−", -value) if round(value) < 0 else ("", value)
+    if value >= 999_500:
+        return f"{sign}${value / 1_000_000:.1f}M"
+    if value >= 9_950:
+        return f"{sign}${value / 1000:.0f}k"
+    if value >= 1_000:
+        return f"{sign}${value / 1000:.1f}k"
+    return f"{sign}${value:,.0f}"
 
 
 class _Rows:
@@ -197,12 +203,13 @@ def import_progress(
     """A progress bar for `rebuy import` that follows each stage: reading and checking
     the rows, then writing them (so a long write never looks frozen). Hidden unless
     stderr is a terminal and the file is big enough to wait for."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
     progress = progress_class(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        # Counts with thousands separators, like every other number Rebuy prints.
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeRemainingColumn(),
         console=console,
         disable=not (console.is_terminal and total > 20_000),

@@ -39,6 +39,7 @@ from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
 from bot.retention.tactics import Tactic
+from bot.retention.urgency import streak_text
 from models import TOUCH_KINDS
 
 # Slack's limits (see SLACK-NOTES.md).
@@ -188,7 +189,11 @@ def with_article(word: str) -> str:
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
+    """ "$4,800", a credit as "−$4,800" (a real minus sign, before the dollar)."""
+    if value is None:
+        return "—"
+    whole = round(value)
+    return f"−${-whole:,}" if whole < 0 else f"${whole:,}"
 
 
 def user_ref(slack_user_id: str | None, fallback_text: str | None = None) -> str:
@@ -282,7 +287,7 @@ def status_card(status: AccountStatus) -> dict:
         amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
         last_order = (
             f"{day_label(facts.last_order_at.date())}{amount}\n"
-            f"{plural(facts.orders_count, 'order')}, {money(facts.total_value)} in all"
+            f"{facts.orders_text}, {money(facts.total_value)} in all"
         )
     else:
         last_order = "None on record"
@@ -303,15 +308,14 @@ def status_card(status: AccountStatus) -> dict:
         due = f"*Today* ({due})"
     if schedule.snoozed_until:
         due += " 💤 snoozed"
-    rfm = status.rfm
-    scores = f" · R{rfm.recency} F{rfm.frequency} M{rfm.monetary}" if rfm.recency else ""
+    rfm = status.rfm  # the scores stay in --json; a rep reads the segment in words
     blocks.append(
         SectionBlock(
             fields=[
                 _md(f"*Last order*\n{last_order}"),
                 _md(f"*Last touch*\n{last_touch}"),
                 _md(f"*Next touch*\n{due}\nevery {plural(schedule.cadence_days, 'day')}"),
-                _md(f"*Segment*\n{escape(rfm.segment)}{scores}\n_{status.segment_meaning}_"),
+                _md(f"*Segment*\n{escape(rfm.segment)}\n_{status.segment_meaning}_"),
             ]
         )
     )
@@ -326,7 +330,7 @@ def status_card(status: AccountStatus) -> dict:
     else:
         blocks.append(
             section(
-                "*Contacts*\n⚠️ None on file: *single-threaded*. Who else there should know you?"
+                "*Contacts*\n⚠️ *No contact on file*: nobody there to call. Who should know you?"
             )
         )
 
@@ -856,10 +860,17 @@ def home(
         )
     else:
         flame = "🔥" if streak >= 3 else "✨"
+        # A zero streak is an invitation, never "Streak: 0 working days".
+        streak_line = (
+            f"Streak: *{streak:,}* {plural(streak, 'working day').split(' ', 1)[1]} in a row "
+            "with a touch"
+            if streak > 0
+            else streak_text(streak)
+        )
         blocks.append(
             context(
-                f"{flame} Streak: *{streak}* working day{'s' if streak != 1 else ''} in a row with "
-                f"a touch · {plural(summary.accounts if summary else 0, 'account')} in your book"
+                f"{flame} {streak_line} · "
+                f"{plural(summary.accounts if summary else 0, 'account')} in your book"
             )
         )
 
@@ -879,10 +890,11 @@ def home(
             if len(entries) > 5:
                 blocks.append(context(f"…and {len(entries) - 5:,} more"))
 
-        part("Due today", due, "Nothing due today.")
-        part("Overdue", overdue, "Nothing overdue. 🎉")
-        part("Dormant", dormant, "No account has gone quiet for 6 months.")
+        # Most urgent heading first; each account is listed under one heading only.
         part("At risk", at_risk, "No account is at risk.")
+        part("Dormant", dormant, "No other account has gone quiet for 6 months.")
+        part("Overdue", overdue, "Nothing else overdue. 🎉")
+        part("Due today", due, "Nothing else due today.")
     blocks.append(DividerBlock())
     if board:
         medals = ["🥇", "🥈", "🥉"]

@@ -139,6 +139,13 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -
     """Do what `/account TEXT` asks and reply on the command's response_url."""
     request = parse(command.get("text") or "")
     user_id = command["user_id"]
+    if request.verb in SUBCOMMANDS:
+        # An account's exact name (or CRM id) wins over a sub-command word it starts
+        # with: "Report Print Co", "Help Desk Supplies", "Plan B Logistics".
+        words = [request.verb, *request.args]
+        with runtime.db.session() as session:
+            if _exact_name(session, " ".join(words)):
+                request = Request("show", words, request.share)
 
     def reply(payload: dict, *, private: bool = False) -> None:
         # `share` posts the answer in the channel; usage, pick lists and problems stay
@@ -304,6 +311,19 @@ def _exact_hit(session, query: str) -> bool:
     if " " not in query:
         conditions.append(sa.func.lower(Account.external_id) == query.lower())
     statement = sa.select(Account.id).where(sa.or_(*conditions)).limit(1)
+    return session.execute(statement).first() is not None
+
+
+def _exact_name(session, text: str) -> bool:
+    """Is `text` exactly an account's name (normalised) or CRM id?"""
+    key = normalize_name(text)
+    if not key:
+        return False
+    statement = (
+        sa.select(Account.id)
+        .where(sa.or_(Account.name_key == key, Account.external_id == text.strip()))
+        .limit(1)
+    )
     return session.execute(statement).first() is not None
 
 
@@ -478,13 +498,15 @@ def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply)
             actor=actor_for(runtime, user_id),
         )
         name, tier = account.name, account.tier
-    every = (
-        f"every {days} days"
-        if days
-        else f"the {blocks.escape(tier)} tier's default, every "
-        f"{runtime.settings.cadence_for_tier(tier)} days"
-    )
-    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now touched {every}."))
+    if days:
+        every = f"a touch every {blocks.plural(days, 'day')}"
+    else:
+        default = runtime.settings.cadence_for_tier(tier)
+        every = (
+            f"a touch every {blocks.plural(default, 'day')}, "
+            f"the default for the {blocks.escape(tier)} tier"
+        )
+    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now on {every}."))
 
 
 def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:

@@ -195,14 +195,15 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
                 tier_cadence=runtime.tier_cadence,
                 calendars=runtime.calendars,
             )
-            due = [e for e in books.filtered(entries, "due") if not e.schedule.days_overdue]
+            # Each account once, under its most urgent heading.
+            sections = books.home_sections(entries)
             view = blocks.home(
                 rep_label=rep.name or rep.email,
                 summary=books.summarize(entries),
-                due=due,
-                overdue=books.filtered(entries, "overdue"),
-                dormant=books.filtered(entries, "dormant"),
-                at_risk=books.filtered(entries, "at-risk"),
+                due=sections["due"],
+                overdue=sections["overdue"],
+                dormant=sections["dormant"],
+                at_risk=sections["at-risk"],
                 streak=working_day_streak(session=session, rep=rep, today=today),
                 board=board,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -28,6 +29,7 @@ NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
 def facts(account_id: int = 1, name: str = "Acme Corp", **fields) -> AccountFacts:
     fields.setdefault("last_order_at", datetime(2025, 5, 1, 12, tzinfo=UTC))
     fields.setdefault("orders_count", 3)
+    fields.setdefault("occasions", fields["orders_count"])
     fields.setdefault("total_value", 2500.0)
     fields.setdefault("last_touch_at", datetime(2026, 6, 1, 12, tzinfo=UTC))
     return AccountFacts(
@@ -252,7 +254,9 @@ def test_single_threaded_is_flagged_on_the_card() -> None:
     card = blocks.status_card(status(signals=[signal("One contact.", "single_threaded")]))
     assert "*Single-threaded*" in "\n".join(block_texts(card["blocks"]))
     none = blocks.status_card(status(contacts=[]))
-    assert "None on file: *single-threaded*" in "\n".join(block_texts(none["blocks"]))
+    none_text = "\n".join(block_texts(none["blocks"]))
+    # Zero contacts is worse than single-threaded, and says so.
+    assert "*No contact on file*" in none_text and "ingle" not in none_text
 
 
 def test_pick_list_shows_at_most_25_buttons_with_short_labels() -> None:
@@ -343,7 +347,7 @@ def test_plurals_read_naturally() -> None:
     assert "<@U1>: 1 touch on 1 account" in text
     book = blocks.book(BookSummary(1, 0, 0, 0, 0, 0, 0), [], rep_label="Ana")
     assert book["blocks"][0]["text"]["text"] == "Your book: 1 account"
-    card = blocks.status_card(status(facts=facts(7, orders_count=1)))
+    card = blocks.status_card(status(facts=facts(7, orders_count=1, occasions=1)))
     assert "1 order, $2,500 in all" in "\n".join(block_texts(card["blocks"]))
 
 
@@ -657,3 +661,23 @@ def test_a_right_to_left_override_cannot_make_a_name_read_as_another() -> None:
     # A zero-width joiner inside an emoji sequence is part of the emoji and stays.
     assert blocks.clean("👩\u200d💻 Dev Shop") == "👩\u200d💻 Dev Shop"
     assert blocks.clean("Ac\u200dme") == "Acme"
+
+
+def test_the_card_counts_order_days_writes_credits_with_a_minus_and_the_segment_in_words() -> None:
+    card = blocks.status_card(
+        status(facts=facts(7, orders_count=12, occasions=9, credit_rows=1, total_value=-4800.0))
+    )
+    text = "\n".join(block_texts(card["blocks"]))
+    assert "12 orders on 9 days (1 credit), −$4,800 in all" in text
+    assert "$-" not in text
+    assert not re.search(r"\bR\d F\d M\d\b", text)
+
+
+def test_money_and_dates_read_one_way() -> None:
+    assert [blocks.money(v) for v in (-4800, -0.4, 0, 1234.5, None)] == [
+        "−$4,800",
+        "$0",
+        "$0",
+        "$1,234",
+        "—",
+    ]

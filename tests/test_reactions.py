@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.db import Database
+from bot.retention.book import leaderboard
 from bot.retention.reactions import apply_reaction
 from models import ReminderMessage, ReminderRun, Touch
 from tests import factories as f
@@ -36,7 +37,7 @@ def _reminder(db: Database) -> None:
         )
 
 
-def react(db: Database, reaction: str, *, added: bool = True) -> None:
+def react(db: Database, reaction: str, *, added: bool = True, event_us: int | None = None) -> None:
     with db.transaction() as session:
         apply_reaction(
             session=session,
@@ -46,6 +47,7 @@ def react(db: Database, reaction: str, *, added: bool = True) -> None:
             reaction=reaction,
             added=added,
             now=NOW + timedelta(minutes=5),
+            event_us=event_us,
         )
 
 
@@ -54,14 +56,27 @@ def kinds(db: Database) -> list[str]:
         return sorted(t.kind for t in session.exec(select(Touch)))
 
 
-def test_each_reaction_is_its_own_touch_and_removing_one_keeps_the_other(db: Database) -> None:
+def test_two_check_marks_are_one_touch_and_removing_one_keeps_it(db: Database) -> None:
     _reminder(db)
     react(db, "white_check_mark")
     react(db, "heavy_check_mark")
     react(db, "white_check_mark")  # the same reaction again: nothing new
-    assert kinds(db) == ["note", "note"]
-    react(db, "heavy_check_mark", added=False)
     assert kinds(db) == ["note"]
+    react(db, "heavy_check_mark", added=False)  # it logged nothing, so takes nothing back
+    assert kinds(db) == ["note"]
+    react(db, "white_check_mark", added=False)
+    assert kinds(db) == []
+
+
+def test_a_call_reaction_after_a_check_mark_makes_the_one_touch_a_call(db: Database) -> None:
+    _reminder(db)
+    react(db, "white_check_mark")
+    react(db, "phone")
+    react(db, "handshake")
+    assert kinds(db) == ["call"]
+    with db.session() as session:
+        board = leaderboard(session=session, now=NOW + timedelta(hours=1))
+    assert [(row.touches, row.accounts) for row in board] == [(1, 1)]
 
 
 def test_a_touch_from_a_reminder_credits_its_tactic(db: Database) -> None:
@@ -74,3 +89,16 @@ def test_a_touch_from_a_reminder_credits_its_tactic(db: Database) -> None:
         "reaction",
         "ask-why-buying-less",
     )
+
+
+def test_removing_the_reaction_that_logged_the_touch_hands_it_to_one_still_there(
+    db: Database,
+) -> None:
+    _reminder(db)
+    react(db, "white_check_mark", event_us=1)
+    react(db, "heavy_check_mark", event_us=2)
+    assert kinds(db) == ["note"]
+    react(db, "white_check_mark", added=False, event_us=3)
+    assert kinds(db) == ["note"]  # ✔️ is still on the message
+    react(db, "heavy_check_mark", added=False, event_us=4)
+    assert kinds(db) == []

@@ -82,8 +82,12 @@ def test_app_home_shows_the_reps_dashboard(slack_app: SlackApp) -> None:
     parts = sections(view)
     assert "*Due Today GmbH*" in "\n".join(parts["Due today"])
     assert "*Overdue Oy*" in "\n".join(parts["Overdue"])
-    assert "*Dormant AB*" in "\n".join(parts["Dormant"])
+    # Dormant AB is also at risk (no contact, no order in 8 months): listed once, under
+    # the more urgent heading.
+    assert "*Dormant AB*" in "\n".join(parts["At risk"])
     assert "*Risky Inc*" in "\n".join(parts["At risk"])
+    for name in ("Due Today GmbH", "Overdue Oy", "Dormant AB", "Risky Inc"):
+        assert all_text(view).count(f"*{name}*") == 1, name
     assert "Fine Ltd" not in all_text(view)
     assert "Streak: *3* working days in a row" in all_text(view)
     board = "\n".join(parts["Team leaderboard"])

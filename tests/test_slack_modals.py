@@ -301,7 +301,7 @@ def test_a_plan_horizon_outside_3_to_5_months_is_a_field_error(
 
     assert status == 200 and ack["response_action"] == "errors"
     assert list(ack["errors"]) == ["horizon"]
-    assert "between 2026-09-15 and 2026-11-15" in ack["errors"]["horizon"]
+    assert "between 15 Sep 2026 and 15 Nov 2026" in ack["errors"]["horizon"]
     with slack_app.db.session() as session:
         assert session.exec(select(AccountPlan)).all() == []
 

@@ -168,7 +168,7 @@ def _due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) ->
                     covered.update({item.account_id: colleague for item in theirs})
                     items.extend(theirs)
                     total += counts.get(colleague.rep_id, 0)
-                items.sort(key=lambda item: (-item.priority, item.name.casefold()))
+                items.sort(key=lambda item: item.urgency_key)
                 items = items[:limit]
                 lists.due[target.rep_id] = items
                 lists.more[target.rep_id] = total - len(items)

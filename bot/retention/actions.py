@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from bot.retention.errors import InvalidForm, InvalidInput, PermissionDenied
 from bot.retention.outbox import enqueue_touch, take_back
+from bot.retention.signals import day_label
 from models import TOUCH_KINDS, Account, AccountPlan, Rep, Snooze, Touch
 
 NOTE_MAX = 2000
@@ -102,7 +103,7 @@ def parse_snooze(text: str, *, today: date) -> date:
                 "or a date like 2026-07-01."
             ) from None
     if until <= today:
-        raise InvalidInput(f"The snooze must end after today ({today.isoformat()}).")
+        raise InvalidInput(f"The snooze must end after today ({day_label(today)}).")
     if until > today + timedelta(days=366):
         raise InvalidInput("Snoozes can last a year at most.")
     return until
@@ -254,8 +255,7 @@ def plan_problems(
         problems.append(
             PlanProblem(
                 "horizon",
-                f"Aim 3 to 5 months ahead: between {earliest.isoformat()} "
-                f"and {latest.isoformat()}.",
+                f"Aim 3 to 5 months ahead: between {day_label(earliest)} and {day_label(latest)}.",
             )
         )
     unknown = [t for t in tactic_ids if t not in known_tactics]

@@ -11,12 +11,12 @@ from sqlmodel import Session
 
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars, rep_calendar
-from bot.retention.due import priority
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts
 from bot.retention.rebuy_model.outlook import Outlook, outlooks_for, with_outlook
 from bot.retention.signals import AT_RISK_BELOW, Health, Signal, TouchSchedule, health_of
 from bot.retention.status import assess
+from bot.retention.urgency import HEADINGS, one_heading_each, urgency_key
 from models import AwayPeriod, Rep, Touch
 
 LIST_FILTERS = {
@@ -107,12 +107,18 @@ def normalize_filter(text: str | None) -> str:
 
 
 def filtered(entries: list[BookEntry], which: str) -> list[BookEntry]:
-    """Entries matching a filter, the most pressing first."""
+    """Entries matching a filter, the most urgent first (`urgency.urgency_key`)."""
     chosen = [entry for entry in entries if matches(entry, which)]
-    chosen.sort(
-        key=lambda e: (-priority(e.facts, e.schedule), e.health.score, e.facts.name.casefold())
-    )
+    chosen.sort(key=lambda e: urgency_key(e.facts, e.schedule, e.health))
     return chosen
+
+
+def home_sections(entries: list[BookEntry]) -> dict[str, list[BookEntry]]:
+    """The Home tab's lists (`urgency.HEADINGS`: at-risk, dormant, overdue, due today),
+    each account once, under the most urgent heading it qualifies for; most urgent first
+    within each."""
+    ranked = sorted(entries, key=lambda e: urgency_key(e.facts, e.schedule, e.health))
+    return one_heading_each(ranked, matches, HEADINGS)
 
 
 @dataclass(frozen=True)

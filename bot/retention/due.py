@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -29,8 +29,8 @@ from bot.retention.signals import (
     health_of,
 )
 from bot.retention.signals import touch_schedule as schedule_of
-from bot.retention.tactics import TacticPick, rank_tactics, tactic_bank
-from bot.retention.urgency import urgency, urgency_key
+from bot.retention.tactics import TacticContext, TacticPick, rank_tactics, tactic_bank
+from bot.retention.urgency import reasons_once, urgency_key
 from models import Account, TacticExposure, Touch
 from models.types import UTCDateTime
 
@@ -47,7 +47,8 @@ class DueAccount:
     schedule: TouchSchedule
     signals: list[Signal]
     health: Health
-    priority: float
+    # `urgency.urgency_key`: sorting by it puts the most urgent first.
+    urgency_key: tuple
     tactic: TacticPick | None = None
     outlook: Outlook | None = None  # the re-buy model's, when a reliable fit is stored
 
@@ -61,20 +62,14 @@ class DueAccount:
 
     @property
     def why(self) -> list[str]:
-        """The reasons it is due, most important first, in words."""
-        order = sorted(self.signals, key=lambda signal: -signal.penalty)
-        reasons = [signal.reason for signal in order]
+        """The reasons it is due, most important first, each fact once (the message header
+        already says how many days overdue)."""
+        reasons = reasons_once(self.signals, overdue_in_header=True)
         if not self.schedule.overdue:
             last = self.facts.last_touch_at
             since = f"last touch {day_label(last.date())}" if last else "no touch logged yet"
             reasons.insert(0, f"Due today: {since}, every {self.schedule.cadence_days} days.")
         return with_outlook_line(reasons, self.outlook)
-
-
-def priority(facts: AccountFacts, schedule: TouchSchedule) -> float:
-    """Value a year, boosted by how late the touch is (up to 4x at three cadences late)."""
-    lateness = min(schedule.days_overdue, 3 * schedule.cadence_days) / schedule.cadence_days
-    return max(facts.value, 1.0) * (1 + lateness)
 
 
 def due_by_rep(
@@ -122,29 +117,21 @@ def due_by_rep(
         # Snoozes and the exact cadence are applied here; SQL only ruled accounts out.
         schedule = schedule_of(fact, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars)
         if schedule.next_touch_due <= as_of:
+            # Urgency needs health, so signals are worked out before sorting.
             signals = compute_signals(fact, as_of=as_of, schedule=schedule)
             signals, outlook = with_outlook(signals, outlooks.get(fact.id), as_of=as_of)
             health = health_of(signals)
+            key = urgency_key(fact, schedule, health, outlook)
             candidates[fact.owner_id].append(
-                DueAccount(
-                    fact,
-                    schedule,
-                    signals,
-                    health,
-                    urgency(fact, schedule, health, outlook),
-                    outlook=outlook,
-                )
+                DueAccount(fact, schedule, signals, health, key, outlook=outlook)
             )
 
     result: dict[int, list[DueAccount]] = {}
-    for owner_id, items in candidates.items():
-        # Most value at risk first (bot/retention/urgency.py).
-        items.sort(
-            key=lambda item: urgency_key(item.facts, item.schedule, item.health, item.outlook)
-        )
+    for owner_id, rows in candidates.items():
+        rows.sort(key=lambda item: item.urgency_key)
         if due_counts is not None:
-            due_counts[owner_id] = len(items)
-        result[owner_id] = items[:limit]
+            due_counts[owner_id] = len(rows)
+        result[owner_id] = rows[:limit]
     if with_tactics:
         _pick_tactics([item for items in result.values() for item in items], session, now, as_of)
     return result
@@ -220,54 +207,69 @@ def _last_seen_by_account(
     session: Session, account_ids: list[int], now: datetime
 ) -> dict[int, dict[str, datetime]]:
     """When each tactic was last shown or used on each account, within the rotation window
-    (what `recommend_tactics` looks up one account at a time)."""
+    (what `recommend_tactics` looks up one account at a time). As there, a tactic shown
+    today only counts once a touch was logged after it, so the advice stays put all day."""
     since = now - timedelta(days=ROTATION_DAYS)
+    today = datetime.combine(now.date(), time(0), tzinfo=UTC)
     seen: dict[int, dict[str, datetime]] = defaultdict(dict)
     for chunk in _chunks(account_ids):
-        shown = sa.select(
-            TacticExposure.account_id,
-            TacticExposure.tactic_id,
-            sa.func.max(TacticExposure.shown_at),
-        ).where(TacticExposure.account_id.in_(chunk), TacticExposure.shown_at > since)
-        used = sa.select(Touch.account_id, Touch.tactic_id, sa.func.max(Touch.touched_at)).where(
-            Touch.account_id.in_(chunk), Touch.tactic_id.is_not(None), Touch.touched_at > since
+        last_touch = (
+            sa.select(Touch.account_id, sa.func.max(Touch.touched_at).label("at"))
+            .where(Touch.account_id.in_(chunk))
+            .group_by(Touch.account_id)
+            .subquery()
         )
-        for query, columns in ((shown, TacticExposure), (used, Touch)):
-            grouped = query.group_by(columns.account_id, columns.tactic_id)
-            for account_id, tactic_id, when in session.execute(grouped):
-                when = _as_utc(when)
+        shown = (
+            sa.select(
+                TacticExposure.account_id,
+                TacticExposure.tactic_id,
+                sa.func.max(TacticExposure.shown_at),
+            )
+            .outerjoin(last_touch, last_touch.c.account_id == TacticExposure.account_id)
+            .where(
+                TacticExposure.account_id.in_(chunk),
+                TacticExposure.shown_at > since,
+                sa.or_(TacticExposure.shown_at < today, TacticExposure.shown_at < last_touch.c.at),
+            )
+            .group_by(TacticExposure.account_id, TacticExposure.tactic_id)
+        )
+        used = (
+            sa.select(Touch.account_id, Touch.tactic_id, sa.func.max(Touch.touched_at))
+            .where(
+                Touch.account_id.in_(chunk),
+                Touch.tactic_id.is_not(None),
+                Touch.touched_at > since,
+            )
+            .group_by(Touch.account_id, Touch.tactic_id)
+        )
+        for query in (shown, used):
+            for account_id, tactic_id, when in session.execute(query):
                 last = seen[account_id]
+                when = _as_utc(when)
                 if tactic_id and (tactic_id not in last or when > last[tactic_id]):
                     last[tactic_id] = when
     return seen
 
 
 def _pick_tactics(items: list[DueAccount], session: Session, now: datetime, as_of: date) -> None:
-    """One tactic per due account, as `recommend_tactics(limit=1)` would pick it (the
-    account's signals and RFM segment, rotating away from what the rep saw lately)."""
+    """One tactic per due account, as `recommend_tactics(limit=1)` would pick it: the
+    account's signals, RFM segment and numbers (a tactic whose premise is false for it is
+    never offered), rotating away from what the rep saw lately."""
     if not items:
         return
     bank = tactic_bank().values()
     seen = _last_seen_by_account(session, [item.account_id for item in items], now)
     cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
-    # Without history the pick depends on signals and segment alone: rank each once.
-    fresh: dict[tuple, TacticPick | None] = {}
     for item in items:
-        names = tuple(signal.name for signal in item.signals)
-        segment = score_account(item.facts, cutoffs=cutoffs, as_of=as_of).segment
-        history = seen.get(item.account_id)
-        if not history and (names, segment) in fresh:
-            item.tactic = fresh[names, segment]
-            continue
+        rfm = score_account(item.facts, cutoffs=cutoffs, as_of=as_of)
         picks = rank_tactics(
             bank,
-            signals=names,
-            segment=segment,
+            signals=[signal.name for signal in item.signals],
+            segment=rfm.segment,
             now=now,
-            last_seen=history or None,
+            last_seen=seen.get(item.account_id) or None,
             limit=1,
             rotation_days=ROTATION_DAYS,
+            context=TacticContext.of(item.facts, as_of=as_of, monetary_score=rfm.monetary),
         )
         item.tactic = picks[0] if picks else None
-        if not history:
-            fresh[names, segment] = item.tactic

@@ -1,10 +1,11 @@
 """Reactions on reminder messages: ✅ 📞 ✉️ 🤝 log a touch, 💤 snoozes a week; removing
-the reaction takes it back. Exactly once, by the database's unique keys."""
+the reaction takes it back. Exactly once, by the database's unique keys, and one touch per
+rep per account per (the rep's) day from reactions: ✅ then ✔️ is one touch."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +64,50 @@ def _local_today(session: Session, slack_user_id: str, now: datetime) -> date:
     rep = rep_for_slack_user(session=session, slack_user_id=slack_user_id)
     tz = valid_tz(rep.tz) if rep else None
     return now.astimezone(ZoneInfo(tz)).date() if tz else now.date()
+
+
+def _reaction_touch_today(
+    session: Session, account_id: int, user: str, now: datetime
+) -> Touch | None:
+    """The touch this rep already logged on the account by reacting, today in their zone."""
+    rep = rep_for_slack_user(session=session, slack_user_id=user)
+    tz = valid_tz(rep.tz) if rep else None
+    zone = ZoneInfo(tz) if tz else UTC
+    day = now.astimezone(zone).date()
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    statement = (
+        select(Touch)
+        .where(
+            Touch.account_id == account_id,
+            Touch.slack_user_id == user,
+            Touch.source == "reaction",
+            Touch.touched_at >= start,
+            Touch.touched_at < start + timedelta(days=1),
+        )
+        .order_by(Touch.id)
+    )
+    return session.exec(statement).first()
+
+
+def _other_touch_reaction(
+    session: Session, message: ReminderMessage, user: str, removed: str
+) -> str | None:
+    """Another touch reaction by the rep still on the message, to carry the day's touch."""
+    states = session.exec(
+        select(ReactionState)
+        .where(
+            ReactionState.channel == message.channel,
+            ReactionState.ts == message.ts,
+            ReactionState.slack_user_id == user,
+            ReactionState.present.is_(True),
+        )
+        .order_by(ReactionState.updated_at)
+    )
+    for state in states:
+        kind = REACTION_KINDS.get(state.reaction)
+        if state.reaction != removed and kind not in (None, "snooze"):
+            return state.reaction
+    return None
 
 
 def _key(message: ReminderMessage, user: str, reaction: str) -> str:
@@ -142,8 +187,9 @@ def apply_reaction(
         session, message, user, base, added=added, event_us=event_us, now=now
     ):
         return ReactionOutcome(message=message, account_name=account.name, changed=False)
-    # One touch per reaction: ✅ and ✔️ both added are two, and removing one takes back
-    # only its own touch.
+    # One touch per rep, account and day from reactions: a second reaction adds none (a
+    # call, email or meeting makes a plain ✅ touch more precise), and removing the
+    # reaction that logged it hands the touch to one still on the message, if any.
     key = _key(message, user, base)
     actor = Actor(slack_user_id=user)
     if kind == "snooze":
@@ -163,22 +209,35 @@ def apply_reaction(
         else:
             changed = undo_snooze(session=session, dedupe_key=key) is not None
     elif added:
-        changed = (
-            log_touch(
-                session=session,
-                account_id=account.id,
-                kind=kind,
-                now=now,
-                actor=actor,
-                source="reaction",
-                tactic_id=message.tactic_id,
-                dedupe_key=key,
-            )
-            is not None
-        )
+        today = _reaction_touch_today(session, account.id, user, now)
+        if today is not None:
+            changed = today.kind == "note" and kind != "note"
+            if changed:
+                today.kind = kind
+                session.add(today)
+                session.flush()
+        else:
+            changed = _log(session, account.id, kind, now, actor, message, key) is not None
     else:
         changed = undo_touch(session=session, dedupe_key=key, now=now) is not None
+        other = _other_touch_reaction(session, message, user, base) if changed else None
+        if other is not None and _reaction_touch_today(session, account.id, user, now) is None:
+            other_key = _key(message, user, other)
+            _log(session, account.id, REACTION_KINDS[other], now, actor, message, other_key)
     return ReactionOutcome(message=message, account_name=account.name, changed=changed)
+
+
+def _log(session, account_id, kind, now, actor, message, key) -> Touch | None:
+    return log_touch(
+        session=session,
+        account_id=account_id,
+        kind=kind,
+        now=now,
+        actor=actor,
+        source="reaction",
+        tactic_id=message.tactic_id,
+        dedupe_key=key,
+    )
 
 
 def acknowledgements(*, session: Session, message: ReminderMessage) -> list[str]:

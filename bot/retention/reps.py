@@ -80,7 +80,8 @@ class SyncResult:
     deactivated: int
 
     def __str__(self) -> str:
-        parts = [f"{self.linked} reps linked to Slack users", f"{self.updated} refreshed"]
+        linked = f"{self.linked:,} rep{'' if self.linked == 1 else 's'} linked to Slack users"
+        parts = [linked, f"{self.updated:,} refreshed"]
         if self.deactivated:
             parts.append(f"{self.deactivated} deactivated (user deleted in Slack)")
         line = ", ".join(parts) + "."

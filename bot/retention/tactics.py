@@ -161,6 +161,11 @@ class TacticContext:
 
     def values(self) -> dict[str, str]:
         """The why placeholders this account can fill; a missing one keeps its tactic out."""
+        return dict(self._values)
+
+    @functools.cached_property
+    def _values(self) -> dict[str, str]:
+        # Worked out once per account: every tactic in the bank asks for them.
         values: dict[str, str] = {"occasions": f"{self.occasions:,}"}
         if self.days_since_order is not None:
             values["days_since_order"] = f"{self.days_since_order:,}"
@@ -253,15 +258,16 @@ def premise_holds(tactic: Tactic, context: TacticContext) -> bool:
     return _render_why(tactic, context) is not None
 
 
-def _placeholders(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+@functools.lru_cache(maxsize=256)
+def _placeholders(template: str) -> frozenset[str]:
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 def _render_why(tactic: Tactic, context: TacticContext) -> str | None:
     if not tactic.why:
         return None
-    values = context.values()
-    if not _placeholders(tactic.why) <= set(values):
+    values = context._values
+    if not _placeholders(tactic.why) <= values.keys():
         return None
     return tactic.why.format(**values)
 

@@ -1,0 +1,41 @@
+"""`/account` through signed requests against the strict Slack double: an account's exact
+name wins over the sub-command word it starts with."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories as f
+from tests import slack_app_fixtures as app_fixtures
+from tests.slack_app_fixtures import SlackApp, all_text
+
+double = app_fixtures.double
+slack_app = app_fixtures.slack_app
+
+
+def _seed(slack_app: SlackApp) -> None:
+    with slack_app.db.transaction() as session:
+        for name in ("Report Print Co", "Help Desk Supplies", "Plan B Logistics", "Acme Corp"):
+            f.account(session, name)
+
+
+@pytest.mark.parametrize(
+    "text", ["report print co", "help desk supplies", "Plan B Logistics", "plan b logistics share"]
+)
+def test_an_exact_account_name_wins_over_a_sub_command_word(slack_app: SlackApp, text) -> None:
+    _seed(slack_app)
+    status, reply = slack_app.command(text)
+    assert status == 200
+    name = text.removesuffix(" share").title().replace(" Co", " Co")
+    assert reply["blocks"][0]["type"] == "header"
+    assert reply["blocks"][0]["text"]["text"].casefold() == name.casefold()
+
+
+def test_sub_commands_still_work_when_no_account_has_that_name(slack_app: SlackApp) -> None:
+    _seed(slack_app)
+    _, reply = slack_app.command("help")
+    assert "/account log NAME" in all_text(reply)
+    _, reply = slack_app.command("report")
+    assert "Recency report" in all_text(reply)
+    _, reply = slack_app.command("help desk")  # not a whole name: help it is
+    assert "/account log NAME" in all_text(reply)
