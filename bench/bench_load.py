@@ -70,6 +70,9 @@ class Server:
             PORT=str(self.port),
             REBUY_NOW=NOW.isoformat(),
             REMINDER_TIME=reminder_time,
+            # The morning window must close after REMINDER_TIME (a 23:59 start holds the
+            # sweep off; 00:00 runs it at once).
+            REMINDER_CUTOFF="23:59:59",
             LOG_LEVEL="WARNING",
         )
         self.process = subprocess.Popen(

@@ -101,6 +101,54 @@ def _json_object(text: str, where: str) -> dict[str, Any]:
     return value
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+# What listeners read without checking, per payload type: a signed body without it is
+# malformed (400), never a listener's exception (500).
+def _interactive_shape(payload: dict[str, Any]) -> str | None:
+    user = payload.get("user")
+    if not isinstance(user, dict) or not _is_text(user.get("id")):
+        return "has no user object with an id"
+    kind = payload["type"]
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "has no actions list"
+        if not all(isinstance(a, dict) and _is_text(a.get("action_id")) for a in actions):
+            return "has an action without an action_id"
+    if kind in {"view_submission", "view_closed"}:
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("callback_id"), str):
+            return "has no view object with a callback_id"
+        state = view.get("state", {})
+        if not isinstance(state, dict) or not isinstance(state.get("values", {}), dict):
+            return "has a view state that is not an object"
+    return None
+
+
+_EVENT_TEXT_FIELDS = {
+    "app_home_opened": ("user",),
+    "reaction_added": ("user", "reaction"),
+    "reaction_removed": ("user", "reaction"),
+}
+
+
+def _event_shape(event: dict[str, Any]) -> str | None:
+    for name in _EVENT_TEXT_FIELDS.get(event["type"], ()):
+        if not _is_text(event.get(name)):
+            return f"{event['type']} event without a {name}"
+    if event["type"].startswith("reaction_") and not isinstance(event.get("item"), dict):
+        return "reaction event without an item"
+    return None
+
+
+def _refuse_if(problem: str | None, where: str) -> None:
+    if problem is not None:
+        raise Refused("400 Bad Request", f"{where} {problem}")
+
+
 def check_body(body: bytes, content_type: str) -> None:
     """Raise `Refused` (400) unless `body` has a shape Slack sends for `content_type`."""
     try:
@@ -114,6 +162,7 @@ def check_body(body: bytes, content_type: str) -> None:
             event = payload.get("event")
             if not isinstance(event, dict) or not isinstance(event.get("type"), str):
                 raise Refused("400 Bad Request", "event_callback without an event object")
+            _refuse_if(_event_shape(event), "event_callback:")
         return
     if media_type == "application/x-www-form-urlencoded":
         try:
@@ -123,9 +172,16 @@ def check_body(body: bytes, content_type: str) -> None:
         if "payload" in form:
             if len(form["payload"]) != 1:
                 raise Refused("400 Bad Request", "form body has several payload fields")
-            _json_object(form["payload"][0], "payload field")
+            payload = _json_object(form["payload"][0], "payload field")
+            _refuse_if(_interactive_shape(payload), f"{payload['type'][:40]} payload")
             return
-        if "command" in form or "ssl_check" in form:
+        if "ssl_check" in form:
+            return
+        if "command" in form:
+            for name in ("command", "user_id"):
+                values = form.get(name, [])
+                if len(values) != 1 or not values[0]:
+                    raise Refused("400 Bad Request", f"slash command without one {name}")
             return
         raise Refused("400 Bad Request", "form body has neither payload nor command")
     raise Refused("400 Bad Request", f"unsupported content type {media_type[:40]!r}")

@@ -133,6 +133,27 @@ def _deep(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+def _action(**changes) -> dict:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "team": {"id": "T123"},
+        "response_url": "http://127.0.0.1:9/never",
+        "actions": [{"action_id": "account_show", "value": "1"}],
+    }
+    return {**payload, **changes}
+
+
+def _submission(**changes) -> dict:
+    payload = {
+        "type": "view_submission",
+        "user": {"id": "U1"},
+        "team": {"id": "T123"},
+        "view": {"callback_id": "touch_log_modal", "state": {"values": {}}},
+    }
+    return {**payload, **changes}
+
+
 MALFORMED: dict[str, tuple[bytes, str]] = {
     "broken json": (b'{"type": "event_callback", ', JSON),
     "json array": (b'[{"type": "event_callback"}]', JSON),
@@ -150,6 +171,35 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
         FORM,
     ),
     "empty body": (b"", FORM),
+    # Well-formed JSON whose inside is not what Slack sends (found by the review).
+    **{
+        f"{kind}: {what}": (urlencode({"payload": json.dumps(payload)}).encode(), FORM)
+        for kind, what, payload in (
+            ("block_actions", "actions a string", _action(actions="x")),
+            ("block_actions", "an empty action", _action(actions=[{}])),
+            ("block_actions", "actions null", _action(actions=None)),
+            ("block_actions", "no actions", _action(actions=[])),
+            ("block_actions", "user null", _action(user=None)),
+            ("view_submission", "view a string", _submission(view="x")),
+            ("view_submission", "view null", _submission(view=None)),
+        )
+    },
+    "app_home_opened without a user": (
+        event_callback_body({"type": "app_home_opened", "tab": "home"}),
+        JSON,
+    ),
+    "app_home_opened with a number for a user": (
+        event_callback_body({"type": "app_home_opened", "user": 5}),
+        JSON,
+    ),
+    "reaction without an item": (
+        event_callback_body({"type": "reaction_added", "user": "U1", "reaction": "phone"}),
+        JSON,
+    ),
+    "command without a user_id": (
+        urlencode({"command": "/account", "text": "acme", "team_id": "T123"}).encode(),
+        FORM,
+    ),
     "unknown content type": (b'{"type": "event_callback"}', "text/plain"),
 }
 
