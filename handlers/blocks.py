@@ -104,8 +104,9 @@ def clean(text: object) -> str:
     text = str(text)
     if text.isascii():
         return text
+    # Line and paragraph separators (Zl, Zp) would break a one-line name: a space.
     return "".join(
-        c
+        " " if unicodedata.category(c) in ("Zl", "Zp") else c
         for i, c in enumerate(text)
         if unicodedata.category(c) != "Cf" or (c == ZWJ and _keeps_joiner(text, i))
     )

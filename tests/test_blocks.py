@@ -661,6 +661,8 @@ def test_a_right_to_left_override_cannot_make_a_name_read_as_another() -> None:
     # A zero-width joiner inside an emoji sequence is part of the emoji and stays.
     assert blocks.clean("👩\u200d💻 Dev Shop") == "👩\u200d💻 Dev Shop"
     assert blocks.clean("Ac\u200dme") == "Acme"
+    # Line and paragraph separators cannot break a name over lines.
+    assert blocks.escape("Acme\u2028Corp\u2029Ltd") == "Acme Corp Ltd"
 
 
 def test_the_card_counts_order_days_writes_credits_with_a_minus_and_the_segment_in_words() -> None:
