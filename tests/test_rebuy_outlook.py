@@ -290,9 +290,10 @@ def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
     stored_fit(slack_app.db)
     assert slack_app.event(app_home_opened_event("U123")) == 200
     view = slack_app.wait_for("views.publish")[0]["view"]
-    dormant = "\n".join(sections(view)["Dormant"])
+    # Each account is listed once, under its most urgent heading: Dormant AB is at risk.
+    at_risk = "\n".join(sections(view)["At risk"])
     # Dormant AB's only order (1 Oct 2025) is before the cut-off: it has a chance.
-    assert "*Dormant AB*" in dormant and "Chance of an order in the next 90 days:" in dormant
+    assert "*Dormant AB*" in at_risk and "Chance of an order in the next 90 days:" in at_risk
     # Overdue Oy's orders all came after the cut-off (31 Mar): the model knows nothing.
     overdue = "\n".join(sections(view)["Overdue"])
     assert "*Overdue Oy*" in overdue and "Chance of an order" not in overdue

@@ -54,7 +54,9 @@ def test_a_later_credit_note_does_not_hide_a_due_account(db: Database) -> None:
         f.order(session, acct, AS_OF - timedelta(days=3), 0)  # a free sample
         due = _due(session)
     assert [item.name for item in due[ana.id]] == ["Credit Co"]
-    assert due[ana.id][0].schedule.days_overdue == (AS_OF - f.at("2026-03-31").date()).days
+    # Never touched: due by the first-touch plan, never called overdue (issue 12).
+    schedule = due[ana.id][0].schedule
+    assert not schedule.touched and schedule.days_overdue == 0
 
 
 def test_each_due_tactic_has_a_true_premise_and_its_own_why(db: Database) -> None:
