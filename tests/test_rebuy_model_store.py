@@ -129,6 +129,18 @@ def test_data_cutoff_prefers_the_setting_then_the_newest_feed(workspace):
         assert fit_job.data_cutoff(session=session, configured=date(2026, 1, 20)) == date(
             2026, 1, 20
         )
+    # A later correction file of a few old orders never moves the cut-off back.
+    with workspace.transaction() as session:
+        session.add(
+            OrderFeed(
+                source="csv",
+                through=date(2025, 6, 30),
+                finished_at=datetime(2026, 2, 2, tzinfo=UTC),
+                rows=1,
+            )
+        )
+    with workspace.session() as session:
+        assert fit_job.data_cutoff(session=session) == date(2026, 1, 31)
 
 
 def test_fit_weekly_fits_once_a_week(workspace, monkeypatch, capsys, tmp_path):

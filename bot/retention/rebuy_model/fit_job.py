@@ -43,16 +43,19 @@ def last_order_day(*, session: Session) -> date | None:
 
 
 def latest_feed_through(*, session: Session) -> date | None:
-    """The through-date of the newest orders import or sync."""
-    return session.execute(
-        sa.select(OrderFeed.through).order_by(OrderFeed.finished_at.desc(), OrderFeed.id.desc())
-    ).scalar()
+    """The latest through-date of any orders import or sync. The latest, not the newest
+    feed's: a later import of a few old orders (a correction file) must not move the
+    cut-off back and refit the model on a truncated history."""
+    through = session.execute(sa.select(sa.func.max(OrderFeed.through))).scalar()
+    if isinstance(through, str):  # SQLite's max() of a date column comes back as text
+        through = date.fromisoformat(through[:10])
+    return as_day(through) if through is not None else None
 
 
 def data_cutoff(*, session: Session, configured: date | None = None) -> date | None:
     """The date the order data is complete through: REBUY_DATA_CUTOFF when set, else the
-    newest import's through-date, else (orders from before feeds were recorded) the last
-    order's date. Never "now": T ends here. None when there are no orders."""
+    latest through-date of the imports and syncs, else (orders loaded before feeds were
+    recorded) the last order's date. Never "now": T ends here. None without orders."""
     if configured is not None:
         return configured
     return latest_feed_through(session=session) or last_order_day(session=session)
