@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -132,11 +132,20 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A write unit of work: committed on success, rolled back on error."""
+    def transaction(self, *, lock_wait_ms: int | None = None) -> Iterator[Session]:
+        """A write unit of work: committed on success, rolled back on error.
+
+        `lock_wait_ms` bounds the wait for a lock (work that must finish inside Slack's
+        3 seconds); by default a write waits as long as the database's own timeouts."""
         with Session(self.engine, expire_on_commit=False) as session:
             if self.is_sqlite:
-                session.connection(execution_options={"sqlite_immediate": True})
+                options: dict[str, object] = {"sqlite_immediate": True}
+                if lock_wait_ms is not None:
+                    # BEGIN IMMEDIATE is where SQLite waits for the write lock (see _begin).
+                    options["sqlite_lock_wait_ms"] = int(lock_wait_ms)
+                session.connection(execution_options=options)
+            elif lock_wait_ms is not None:
+                session.execute(text(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}"))
             try:
                 yield session
                 session.commit()

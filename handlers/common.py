@@ -8,8 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -18,9 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookResponse
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
-from bot.db import Database
 from bot.retention.actions import Actor, rep_for_slack_user, snooze_account
 from bot.retention.reps import link_rep
 from bot.retention.signals import day_label
@@ -323,24 +320,3 @@ class Work:
 
 # How long a write on the ack path waits for a lock before giving up (Slack retries).
 QUICK_LOCK_WAIT_MS = 1_000
-
-
-@contextmanager
-def quick_transaction(db: Database, *, lock_wait_ms: int = QUICK_LOCK_WAIT_MS) -> Iterator[Session]:
-    """A write unit of work that waits at most `lock_wait_ms` for a lock, for writes that
-    must finish inside Slack's 3 seconds (the database's own wait is far longer)."""
-    with db.engine.connect() as connection:
-        if db.is_sqlite:
-            # BEGIN IMMEDIATE is where SQLite waits for the write lock (see bot.db).
-            connection = connection.execution_options(
-                sqlite_immediate=True, sqlite_lock_wait_ms=int(lock_wait_ms)
-            )
-        with Session(bind=connection, expire_on_commit=False) as session:
-            if not db.is_sqlite:
-                session.execute(sa.text(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}"))
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise

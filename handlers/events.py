@@ -16,7 +16,7 @@ from bot.retention.book import leaderboard, working_day_streak
 from bot.retention.reactions import apply_reaction
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import Work, current_rep, quick_transaction
+from handlers.common import QUICK_LOCK_WAIT_MS, Work, current_rep
 from handlers.reminders import refresh_reminder_message
 from models import SlackEvent
 
@@ -135,7 +135,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         on_a_message = item.get("type") == "message" and item.get("channel") and item.get("ts")
         outcome = None
         try:
-            with quick_transaction(runtime.db) as session:
+            with runtime.db.transaction(lock_wait_ms=QUICK_LOCK_WAIT_MS) as session:
                 if claim_event(session, runtime, body) and on_a_message:
                     outcome = apply_reaction(
                         session=session,
