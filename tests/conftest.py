@@ -86,10 +86,19 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate_all(database: Database) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+def _empty_all(database: Database) -> None:
+    """Empty every table and restart its ids.
+
+    DELETE on tables this small is much cheaper than TRUNCATE, which rewrites files.
+    """
     with database.engine.begin() as connection:
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
+        sequences = connection.execute(
+            sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        ).scalars()
+        for name in sequences:
+            connection.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -101,7 +110,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database = Database(f"sqlite:///{path}")
     else:
         database = Database(request.getfixturevalue("pg_url"))
-        _truncate_all(database)
+        _empty_all(database)
     yield database
     database.dispose()
 
