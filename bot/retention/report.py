@@ -145,7 +145,7 @@ def recency_report(*, session: Session, now: datetime, as_of: date | None = None
     as_of = as_of or now.date()
     facts = {
         account_id: fact
-        for account_id, fact in load_facts(session=session, as_of=as_of).items()
+        for account_id, fact in load_facts(session=session, as_of=as_of, summary=True).items()
         if existed_on(fact, as_of)
     }
     since = {months: months_back(as_of, months) for months in (6, 12, 18)}
