@@ -97,8 +97,8 @@ def _summary_select(scope, today: date):
         )
         .where(
             sa.or_(
-                gaps.c.n == sa.cast((gaps.c.of + 1) / 2, sa.Integer),
-                gaps.c.n == sa.cast((gaps.c.of + 2) / 2, sa.Integer),
+                gaps.c.n == (gaps.c.of + 1) // 2,
+                gaps.c.n == (gaps.c.of + 2) // 2,
             )
         )
         .group_by(gaps.c.account_id)
