@@ -13,8 +13,9 @@ round by round, each as a new process over the same data:
 - duckdb: the same as one SQL query over the CSV files;
 - `rebuy account NAME` end to end.
 
-Prints medians and the ratios rebuy / pandas and rebuy / duckdb. The machine is shared
-with other work, so only ratios measured in the same run mean anything.
+Prints median CPU seconds (user + system of each new process) and the ratios
+rebuy / pandas and rebuy / duckdb. The machine is shared with other work,
+so only ratios measured in the same run mean anything.
 pandas and duckdb are not dependencies of Rebuy: `pip install pandas duckdb`.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,9 +89,12 @@ SELECT
 
 
 def _run(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
+    """The CPU seconds (user + system) the new process used: on a machine shared with
+    other work, wall time measures the neighbours as much as the command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # `rebuy account` exits 1 when a name is not found: still an answer.
     if done.returncode != 0 and not (command[1] == "account" and done.returncode == 1):
         raise SystemExit(f"{command[:3]} failed: {done.stderr[-800:]}")
@@ -138,7 +143,7 @@ def main() -> None:
                 raise
     medians = {name: statistics.median(ts) for name, ts in times.items() if ts}
     for name, value in medians.items():
-        print(f"{name:24} median {value:6.2f} s  (of {len(times[name])})")
+        print(f"{name:24} median {value:6.2f} s CPU (of {len(times[name])})")
     report = medians["rebuy report --json"]
     for peer in ("pandas", "duckdb"):
         if peer in medians:
