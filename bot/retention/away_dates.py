@@ -25,7 +25,9 @@ MAX_DAYS_AHEAD = 366
 # leave then stays this short ("dec 24 to jan 2").
 RECENT_START_DAYS = 31
 ROLL_OVER_DAYS = 92
-EXAMPLES = "e.g. `/account away dec 24 to jan 2`, `/account away tomorrow` or `/account away next week`"
+EXAMPLES = (
+    "e.g. `/account away dec 24 to jan 2`, `/account away tomorrow` or `/account away next week`"
+)
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SEPARATORS = re.compile(r"\s*[–—]\s*|\s+-\s+|\s+(?:to|until|till|through|thru)\s+")
@@ -127,7 +129,7 @@ def _end(text: str, today: date, *, start: date) -> date:
 
 
 def _named_span(words: str, today: date) -> DateRange | None:
-    """"this week" (today to Friday), "next week" (Monday to Friday)."""
+    """ "this week" (today to Friday), "next week" (Monday to Friday)."""
     if words == "this week":
         friday = today + timedelta(days=4 - today.weekday())
         return DateRange(today, max(friday, today))

@@ -83,6 +83,17 @@ class WorkCalendar:
             day = self.next_working_day(day + timedelta(days=1))
         return found
 
+    def upcoming(self, day: date, count: int) -> list[tuple[date, str]]:
+        """The next `count` public holidays from `day` on, within a year."""
+        found: list[tuple[date, str]] = []
+        for offset in range(366):
+            name = self.holiday(day + timedelta(days=offset))
+            if name:
+                found.append((day + timedelta(days=offset), name))
+                if len(found) == count:
+                    break
+        return found
+
     def working_days_back(self, day: date) -> Iterator[date]:
         """Working days from `day` backwards (itself first when it is one)."""
         while True:
@@ -286,6 +297,27 @@ def away_periods(*, session: Session, rep_id: int, today: date) -> list[Away]:
         .order_by(AwayPeriod.starts_on)
     )
     return [_plain(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class AwayWithCover:
+    """An away period and who covers it (their Slack id and name, for a mention)."""
+
+    away: Away
+    cover_slack_user_id: str | None = None
+    cover_name: str | None = None
+
+
+def away_with_covers(*, session: Session, rep_id: int, today: date) -> list[AwayWithCover]:
+    """The rep's away periods under way or ahead, soonest first, with their cover reps."""
+    found = []
+    for away in away_periods(session=session, rep_id=rep_id, today=today):
+        cover = session.get(Rep, away.cover_rep_id) if away.cover_rep_id else None
+        if cover is None:
+            found.append(AwayWithCover(away))
+        else:
+            found.append(AwayWithCover(away, cover.slack_user_id, cover.name or cover.email))
+    return found
 
 
 def away_on(*, session: Session, days: Collection[date]) -> list[Away]:
