@@ -3,6 +3,7 @@ reminders when the rep's Slack status says they are away, and `/account holidays
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -23,6 +24,7 @@ from handlers.blocks import (
 AWAY_CANCEL = "away_cancel"  # value: the away period's id
 AWAY_PAUSE = "away_pause"  # value: the last away day, YYYY-MM-DD
 AWAY_KEEP = "away_keep"
+EMOJI_CODE = re.compile(r"^:[a-z0-9_+\-']{1,80}:$")
 OFFER_BLOCK = "away_offer"
 OFFER_ACTIONS = "away_offer_actions"
 USAGE = (
@@ -97,11 +99,15 @@ def away_taken_back(away: Away, *, today: date) -> str:
 # --- the offer in the morning's first message --------------------------------------------
 
 
-def offer_blocks(*, last_day: date, status: str) -> list[dict]:
+def offer_blocks(*, last_day: date, emoji: str | None, text: str | None) -> list[dict]:
     """ "Your Slack status says … until Fri, Aug 21. Pause reminders until then?" """
-    text = (
-        f"🌴 Looks like you're away: your Slack status says “{escape(status)}” "
-        f"until {day_words(last_day)}. Pause reminders until then?"
+    # An emoji code renders as the emoji (escaping its underscores would break it).
+    shown = [emoji] if emoji and EMOJI_CODE.match(emoji) else []
+    shown += [escape(text)] if text else []
+    status = f" “{' '.join(shown)}”" if shown else ""
+    line = (
+        f"🌴 Looks like you're away: your Slack status{status} lasts until "
+        f"{day_words(last_day)}. Pause reminders until then?"
     )
     actions = ActionsBlock(
         block_id=OFFER_ACTIONS,
@@ -115,7 +121,7 @@ def offer_blocks(*, last_day: date, status: str) -> list[dict]:
             button("Keep them coming", AWAY_KEEP, "keep"),
         ],
     )
-    return [section(text, block_id=OFFER_BLOCK).to_dict(), actions.to_dict()]
+    return [section(line, block_id=OFFER_BLOCK).to_dict(), actions.to_dict()]
 
 
 def without_offer(raw: Sequence[dict], note: str) -> list[dict]:

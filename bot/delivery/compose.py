@@ -79,7 +79,9 @@ def _with_offer(message: dict, offer: AwayOffer | None) -> dict:
     if offer is None:
         return message
     first, rest = message["blocks"][:1], message["blocks"][1:]
-    offer_raw = away_blocks.offer_blocks(last_day=offer.last_day, status=offer.status)
+    offer_raw = away_blocks.offer_blocks(
+        last_day=offer.last_day, emoji=offer.emoji, text=offer.text
+    )
     return {**message, "blocks": blocks.finish_dicts([*first, *offer_raw, *rest])}
 
 

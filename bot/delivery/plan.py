@@ -96,7 +96,8 @@ class RepTarget:
 @dataclass(frozen=True)
 class AwayOffer:
     last_day: date
-    status: str  # the status as the rep set it, e.g. ":palm_tree: Vacationing"
+    emoji: str | None  # the status as the rep set it, e.g. ":palm_tree:", "Vacationing"
+    text: str | None
 
 
 @dataclass
@@ -225,8 +226,7 @@ def _away_offer(session: Session, rep: Rep, now: datetime) -> AwayOffer | None:
     )
     if last_day is None:
         return None
-    label = " ".join(part for part in (status.emoji, status.text) if part)
-    return AwayOffer(last_day, label)
+    return AwayOffer(last_day, status.emoji, status.text)
 
 
 def _day_after(day: date) -> date:

@@ -84,10 +84,12 @@ class WorkCalendar:
         return found
 
     def upcoming(self, day: date, count: int) -> list[tuple[date, str]]:
-        """The next `count` public holidays from `day` on, within a year."""
+        """The next `count` public holidays on a weekday (days off that a weekend is not
+        already) from `day` on, within a year."""
         found: list[tuple[date, str]] = []
         for offset in range(366):
-            name = self.holiday(day + timedelta(days=offset))
+            candidate = day + timedelta(days=offset)
+            name = self.holiday(candidate) if candidate.weekday() < 5 else None
             if name:
                 found.append((day + timedelta(days=offset), name))
                 if len(found) == count:
