@@ -24,6 +24,7 @@ from handlers.blocks import (
 AWAY_CANCEL = "away_cancel"  # value: the away period's id
 AWAY_PAUSE = "away_pause"  # value: the last away day, YYYY-MM-DD
 AWAY_KEEP = "away_keep"
+ACTION_IDS = (AWAY_CANCEL, AWAY_PAUSE, AWAY_KEEP)
 EMOJI_CODE = re.compile(r"^:[a-z0-9_+\-']{1,80}:$")
 OFFER_BLOCK = "away_offer"
 OFFER_ACTIONS = "away_offer_actions"
