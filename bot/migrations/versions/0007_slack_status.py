@@ -1,7 +1,7 @@
 """rep's Slack status (to suggest away days) and the away offer already made
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-08 09:00:00
 
 Adds nullable columns only: no existing row changes.
@@ -14,8 +14,8 @@ from alembic import op
 
 import models.types
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
