@@ -12,7 +12,15 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
-from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
+from models.sync import (
+    OUTBOX_STATUSES,
+    SYNC_STATUSES,
+    CrmOutbox,
+    SyncCursor,
+    SyncLease,
+    SyncPlanned,
+    SyncRun,
+)
 
 __all__ = [
     "OUTBOX_STATUSES",
@@ -37,6 +45,8 @@ __all__ = [
     "SlackRequest",
     "Snooze",
     "SyncCursor",
+    "SyncLease",
+    "SyncPlanned",
     "SyncRun",
     "TacticExposure",
     "Touch",
