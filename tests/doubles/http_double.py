@@ -49,6 +49,7 @@ class HttpDouble:
         self._faults: list[_Fault] = []
         self._offset = 0.0
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every request
+        self.latency = 0.0  # seconds every answer takes (a slow CRM, to keep a sync running)
         self._ssl_context = ssl_context
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -165,6 +166,8 @@ class HttpDouble:
         return None
 
     def _answer(self, request: Request) -> Answer:
+        if self.latency:
+            time.sleep(self.latency)
         answer = self.before(request)
         if answer is None:
             fault = self._take_fault(request.path)
