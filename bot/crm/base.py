@@ -155,6 +155,9 @@ class Skipped:
 
     record_id: str
     reason: str
+    # True for a record the source holds but that is malformed (a date that is not a
+    # date): listed with the run's problems. False: simply not a row (an open task).
+    malformed: bool = False
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ SOURCE = "HubSpot"
 SEARCH_RESULT_CAP = 10_000  # HubSpot's search never pages past this many results
 ENGAGEMENTS = {"calls": "call", "emails": "email", "meetings": "meeting", "notes": "note"}
 TASK_TYPES = {"CALL": "call", "EMAIL": "email"}
+# Meetings that did not take place: never a touch (and taken back if one was imported).
+MISSED_OUTCOMES = {"CANCELED", "CANCELLED", "NO_SHOW", "RESCHEDULED"}
 _OBJECTS = {"accounts": ("companies",), "contacts": ("contacts",), "orders": ("deals",)}
 _OBJECTS["touches"] = (*ENGAGEMENTS, "tasks")
 _NOTE_PROPERTY = {
@@ -219,6 +221,8 @@ class HubSpotSource:
         props = ["hs_timestamp", "hubspot_owner_id", _NOTE_PROPERTY[object_type]]
         if object_type == "tasks":
             props += ["hs_task_status", "hs_task_type"]
+        if object_type == "meetings":
+            props += ["hs_meeting_outcome"]
         return [*props, s.touch_key_property]
 
     def _companies_of(self, object_type: str, ids: list[str]) -> dict[str, str]:
@@ -333,7 +337,8 @@ class HubSpotSource:
                 p = r.properties
                 name = " ".join(filter(None, (p.get("firstname"), p.get("lastname")))).strip()
                 if r.id not in companies:
-                    skipped.append(Skipped(r.id, "contact is on no company"))
+                    # Taken off its last company: it leaves the company it was on.
+                    removed.append(Removed("contacts", r.id, r.modified))
                     continue
                 rows.append(
                     ContactRow(
@@ -371,6 +376,8 @@ class HubSpotSource:
                 touch = self._touch(r, companies.get((r.object_type, r.id)), owners)
                 if isinstance(touch, Skipped):
                     skipped.append(touch)
+                elif isinstance(touch, Removed):
+                    removed.append(touch)
                 else:
                     rows.append(touch)
         last = records[-1]
@@ -401,13 +408,18 @@ class HubSpotSource:
             return Skipped(r.id, f"deal has no amount (“{p.get('amount') or ''}”)")
         if not p.get("closedate"):
             return Skipped(r.id, "deal has no close date")
+        closed = _maybe_when(p["closedate"])
+        if closed is None:
+            return Skipped(r.id, f"closedate “{p['closedate']}” is not a date", malformed=True)
         names = products.get(r.id) or []
-        return OrderRow(
-            companies[r.id], _when(p["closedate"]), amount, r.id, "; ".join(names) or None
-        )
+        return OrderRow(companies[r.id], closed, amount, r.id, "; ".join(names) or None)
 
-    def _touch(self, r: _Record, company: str | None, owners: dict[str, str]) -> TouchRow | Skipped:
+    def _touch(
+        self, r: _Record, company: str | None, owners: dict[str, str]
+    ) -> TouchRow | Skipped | Removed:
         p = r.properties
+        if (p.get("hs_meeting_outcome") or "").upper() in MISSED_OUTCOMES:
+            return Removed("touches", r.id, r.modified)
         if r.object_type == "tasks":
             if p.get("hs_task_status") != "COMPLETED":
                 return Skipped(r.id, "task is not completed")
@@ -416,10 +428,14 @@ class HubSpotSource:
             kind = ENGAGEMENTS[r.object_type]
         if company is None:
             return Skipped(r.id, f"{r.object_type[:-1]} is on no company")
-        when = p.get("hs_timestamp")
+        when = _maybe_when(p["hs_timestamp"]) if p.get("hs_timestamp") else r.modified
+        if when is None:
+            return Skipped(
+                r.id, f"hs_timestamp “{p['hs_timestamp']}” is not a time", malformed=True
+            )
         return TouchRow(
             company,
-            _when(when) if when else r.modified,
+            when,
             kind,
             owners.get(p.get("hubspot_owner_id") or ""),
             _text(p.get(_NOTE_PROPERTY[r.object_type])),
@@ -451,6 +467,14 @@ def _when(value: Any) -> datetime:
     if text.isdigit():
         return datetime.fromtimestamp(int(text) / 1000, UTC)
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _maybe_when(value: Any) -> datetime | None:
+    """A time the CRM holds in a record's properties, or None when it is not one."""
+    try:
+        return _when(value)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _money(value: Any) -> Decimal | None:

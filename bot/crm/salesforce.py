@@ -207,6 +207,10 @@ class SalesforceSource:
                 rows.append(self._account(r))
                 continue
             account = f.get("AccountId")
+            if not account and kind == "contacts":
+                # Taken off its account: it leaves the account it was on.
+                removed.append(Removed("contacts", r.id, r.modified))
+                continue
             if not account:
                 skipped.append(Skipped(r.id, f"{r.sobject} is on no account"))
                 continue
@@ -228,7 +232,12 @@ class SalesforceSource:
                 if amount is None or not f.get("CloseDate"):
                     skipped.append(Skipped(r.id, "opportunity has no amount or close date"))
                     continue
-                rows.append(OrderRow(account, _when(f["CloseDate"]), amount, r.id, None))
+                closed = _maybe_when(f["CloseDate"])
+                if closed is None:
+                    reason = f"CloseDate “{f['CloseDate']}” is not a date"
+                    skipped.append(Skipped(r.id, reason, malformed=True))
+                    continue
+                rows.append(OrderRow(account, closed, amount, r.id, None))
             else:
                 touch = self._touch(r, account)
                 (skipped if isinstance(touch, Skipped) else rows).append(touch)  # type: ignore[arg-type]
@@ -260,9 +269,12 @@ class SalesforceSource:
         else:
             kind = "visit" if (f.get("Type") or "").strip().lower() == "visit" else "meeting"
             when = f.get("ActivityDateTime") or f["SystemModstamp"]
+        at = _maybe_when(when)
+        if at is None:
+            return Skipped(r.id, f"the activity's date “{when}” is not a time", malformed=True)
         return TouchRow(
             account,
-            _when(when),
+            at,
             kind,
             _owner_email(f),
             _text(f.get("Subject")),
@@ -298,6 +310,13 @@ def _when(value: Any) -> datetime:
     if text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _maybe_when(value: Any) -> datetime | None:
+    try:
+        return _when(value)
+    except (ValueError, IndexError, OverflowError):
+        return None
 
 
 def _money(value: Any) -> Decimal | None:

@@ -342,6 +342,9 @@ def _apply(
     # Records the source cannot make rows of (an open task, an activity on no company)
     # are counted, not reported: they are not errors.
     counts["skipped"] += sum(len(batch.skipped) for batch in batches)
+    for item in (item for batch in batches for item in batch.skipped if item.malformed):
+        errors.append(f"{stream} record {item.record_id}: {item.reason}")
+        counts["bad"] = counts.get("bad", 0) + 1
     if kind == "touches":
         rows = writes.link_written(session, rows, counts)
         rows, counts["planned"] = planned.hold_future(session, source, rows, now)

@@ -157,6 +157,19 @@ class HubSpotDouble(HttpDouble):
             if from_id not in back.setdefault(to_id, []):
                 back[to_id].append(from_id)
 
+    def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Take a record off another (a contact off its company); like the HubSpot UI, this
+        moves the record's last-modified time."""
+        with self._data_lock:
+            for a, b, x, y in (
+                (from_type, to_type, from_id, to_id),
+                (to_type, from_type, to_id, from_id),
+            ):
+                targets = self.associations.get((a, b), {}).get(x, [])
+                if y in targets:
+                    targets.remove(y)
+            self._touch(from_type, self.tables[from_type].records[from_id])
+
     def update(self, object_type: str, record_id: str, **properties: Any) -> None:
         """Change a record as a user would: new values and a new last-modified time."""
         with self._data_lock:
