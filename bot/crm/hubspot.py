@@ -21,6 +21,7 @@ at 10,000 results, so a long pull restarts the search from the last record read.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,6 +110,8 @@ def modified_property(object_type: str) -> str:
 def classify(error: Exception) -> Failure | None:
     """An exception from the HubSpot client, as a status and the wait HubSpot asked for."""
     if isinstance(error, _API_ERRORS):
+        if error.status == 403:
+            return Failure(403, explanation=_refusal(error.body))
         headers = error.headers or {}
         hint = None
         if headers.get("Retry-After"):
@@ -123,6 +126,29 @@ def classify(error: Exception) -> Failure | None:
     if isinstance(error, urllib3.exceptions.HTTPError):
         return Failure(None)
     return None
+
+
+def _refusal(body: Any) -> str | None:
+    """HubSpot's 403 MISSING_SCOPES answer, as what to add to the private app."""
+    try:
+        data = json.loads(body) if isinstance(body, str | bytes) else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("category") != "MISSING_SCOPES":
+        return None
+    scopes: list[str] = []
+    for item in data.get("errors") or []:
+        context = item.get("context") if isinstance(item, dict) else None
+        for name in ("requiredGranularScopes", "requiredScopes"):
+            for scope in (context or {}).get(name) or []:
+                if isinstance(scope, str) and scope not in scopes:
+                    scopes.append(scope)
+    which = " or ".join(scopes) if scopes else "a scope this call needs"
+    return (
+        f"the access token lacks the scope {which}. In HubSpot, add it to the private app "
+        "(Settings → Integrations → Private Apps → your app → Scopes), then run the sync "
+        "again; the README (“Connect your CRM”) lists every scope Rebuy needs."
+    )
 
 
 @dataclass(frozen=True)

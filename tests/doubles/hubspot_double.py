@@ -101,6 +101,8 @@ class HubSpotDouble(HttpDouble):
         super().__init__()
         self.token = token
         self.token_expired = False
+        # Scopes the private app was NOT granted: calls needing one get HubSpot's 403.
+        self.missing_scopes: set[str] = set()
         self.rate_limit = rate_limit
         self.retry_after = retry_after
         self.unique_properties = set(unique_properties)
@@ -346,6 +348,26 @@ class HubSpotDouble(HttpDouble):
                     ),
                     "correlationId": "00000000-0000-0000-0000-000000000001",
                     "category": "EXPIRED_AUTHENTICATION" if expired else "INVALID_AUTHENTICATION",
+                },
+            )
+        needed = required_scopes(request.method, request.path)
+        if needed & self.missing_scopes:
+            return Answer(
+                403,
+                {
+                    "status": "error",
+                    "message": "This app hasn't been granted all required scopes to make this "
+                    "call. Read more about required scopes here: "
+                    "https://developers.hubspot.com/scopes.",
+                    "correlationId": "00000000-0000-0000-0000-000000000006",
+                    "errors": [
+                        {
+                            "message": "One or more of the following scopes are required.",
+                            "context": {"requiredGranularScopes": sorted(needed)},
+                        }
+                    ],
+                    "links": {"scopes": "https://developers.hubspot.com/scopes"},
+                    "category": "MISSING_SCOPES",
                 },
             )
         if self.rate_limit is not None:
@@ -661,6 +683,36 @@ class HubSpotDouble(HttpDouble):
         if after + limit < len(self.owners):
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return Answer(200, answer)
+
+
+# The scope family of each object type, as HubSpot's API reference lists it (engagements
+# are under the contacts scopes; line items have their own since 2024).
+_SCOPE_FAMILY = {
+    "companies": "crm.objects.companies",
+    "deals": "crm.objects.deals",
+    "line_items": "crm.objects.line_items",
+    "contacts": "crm.objects.contacts",
+    **dict.fromkeys(ENGAGEMENTS, "crm.objects.contacts"),
+}
+
+
+def required_scopes(method: str, path: str) -> set[str]:
+    """The scopes a request needs (HubSpot: reads need .read; writes .write)."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:3] == ["crm", "v3", "owners"]:
+        return {"crm.objects.owners.read"}
+    writes = method in ("PATCH", "DELETE", "PUT") or (
+        method == "POST" and parts[-1:] not in (["search"], ["read"])
+    )
+    mode = "write" if writes else "read"
+    if parts[:3] == ["crm", "v3", "objects"] and len(parts) >= 4:
+        family = _SCOPE_FAMILY.get(parts[3])
+        return {f"{family}.{mode}"} if family else set()
+    if parts[:3] == ["crm", "v4", "associations"] and len(parts) >= 5:
+        # The reference lists "one of" many object scopes: the from-object's is enough.
+        family = _SCOPE_FAMILY.get(parts[3])
+        return {f"{family}.{mode}"} if family else set()
+    return set()
 
 
 def _engagement_text(kind: str, n: int) -> dict[str, str]:
