@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -41,7 +41,9 @@ from bot.crm.base import (
     RetryPolicy,
     Row,
     Skipped,
+    SourceAuthError,
     SourceError,
+    SourcePermissionError,
     TouchRow,
     base_kind,
     is_removed_stream,
@@ -49,6 +51,7 @@ from bot.crm.base import (
     utc,
     with_retries,
 )
+from bot.crm.salesforce_auth import SalesforceCredentials
 
 SOURCE = "Salesforce"
 TOUCH_KEY_FIELD = "Rebuy_Touch_Id__c"
@@ -74,6 +77,14 @@ class SalesforceSettings:
     page_size: int = 200  # rows per yielded batch (Salesforce pages by up to 2,000)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     session: requests.Session | None = field(default=None, compare=False)
+    # How the session was obtained (a login): then an expired session is renewed.
+    credentials: SalesforceCredentials | None = field(default=None, compare=False)
+
+    @classmethod
+    def logged_in(cls, credentials: SalesforceCredentials, **options: Any) -> SalesforceSettings:
+        """Settings with a fresh session from `credentials` (renewed when it expires)."""
+        session_id, instance = credentials.login()
+        return cls(instance_url=instance, session_id=session_id, credentials=credentials, **options)
 
     def client(self) -> Salesforce:
         return Salesforce(
@@ -104,15 +115,39 @@ class _Record:
         return (self.modified, self.id)
 
 
-class SalesforceSource:
-    """Pulls accounts, contacts, orders and touches (and deletions) from a Salesforce org."""
-
-    name = "salesforce"
-    streams = (*KINDS, *(removed_kind(k) for k in KINDS))
+class SalesforceSession:
+    """A client whose calls are retried, and whose expired session is renewed once by
+    logging in again when the settings carry credentials."""
 
     def __init__(self, settings: SalesforceSettings, *, client: Salesforce | None = None) -> None:
         self.settings = settings
         self.client = client or settings.client()
+
+    def _call(self, what: str, call: Any) -> Any:
+        try:
+            return self._retried(what, call)
+        except SourcePermissionError:
+            raise
+        except SourceAuthError:
+            credentials = self.settings.credentials
+            if credentials is None:
+                raise
+            session_id, instance = credentials.login()
+            self.settings = replace(self.settings, session_id=session_id, instance_url=instance)
+            self.client = self.settings.client()
+            return self._retried(what, call)  # `call` reads self.client: the new session
+
+    def _retried(self, what: str, call: Any) -> Any:
+        return with_retries(
+            call, policy=self.settings.retry, classify=classify, source=SOURCE, what=what
+        )
+
+
+class SalesforceSource(SalesforceSession):
+    """Pulls accounts, contacts, orders and touches (and deletions) from a Salesforce org."""
+
+    name = "salesforce"
+    streams = (*KINDS, *(removed_kind(k) for k in KINDS))
 
     def pull(self, kind: str, cursor: Cursor | None = None) -> Iterator[Batch]:
         if kind not in self.streams:
@@ -129,11 +164,6 @@ class SalesforceSource:
             yield self._batch(kind, plain, chunk, deleted)
 
     # -- reading ----------------------------------------------------------------
-    def _call(self, what: str, call: Any) -> Any:
-        return with_retries(
-            call, policy=self.settings.retry, classify=classify, source=SOURCE, what=what
-        )
-
     def _fields(self, sobject: str, deleted: bool) -> list[str]:
         s = self.settings
         if deleted:

@@ -80,9 +80,14 @@ class HttpDouble:
                     body,
                 )
                 answer = double._answer(request)
-                payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+                if isinstance(answer.body, bytes):  # e.g. a SOAP envelope
+                    payload = answer.body
+                    kind = answer.headers.pop("Content-Type", "text/xml;charset=UTF-8")
+                else:
+                    payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+                    kind = "application/json;charset=UTF-8"
                 self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
