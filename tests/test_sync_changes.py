@@ -11,13 +11,21 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.crm.hubspot import HubSpotSource
+from bot.crm.outbox import drain_outbox
 from bot.crm.sync import run_sync, stored_cursors
 from bot.db import Database
 from bot.retention.status import account_status
-from models import Account, Contact, SyncPlanned, SyncRun, Touch
+from models import Account, Contact, CrmOutbox, SyncPlanned, SyncRun, Touch
 from tests.doubles.hubspot_double import HubSpotDouble, iso_ms
 from tests.factories import NOW
-from tests.test_sync import TIERS, Clock, source_for
+from tests.test_sync import (
+    TIERS,
+    Clock,
+    react,
+    reminder_on_synced_account,
+    source_for,
+    writer_for,
+)
 
 CADENCE = {"key": 14, "mid": 30, "small": 60}
 
@@ -208,3 +216,45 @@ def test_malformed_records_are_listed_and_the_rest_is_synced(
         run = session.exec(select(SyncRun)).one()
         assert run.status == "partial" and "next tuesday" in (run.errors or "")
         assert session.execute(sa.select(sa.func.count()).select_from(Account)).scalar() == 12
+
+
+def test_a_touch_waiting_for_write_back_follows_its_company_into_a_merge(
+    db: Database, hubspot: HubSpotDouble
+) -> None:
+    sync_at(db, hubspot, NOW)
+    company, _owner = reminder_on_synced_account(db, hubspot)
+    react(db)
+    survivor = next(r.id for r in hubspot.live("companies") if r.id != company)
+    hubspot.merge_companies(survivor, company)
+    sync_at(db, hubspot, NOW)
+    with db.session() as session:
+        assert session.exec(select(CrmOutbox.account_external_id)).one() == survivor
+        reaction = session.exec(select(Touch).where(Touch.source == "reaction")).one()
+        assert session.get(Account, reaction.account_id).external_id == survivor
+    clock = Clock()
+    clock.now = NOW + timedelta(hours=1)
+    assert drain_outbox(db=db, writers={"hubspot": writer_for(hubspot)}, clock=clock).sent == 1
+    (call,) = [r for r in hubspot.live("calls") if r.properties.get("rebuy_touch_id")]
+    assert hubspot.associations[("calls", "companies")][call.id] == [survivor]
+
+
+def test_salesforce_contacts_deleted_or_taken_off_their_account_are_archived(
+    db: Database,
+) -> None:
+    from bot.crm.salesforce import SalesforceSource
+    from tests.doubles.salesforce_double import SalesforceDouble
+    from tests.test_sync_salesforce import settings
+
+    with SalesforceDouble(batch_size=200) as org:
+        org.generate(accounts=5, contacts=20, opportunities=10, activities=10)
+        sync_at(db, org, NOW, SalesforceSource(settings(org)))  # type: ignore[arg-type]
+        gone, loose = list(org.objects["Contact"])[:2]
+        org.delete("Contact", gone)
+        org.update("Contact", loose, AccountId=None)
+        result = sync_at(db, org, NOW, SalesforceSource(settings(org)))  # type: ignore[arg-type]
+    assert result.removed == 2
+    with db.session() as session:
+        rows = session.exec(select(Contact).where(Contact.external_id.in_([gone, loose]))).all()
+        assert len(rows) == 2 and all(c.archived_at is not None for c in rows)
+        live = session.exec(select(Contact).where(Contact.archived_at.is_(None))).all()
+        assert len(live) == 18

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.crm import contacts as crm_contacts
-from bot.crm import planned
+from bot.crm import merge, planned
 from bot.crm.base import ContactRow, Cursor, Removed, Row, TouchRow, import_row
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
@@ -154,6 +154,8 @@ def remove(
                 .values(archived_at=item.removed_at or now, merged_into=item.merged_into)
             )
             counts["archived"] += done.rowcount or 0
+            if item.merged_into:
+                merge.absorb(session, item.external_id, item.merged_into)
     elif kind == "orders":
         ids = sorted({item.external_id for item in removed})
         for start in range(0, len(ids), _IDS_PER_QUERY):
