@@ -258,3 +258,57 @@ def test_salesforce_contacts_deleted_or_taken_off_their_account_are_archived(
         assert len(rows) == 2 and all(c.archived_at is not None for c in rows)
         live = session.exec(select(Contact).where(Contact.archived_at.is_(None))).all()
         assert len(live) == 18
+
+
+def test_rate_limits_with_retry_after_and_5xx_after_success_end_in_a_complete_sync(
+    db: Database,
+) -> None:
+    from bot.crm.base import RetryPolicy
+    from bot.crm.hubspot import HubSpotSettings
+    from tests.test_sync import counts, expected
+
+    with HubSpotDouble(retry_after=True) as double:
+        double.generate(companies=200, contacts=0, deals=200, activities=100, owners=2)
+        want = expected(double)
+        double.rate_limit = (8, 10.0)  # eight calls per ten seconds from now on
+        double.freeze_clock()  # time moves only when the sync waits
+        asked = double.count("POST", "/companies/search")
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            double.advance(seconds)
+
+        source = HubSpotSource(
+            HubSpotSettings(
+                access_token=double.token,
+                host=double.url,
+                page_size=100,  # 200 companies: exactly two full pages
+                retry=RetryPolicy(attempts=4, sleep=sleep),
+            )
+        )
+        original = source._call
+        pages = 0
+
+        def flaky(what, call):
+            nonlocal pages
+            if "deals (search)" in what:
+                pages += 1
+                if pages == 2:  # HubSpot fails after answering the first page well
+                    double.fail_next(502, times=2, path_contains="/deals/search")
+            return original(what, call)
+
+        source._call = flaky  # type: ignore[method-assign]
+        result = run_sync(db=db, source=source, clock=Clock(), tiers=TIERS)
+        assert result.status == "ok", result.errors
+        assert double.count("POST", "", status=429) > 0
+        assert 10.0 in waits  # HubSpot's Retry-After, honoured
+        assert double.count("POST", "/deals/search", status=502) == 2
+        # Two full pages of companies, and no third request for an empty page.
+        assert double.count("POST", "/companies/search", status=200) - asked == 2
+    got = counts(db)
+    assert (got["accounts"], got["orders"], got["touches"]) == (
+        want["accounts"],
+        want["orders"],
+        want["touches"],
+    )

@@ -48,6 +48,7 @@ class HttpDouble:
         self._lock = threading.RLock()
         self._faults: list[_Fault] = []
         self._offset = 0.0
+        self._frozen: float | None = None
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every request
         self.latency = 0.0  # seconds every answer takes (a slow CRM, to keep a sync running)
         self._ssl_context = ssl_context
@@ -125,8 +126,14 @@ class HttpDouble:
 
     # -- time and faults ---------------------------------------------------
     def now(self) -> float:
-        """The double's clock (seconds): real time plus whatever `advance` added."""
-        return time.monotonic() + self._offset
+        """The double's clock (seconds): real time plus whatever `advance` added (or, once
+        `freeze_clock` was called, only what `advance` added: deterministic windows)."""
+        base = self._frozen if self._frozen is not None else time.monotonic()
+        return base + self._offset
+
+    def freeze_clock(self) -> None:
+        with self._lock:
+            self._frozen = time.monotonic()
 
     def advance(self, seconds: float) -> None:
         """Move the double's clock on (e.g. from a retry's injected sleep)."""
