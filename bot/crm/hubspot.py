@@ -21,26 +21,19 @@ at 10,000 results, so a long pull restarts the search from the last record read.
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-import urllib3
 from hubspot import Client
-from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
 from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
-from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.objects import (
     BatchReadInputSimplePublicObjectId,
-    Filter,
-    FilterGroup,
     PublicObjectSearchRequest,
 )
-from hubspot.crm.owners import ApiException as OwnersApiException
 
 from bot.crm.base import (
     KINDS,
@@ -48,7 +41,6 @@ from bot.crm.base import (
     Batch,
     ContactRow,
     Cursor,
-    Failure,
     OrderRow,
     Removed,
     RetryPolicy,
@@ -61,6 +53,15 @@ from bot.crm.base import (
     removed_kind,
     utc,
     with_retries,
+)
+from bot.crm.hubspot_api import (
+    after_cursor,
+    as_money,
+    as_text,
+    as_when,
+    classify,
+    maybe_when,
+    modified_property,
 )
 
 SOURCE = "HubSpot"
@@ -78,7 +79,6 @@ _NOTE_PROPERTY = {
     "notes": "hs_note_body",
     "tasks": "hs_task_subject",
 }
-_API_ERRORS = (ObjectsApiException, AssociationsApiException, OwnersApiException)
 
 
 @dataclass(frozen=True)
@@ -99,56 +99,6 @@ class HubSpotSettings:
         if self.host:
             options["host"] = self.host.rstrip("/")
         return Client.create(**options)
-
-
-def modified_property(object_type: str) -> str:
-    """Contacts keep their last-modified time in `lastmodifieddate`, other objects in
-    `hs_lastmodifieddate`."""
-    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
-
-
-def classify(error: Exception) -> Failure | None:
-    """An exception from the HubSpot client, as a status and the wait HubSpot asked for."""
-    if isinstance(error, _API_ERRORS):
-        if error.status == 403:
-            return Failure(403, explanation=_refusal(error.body))
-        headers = error.headers or {}
-        hint = None
-        if headers.get("Retry-After"):
-            try:
-                hint = float(headers["Retry-After"])
-            except ValueError:
-                hint = None
-        elif headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"):
-            # The ten-second window: waiting one whole interval always clears it.
-            hint = int(headers["X-HubSpot-RateLimit-Interval-Milliseconds"]) / 1000
-        return Failure(error.status, hint)
-    if isinstance(error, urllib3.exceptions.HTTPError):
-        return Failure(None)
-    return None
-
-
-def _refusal(body: Any) -> str | None:
-    """HubSpot's 403 MISSING_SCOPES answer, as what to add to the private app."""
-    try:
-        data = json.loads(body) if isinstance(body, str | bytes) else None
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("category") != "MISSING_SCOPES":
-        return None
-    scopes: list[str] = []
-    for item in data.get("errors") or []:
-        context = item.get("context") if isinstance(item, dict) else None
-        for name in ("requiredGranularScopes", "requiredScopes"):
-            for scope in (context or {}).get(name) or []:
-                if isinstance(scope, str) and scope not in scopes:
-                    scopes.append(scope)
-    which = " or ".join(scopes) if scopes else "a scope this call needs"
-    return (
-        f"the access token lacks the scope {which}. In HubSpot, add it to the private app "
-        "(Settings → Integrations → Private Apps → your app → Scopes), then run the sync "
-        "again; the README (“Connect your CRM”) lists every scope Rebuy needs."
-    )
 
 
 @dataclass(frozen=True)
@@ -208,7 +158,7 @@ class HubSpotSource:
             last: _Record | None = None
             while True:
                 request = PublicObjectSearchRequest(
-                    filter_groups=_after_cursor(modified, cursor),
+                    filter_groups=after_cursor(modified, cursor),
                     sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
                     properties=properties,
                     limit=limit,
@@ -223,7 +173,7 @@ class HubSpotSource:
                 for result in page.results:
                     props = result.properties or {}
                     stamp = props.get(modified) or result.updated_at
-                    last = _Record(object_type, str(result.id), props, _when(stamp))
+                    last = _Record(object_type, str(result.id), props, as_when(stamp))
                     yield last
                 read += len(page.results)
                 nxt = page.paging.next.after if page.paging and page.paging.next else None
@@ -370,8 +320,8 @@ class HubSpotSource:
                     ContactRow(
                         companies[r.id],
                         name or (p.get("email") or ""),
-                        _text(p.get("email")),
-                        _text(p.get("jobtitle")),
+                        as_text(p.get("email")),
+                        as_text(p.get("jobtitle")),
                         r.id,
                     )
                 )
@@ -413,14 +363,14 @@ class HubSpotSource:
 
     def _account(self, r: _Record, owners: dict[str, str]) -> AccountRow:
         p, s = r.properties, self.settings
-        cadence = _text(p.get(s.cadence_property)) if s.cadence_property else None
+        cadence = as_text(p.get(s.cadence_property)) if s.cadence_property else None
         return AccountRow(
             r.id,
-            _text(p.get("name")) or f"HubSpot company {r.id}",
+            as_text(p.get("name")) or f"HubSpot company {r.id}",
             owners.get(p.get("hubspot_owner_id") or ""),
-            _text(p.get(s.tier_property)) if s.tier_property else None,
-            _money(p.get(s.annual_value_property)) if s.annual_value_property else None,
-            int(Decimal(cadence)) if cadence and _money(cadence) is not None else None,
+            as_text(p.get(s.tier_property)) if s.tier_property else None,
+            as_money(p.get(s.annual_value_property)) if s.annual_value_property else None,
+            int(Decimal(cadence)) if cadence and as_money(cadence) is not None else None,
         )
 
     def _order(
@@ -429,12 +379,12 @@ class HubSpotSource:
         p = r.properties
         if r.id not in companies:
             return Skipped(r.id, "deal is on no company")
-        amount = _money(p.get("amount"))
+        amount = as_money(p.get("amount"))
         if amount is None:
             return Skipped(r.id, f"deal has no amount (“{p.get('amount') or ''}”)")
         if not p.get("closedate"):
             return Skipped(r.id, "deal has no close date")
-        closed = _maybe_when(p["closedate"])
+        closed = maybe_when(p["closedate"])
         if closed is None:
             return Skipped(r.id, f"closedate “{p['closedate']}” is not a date", malformed=True)
         names = products.get(r.id) or []
@@ -454,7 +404,7 @@ class HubSpotSource:
             kind = ENGAGEMENTS[r.object_type]
         if company is None:
             return Skipped(r.id, f"{r.object_type[:-1]} is on no company")
-        when = _maybe_when(p["hs_timestamp"]) if p.get("hs_timestamp") else r.modified
+        when = maybe_when(p["hs_timestamp"]) if p.get("hs_timestamp") else r.modified
         if when is None:
             return Skipped(
                 r.id, f"hs_timestamp “{p['hs_timestamp']}” is not a time", malformed=True
@@ -464,58 +414,10 @@ class HubSpotSource:
             when,
             kind,
             owners.get(p.get("hubspot_owner_id") or ""),
-            _text(p.get(_NOTE_PROPERTY[r.object_type])),
+            as_text(p.get(_NOTE_PROPERTY[r.object_type])),
             f"{r.object_type}:{r.id}",
-            _text(p.get(self.settings.touch_key_property)),
+            as_text(p.get(self.settings.touch_key_property)),
         )
-
-
-def _after_cursor(modified: str, cursor: Cursor | None) -> list[FilterGroup] | None:
-    """(modified > t) OR (modified == t AND id > cursor id): exactly what follows the cursor."""
-    if cursor is None:
-        return None
-    stamp = str(round(cursor.modified_at.timestamp() * 1000))
-    return [
-        FilterGroup(filters=[Filter(property_name=modified, operator="GT", value=stamp)]),
-        FilterGroup(
-            filters=[
-                Filter(property_name=modified, operator="EQ", value=stamp),
-                Filter(property_name="hs_object_id", operator="GT", value=cursor.record_id),
-            ]
-        ),
-    ]
-
-
-def _when(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return utc(value)
-    text = str(value).strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, UTC)
-    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def _maybe_when(value: Any) -> datetime | None:
-    """A time the CRM holds in a record's properties, or None when it is not one."""
-    try:
-        return _when(value)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-def _money(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def _text(value: Any) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text or None
 
 
 def pull_all(source: HubSpotSource, kinds: Iterable[str] = KINDS) -> dict[str, int]:
