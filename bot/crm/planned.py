@@ -42,7 +42,8 @@ def hold_future(
         else:
             kept.append(row)
     past = [r.external_id for r in kept if isinstance(r, TouchRow) and r.external_id]
-    forget(session, source, [*past, *future])
+    if future or _any_held(session, source):  # most syncs hold nothing: skip the deletes
+        forget(session, source, [*past, *future])
     if future:
         session.execute(
             sa.insert(table),
@@ -74,6 +75,14 @@ def forget(session: Session, source: str, keys: Iterable[str]) -> int:
         )
         dropped += done.rowcount or 0
     return dropped
+
+
+def _any_held(session: Session, source: str) -> bool:
+    from models import SyncPlanned
+
+    table = SyncPlanned.__table__
+    query = sa.select(table.c.id).where(table.c.source == source).limit(1)
+    return session.execute(query).first() is not None
 
 
 def due(session: Session, source: str, now: datetime) -> list[TouchRow]:
