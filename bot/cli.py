@@ -704,11 +704,11 @@ def sync(
     def report(result) -> None:
         nonlocal failed
         out.print(result.summary())
-        for line in result.errors[:10]:
+        for line in [] if result.status == "busy" else result.errors[:10]:
             out.print(f"  {line}")
         if len(result.errors) > 10:
             out.print("  …and more: `rebuy sync status`")
-        failed = failed or result.status == "failed"
+        failed = failed or result.status in ("failed", "busy")
 
     try:
         sync_sources(

@@ -13,7 +13,15 @@ from models.slack import (
     SlackRequest,
 )
 from models.summary import AccountSummary
-from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
+from models.sync import (
+    OUTBOX_STATUSES,
+    SYNC_STATUSES,
+    CrmOutbox,
+    SyncCursor,
+    SyncLease,
+    SyncPlanned,
+    SyncRun,
+)
 
 __all__ = [
     "OUTBOX_STATUSES",
@@ -39,6 +47,8 @@ __all__ = [
     "SlackRequest",
     "Snooze",
     "SyncCursor",
+    "SyncLease",
+    "SyncPlanned",
     "SyncRun",
     "TacticExposure",
     "Touch",

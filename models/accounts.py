@@ -100,6 +100,10 @@ class Contact(SQLModel, table=True):
     # The e-mail when known, otherwise the normalised name: what a re-import matches on.
     contact_key: str = Field(max_length=320)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The CRM's id for the person (live sync), and when the CRM deleted the contact or
+    # took it off this company: archived contacts are kept but no longer counted or shown.
+    external_id: str | None = Field(default=None, max_length=128, index=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AccountPlan(SQLModel, table=True):

@@ -238,7 +238,7 @@ def load_facts(
 
     contacts = (
         sa.select(Contact.account_id, sa.func.count())
-        .where(scoped(Contact.account_id))
+        .where(scoped(Contact.account_id), Contact.archived_at.is_(None))
         .group_by(Contact.account_id)
     )
     for account_id, n in session.execute(contacts):
