@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-UNIT_DAYS = {"days": 1.0, "weeks": 7.0}
+from .result import UNIT_DAYS, unit_days  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,6 @@ class ModelInputs:
         if not len(self):
             return 0
         return self.cutoff.toordinal() - int(self.first_day.min())
-
-
-def unit_days(unit: str) -> float:
-    try:
-        return UNIT_DAYS[unit]
-    except KeyError:
-        raise ValueError(f"time unit must be 'days' or 'weeks', not {unit!r}") from None
 
 
 def as_day(value: date | datetime) -> date:
