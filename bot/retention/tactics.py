@@ -28,12 +28,12 @@ from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
 from bot.retention.facts import AccountFacts, utc_value
-from bot.retention.signals import SIGNAL_NAMES, median_gap_days
+from bot.retention.signals import MODEL_SIGNAL_NAMES, SIGNAL_NAMES, median_gap_days
 from models import TacticExposure, Touch
 
 TACTICS_PATH = Path(__file__).with_name("tactics.yaml")
 
-SIGNALS = SIGNAL_NAMES
+SIGNALS = (*SIGNAL_NAMES, *MODEL_SIGNAL_NAMES)
 SEGMENTS = (
     "champions",
     "loyal",
@@ -70,6 +70,7 @@ URGENCY: dict[str, float] = {
     "single_threaded": 4.0,
     "dormant_6m": 3.5,
     "lost": 3.5,
+    "likely_lapsing": 4.0,
     "off_rhythm": 3.0,
     "need_attention": 3.0,
     "about_to_sleep": 3.0,
