@@ -482,6 +482,16 @@ REASONS: dict[str, _Reason] = {
             "Later than their normal reorder: check whether it slipped or went elsewhere.",
         ),
     ),
+    "likely_lapsing": _Reason(
+        "Likely lapsing",
+        "a valuable account's chance of ordering again is low, so act before it goes",
+        (
+            "A valuable account whose chance of another order is now low — reach out "
+            "before it is gone.",
+            "The order history says this good customer is slipping: find out why while "
+            "they still pick up.",
+        ),
+    ),
     "touch_overdue": _Reason(
         "Touch overdue",
         "you're past your cadence, so make the next contact count",

@@ -40,7 +40,7 @@ def minimise(objective, *, size: int, args: tuple, max_iterations: int) -> Optim
     )
     gradient = np.asarray(result.jac, dtype=float)
     settled = bool(np.all(np.isfinite(gradient)) and np.max(np.abs(gradient)) < GRADIENT_TOLERANCE)
-    converged = bool(result.success) or (settled and np.isfinite(result.fun))
+    converged = bool(result.success) or bool(settled and np.isfinite(result.fun))
     return Optimum(
         log_params=np.asarray(result.x, dtype=float),
         converged=converged,

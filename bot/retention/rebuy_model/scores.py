@@ -126,10 +126,13 @@ def _scaled_growth(params: BGNBDParams, x, T, t) -> np.ndarray:
 
 def expected_orders(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
     """E[Y(t) | x, t_x, T]: expected purchase occasions in the next t (eq. 10)."""
-    x, t_x, T = _arrays(x, t_x, T)
+    x, t_x, T = np.broadcast_arrays(*_arrays(x, t_x, T))
+    shape = x.shape
+    x, t_x, T = (np.atleast_1d(v).astype(float) for v in (x, t_x, T))
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
     growth = _scaled_growth(params, x, T, t)
-    return (params.a + params.b + x - 1.0) * growth * p_alive(params, x, t_x, T)
+    orders = (params.a + params.b + x - 1.0) * growth * p_alive(params, x, t_x, T)
+    return orders.reshape(shape)
 
 
 def chance_of_order(params: BGNBDParams, t, x, t_x, T) -> np.ndarray:
