@@ -32,7 +32,13 @@ CUTOFF = date(2026, 3, 31)  # the data cut-off; "now" (f.NOW) is 15 Jun 2026
 CADENCE = {"key": 14, "mid": 30, "small": 60}
 
 
-def stored_fit(db: Database, *, reliable: bool = True, valuable_from: float | None = 10.0):
+def stored_fit(
+    db: Database,
+    *,
+    reliable: bool = True,
+    valuable_from: float | None = 10.0,
+    cutoff: date = CUTOFF,
+):
     """A stored fit with the paper's parameters, as `rebuy model fit` would store it."""
     result = FitResult(
         r=CDNOW.r,
@@ -40,7 +46,7 @@ def stored_fit(db: Database, *, reliable: bool = True, valuable_from: float | No
         a=CDNOW.a,
         b=CDNOW.b,
         log_likelihood=-9582.43,
-        cutoff=CUTOFF,
+        cutoff=cutoff,
         accounts=2357,
         repeaters=1000 if reliable else 12,
         fit_seconds=0.5,
