@@ -17,6 +17,7 @@ from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook, words
 from bot.retention.rebuy_model.fit_job import store_fit
 from bot.retention.rebuy_model.fitting import FitResult, SpendFit
 from bot.retention.status import account_status
+from bot.retention.tactics import recommend_tactics
 from tests import factories as f
 from tests import slack_app_fixtures as app_fixtures
 from tests.slack_app_fixtures import SlackApp, all_text
@@ -263,6 +264,16 @@ def test_likely_lapsing_for_a_valuable_account_gone_quiet(db: Database):
     assert any("likely_lapsing" not in r and lapsing.reason in r for r in big_status.health.reasons)
     card = " ".join(big_status.health.reasons)
     assert card.count("Usually orders every") == 1 and "every 56 days" in card
+    # likely_lapsing has tactics of its own (the tactic bank's fits name it).
+    with db.session() as session:
+        picks = recommend_tactics(
+            session=session,
+            account_id=big.id,
+            signals=["likely_lapsing"],
+            segment=None,
+            now=f.NOW,
+        )
+    assert picks and all("likely_lapsing" in pick.reasons for pick in picks)
     # Same rhythm, but each order worth less than the repeaters' median: not "valuable".
     assert small_status.outlook.band == "unlikely"
     assert "likely_lapsing" not in small_status.signal_names
