@@ -308,3 +308,12 @@ def test_the_series_and_scipys_hyp2f1_agree_away_from_a_equal_one(x, T, t, r, al
         # Where one of them gives up, the scores still come out finite.
         params = bgnbd.BGNBDParams(r=r, alpha=alpha, a=a, b=b)
         assert np.isfinite(bgnbd.expected_orders(params, t, [x], [0.0], [T])).all()
+
+
+def test_bulk_scoring_with_hyp2f1_agrees_with_the_numpy_series(cdnow, monkeypatch):
+    x, t_x, T = cdnow
+    monkeypatch.setattr(scores, "BULK_ACCOUNTS", 10**9)  # the series (a card's path)
+    series = scores.expected_orders(PAPER, 39, x, t_x, T)
+    monkeypatch.setattr(scores, "BULK_ACCOUNTS", 1)  # scipy's hyp2f1 (the report's)
+    bulk = scores.expected_orders(PAPER, 39, x, t_x, T)
+    np.testing.assert_allclose(bulk, series, rtol=1e-9)
