@@ -184,7 +184,6 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
         id=MODEL_REFIT_JOB_ID,
         name="Re-buy model refit when the data cut-off moved",
         replace_existing=True,
-        next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in),
     )
 
 
@@ -301,11 +300,16 @@ def _fit_weekly(runtime: Runtime) -> None:
 
 
 def _refit_if_behind(runtime: Runtime) -> None:
-    # numpy/scipy load only when a refit is due.
-    from bot.retention.rebuy_model.fit_job import refit_if_behind
+    # The check is one cheap query without numpy; numpy/scipy load only when a refit is due.
+    from bot.retention.rebuy_model.store import fit_is_behind
 
     try:
-        refit_if_behind(runtime)
+        with runtime.db.session() as session:
+            behind = fit_is_behind(session=session, configured=runtime.settings.rebuy_data_cutoff)
+        if behind:
+            from bot.retention.rebuy_model.fit_job import refit_if_behind
+
+            refit_if_behind(runtime)
     except Exception:  # the next check tries again; the stored fit stays in use
         log.exception("re-buy model refit failed")
 

@@ -212,14 +212,23 @@ def _remember(cache: OrderedDict, key: tuple, value) -> None:
 def _shown_fit(session: Session) -> tuple[tuple, ModelFit] | None:
     """The newest fit when it may be shown, with its cache key; None otherwise."""
     row = session.execute(
-        sa.select(ModelFit.id, ModelFit.reliable, ModelFit.created_at)
+        sa.select(
+            ModelFit.id,
+            ModelFit.reliable,
+            ModelFit.created_at,
+            ModelFit.cutoff,
+            ModelFit.log_likelihood,
+            ModelFit.valuable_from,
+        )
         .order_by(ModelFit.created_at.desc(), ModelFit.id.desc())
         .limit(1)
     ).first()
     if row is None or not row.reliable:
         return None
-    # Per database and fit: several test databases (or workspaces) share one process.
-    key = (session.get_bind().url.render_as_string(hide_password=True), row.id, row.created_at)
+    # Per database and fit, by content too: a database emptied and refilled (tests, a
+    # restore) can give another fit the same id and time.
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    key = (url, *row)
     return key, row
 
 
