@@ -86,10 +86,12 @@ def is_occasion(daily):
     return daily.c.amount > 0
 
 
-def purchase_occasions(*, end: datetime, where=sa.true()):
+def purchase_occasions(*, end: datetime | None = None, where=sa.true(), daily=None):
     """One row per purchase occasion before `end`: (account_id, day, amount), the amount
-    being the day's net value. The re-buy model reads its inputs from here."""
-    daily = order_days(end=end, where=where)
+    being the day's net value. The re-buy model reads its inputs from here. `daily`: an
+    `order_days` subquery already built (load_facts reuses its own)."""
+    if daily is None:
+        daily = order_days(end=end, where=where)
     return sa.select(daily.c.account_id, daily.c.day, daily.c.amount).where(is_occasion(daily))
 
 
@@ -314,7 +316,7 @@ def load_facts(
 
     if with_order_days:
         days: dict[int, list[date]] = defaultdict(list)
-        rows = purchase_occasions(end=end, where=scoped(Order.account_id))
+        rows = purchase_occasions(daily=daily)
         for account_id, day, _ in session.execute(rows):
             days[account_id].append(date.fromisoformat(day) if isinstance(day, str) else day)
         for account_id, account_days in days.items():
