@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import OperationalError
 
+from bot.retention.dates import day_label, moment_label
 from bot.retention.errors import (
     AccountNotFound,
     AmbiguousAccount,
@@ -807,17 +808,20 @@ def model_show(as_json: AsJson = False) -> None:
             }
         )
         return
-    out.print(f"Fit {row.id}, stored {row.created_at:%Y-%m-%d %H:%M} UTC.")
+    out.print(f"Fit {row.id}, stored {moment_label(row.created_at)}.")
     _print_fit(row)
     if row.reliable:
         out.print(
             f"Shown to reps: chance of an order in the next 90 days for {row.accounts:,} "
-            f"accounts (data through {row.cutoff})."
+            f"accounts (data through {day_label(row.cutoff)})."
         )
     else:
         out.print(f"Not shown to reps: {row.reason}.")
     if current is not None and current != row.cutoff:
-        out.print(f"The data is now complete through {current}: run `rebuy model fit` to refit.")
+        out.print(
+            f"The data is now complete through {day_label(current)}: "
+            "run `rebuy model fit` to refit."
+        )
 
 
 @model_app.command("backtest")

@@ -49,6 +49,7 @@ from bot.crm.base import (
     utc,
     with_retries,
 )
+from bot.retention.touch_kinds import touch_kind
 
 SOURCE = "Salesforce"
 TOUCH_KEY_FIELD = "Rebuy_Touch_Id__c"
@@ -58,7 +59,6 @@ _OBJECTS = {
     "orders": ("Opportunity",),
     "touches": ("Task", "Event"),
 }
-_TASK_KINDS = {"call": "call", "email": "email", "meeting": "meeting", "visit": "visit"}
 
 
 @dataclass(frozen=True)
@@ -254,8 +254,7 @@ class SalesforceSource:
         if r.sobject == "Task":
             if not f.get("IsClosed") and f.get("Status") != "Completed":
                 return Skipped(r.id, "task is not completed")
-            label = (f.get("TaskSubtype") or f.get("Type") or "").strip().lower()
-            kind = _TASK_KINDS.get(label, "note")
+            kind = touch_kind(f.get("TaskSubtype") or f.get("Type")) or "note"
             when = f.get("CompletedDateTime") or f.get("ActivityDate") or f["SystemModstamp"]
         else:
             kind = "visit" if (f.get("Type") or "").strip().lower() == "visit" else "meeting"

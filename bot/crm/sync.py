@@ -48,6 +48,7 @@ from bot.crm.base import (
     removed_kind,
 )
 from bot.db import Database
+from bot.retention.dates import moment_label
 from bot.retention.importer import record_order_feed
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
@@ -502,9 +503,9 @@ def describe_runs(runs: Iterable[SyncRun]) -> list[str]:
     lines: list[str] = []
     for run in runs:
         took = f"{run.duration_s:.1f} s" if run.duration_s is not None else "—"
-        through = f", through {run.through:%Y-%m-%d %H:%M} UTC" if run.through else ""
+        through = f", through {moment_label(run.through)}" if run.through else ""
         lines.append(
-            f"#{run.id} {run.source} {run.started_at:%Y-%m-%d %H:%M} UTC {run.status} ({took}"
+            f"#{run.id} {run.source} {moment_label(run.started_at)} {run.status} ({took}"
             f"{through}): {run.records:,} read, {run.created:,} new, {run.updated:,} updated, "
             f"{run.archived:,} archived, {run.removed:,} removed, {run.linked:,} linked, "
             f"{run.skipped:,} skipped"

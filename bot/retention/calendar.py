@@ -21,6 +21,7 @@ import holidays
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
 from models import AwayPeriod, Rep
 
@@ -204,7 +205,10 @@ def set_away(
     """Record that the rep is away from `starts_on` to `ends_on` (inclusive). A period
     that overlaps one already recorded is refused with a message saying which."""
     if ends_on < starts_on:
-        raise InvalidInput(f"The away period ends ({ends_on}) before it starts ({starts_on}).")
+        raise InvalidInput(
+            f"The away period ends ({day_label(ends_on)}) before it starts "
+            f"({day_label(starts_on)})."
+        )
     if (ends_on - starts_on).days + 1 > MAX_AWAY_DAYS:
         raise InvalidInput(f"An away period can be at most {MAX_AWAY_DAYS} days long.")
     if cover_rep_id == rep_id:
@@ -222,7 +226,8 @@ def set_away(
     ).first()
     if clash is not None:
         raise InvalidInput(
-            f"Already away {clash.starts_on} to {clash.ends_on}: end that period first."
+            f"Already away {day_label(clash.starts_on)} to {day_label(clash.ends_on)}: "
+            "end that period first."
         )
     row = AwayPeriod(
         rep_id=rep_id,
