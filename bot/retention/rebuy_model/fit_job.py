@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.dates import day_label
+from bot.retention.importer.result import plural
 from models import ModelFit, Order, OrderFeed
 
 from . import gamma_gamma
@@ -140,8 +141,8 @@ def fit_line(row: ModelFit) -> str:
     reps." or "... Not shown to reps: only 12 accounts have ordered on more than one day."
     """
     head = (
-        f"Re-buy model fitted to {day_label(row.cutoff)} ({row.accounts:,} accounts, "
-        f"{row.repeaters:,} repeaters, {row.fit_seconds:.1f} s)"
+        f"Re-buy model fitted to {day_label(row.cutoff)} ({plural(row.accounts, 'account')}, "
+        f"{plural(row.repeaters, 'repeater')}, {row.fit_seconds:.1f} s)"
     )
     if row.reliable:
         return f"{head}. Shown to reps."
