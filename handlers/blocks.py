@@ -636,7 +636,11 @@ HELP_LINES = [
         "/account list [due|overdue|dormant|at-risk|declining|single-threaded|all]",
         "your accounts, filtered",
     ),
-    ("/account log NAME [call|email|meeting|visit|note] [note…]", "log a touch"),
+    (
+        "/account log NAME [call|email|meeting|visit|other] [yesterday|2 days ago|Mon|3 Dec] "
+        "[note…]",
+        "log a touch (no kind: I ask)",
+    ),
     ("/account snooze NAME 2w [reason…]", "push the next touch (1w, 2w, 10d, 1m or a date)"),
     ("/account plan NAME", "set the account plan"),
     ("/account cadence NAME 21", "days between touches for one account (`default`: the tier's)"),

@@ -301,3 +301,17 @@ def test_a_log_on_a_name_starting_with_a_kind_word_reads_the_whole_name(
     touch = command_touches(slack_app)[0]
     assert (touch.account_id, touch.kind, touch.note) == (phone.id, "email", "quote sent")
     assert not buttons(reply["blocks"])
+
+
+def test_when_counts_in_the_rep_s_own_time_zone(slack_app: SlackApp) -> None:
+    """14:00 UTC on Mon 15 Jun is 04:00 on Tue 16 Jun in Kiritimati (UTC+14)."""
+    with slack_app.db.transaction() as session:
+        f.rep(session, "kai@seller.example", slack_user_id="UKAI", tz="Pacific/Kiritimati")
+        f.account(session, "Acme Corp")
+
+    slack_app.command("log acme corp call yesterday", user_id="UKAI")
+    _, today = slack_app.command("log acme corp email 2026-06-16", user_id="UKAI")
+
+    days = sorted(t.touched_at.date() for t in command_touches(slack_app))
+    assert days == [date(2026, 6, 15), date(2026, 6, 15)]  # "today" there is logged now
+    assert today["text"] == "✉️ Logged an email on *Acme Corp*. The cadence restarts today."
