@@ -424,7 +424,8 @@ def away(
             now=runtime.now(),
         )
     covered = f", covered by {cover.strip().lower()}" if cover else ""
-    out.print(f"{rep_email.strip().lower()} is away {first} to {last}{covered}.")
+    span = f"{day_label(first, weekday=True)} to {day_label(last, weekday=True)}"
+    out.print(f"{rep_email.strip().lower()} is away {span}{covered}.")
 
 
 def _day_arg(text: str, what: str) -> date:

@@ -421,8 +421,10 @@ def pick_list(
 def pending_label(pending: dict) -> str:
     """What a pick-list button will do, for "Choose one and I'll …"."""
     do = pending.get("do")
+    if do == "log" and not pending.get("kind"):
+        return "ask what kind of touch it was"
     if do == "log":
-        return f"log {with_article(str(pending.get('kind') or 'note'))} on it"
+        return f"log {with_article(str(pending['kind']))} on it"
     if do == "snooze":
         until = pending.get("until")
         try:

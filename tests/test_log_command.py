@@ -315,3 +315,23 @@ def test_when_counts_in_the_rep_s_own_time_zone(slack_app: SlackApp) -> None:
     days = sorted(t.touched_at.date() for t in command_touches(slack_app))
     assert days == [date(2026, 6, 15), date(2026, 6, 15)]  # "today" there is logged now
     assert today["text"] == "✉️ Logged an email on *Acme Corp*. The cadence restarts today."
+
+
+def test_an_ambiguous_log_without_a_kind_asks_after_the_pick(slack_app: SlackApp) -> None:
+    with slack_app.db.transaction() as session:
+        f.account(session, "Acme Corp")
+        labs = f.account(session, "Acme Labs")
+
+    _, reply = slack_app.command("log acme yesterday")
+
+    assert "I'll ask what kind of touch it was" in all_text(reply)
+    picks = {b["text"]["text"]: b for b in actions_in(reply, "account_pick")}
+    asked = click(slack_app, picks["Acme Labs"], block_id="account_pick")
+    assert asked["text"] == "What kind of touch was it on *Acme Labs* yesterday (Sun 14 Jun)?"
+    click(slack_app, actions_in(asked, "touch_kind")[0], message={"ts": "1700000000.000600"})
+    (touch,) = command_touches(slack_app)
+    assert (touch.account_id, touch.kind, touch.touched_at.date()) == (
+        labs.id,
+        "call",
+        date(2026, 6, 14),
+    )
