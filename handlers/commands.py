@@ -23,6 +23,7 @@ from bot.retention.names import normalize_name
 from bot.retention.report import recency_report
 from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
+from bot.retention.when import check_touch_day
 from bot.runtime import Runtime
 from handlers import blocks, log_blocks
 from handlers.common import (
@@ -478,6 +479,8 @@ def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply)
 def _log_picked(runtime: Runtime, pending, *, name: str, user_id: str) -> dict:
     """A `log` pick: log it, or ask the kind when the command did not say."""
     today = user_today(runtime, user_id)
+    if pending.on is not None:
+        check_touch_day(pending.on, today=today)
     if pending.kind is None:
         return log_blocks.kind_question(
             account_id=pending.id, name=name, on=pending.on, today=today, note=pending.note,

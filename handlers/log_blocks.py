@@ -51,7 +51,8 @@ def kind_question(
     """Buttons Call / Email / Meeting / Other, each logging the touch described."""
     when = "" if on is None or on == today else f" {day_words(on, today=today)}"
     text = f"What kind of touch was it on *{escape(name)}*{when}?"
-    base = {"on": on.isoformat() if on else None, "note": note, "q": query}
+    short = cut(query.strip(), QUERY_SHOWN) if query else None  # fits the button's check
+    base = {"on": on.isoformat() if on else None, "note": note, "q": short}
     buttons = [
         button(
             f"{KIND_EMOJI[kind]} {label}",
