@@ -28,6 +28,7 @@ from handlers.blocks import (
 
 LOG_KIND = "touch_kind"
 UNDO = "touch_undo"
+ACTION_IDS = (LOG_KIND, UNDO)  # each has one listener in handlers/log_command.py
 # The buttons of "what kind of touch was it?": (label, kind). "Other" is a note.
 KIND_CHOICES = (("Call", "call"), ("Email", "email"), ("Meeting", "meeting"), ("Other", "note"))
 
