@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import OperationalError
 
+from bot.retention.dates import day_label, moment_label
 from bot.retention.errors import (
     AccountNotFound,
     AmbiguousAccount,
@@ -423,7 +424,8 @@ def away(
             now=runtime.now(),
         )
     covered = f", covered by {cover.strip().lower()}" if cover else ""
-    out.print(f"{rep_email.strip().lower()} is away {first} to {last}{covered}.")
+    span = f"{day_label(first, weekday=True)} to {day_label(last, weekday=True)}"
+    out.print(f"{rep_email.strip().lower()} is away {span}{covered}.")
 
 
 def _day_arg(text: str, what: str) -> date:
@@ -837,14 +839,14 @@ def model_show(as_json: AsJson = False) -> None:
             }
         )
         return
-    out.print(f"Fit {row.id}, stored {row.created_at:%Y-%m-%d %H:%M} UTC.")
+    out.print(f"Fit {row.id}, stored {moment_label(row.created_at)}.")
     _print_fit(row)
     if not row.reliable:
         out.print(f"Not shown to reps: {row.reason}.")
     elif fresh.state == "current":
         out.print(
             f"Shown to reps: chance of an order in the next 90 days for {row.accounts:,} "
-            f"accounts (data through {row.cutoff})."
+            f"accounts (data through {day_label(row.cutoff)})."
         )
     for line in _staleness_lines(fresh, row.reliable):
         err.print(line)
@@ -858,17 +860,17 @@ def _staleness_lines(fresh, reliable: bool) -> list[str]:
     age = f"{fresh.age_days} days old" if fresh.age_days != 1 else "1 day old"
     if reliable and fresh.state == "expired":
         lines.append(
-            f"Warning: the fit's data cut-off ({fresh.fit_cutoff}) is {age}, more than "
+            f"Warning: the fit's data cut-off ({day_label(fresh.fit_cutoff)}) is {age}, more than "
             f"{EXPIRED_DAYS}: reps see no chance of an order until newer orders are loaded."
         )
     elif reliable and fresh.state == "dated":
         lines.append(
             f'Warning: reps see the chance "as of {fresh.fit_cutoff.day} {fresh.fit_cutoff:%b}" '
-            f"(data cut-off {fresh.fit_cutoff}, {age}; current up to {FRESH_DAYS} days)."
+            f"(data cut-off {day_label(fresh.fit_cutoff)}, {age}; current up to {FRESH_DAYS} days)."
         )
     if fresh.newer_data is not None:
         lines.append(
-            f"The data is now complete through {fresh.newer_data}: `rebuy serve` refits "
+            f"The data is now complete through {day_label(fresh.newer_data)}: `rebuy serve` refits "
             "within the hour, or run `rebuy model fit` now."
         )
     return lines

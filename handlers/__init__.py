@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.runtime import Runtime
-from handlers import away, commands, errors, events, interactions
+from handlers import away, commands, errors, events, interactions, log_command
 from handlers.common import Work
 
 log = logging.getLogger(__name__)
@@ -56,5 +56,6 @@ def register(app: App, runtime: Runtime, work: Work, identity: Identity) -> None
     errors.register(app)
     events.register(app, runtime, work)
     commands.register(app, runtime, work)
+    log_command.register(app, runtime, work)
     interactions.register(app, runtime, work)
     away.register(app, runtime, work)

@@ -421,8 +421,10 @@ def pick_list(
 def pending_label(pending: dict) -> str:
     """What a pick-list button will do, for "Choose one and I'll …"."""
     do = pending.get("do")
+    if do == "log" and not pending.get("kind"):
+        return "ask what kind of touch it was"
     if do == "log":
-        return f"log {with_article(str(pending.get('kind') or 'note'))} on it"
+        return f"log {with_article(str(pending['kind']))} on it"
     if do == "snooze":
         until = pending.get("until")
         try:
@@ -633,7 +635,11 @@ HELP_LINES = [
         "/account list [due|overdue|dormant|at-risk|declining|single-threaded|all]",
         "your accounts, filtered",
     ),
-    ("/account log NAME [call|email|meeting|visit|note] [note…]", "log a touch"),
+    (
+        "/account log NAME [call|email|meeting|visit|other] [yesterday|2 days ago|Mon|3 Dec] "
+        "[note…]",
+        "log a touch (no kind: I ask)",
+    ),
     ("/account snooze NAME 2w [reason…]", "push the next touch (1w, 2w, 10d, 1m or a date)"),
     ("/account plan NAME", "set the account plan"),
     ("/account cadence NAME 21", "days between touches for one account (`default`: the tier's)"),

@@ -14,12 +14,7 @@ from slack_sdk import WebClient
 
 from bot.retention import book as books
 from bot.retention.actions import (
-    NOTE_MAX,
-    REASON_MAX,
     change_owner,
-    log_touch,
-    parse_snooze,
-    parse_touch_kind,
     set_cadence,
 )
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
@@ -28,8 +23,9 @@ from bot.retention.names import normalize_name
 from bot.retention.report import recency_report
 from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
+from bot.retention.when import check_touch_day
 from bot.runtime import Runtime
-from handlers import away, blocks
+from handlers import away, blocks, log_blocks
 from handlers.common import (
     Reply,
     Work,
@@ -41,8 +37,16 @@ from handlers.common import (
     user_today,
 )
 from handlers.interactions import any_of, open_plan_modal
+from handlers.log_command import (
+    GONE,
+    log_and_confirm,
+    log_from_command,
+    snooze_from_command,
+    two_readings,
+)
+from handlers.lookup_reply import not_found, resolve_match
 from handlers.payloads import pick_value
-from models import TOUCH_KINDS, Account
+from models import Account
 
 log = logging.getLogger(__name__)
 COMMAND = "/account"
@@ -79,46 +83,6 @@ def parse(text: str) -> Request:
     return Request("show", words, share)
 
 
-_KIND_WORDS = set(TOUCH_KINDS) | {
-    "phone",
-    "called",
-    "mail",
-    "e-mail",
-    "emailed",
-    "meet",
-    "met",
-    "visited",
-    "lunch",
-}
-# The units `parse_snooze` understands, as one token ("2w", "10days") or two ("3 weeks").
-_UNITS = r"d|day|days|w|wk|week|weeks|m|mo|month|months"
-_DURATION = re.compile(rf"^(\d{{1,3}}\s*({_UNITS})|\d{{4}}-\d{{2}}-\d{{2}})$", re.IGNORECASE)
-_AMOUNT = re.compile(r"^\d{1,3}$")
-_UNIT = re.compile(rf"^({_UNITS})$", re.IGNORECASE)
-
-
-def split_log_args(args: list[str]) -> tuple[str, str, str | None]:
-    """`log acme corp call talked renewal` -> ("acme corp", "call", "talked renewal")."""
-    for i, word in enumerate(args[1:], start=1):
-        if word.lower() in _KIND_WORDS:
-            return " ".join(args[:i]), word, " ".join(args[i + 1 :]) or None
-    return " ".join(args), "note", None
-
-
-def split_snooze_args(args: list[str]) -> tuple[str, str, str | None]:
-    """`snooze acme corp 2w buyer on leave` -> ("acme corp", "2w", "buyer on leave");
-    `snooze acme 3 weeks` -> ("acme", "3 weeks", None)."""
-    for i, word in enumerate(args[1:], start=1):
-        if _DURATION.match(word):
-            return " ".join(args[:i]), word, " ".join(args[i + 1 :]) or None
-        if _AMOUNT.match(word) and i + 1 < len(args) and _UNIT.match(args[i + 1]):
-            length = f"{word} {args[i + 1]}"
-            return " ".join(args[:i]), length, " ".join(args[i + 2 :]) or None
-    raise InvalidInput(
-        "Say for how long, e.g. `/account snooze acme 2w` (1w, 2w, 10d, 1m, 3 weeks or a date)."
-    )
-
-
 def register(app: App, runtime: Runtime, work: Work) -> None:
     def accept(ack: Ack, body: dict, context: BoltContext) -> None:
         """In the request thread: no database, no Slack call, nothing to wait behind."""
@@ -140,9 +104,14 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -
     request = parse(command.get("text") or "")
     user_id = command["user_id"]
     if request.verb in SUBCOMMANDS:
-        # An account's exact name (or CRM id) wins over a sub-command word it starts
-        # with: "Report Print Co", "Help Desk Supplies", "Plan B Logistics".
         words = [request.verb, *request.args]
+        # Both an account's exact name (or CRM id) and a sub-command that names an
+        # account ("Log Cabin Supplies"): the rep picks. Otherwise the name wins over
+        # the sub-command word it starts with: "Report Print Co", "Help Desk Supplies".
+        readings = two_readings(runtime, words, user_id)
+        if readings is not None:
+            respond(**readings, response_type="ephemeral")
+            return
         with runtime.db.session() as session:
             if _exact_name(session, " ".join(words)):
                 request = Request("show", words, request.share)
@@ -181,45 +150,12 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -
 
 
 def _resolve(session, query: str, reply, *, verb: str, pending: dict | None = None) -> int | None:
-    """The account id, or None after privately replying with a pick list / did-you-mean.
-
-    With `pending` (what the rep asked to do) the pick-list buttons carry it, so that
-    choosing an account finishes the job instead of only showing the card.
-    """
-    if not query.strip():
-        example = {
-            "log": "log acme call",
-            "snooze": "snooze acme 2w",
-            "plan": "plan acme",
-            "cadence": "cadence acme 21",
-            "owner": "owner acme ben@yourcompany.com",
-        }
-        reply(
-            blocks.help_message(
-                f"Which account? Add its name, e.g. `/account {example.get(verb, 'acme')}`."
-            ),
-            private=True,
-        )
-        return None
-    try:
-        return find_account_match(session=session, query=query).account_id
-    except AmbiguousAccount as error:
-        reply(
-            blocks.pick_list(
-                query, error.candidates, ambiguous=True, total=error.total, pending=pending
-            ),
-            private=True,
-        )
-    except AccountNotFound as error:
-        reply(_not_found(query, error, pending=pending), private=True)
-    return None
+    """The account id, or None after privately replying with a pick list / did-you-mean."""
+    match = resolve_match(session, query, reply, verb=verb, pending=pending)
+    return match.account_id if match is not None else None
 
 
-def _not_found(query: str, error: AccountNotFound, *, pending: dict | None = None) -> dict:
-    if error.empty:
-        return blocks.notice(blocks.escape(error.message))
-    payload = blocks.pick_list(query, error.candidates, ambiguous=False, pending=pending)
-    return payload if error.candidates else blocks.help_message(payload["text"])
+_not_found = not_found
 
 
 def _card_lookup(session, words: list[str], *, share: bool) -> tuple[int | None, dict | None]:
@@ -426,54 +362,6 @@ def show_report(runtime: Runtime, reply) -> None:
 # --- log, snooze, plan --------------------------------------------------------------------
 
 
-def _check_length(text: str | None, limit: int, what: str) -> None:
-    text = (text or "").strip()
-    if len(text) > limit:
-        raise InvalidInput(f"The {what} is {len(text):,} characters; keep it under {limit:,}.")
-
-
-def log_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
-    query, kind_word, note = split_log_args(args)
-    kind = parse_touch_kind(kind_word)
-    _check_length(note, NOTE_MAX, "note")
-    pending = {"do": "log", "kind": kind, "note": note}
-    with runtime.db.session() as session:
-        account_id = _resolve(session, query, reply, verb="log", pending=pending)
-    if account_id is not None:
-        reply(blocks.notice(_log(runtime, account_id, kind=kind, note=note, user_id=user_id)))
-
-
-def _log(runtime: Runtime, account_id: int, *, kind: str, note: str | None, user_id: str) -> str:
-    """Log the touch in a short write; the confirmation line."""
-    with runtime.db.transaction() as session:
-        touch = log_touch(
-            session=session,
-            account_id=account_id,
-            kind=kind,
-            now=runtime.now(),
-            actor=actor_for(runtime, user_id),
-            source="command",
-            note=note,
-        )
-        name = session.get(Account, account_id).name
-    return (
-        f"{blocks.KIND_EMOJI.get(touch.kind, '✅')} Logged {blocks.with_article(touch.kind)} on "
-        f"*{blocks.escape(name)}*. The cadence restarts today."
-    )
-
-
-def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
-    query, length, reason = split_snooze_args(args)
-    until = parse_snooze(length, today=user_today(runtime, user_id))
-    _check_length(reason, REASON_MAX, "reason")
-    pending = {"do": "snooze", "until": until.isoformat(), "reason": reason}
-    with runtime.db.session() as session:
-        account_id = _resolve(session, query, reply, verb="snooze", pending=pending)
-    if account_id is not None:
-        text = snooze_and_confirm(runtime, account_id, until=until, reason=reason, user_id=user_id)
-        reply(blocks.notice(text))
-
-
 _DEFAULT_CADENCE = {"default", "tier", "reset"}
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(\|[^>]*)?>$")
 
@@ -554,11 +442,6 @@ def plan_from_command(
 
 # --- a pick-list button that carries the action -------------------------------------------
 
-GONE = (
-    "That account no longer exists (it may have been merged or removed in the CRM). "
-    "Look it up again with `/account NAME`."
-)
-
 
 def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply) -> None:
     """The rep chose an account from a `log` / `snooze` / `plan` pick list: do what they
@@ -572,12 +455,13 @@ def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply)
             raise InvalidInput(GONE)
         name = account.name
     if pending.do == "log":
-        text = _log(
-            runtime, account_id, kind=pending.kind or "note", note=pending.note, user_id=user_id
-        )
-        if pending.cut:
-            text += " (The note was shortened to fit.)"
-    elif pending.do == "snooze":
+        payload = _log_picked(runtime, pending, name=name, user_id=user_id)
+        if body.get("response_url"):
+            respond(**payload, response_type="ephemeral", replace_original=True)
+        else:
+            client.chat_postMessage(channel=user_id, **payload)
+        return
+    if pending.do == "snooze":
         until = pending.snooze_until(today=user_today(runtime, user_id))
         text = snooze_and_confirm(
             runtime, account_id, until=until, reason=pending.reason, user_id=user_id
@@ -592,3 +476,22 @@ def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply)
         respond(**payload, response_type="ephemeral", replace_original=True)
     else:
         client.chat_postMessage(channel=user_id, **payload)
+
+
+def _log_picked(runtime: Runtime, pending, *, name: str, user_id: str) -> dict:
+    """A `log` pick: log it, or ask the kind when the command did not say."""
+    today = user_today(runtime, user_id)
+    if pending.on is not None:
+        check_touch_day(pending.on, today=today)
+    if pending.kind is None:
+        return log_blocks.kind_question(
+            account_id=pending.id, name=name, on=pending.on, today=today, note=pending.note,
+            query=None,
+        )  # fmt: skip
+    payload = log_and_confirm(
+        runtime, pending.id, kind=pending.kind, on=pending.on, note=pending.note,
+        user_id=user_id, today=today, query=None, key=None,
+    )  # fmt: skip
+    if pending.cut:
+        payload = blocks.notice(payload["text"] + " (The note was shortened to fit.)")
+    return payload

@@ -21,6 +21,7 @@ from models import TOUCH_KINDS
 BIGINT_MAX = 2**63 - 1
 # The same cap as `/account snooze` and the snooze modal.
 SNOOZE_MAX_DAYS = 366
+QUERY_MAX = 101  # the name a rep typed, as quoted back (blocks.QUERY_SHOWN + "…")
 EXPIRED = "That button no longer works. Run the `/account` command again."
 STALE_MODAL = "This form is out of date. Close it and open it again from `/account NAME`."
 
@@ -40,6 +41,7 @@ class PickValue(_Payload):
     do: Literal["log", "snooze", "plan"]
     kind: Literal[TOUCH_KINDS] | None = None  # type: ignore[valid-type]
     note: Annotated[str, Field(max_length=NOTE_MAX + 1)] | None = None
+    on: date | None = None  # the day a touch to log happened (None: today)
     until: date | None = None
     reason: Annotated[str, Field(max_length=REASON_MAX + 1)] | None = None
     cut: Literal[1] | None = None
@@ -52,6 +54,27 @@ class PickValue(_Payload):
                 "ends after today and lasts a year at most). Run `/account snooze` again."
             )
         return self.until
+
+
+class KindChoice(_Payload):
+    """A button of "what kind of touch was it?": the touch to log, now with its kind."""
+
+    id: AccountId
+    kind: Literal[TOUCH_KINDS]  # type: ignore[valid-type]
+    on: date | None = None
+    note: Annotated[str, Field(max_length=NOTE_MAX + 1)] | None = None
+    cut: Literal[1] | None = None
+    q: Annotated[str, Field(max_length=QUERY_MAX)] | None = None  # the name typed, if fuzzy
+
+
+UNDO_KEY = r"^cmd:[0-9a-f]{32}$"
+
+
+class UndoValue(_Payload):
+    """An Undo button: the touch or snooze a command made, by its own unique key."""
+
+    what: Literal["touch", "snooze"]
+    key: Annotated[str, Field(pattern=UNDO_KEY)]
 
 
 class ModalMetadata(_Payload):
@@ -90,13 +113,27 @@ def button_account_id(body: dict) -> int:
 
 def pick_value(body: dict) -> PickValue:
     """The checked value of a pick-list button; InvalidInput (a clear message) if bad."""
+    return _checked(body, PickValue)
+
+
+def _checked(body: dict, model: type[_Payload]):
     actions = body.get("actions")
     action = actions[0] if isinstance(actions, list) and actions else {}
     raw = action.get("value") if isinstance(action, dict) else None
     try:
-        return PickValue.model_validate_json(raw if isinstance(raw, str) else "")
+        return model.model_validate_json(raw if isinstance(raw, str) else "")
     except ValidationError:
         raise InvalidInput(EXPIRED) from None
+
+
+def kind_choice(body: dict) -> KindChoice:
+    """The checked value of a touch-kind button; InvalidInput (a clear message) if bad."""
+    return _checked(body, KindChoice)
+
+
+def undo_value(body: dict) -> UndoValue:
+    """The checked value of an Undo button; InvalidInput (a clear message) if bad."""
+    return _checked(body, UndoValue)
 
 
 def modal_metadata(view: dict, *, allowed_response_urls: tuple[str, ...]) -> ModalMetadata:

@@ -221,7 +221,7 @@ def test_away_rep_gets_nothing_cover_gets_their_accounts_then_a_welcome_back(
         env={"DATABASE_URL": db.url, "REBUY_NOW": "2026-06-14T08:00:00+00:00"},
     )
     assert result.exit_code == 0, result.output
-    assert "away 2026-06-15 to 2026-06-17, covered by u2@example.com" in result.output
+    assert "away Mon 15 Jun 2026 to Wed 17 Jun 2026, covered by u2@example.com" in result.output
 
     monday = make_runtime(db, double, now=datetime(2026, 6, 15, 8, 0, tzinfo=UTC))
     swept = run_sweep(monday, client_for(monday), pacer=fast_pacer())

@@ -64,7 +64,7 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(workspace, capsys, tmp_p
     assert listed(err) == [
         "line 3, column “account_external_id”: no account with external_id “ZZ”",
         "line 4, column “amount”: “abc” is not an amount; use a number like 1234.50 or $1,234.50",
-        "line 5, column “ordered_at”: “2027-01-05” is in the future (after 2026-06-16); "
+        "line 5, column “ordered_at”: “2027-01-05” is in the future (after 16 Jun 2026); "
         "orders are purchases that happened",
         "line 5, column “amount”: is empty",
     ]
@@ -120,7 +120,7 @@ def test_skip_bad_imports_the_good_rows_and_lists_the_bad(workspace, capsys, tmp
     assert code == 0, err
     summary, fitted = out.strip().splitlines()
     assert summary == "orders.csv: 3 rows — 2 new, 0 updated, 0 unchanged, 1 bad row skipped"
-    assert fitted.startswith("Re-buy model fitted to 2026-01-06")  # one line about the fit
+    assert fitted.startswith("Re-buy model fitted to 6 Jan 2026")  # one line about the fit
     assert "Skipped 1 bad row:" in err
     assert listed(err) == [
         "line 3, column “account_external_id”: no account with external_id “NOPE”"

@@ -395,11 +395,11 @@ def test_orders_dated_in_the_future_are_bad_rows_but_refunds_are_fine(
         (8, "ordered_at"),
     ]
     reasons = [problem.reason for problem in problems]
-    future = "“2027-06-15” is in the future (after 2026-06-16); orders are purchases that happened"
+    future = "“2027-06-15” is in the future (after 16 Jun 2026); orders are purchases that happened"
     assert reasons[1] == reasons[2] == future
     # On the last allowed day itself, the time tells where the line is.
-    assert "(after 2026-06-16 14:00 UTC)" in reasons[0] and "“2026-06-16T14:00:01Z”" in reasons[0]
-    assert "(after 2026-06-16 14:00 UTC)" in reasons[3]
+    assert "(after 16 Jun 2026, 14:00 UTC)" in reasons[0] and "“2026-06-16T14:00:01Z”" in reasons[0]
+    assert "(after 16 Jun 2026, 14:00 UTC)" in reasons[3]
     assert count(db, Order) == 0
 
     result = run(db, "orders", path, skip_bad=True)

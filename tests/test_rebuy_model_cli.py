@@ -97,7 +97,7 @@ def test_model_backtest_json_table_and_errors(workspace, capsys):
     # Bad requests get a plain message, never a traceback.
     code, _, err = run(capsys, "model", "backtest", "--calibration-end", "2025-10-01")
     assert code == 1
-    assert "after the data cut-off 2025-12-31" in err
+    assert "after the data cut-off 31 Dec 2025" in err
     assert "Traceback" not in err
     code, _, err = run(capsys, "model", "backtest", "--calibration-end", "last year")
     assert code == 1

@@ -284,7 +284,7 @@ def test_backtest_on_data_drawn_from_the_model_predicts_the_holdout():
 
 
 def test_backtest_refuses_a_holdout_past_the_data_cut_off(cdnow_rows):
-    with pytest.raises(BacktestError, match="after the data cut-off 1998-06-30"):
+    with pytest.raises(BacktestError, match="after the data cut-off 30 Jun 1998"):
         run_backtest(
             cdnow_rows, calibration_end=date(1998, 1, 1), horizon_weeks=39, data_cutoff=DATA_END
         )

@@ -51,8 +51,8 @@ def test_an_orders_import_records_its_through_date_and_fits(workspace, capsys, t
     [feed] = feeds(workspace)
     assert (feed.source, feed.through, feed.rows) == ("csv", date(2026, 3, 1), 3)
     # Two accounts are far too few: the fit is stored, and the CLI says why it is not shown.
-    assert "Re-buy model fitted to 2026-03-01 (2 accounts, 1 repeaters" in out
-    assert "Not shown to reps: only 1 accounts have ordered on more than one day" in out
+    assert "Re-buy model fitted to 1 Mar 2026 (2 accounts, 1 repeater," in out
+    assert "Not shown to reps: only 1 account has ordered on more than one day" in out
     [stored] = fits(workspace)
     assert stored.cutoff == date(2026, 3, 1) and not stored.reliable
     assert json.loads(stored.result_json)["accounts"] == 2
@@ -95,7 +95,7 @@ def test_model_show_before_and_after_a_fit(workspace, capsys, tmp_path):
     run(capsys, "import", "orders", str(write(tmp_path, "o.csv", ORDERS)))
     code, out, _ = run(capsys, "model", "show")
     assert code == 0
-    assert "Not shown to reps: only 1 accounts have ordered on more than one day" in out
+    assert "Not shown to reps: only 1 account has ordered on more than one day" in out
     code, out, _ = run(capsys, "model", "show", "--json")
     data = json.loads(out)
     assert data["shown"] is False and data["fit"]["cutoff"] == "2026-03-01"
@@ -105,7 +105,7 @@ def test_model_show_before_and_after_a_fit(workspace, capsys, tmp_path):
             OrderFeed(source="crm", through=date(2026, 4, 2), finished_at=datetime.now(UTC), rows=1)
         )
     code, out, err = run(capsys, "model", "show")
-    assert code == 0 and "The data is now complete through 2026-04-02" in err
+    assert code == 0 and "The data is now complete through 2 Apr 2026" in err
     assert "`rebuy serve` refits within the hour" in err
 
 
@@ -165,7 +165,7 @@ def test_rebuy_data_cutoff_overrides_the_through_date(workspace, capsys, tmp_pat
     code, out, err = run(capsys, "import", "orders", str(write(tmp_path, "o.csv", ORDERS)))
     assert code == 0, err
     assert [feed.through for feed in feeds(workspace)] == [date(2026, 3, 1)]  # as imported
-    assert "Re-buy model fitted to 2026-02-15" in out  # the configured cut-off wins
+    assert "Re-buy model fitted to 15 Feb 2026" in out  # the configured cut-off wins
     monkeypatch.setenv("REBUY_DATA_CUTOFF", "mid-February")
     code, _, err = run(capsys, "model", "show")
     assert code == 2 and "REBUY_DATA_CUTOFF" in err

@@ -389,10 +389,12 @@ def test_log_by_someone_else_records_them_not_the_owner(slack_app: SlackApp) -> 
     assert touch.note == "lunch with the buyer"
 
 
-def test_log_without_a_kind_logs_a_note(slack_app: SlackApp) -> None:
+def test_log_without_a_kind_asks_instead_of_logging_a_note(slack_app: SlackApp) -> None:
     seed(slack_app)
     _, reply = slack_app.command("log zeta tools")
-    assert "Logged a note on *Zeta Tools*" in reply["text"]
+    assert reply["text"] == "What kind of touch was it on *Zeta Tools*?"
+    with slack_app.db.session() as session:
+        assert session.exec(select(Touch).where(Touch.source == "command")).all() == []
 
 
 def test_log_without_a_name_asks_which_account(slack_app: SlackApp) -> None:

@@ -59,7 +59,7 @@ def test_sync_dry_run_then_sync_then_status(hubspot: HubSpotDouble, db: Database
         assert len(session.exec(select(Account)).all()) == 25
     code, out, err = run(capsys, "sync", "status")
     assert code == 0
-    assert out.startswith("#1 hubspot 2026-06-15 14:00 UTC ok (") and "through 2026-06-15" in out
+    assert out.startswith("#1 hubspot 15 Jun 2026, 14:00 UTC ok (") and "through 15 Jun 2026" in out
 
 
 def test_an_expired_token_fails_the_sync_with_a_clear_message(

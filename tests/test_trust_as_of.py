@@ -24,14 +24,16 @@ def _data(db: Database) -> None:
 
 def test_future_days_are_refused(db: Database) -> None:
     _data(db)
-    with db.session() as session, pytest.raises(InvalidInput, match="in the future"):
+    message = r"--as-of 1 Jan 2030 is in the future \(today is 15 Jun 2026\)"
+    with db.session() as session, pytest.raises(InvalidInput, match=message):
         check_as_of(session=session, as_of=date(2030, 1, 1), today=TODAY)
 
 
 def test_days_before_the_data_are_refused_saying_when_it_starts(db: Database) -> None:
     _data(db)
-    with db.session() as session, pytest.raises(InvalidInput, match="2025-03-04"):
+    with db.session() as session, pytest.raises(InvalidInput, match="on 4 Mar 2025") as refused:
         check_as_of(session=session, as_of=date(2024, 12, 31), today=TODAY)
+    assert "2024-12-31" not in refused.value.message  # dates in words, never ISO
     with db.session() as session:
         assert check_as_of(session=session, as_of=date(2025, 3, 4), today=TODAY) == date(2025, 3, 4)
 

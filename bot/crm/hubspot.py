@@ -63,11 +63,13 @@ from bot.crm.hubspot_api import (
     maybe_when,
     modified_property,
 )
+from bot.retention.touch_kinds import touch_kind
 
 SOURCE = "HubSpot"
 SEARCH_RESULT_CAP = 10_000  # HubSpot's search never pages past this many results
-ENGAGEMENTS = {"calls": "call", "emails": "email", "meetings": "meeting", "notes": "note"}
-TASK_TYPES = {"CALL": "call", "EMAIL": "email"}
+# Engagement object types; each one's kind (and a task's `hs_task_type`) is read
+# through the one table of touch words, `touch_kind`.
+ENGAGEMENTS = ("calls", "emails", "meetings", "notes")
 # Meetings that did not take place: never a touch (and taken back if one was imported).
 MISSED_OUTCOMES = {"CANCELED", "CANCELLED", "NO_SHOW", "RESCHEDULED"}
 _OBJECTS = {"accounts": ("companies",), "contacts": ("contacts",), "orders": ("deals",)}
@@ -399,9 +401,9 @@ class HubSpotSource:
         if r.object_type == "tasks":
             if p.get("hs_task_status") != "COMPLETED":
                 return Skipped(r.id, "task is not completed")
-            kind = TASK_TYPES.get(p.get("hs_task_type") or "", "note")
+            kind = touch_kind(p.get("hs_task_type")) or "note"
         else:
-            kind = ENGAGEMENTS[r.object_type]
+            kind = touch_kind(r.object_type) or "note"
         if company is None:
             return Skipped(r.id, f"{r.object_type[:-1]} is on no company")
         when = maybe_when(p["hs_timestamp"]) if p.get("hs_timestamp") else r.modified

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.crm.base import Cursor
+from bot.retention.dates import moment_label
 from models import SyncCursor, SyncRun
 
 
@@ -82,10 +83,10 @@ def describe_runs(runs: Iterable[SyncRun]) -> list[str]:
     lines: list[str] = []
     for run in runs:
         took = f"{run.duration_s:.1f} s" if run.duration_s is not None else "—"
-        through = f", through {run.through:%Y-%m-%d %H:%M} UTC" if run.through else ""
+        through = f", through {moment_label(run.through)}" if run.through else ""
         later = f", {run.planned:,} planned for later" if run.planned else ""
         lines.append(
-            f"#{run.id} {run.source} {run.started_at:%Y-%m-%d %H:%M} UTC {run.status} ({took}"
+            f"#{run.id} {run.source} {moment_label(run.started_at)} {run.status} ({took}"
             f"{through}): {run.records:,} read, {run.created:,} new, {run.updated:,} updated, "
             f"{run.archived:,} archived, {run.removed:,} removed, {run.linked:,} linked, "
             f"{run.skipped:,} skipped{later}"

@@ -52,6 +52,7 @@ from bot.crm.base import (
     with_retries,
 )
 from bot.crm.salesforce_auth import SalesforceCredentials
+from bot.retention.touch_kinds import touch_kind
 
 SOURCE = "Salesforce"
 TOUCH_KEY_FIELD = "Rebuy_Touch_Id__c"
@@ -61,7 +62,6 @@ _OBJECTS = {
     "orders": ("Opportunity",),
     "touches": ("Task", "Event"),
 }
-_TASK_KINDS = {"call": "call", "email": "email", "meeting": "meeting", "visit": "visit"}
 
 
 @dataclass(frozen=True)
@@ -293,8 +293,7 @@ class SalesforceSource(SalesforceSession):
         if r.sobject == "Task":
             if not f.get("IsClosed") and f.get("Status") != "Completed":
                 return Skipped(r.id, "task is not completed")
-            label = (f.get("TaskSubtype") or f.get("Type") or "").strip().lower()
-            kind = _TASK_KINDS.get(label, "note")
+            kind = touch_kind(f.get("TaskSubtype") or f.get("Type")) or "note"
             when = f.get("CompletedDateTime") or f.get("ActivityDate") or f["SystemModstamp"]
         else:
             kind = "visit" if (f.get("Type") or "").strip().lower() == "visit" else "meeting"

@@ -42,6 +42,7 @@ from bot.crm.base import (
     TouchRow,
     utc,
 )
+from bot.retention.touch_kinds import touch_kind
 
 _ROW_TYPES: dict[str, type] = {
     "accounts": AccountRow,
@@ -196,8 +197,8 @@ def _convert(name: str, value: Any, column: str) -> Any:
         except (TypeError, ValueError):
             raise _BadValue(f"{column} “{value}” is not a whole number of days") from None
     if name == "kind":
-        kind = str(value).strip().lower()
-        if kind not in TOUCH_KINDS:
+        kind = touch_kind(str(value))
+        if kind is None:
             raise _BadValue(f"{column} “{value}” is not one of {', '.join(TOUCH_KINDS)}")
         return kind
     return str(value).strip()

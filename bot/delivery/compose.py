@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.delivery.plan import NOON, AwayOffer, Covered, RepTarget
 from bot.retention.calendar import Away
+from bot.retention.dates import day_label
 from bot.retention.due import DueAccount, due_by_rep
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
@@ -54,7 +55,8 @@ def _header(
     needs = "accounts need" if count != 1 else "account needs"
     extra = f" ({more:,} more due: `/account list due`)" if more else ""
     if back_from is not None:
-        span = f"{back_from.starts_on:%-d %b} to {back_from.ends_on:%-d %b}"
+        starts, ends = back_from.starts_on, back_from.ends_on
+        span = f"{day_label(starts, year=False)} to {day_label(ends, year=False)}"
         lead = f"{hello} Welcome back. While you were away ({span}), these came due:"
         text = f"{lead} {count:,} {needs} you first{extra}."
     else:
@@ -86,7 +88,8 @@ def _with_offer(message: dict, offer: AwayOffer | None) -> dict:
 
 
 def _mark_covered(message: dict, who: Covered) -> dict:
-    note = f"🤝 Covered for {blocks.escape(who.name)}, back {who.back_on:%a %-d %b}"
+    back = day_label(who.back_on, year=False, weekday=True)
+    note = f"🤝 Covered for {blocks.escape(who.name)}, back {back}"
     raw = [*message["blocks"], blocks.context(note).to_dict()]
     return {"blocks": blocks.finish_dicts(raw), "text": f"(Covering) {message['text']}"}
 

@@ -14,6 +14,7 @@ from bot.delivery.compose import compose
 from bot.delivery.plan import plan_sweep
 from bot.delivery.reconcile import Backoff
 from bot.delivery.sweep import DueLists, SweepResult, _due_lists, _reps, run_sweep
+from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
 from bot.runtime import Runtime
 from bot.slack_client import make_web_client
@@ -94,7 +95,8 @@ def preview_reminders(
             back_from=target.back_from,
         )
         shown += 1
-        echo(f"── To {target.email} (<@{target.slack_user_id}>, {target.local_date}) ──")
+        day = day_label(target.local_date, weekday=True)
+        echo(f"── To {target.email} (<@{target.slack_user_id}>, {day}) ──")
         for draft in drafts:
             echo(message_preview(draft.blocks))
             echo("")

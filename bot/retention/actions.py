@@ -13,24 +13,13 @@ from sqlmodel import Session, select
 from bot.retention.errors import InvalidForm, InvalidInput, PermissionDenied
 from bot.retention.outbox import enqueue_touch, take_back
 from bot.retention.signals import day_label
-from models import TOUCH_KINDS, Account, AccountPlan, Rep, Snooze, Touch
+from bot.retention.touch_kinds import parse_touch_kind
+from models import Account, AccountPlan, Rep, Snooze, Touch
 
 NOTE_MAX = 2000
 REASON_MAX = 500
 PLAN_TEXT_MAX = 1000
 PLAN_MIN_MONTHS, PLAN_MAX_MONTHS = 3, 5
-TOUCH_KIND_ALIASES = {
-    "phone": "call",
-    "called": "call",
-    "mail": "email",
-    "e-mail": "email",
-    "emailed": "email",
-    "meet": "meeting",
-    "met": "meeting",
-    "lunch": "meeting",
-    "visited": "visit",
-    "other": "note",
-}
 
 
 @dataclass(frozen=True)
@@ -67,14 +56,6 @@ def require_owner_or_admin(*, session: Session, actor: Actor, account: Account, 
         f"Only {who} or a Rebuy admin can {what} for {account.name}. "
         "Ask them, or ask your sales-ops admin to add you to ADMIN_USER_IDS."
     )
-
-
-def parse_touch_kind(text: str | None) -> str:
-    kind = (text or "note").strip().lower()
-    kind = TOUCH_KIND_ALIASES.get(kind, kind)
-    if kind not in TOUCH_KINDS:
-        raise InvalidInput(f"“{text}” is not a kind of touch: use {', '.join(TOUCH_KINDS)}.")
-    return kind
 
 
 _DURATION = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|week|weeks|m|mo|month|months)$")

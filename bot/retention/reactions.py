@@ -19,21 +19,27 @@ from bot.retention.actions import (
     undo_snooze,
     undo_touch,
 )
+from bot.retention.dates import day_label
 from bot.retention.reps import valid_tz
+from bot.retention.touch_kinds import touch_kind
 from models import Account, ReactionState, ReminderMessage, ReminderRun, Snooze, Touch
 
-# Slack reaction name -> touch kind ("snooze" snoozes a week instead).
-REACTION_KINDS = {
-    "white_check_mark": "note",
-    "heavy_check_mark": "note",
-    "ballot_box_with_check": "note",
-    "phone": "call",
-    "telephone_receiver": "call",
-    "email": "email",
-    "envelope": "email",
-    "e-mail": "email",
-    "incoming_envelope": "email",
-    "handshake": "meeting",
+# The Slack reactions that log a touch; the kind comes from the one table of touch
+# words (`touch_kinds`). 💤 (`zzz`) snoozes a week instead.
+TOUCH_REACTIONS = (
+    "white_check_mark",
+    "heavy_check_mark",
+    "ballot_box_with_check",
+    "phone",
+    "telephone_receiver",
+    "email",
+    "envelope",
+    "e-mail",
+    "incoming_envelope",
+    "handshake",
+)
+REACTION_KINDS: dict[str, str] = {
+    **{name: touch_kind(name) or "note" for name in TOUCH_REACTIONS},
     "zzz": "snooze",
 }
 SNOOZE_DAYS = 7
@@ -258,6 +264,6 @@ def acknowledgements(*, session: Session, message: ReminderMessage) -> list[str]
     )
     for snooze in snoozes:
         lines.append(
-            f"💤 Snoozed until {snooze.until.day} {snooze.until:%b} by <@{snooze.slack_user_id}>"
+            f"💤 Snoozed until {day_label(snooze.until, year=False)} by <@{snooze.slack_user_id}>"
         )
     return lines

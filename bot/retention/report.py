@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts, months_back, utc_value
 from bot.retention.rebuy_model.forecast import RebuyForecast, rebuy_forecast
@@ -112,14 +113,14 @@ def check_as_of(*, session: Session, as_of: date, today: date) -> date:
     """`as_of` when it can be answered: never in the future, never before the data."""
     if as_of > today:
         raise InvalidInput(
-            f"--as-of {as_of.isoformat()} is in the future (today is {today.isoformat()}); "
+            f"--as-of {day_label(as_of)} is in the future (today is {day_label(today)}); "
             "pick today or an earlier day."
         )
     starts = data_starts(session=session)
     if starts is not None and as_of < starts:
         raise InvalidInput(
-            f"--as-of {as_of.isoformat()} is before any data: the first order or touch is on "
-            f"{starts.isoformat()}. Pick that day or a later one."
+            f"--as-of {day_label(as_of)} is before any data: the first order or touch is on "
+            f"{day_label(starts)}. Pick that day or a later one."
         )
     return as_of
 

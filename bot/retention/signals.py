@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from statistics import median
 
 from bot.retention.calendar import Calendars, WorkCalendar
+from bot.retention.dates import day_label
 from bot.retention.facts import AccountFacts, months_back
 
 SIGNAL_NAMES = (
@@ -80,11 +81,6 @@ class TouchSchedule:
 
 def _money(value: float) -> str:
     return f"${value:,.0f}"
-
-
-def day_label(day: date, *, year: bool = True) -> str:
-    """ "3 Mar 2026" (no zero padding, whatever the platform's strftime)."""
-    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
 
 
 def _months_ago(days: int) -> str:

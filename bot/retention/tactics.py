@@ -27,6 +27,7 @@ import yaml
 from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
+from bot.retention.dates import day_label
 from bot.retention.facts import AccountFacts, utc_value
 from bot.retention.signals import MODEL_SIGNAL_NAMES, SIGNAL_NAMES, median_gap_days
 from models import TacticExposure, Touch
@@ -205,7 +206,7 @@ class TacticContext:
         elif self.days_since_order is not None and self.days_since_order >= 60:
             values["quiet_or_declining_text"] = f"No order in {self.days_since_order:,} days"
         if self.contract_end is not None:
-            values["contract_end"] = f"{self.contract_end.day} {self.contract_end:%b %Y}"
+            values["contract_end"] = day_label(self.contract_end)
         return values
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
+from bot.retention.dates import day_label, moment_label
 from bot.retention.importer import writing as w
 from bot.retention.importer.presets import WON_STAGES
 from bot.retention.importer.reading import CsvRows
@@ -67,9 +68,9 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         if when <= latest:
             return None
         # The day says it all, except on the last allowed day itself.
-        after = latest.date().isoformat()
+        after = day_label(latest.date())
         if when.date() == latest.date():
-            after = f"{latest:%Y-%m-%d %H:%M} UTC"
+            after = moment_label(latest)
         return f"“{text}” is in the future (after {after}); orders are purchases that happened"
 
     # raw text -> (UTC datetime, driver value, canonical text for content keys,

@@ -9,7 +9,6 @@ done, or dated in the future) are left out and counted.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,37 +23,10 @@ from bot.retention.importer.presets import DONE_VALUES
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan, plural
 from bot.retention.importer.values import Bad, email_in
+from bot.retention.touch_kinds import touch_kind
 
-# What CRMs call their activity types, as Rebuy's touch kinds.
-KIND_ALIASES = {
-    "call": "call",
-    "phone": "call",
-    "phonecall": "call",
-    "loggedcall": "call",
-    "email": "email",
-    "mail": "email",
-    "listemail": "email",
-    "loggedemail": "email",
-    "meeting": "meeting",
-    "event": "meeting",
-    "lunch": "meeting",
-    "demo": "meeting",
-    "visit": "visit",
-    "sitevisit": "visit",
-    "note": "note",
-    "task": "note",
-    "todo": "note",
-    "other": "note",
-    "deadline": "note",
-}
-_KEY = re.compile(r"[^a-z]")
 _KEY_PREFIX = "import:"
 _TOUCH_COLUMNS = ("account_id", "touched_at", "kind", "note", "rep_id")
-
-
-def touch_kind(text: str) -> str | None:
-    """ "Call", "Logged call", "E-mail", "Meeting" -> call, email, meeting (None if unknown)."""
-    return KIND_ALIASES.get(_KEY.sub("", text.lower()))
 
 
 def plan_touches(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequence[str]) -> Plan:

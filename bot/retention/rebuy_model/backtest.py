@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
 
 from .fitting import FitResult, fit_rebuy_model, score_accounts
@@ -82,7 +83,8 @@ def run_backtest(
     holdout_end = calibration_end + timedelta(days=round(horizon_weeks * 7))
     if holdout_end > data_cutoff:
         raise BacktestError(
-            f"the holdout would end on {holdout_end}, after the data cut-off {data_cutoff}: "
+            f"the holdout would end on {day_label(holdout_end)}, after the data cut-off "
+            f"{day_label(data_cutoff)}: "
             "choose an earlier --calibration-end or fewer --horizon-weeks"
         )
     orders = rows if isinstance(rows, OrderArrays) else order_arrays(rows)

@@ -53,7 +53,9 @@ def _reliability(fit: bgnbd.BGNBDFit, inputs: ModelInputs) -> str:
     months = inputs.history_days / 30.44
     if inputs.repeaters < MIN_REPEATERS:
         return (
-            f"only {inputs.repeaters} accounts have ordered on more than one day "
+            f"only {inputs.repeaters:,} "
+            f"{'account has' if inputs.repeaters == 1 else 'accounts have'} ordered on more "
+            "than one day "
             f"(the model needs at least {MIN_REPEATERS})"
         )
     if inputs.history_days < MIN_HISTORY_DAYS:

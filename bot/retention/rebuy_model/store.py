@@ -14,6 +14,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.retention.dates import day_label
+from bot.retention.urgency import plural
 from models import ModelFit, Order, OrderFeed
 
 from .result import FitResult, as_day
@@ -89,12 +91,12 @@ class FitRun:
 
 
 def fit_line(row: ModelFit) -> str:
-    """ "Re-buy model fitted to 2026-11-30 (600 accounts, 412 repeaters, 1.2 s). Shown to
+    """ "Re-buy model fitted to 30 Nov 2026 (600 accounts, 412 repeaters, 1.2 s). Shown to
     reps." or "... Not shown to reps: only 12 accounts have ordered on more than one day."
     """
     head = (
-        f"Re-buy model fitted to {row.cutoff} ({row.accounts:,} accounts, "
-        f"{row.repeaters:,} repeaters, {row.fit_seconds:.1f} s)"
+        f"Re-buy model fitted to {day_label(row.cutoff)} ({plural(row.accounts, 'account')}, "
+        f"{plural(row.repeaters, 'repeater')}, {row.fit_seconds:.1f} s)"
     )
     if row.reliable:
         return f"{head}. Shown to reps."

@@ -1,0 +1,27 @@
+"""The one way dates are written for people (Slack text, CLI messages): "3 Dec 2025",
+"Tue 3 Dec", "3 Dec 2025, 14:05 UTC". ISO dates stay in JSON and button values only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+
+def day_label(day: date, *, year: bool = True, weekday: bool = False) -> str:
+    """ "3 Mar 2026", "3 Mar" or "Tue 3 Mar" (no zero padding, whatever the platform's
+    strftime)."""
+    text = f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
+    return f"{day:%a} {text}" if weekday else text
+
+
+def near_day_label(day: date, *, today: date) -> str:
+    """A day near `today` with its weekday ("Tue 3 Dec"), one in another year with the
+    year ("3 Dec 2025")."""
+    if day.year == today.year:
+        return day_label(day, year=False, weekday=True)
+    return day_label(day)
+
+
+def moment_label(moment: datetime) -> str:
+    """ "3 Dec 2025, 14:05 UTC" (an aware moment, shown in UTC)."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{day_label(moment.date())}, {moment:%H:%M} UTC"
