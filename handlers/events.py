@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -22,6 +23,7 @@ from models import SlackEvent
 
 log = logging.getLogger(__name__)
 EVENTS = ("app_home_opened", "reaction_added", "reaction_removed")
+ANY_OTHER_EVENT = re.compile(r".+")
 # App Homes built at once, on their own small pool. A Home assesses the rep's whole book
 # (CPU-bound Python) and then waits on views.publish; built on Bolt's listener threads,
 # a burst of Homes and a slow Slack would occupy every thread and a slash command would
@@ -166,6 +168,15 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
 
     for name in ("reaction_added", "reaction_removed"):
         app.event(name)(ack=record_reaction, lazy=[work.lazy(acknowledge_reaction, claim=False)])
+
+    # Registered last, so it only sees what no listener above took. Without it Bolt
+    # answers 404 to an event type subscribed in the app's settings (or the manifest)
+    # that Rebuy does not use, and Slack counts the failures and can turn the
+    # subscription off; such an event is answered 200 and ignored.
+    @app.event(ANY_OTHER_EVENT)
+    def ignore_other_events(ack: Ack, event: dict) -> None:
+        log.info("ignoring a %.40s event (Rebuy does not use it)", event.get("type"))
+        ack()
 
 
 def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
