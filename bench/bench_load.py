@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import select
 import signal
 import socket
 import subprocess
@@ -37,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.bench_slack import NOW, SECRET, TOKEN, build_database, percentile, rep_user
+from tests.doubles.stalling_proxy import StallingProxy
 from tests.slack_double import SlackDouble
 from tests.slack_signing import FORM, get, post_signed, slash_command_body
 
@@ -204,51 +204,6 @@ def hold_idle(port: int, count: int) -> list[socket.socket]:
         sock.sendall(HALF_REQUEST)
         clients.append(sock)
     return clients
-
-
-class StallingProxy:
-    """A TCP proxy to PostgreSQL that can stop forwarding (connections stay open)."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.stalled = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            self._held.append(client)
-            if self.stalled.is_set():
-                continue  # accepted, never answered
-            upstream = socket.create_connection(self.target)
-            self._held.append(upstream)
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-
-    def _pump(self, a: socket.socket, b: socket.socket) -> None:
-        peers = {a: b, b: a}
-        while True:
-            ready, _, _ = select.select(list(peers), [], [], 0.2)
-            if self.stalled.is_set():
-                return  # stop forwarding; keep both sockets open
-            for sock in ready:
-                try:
-                    data = sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    return
-                peers[sock].sendall(data)
-
-    def close(self) -> None:
-        self._listener.close()
-        for sock in self._held:
-            sock.close()
 
 
 def stall_scenario(double: SlackDouble, requests: int) -> bool:

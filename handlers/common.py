@@ -134,6 +134,10 @@ def snooze_and_confirm(
 # has not answered within WORK_DEADLINE_SECONDS; the real answer still follows.
 
 WORK_DEADLINE_SECONDS = 5.0
+# Each database statement of a request's work (a ping, a query, a commit, a wait for
+# SQLite's write lock) gives up after this long: a stalled database is apologised for
+# within about this, and the breaker (bot.db_deadline) answers the rest at once.
+WORK_STATEMENT_SECONDS = 2.0
 SLOW = (
     "⏳ Sorry, this is taking longer than it should (the database may be busy). "
     "I'll post the answer here as soon as it's ready."
@@ -288,7 +292,10 @@ class Work:
                     return
                 # The claim is database work too: a database that does not answer gets
                 # the same apology as any other failure of the work.
-                with replying_to_errors(body, reply, client):
+                with (
+                    replying_to_errors(body, reply, client),
+                    self.runtime.db.request_work(statement=WORK_STATEMENT_SECONDS),
+                ):
                     if claim and not claim_request(self.runtime, body):
                         kind = body.get("type") or body.get("command")
                         log.info("ignoring a repeated %s", kind)

@@ -15,9 +15,8 @@ from contextlib import contextmanager
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot.db_deadline import is_lock_timeout, is_unavailable
 from bot.retention.errors import RebuyError
 from handlers import blocks
 
@@ -27,16 +26,19 @@ SORRY = (
     "It has been logged; please try again in a minute."
 )
 DATABASE_DOWN = (
-    "The database is not answering right now, so I couldn't finish that. "
-    "Nothing was changed; please try again in a few minutes."
+    "Rebuy can't reach its database right now, so I couldn't finish that. "
+    "Please try again in a few minutes."
+)
+DATABASE_BUSY = (
+    "Rebuy's database is busy right now, so I couldn't finish that. Please try again in a minute."
 )
 # Set in Bolt's context once the request passed Bolt's own verification.
 VERIFIED = "rebuy_verified"
 
 
 def database_unavailable(error: BaseException) -> bool:
-    """A database that refuses, drops or does not answer (connect or pool timeout)."""
-    return isinstance(error, OperationalError | PoolTimeout)
+    """A database that refuses, drops, does not answer in time or stays locked."""
+    return is_unavailable(error)
 
 
 def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logger=log) -> None:
@@ -45,7 +47,8 @@ def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logge
         text = blocks.escape(error.message)
     elif database_unavailable(error):
         logger.warning("database unavailable in a listener: %s", type(error).__name__)
-        text = f"⚠️ {DATABASE_DOWN}"
+        busy = getattr(error, "busy", False) or is_lock_timeout(error)
+        text = f"⚠️ {DATABASE_BUSY if busy else DATABASE_DOWN}"
     else:
         logger.error("unhandled error in a listener", exc_info=error)
         text = f"⚠️ {SORRY}"

@@ -30,6 +30,8 @@ ANY_OTHER_EVENT = re.compile(r".+")
 # miss its 3-second ack. Queued Homes are already acked; they appear a moment later, and
 # a rep who opens Home again while theirs is queued gets that one build.
 HOME_BUILDS_AT_ONCE = 2
+# A Home's queries read a whole book; a stalled database must not hold a builder.
+HOME_STATEMENT_SECONDS = 10.0
 
 
 class HomePublisher:
@@ -52,7 +54,8 @@ class HomePublisher:
         with self._lock:
             self._pending.discard(user_id)
         try:
-            publish_home(self.runtime, client, user_id)
+            with self.runtime.db.request_work(statement=HOME_STATEMENT_SECONDS):
+                publish_home(self.runtime, client, user_id)
         except Exception:  # a Home that fails to refresh must not take the pool down
             log.exception("could not publish the App Home of %s", user_id)
 
