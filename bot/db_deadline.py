@@ -162,7 +162,9 @@ class Breaker:
     one request at a time probes the database until one succeeds."""
 
     def __init__(self, cool_off: float = 5.0, on_trip=None) -> None:
+        # A held lock (an import) is probed again sooner than a server that is gone.
         self.cool_off = cool_off
+        self.busy_cool_off = cool_off / 2
         self._on_trip = on_trip  # e.g. start the next probe on fresh connections
         self._lock = threading.Lock()
         self._open_until: float | None = None
@@ -176,7 +178,7 @@ class Breaker:
                     "database %s: request work fails fast for a while",
                     "busy" if busy else "not answering",
                 )
-            self._open_until = time.monotonic() + self.cool_off
+            self._open_until = time.monotonic() + (self.busy_cool_off if busy else self.cool_off)
             self._busy = busy
             self._probing = False
         if self._on_trip is not None:

@@ -137,7 +137,7 @@ WORK_DEADLINE_SECONDS = 5.0
 # Each database statement of a request's work (a ping, a query, a commit, a wait for
 # SQLite's write lock) gives up after this long: a stalled database is apologised for
 # within about this, and the breaker (bot.db_deadline) answers the rest at once.
-WORK_STATEMENT_SECONDS = 2.0
+WORK_STATEMENT_SECONDS = 3.0
 SLOW = (
     "⏳ Sorry, this is taking longer than it should (the database may be busy). "
     "I'll post the answer here as soon as it's ready."

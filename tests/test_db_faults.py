@@ -282,7 +282,7 @@ def test_the_breaker_fails_fast_then_lets_work_through_once_the_database_answers
             session.execute(sa.text("SELECT 1"))
 
     with Stall(db) as stall:
-        stall.database.breaker.cool_off = 0.3
+        stall.database.breaker.cool_off = stall.database.breaker.busy_cool_off = 0.3
         started = time.monotonic()
         with pytest.raises(sa.exc.SQLAlchemyError):
             work()
