@@ -16,9 +16,6 @@ from handlers import commands, errors, events, interactions
 from handlers.common import Work
 
 log = logging.getLogger(__name__)
-# What the ack path may spend on the database (a reaction is stored before its 200;
-# a modal's form is checked against the account): inside Slack's 3 seconds.
-ACK_DB_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -55,13 +52,6 @@ def register(app: App, runtime: Runtime, work: Work, identity: Identity) -> None
             )
             return BoltResponse(status=200, body="")
         return next()
-
-    @app.middleware
-    def ack_path_budget(next) -> BoltResponse | None:
-        """Database work in the request thread (before Slack gets its answer) gives up
-        after ACK_DB_SECONDS, so a stalled database cannot hold an ack."""
-        with runtime.db.within(statement=ACK_DB_SECONDS, total=ACK_DB_SECONDS):
-            return next()
 
     errors.register(app)
     events.register(app, runtime, work)

@@ -327,3 +327,12 @@ class Work:
 
 # How long a write on the ack path waits for a lock before giving up (Slack retries).
 QUICK_LOCK_WAIT_MS = 1_000
+# What the ack path may spend on the database in all (a reaction is stored before its
+# 200; a modal's form is checked against the account): inside Slack's 3 seconds.
+ACK_DB_SECONDS = 1.5
+
+
+def ack_budget(runtime: Runtime):
+    """Database work in the request thread, before Slack gets its answer (Bolt runs a
+    listener after its middleware returns, so each ack function takes this itself)."""
+    return runtime.db.within(statement=ACK_DB_SECONDS, total=ACK_DB_SECONDS)

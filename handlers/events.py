@@ -17,7 +17,7 @@ from bot.retention.book import leaderboard, working_day_streak
 from bot.retention.reactions import apply_reaction
 from bot.runtime import Runtime
 from handlers import blocks
-from handlers.common import QUICK_LOCK_WAIT_MS, Work, current_rep
+from handlers.common import QUICK_LOCK_WAIT_MS, Work, ack_budget, current_rep
 from handlers.reminders import refresh_reminder_message
 from models import SlackEvent
 
@@ -109,7 +109,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and event_id:
             try:
-                with runtime.db.session() as session:
+                with ack_budget(runtime), runtime.db.session() as session:
                     seen = session.get(SlackEvent, event_id[:64]) is not None
             except SQLAlchemyError:
                 seen = False  # the listener's claim decides (or fails and Slack retries)
@@ -123,7 +123,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
     def home_opened(event: dict, body: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        with runtime.db.transaction() as session:
+        with ack_budget(runtime), runtime.db.transaction() as session:
             if not claim_event(session, runtime, body):
                 return
         homes.request(client, event["user"])
@@ -140,7 +140,10 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         on_a_message = item.get("type") == "message" and item.get("channel") and item.get("ts")
         outcome = None
         try:
-            with runtime.db.transaction(lock_wait_ms=QUICK_LOCK_WAIT_MS) as session:
+            with (
+                ack_budget(runtime),
+                runtime.db.transaction(lock_wait_ms=QUICK_LOCK_WAIT_MS) as session,
+            ):
                 if claim_event(session, runtime, body) and on_a_message:
                     outcome = apply_reaction(
                         session=session,

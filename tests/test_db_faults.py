@@ -18,13 +18,21 @@ import sqlalchemy as sa
 from bot.app import create_app
 from bot.db import Database
 from bot.server import make_wsgi_app, start_http_server
+from handlers.errors import FORM_DATABASE_DOWN
 from tests import factories
 from tests import slack_app_fixtures as app_fixtures
 from tests.conftest import PG_ADMIN_URL, _pg_reachable
 from tests.doubles.stalling_proxy import StallingProxy
 from tests.slack_app_fixtures import SECRET, build_runtime, serve, shut_down
 from tests.slack_double import SlackDouble
-from tests.slack_signing import FORM, get, slash_command_body
+from tests.slack_signing import (
+    FORM,
+    datepicker,
+    get,
+    slash_command_body,
+    static_select,
+    text_input,
+)
 
 double = app_fixtures.double
 
@@ -295,3 +303,32 @@ def test_the_breaker_fails_fast_then_lets_work_through_once_the_database_answers
         time.sleep(0.3)  # the cool-off: the next request probes
         work()
         assert not stall.database.breaker.is_open
+
+
+def test_a_modal_submitted_while_the_database_is_stalled_is_answered_in_time(
+    db: Database, double: SlackDouble
+) -> None:
+    with db.transaction() as session:
+        acme = factories.account(session, "Acme Corp")
+    with Stall(db) as stall:
+        app = serve(build_runtime(stall.database, double), double)
+        try:
+            started = time.monotonic()
+            status, ack = app.submit(
+                "touch_log_modal",
+                {"kind": static_select("call"), "date": datepicker(None), "note": text_input("")},
+                {"account_id": acme.id},
+            )
+            took = time.monotonic() - started
+            messages = double.calls_to("chat.postMessage")
+        finally:
+            shut_down(app)
+
+    assert status == 200 and took < 6  # the ack itself within Slack's 3 s (ack path 1.5 s)
+    if db.is_sqlite:  # a held write lock lets the check read; the write then gives up
+        assert ack == {}
+        (message,) = messages
+        assert message["text"].startswith("⚠️ Rebuy's database is busy right now")
+    else:  # the form says so, where the rep is looking
+        assert ack == {"response_action": "errors", "errors": {"kind": FORM_DATABASE_DOWN}}
+        assert messages == []
