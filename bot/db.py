@@ -137,8 +137,18 @@ def _hold_to_deadlines(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> 
 
     def arm(dbapi_connection) -> None:
         deadline = deadlines.statement_deadline()
-        if deadline is not None:
+        if deadline is not None and dbapi_connection is not None:
             reaper.arm(dbapi_connection, deadline)
+
+    def dbapi_of(conn):
+        """The driver connection under an engine Connection; None when it has none now
+        (invalidated or closed: asking for it then could try to reconnect)."""
+        if conn is None or conn.invalidated or conn.closed:
+            return None
+        try:
+            return conn.connection.dbapi_connection
+        except Exception:
+            return None
 
     @event.listens_for(engine, "do_connect")
     def _connect_within_budget(dialect, conn_rec, cargs, cparams) -> None:
@@ -167,20 +177,21 @@ def _hold_to_deadlines(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> 
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany) -> None:
-        arm(conn.connection.dbapi_connection)
+        arm(dbapi_of(conn))
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(conn, cursor, statement, parameters, context, executemany) -> None:
-        reaper.disarm(conn.connection.dbapi_connection)
+        if (dbapi_connection := dbapi_of(conn)) is not None:
+            reaper.disarm(dbapi_connection)
 
     @event.listens_for(engine, "handle_error")
     def _failed(context) -> None:
-        if context.connection is not None and context.connection.connection is not None:
-            reaper.disarm(context.connection.connection.dbapi_connection)
+        if (dbapi_connection := dbapi_of(context.connection)) is not None:
+            reaper.disarm(dbapi_connection)
 
     # Commit and rollback stay armed until the connection goes back to the pool.
     for name in ("commit", "rollback"):
-        event.listen(engine, name, lambda conn: arm(conn.connection.dbapi_connection))
+        event.listen(engine, name, lambda conn: arm(dbapi_of(conn)))
     event.listen(
         engine.pool, "reset", lambda dbapi_connection, record, state: arm(dbapi_connection)
     )
