@@ -12,6 +12,7 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
+from models.summary import AccountSummary
 from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
+    "AccountSummary",
     "AwayPeriod",
     "Contact",
     "CrmOutbox",

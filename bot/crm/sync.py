@@ -28,7 +28,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,6 +55,7 @@ from bot.retention.importer.formats import FORMATS, FileFormat, ImportOptions
 from bot.retention.importer.orders import plan_orders
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.touches import plan_touches
+from bot.retention.summary import refresh_summary
 from models import Account, CrmOutbox, Order, SyncCursor, SyncRun, Touch
 
 # Records planned and written per transaction: large enough that the planners' look-ups
@@ -464,8 +465,11 @@ def _remove(
         ids = sorted({item.external_id for item in removed})
         for start in range(0, len(ids), _IDS_PER_QUERY):
             part = ids[start : start + _IDS_PER_QUERY]
+            gone = sa.select(Order.account_id).where(Order.order_key.in_(part)).distinct()
+            accounts = list(session.execute(gone).scalars())
             done = session.execute(sa.delete(Order).where(Order.order_key.in_(part)))
             counts["removed"] += done.rowcount or 0
+            refresh_summary(session.connection(), accounts, today=now.astimezone(UTC).date())
     elif kind == "touches":
         keys = sorted(
             {

@@ -23,6 +23,7 @@ from bot.retention.importer.presets import WON_STAGES
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan
 from bot.retention.importer.values import Bad
+from bot.retention.summary import refresh_summary
 
 # An order may be dated up to this long after "now"; later is a mistake in the file.
 _FUTURE_SLACK = timedelta(days=1)
@@ -211,6 +212,7 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         w.update_rows(session, w.ORDERS, changes, rows.tick)
         # Orders change every RFM quintile; the cached cut points are now wrong.
         session.execute(delete(w.RFM_CUTOFFS))
+        refresh_summary(session.connection(), {e[0] for e in parsed}, today=now.date())
 
     rows.to_write = len(new) + len(changes)
     latest = max((entry[1] for entry in parsed), default=None)
