@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 import models  # noqa: F401  (registers every table on the metadata)
+from bot.db_deadline import Breaker, DatabaseUnavailable, Deadlines, Reaper
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -36,6 +38,8 @@ PG_CONNECT_ARGS = {
     "tcp_user_timeout": 15_000,
 }
 POOL_TIMEOUT_SECONDS = 5
+# libpq's connect_timeout cannot be shorter than this.
+PG_MIN_CONNECT_SECONDS = 2
 # pg_advisory_xact_lock key for migrations: any fixed 64-bit number unique to Rebuy.
 MIGRATION_LOCK_KEY = 0x5245_4255_5900  # "REBUY"
 # The newest migration (tests/test_db.py checks it against Alembic's head): a database
@@ -64,23 +68,34 @@ def _use_wal(cursor) -> None:
             pause = min(pause * 2, 0.25)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine tuned for the backend: WAL, busy timeout and FKs on SQLite."""
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    deadlines: Deadlines | None = None,
+    reaper: Reaper | None = None,
+) -> Engine:
+    """An engine tuned for the backend: WAL, busy timeout and FKs on SQLite; on
+    PostgreSQL, statements run for a request are held to its budget (`deadlines`)."""
+    deadlines = deadlines or Deadlines()
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "postgresql":
         # Options given in DATABASE_URL's query string win over these defaults.
         connect_args = {k: v for k, v in PG_CONNECT_ARGS.items() if k not in parsed.query}
-        return create_engine(
+        engine = create_engine(
             parsed,
             echo=echo,
-            pool_pre_ping=True,
+            # The ping on checkout is ours (`_hold_to_deadlines`), under the deadline.
+            pool_pre_ping=False,
             pool_size=10,
             max_overflow=20,
             pool_timeout=POOL_TIMEOUT_SECONDS,
             connect_args=connect_args,
         )
+        _hold_to_deadlines(engine, deadlines, reaper or Reaper())
+        return engine
     if parsed.get_backend_name() != "sqlite":
         return create_engine(
             parsed, echo=echo, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_SECONDS
@@ -112,11 +127,82 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # `sqlite_lock_wait_ms` lets a unit of work that must finish inside Slack's
         # 3 seconds wait less than an ordinary write.
         default_ms = BUSY_TIMEOUT_MS if immediate else READ_BUSY_TIMEOUT_MS
-        wait_ms = int(options.get("sqlite_lock_wait_ms", default_ms))
+        # Work for a request waits no longer than its budget leaves.
+        wait_ms = deadlines.remaining_ms(int(options.get("sqlite_lock_wait_ms", default_ms)))
         connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _hold_to_deadlines(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> None:
+    """PostgreSQL: every statement, commit, rollback and ping made under a budget is
+    watched by a reaper that drops its connection when it overruns; a new connection
+    gives up within the budget too (libpq's connect_timeout, 2 s at least)."""
+
+    def arm(dbapi_connection) -> None:
+        deadline = deadlines.statement_deadline()
+        if deadline is not None and dbapi_connection is not None:
+            reaper.arm(dbapi_connection, deadline)
+
+    def dbapi_of(conn):
+        """The driver connection under an engine Connection; None when it has none now
+        (invalidated or closed: asking for it then could try to reconnect)."""
+        if conn is None or conn.invalidated or conn.closed:
+            return None
+        try:
+            return conn.connection.dbapi_connection
+        except Exception:
+            return None
+
+    @event.listens_for(engine, "do_connect")
+    def _connect_within_budget(dialect, conn_rec, cargs, cparams) -> None:
+        if deadlines.exhausted():
+            raise DatabaseUnavailable(busy=False)
+        deadline = deadlines.statement_deadline()
+        if deadline is not None:
+            seconds = max(PG_MIN_CONNECT_SECONDS, int(deadline - time.monotonic() + 0.999))
+            cparams["connect_timeout"] = min(int(cparams.get("connect_timeout", seconds)), seconds)
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, connection_record, connection_proxy) -> None:
+        # SQLAlchemy's own pre-ping runs before any event and could wait for ever.
+        deadline = deadlines.statement_deadline()
+        if deadline is not None:
+            reaper.arm(dbapi_connection, deadline)
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            if deadline is not None and time.monotonic() >= deadline:
+                # It overran the budget: give up rather than connect again.
+                raise DatabaseUnavailable(busy=False) from error
+            raise DisconnectionError(f"ping failed: {type(error).__name__}") from error
+        finally:
+            reaper.disarm(dbapi_connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany) -> None:
+        arm(dbapi_of(conn))
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany) -> None:
+        if (dbapi_connection := dbapi_of(conn)) is not None:
+            reaper.disarm(dbapi_connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _failed(context) -> None:
+        if (dbapi_connection := dbapi_of(context.connection)) is not None:
+            reaper.disarm(dbapi_connection)
+
+    # Commit and rollback stay armed until the connection goes back to the pool.
+    for name in ("commit", "rollback"):
+        event.listen(engine, name, lambda conn: arm(dbapi_of(conn)))
+    event.listen(
+        engine.pool, "reset", lambda dbapi_connection, record, state: arm(dbapi_connection)
+    )
+    event.listen(
+        engine.pool, "checkin", lambda dbapi_connection, record: reaper.disarm(dbapi_connection)
+    )
 
 
 class Database:
@@ -124,7 +210,30 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.deadlines = Deadlines()
+        self.breaker = Breaker(on_trip=self._forget_connections)
+        self.reaper = Reaper()
+        self.engine = make_engine(url, echo=echo, deadlines=self.deadlines, reaper=self.reaper)
+
+    def _forget_connections(self, busy: bool) -> None:
+        """A server that stopped answering: the pooled connections to it are dropped
+        (not closed: that could wait on them too), so the next probe connects anew."""
+        if not busy and not self.is_sqlite:
+            self.engine.dispose(close=False)
+
+    @contextmanager
+    def request_work(self, *, statement: float, total: float | None = None) -> Iterator[None]:
+        """Database work done for a Slack request: each statement within `statement`
+        seconds and all within `total`; fails at once (`DatabaseUnavailable`) while the
+        database has just failed to answer (see bot.db_deadline)."""
+        with self.breaker.guard(), self.deadlines.budget(statement=statement, total=total):
+            yield
+
+    @contextmanager
+    def within(self, *, statement: float, total: float | None = None) -> Iterator[None]:
+        """Only the budget (no breaker): for the ack path, which answers Slack itself."""
+        with self.deadlines.budget(statement=statement, total=total):
+            yield
 
     @property
     def is_sqlite(self) -> bool:
@@ -158,9 +267,9 @@ class Database:
                 session.rollback()
                 raise
 
-    def ping(self) -> None:
-        """Raise when the database cannot be reached (for /healthz)."""
-        with self.engine.connect() as connection:
+    def ping(self, *, within: float = 3.0) -> None:
+        """Raise when the database cannot be reached within `within` s (for /healthz)."""
+        with self.within(statement=within, total=within), self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
     def stored_revision(self) -> str | None:

@@ -134,6 +134,10 @@ def snooze_and_confirm(
 # has not answered within WORK_DEADLINE_SECONDS; the real answer still follows.
 
 WORK_DEADLINE_SECONDS = 5.0
+# Each database statement of a request's work (a ping, a query, a commit, a wait for
+# SQLite's write lock) gives up after this long: a stalled database is apologised for
+# within about this, and the breaker (bot.db_deadline) answers the rest at once.
+WORK_STATEMENT_SECONDS = 3.0
 SLOW = (
     "⏳ Sorry, this is taking longer than it should (the database may be busy). "
     "I'll post the answer here as soon as it's ready."
@@ -288,7 +292,10 @@ class Work:
                     return
                 # The claim is database work too: a database that does not answer gets
                 # the same apology as any other failure of the work.
-                with replying_to_errors(body, reply, client):
+                with (
+                    replying_to_errors(body, reply, client),
+                    self.runtime.db.request_work(statement=WORK_STATEMENT_SECONDS),
+                ):
                     if claim and not claim_request(self.runtime, body):
                         kind = body.get("type") or body.get("command")
                         log.info("ignoring a repeated %s", kind)
@@ -320,3 +327,12 @@ class Work:
 
 # How long a write on the ack path waits for a lock before giving up (Slack retries).
 QUICK_LOCK_WAIT_MS = 1_000
+# What the ack path may spend on the database in all (a reaction is stored before its
+# 200; a modal's form is checked against the account): inside Slack's 3 seconds.
+ACK_DB_SECONDS = 1.5
+
+
+def ack_budget(runtime: Runtime):
+    """Database work in the request thread, before Slack gets its answer (Bolt runs a
+    listener after its middleware returns, so each ack function takes this itself)."""
+    return runtime.db.within(statement=ACK_DB_SECONDS, total=ACK_DB_SECONDS)

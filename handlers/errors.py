@@ -8,16 +8,16 @@ after its own verification middleware let the request through.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot.db_deadline import is_lock_timeout, is_unavailable
 from bot.retention.errors import RebuyError
 from handlers import blocks
 
@@ -27,16 +27,22 @@ SORRY = (
     "It has been logged; please try again in a minute."
 )
 DATABASE_DOWN = (
-    "The database is not answering right now, so I couldn't finish that. "
-    "Nothing was changed; please try again in a few minutes."
+    "Rebuy can't reach its database right now, so I couldn't finish that. "
+    "Please try again in a few minutes."
 )
+DATABASE_BUSY = (
+    "Rebuy's database is busy right now, so I couldn't finish that. Please try again in a minute."
+)
+# Shown in a modal's form when its check could not read the database.
+FORM_DATABASE_DOWN = "Rebuy can't reach its database right now. Please try again in a few minutes."
+FORM_DATABASE_BUSY = "Rebuy's database is busy right now. Please try again in a minute."
 # Set in Bolt's context once the request passed Bolt's own verification.
 VERIFIED = "rebuy_verified"
 
 
 def database_unavailable(error: BaseException) -> bool:
-    """A database that refuses, drops or does not answer (connect or pool timeout)."""
-    return isinstance(error, OperationalError | PoolTimeout)
+    """A database that refuses, drops, does not answer in time or stays locked."""
+    return is_unavailable(error)
 
 
 def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logger=log) -> None:
@@ -45,7 +51,8 @@ def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logge
         text = blocks.escape(error.message)
     elif database_unavailable(error):
         logger.warning("database unavailable in a listener: %s", type(error).__name__)
-        text = f"⚠️ {DATABASE_DOWN}"
+        busy = getattr(error, "busy", False) or is_lock_timeout(error)
+        text = f"⚠️ {DATABASE_BUSY if busy else DATABASE_DOWN}"
     else:
         logger.error("unhandled error in a listener", exc_info=error)
         text = f"⚠️ {SORRY}"
@@ -58,6 +65,32 @@ def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logge
             client.chat_postMessage(channel=user_id, **payload)
     except (SlackApiError, OSError) as reply_error:
         logger.warning("could not tell the user about an error: %s", reply_error)
+
+
+def form_check(
+    field: str, budget: Callable[[], AbstractContextManager]
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """For a modal's ack function (it reads the database before Slack's 3 seconds are
+    up), run under `budget()`: a database that does not answer in time is shown in the
+    form, on `field`, instead of failing the ack (Slack would show "trouble connecting")."""
+
+    def wrap(check: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(check)
+        def checked(ack, body: dict, view: dict, context) -> None:
+            try:
+                with budget():
+                    check(ack, body, view, context)
+            except Exception as error:
+                if not database_unavailable(error):
+                    raise
+                log.warning("a modal's check could not read the database: %s", type(error).__name__)
+                busy = getattr(error, "busy", False) or is_lock_timeout(error)
+                text = FORM_DATABASE_BUSY if busy else FORM_DATABASE_DOWN
+                ack(response_action="errors", errors={field: text})
+
+        return checked
+
+    return wrap
 
 
 @contextmanager

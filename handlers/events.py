@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -17,18 +18,21 @@ from bot.retention.calendar import away_with_covers
 from bot.retention.reactions import apply_reaction
 from bot.runtime import Runtime
 from handlers import away_blocks, blocks
-from handlers.common import QUICK_LOCK_WAIT_MS, Work, current_rep
+from handlers.common import QUICK_LOCK_WAIT_MS, Work, ack_budget, current_rep
 from handlers.reminders import refresh_reminder_message
 from models import SlackEvent
 
 log = logging.getLogger(__name__)
 EVENTS = ("app_home_opened", "reaction_added", "reaction_removed")
+ANY_OTHER_EVENT = re.compile(r".+")
 # App Homes built at once, on their own small pool. A Home assesses the rep's whole book
 # (CPU-bound Python) and then waits on views.publish; built on Bolt's listener threads,
 # a burst of Homes and a slow Slack would occupy every thread and a slash command would
 # miss its 3-second ack. Queued Homes are already acked; they appear a moment later, and
 # a rep who opens Home again while theirs is queued gets that one build.
 HOME_BUILDS_AT_ONCE = 2
+# A Home's queries read a whole book; a stalled database must not hold a builder.
+HOME_STATEMENT_SECONDS = 10.0
 
 
 class HomePublisher:
@@ -51,7 +55,8 @@ class HomePublisher:
         with self._lock:
             self._pending.discard(user_id)
         try:
-            publish_home(self.runtime, client, user_id)
+            with self.runtime.db.request_work(statement=HOME_STATEMENT_SECONDS):
+                publish_home(self.runtime, client, user_id)
         except Exception:  # a Home that fails to refresh must not take the pool down
             log.exception("could not publish the App Home of %s", user_id)
 
@@ -105,7 +110,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and event_id:
             try:
-                with runtime.db.session() as session:
+                with ack_budget(runtime), runtime.db.session() as session:
                     seen = session.get(SlackEvent, event_id[:64]) is not None
             except SQLAlchemyError:
                 seen = False  # the listener's claim decides (or fails and Slack retries)
@@ -119,7 +124,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
     def home_opened(event: dict, body: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        with runtime.db.transaction() as session:
+        with ack_budget(runtime), runtime.db.transaction() as session:
             if not claim_event(session, runtime, body):
                 return
         homes.request(client, event["user"])
@@ -136,7 +141,10 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         on_a_message = item.get("type") == "message" and item.get("channel") and item.get("ts")
         outcome = None
         try:
-            with runtime.db.transaction(lock_wait_ms=QUICK_LOCK_WAIT_MS) as session:
+            with (
+                ack_budget(runtime),
+                runtime.db.transaction(lock_wait_ms=QUICK_LOCK_WAIT_MS) as session,
+            ):
                 if claim_event(session, runtime, body) and on_a_message:
                     outcome = apply_reaction(
                         session=session,
@@ -167,6 +175,15 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
 
     for name in ("reaction_added", "reaction_removed"):
         app.event(name)(ack=record_reaction, lazy=[work.lazy(acknowledge_reaction, claim=False)])
+
+    # Registered last, so it only sees what no listener above took. Without it Bolt
+    # answers 404 to an event type subscribed in the app's settings (or the manifest)
+    # that Rebuy does not use, and Slack counts the failures and can turn the
+    # subscription off; such an event is answered 200 and ignored.
+    @app.event(ANY_OTHER_EVENT)
+    def ignore_other_events(ack: Ack, event: dict) -> None:
+        log.info("ignoring a %.40s event (Rebuy does not use it)", event.get("type"))
+        ack()
 
 
 def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:

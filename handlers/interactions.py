@@ -31,6 +31,7 @@ from handlers import blocks
 from handlers.common import (
     Reply,
     Work,
+    ack_budget,
     actor_for,
     note_tactics_shown,
     post_once,
@@ -38,6 +39,7 @@ from handlers.common import (
     snooze_and_confirm,
     user_today,
 )
+from handlers.errors import form_check
 from handlers.events import HomePublisher
 from handlers.payloads import ModalMetadata, button_account_id, modal_metadata
 from handlers.reminders import refresh_reminder_message
@@ -200,6 +202,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
     # ack) and the work writes. Answering Slack first means a busy database can never
     # make Slack show an error for a touch that was in fact logged.
 
+    @form_check("kind", lambda: ack_budget(runtime))
     def check_log(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
         try:
             meta = _meta(runtime, view)
@@ -268,6 +271,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
             ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
         )
 
+    @form_check("length", lambda: ack_budget(runtime))
     def check_snooze(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
         try:
             meta = _meta(runtime, view)
@@ -303,6 +307,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
             ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>",
         )
 
+    @form_check("current_state", lambda: ack_budget(runtime))
     def check_plan(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
         try:
             meta = _meta(runtime, view)

@@ -28,6 +28,14 @@ order, duplicates included), `received` (every message from the app) and the
 connections (`connections_opened`, `open_connections`, `wait_closed`). It does
 not redeliver unacknowledged envelopes: a test pushes a retry itself with
 `event(..., retry_attempt=1)`.
+
+It judges acks as strictly as Slack (`refusals`): every envelope must be acked once,
+within ACK_LIMIT seconds, with an envelope_id it sent; a `payload` only where the
+envelope `accepts_response_payload`; a command's payload must be a message Slack
+accepts (else Slack shows `invalid_command_response`), a view_submission's a valid
+`response_action` (`errors` keyed by the view's input blocks, non-empty strings;
+`update`/`push` with a valid view). Leaving the double with a refusal unread (or an
+envelope never acked) fails the test; `take_refusals()` reads them on purpose.
 """
 
 from __future__ import annotations
@@ -47,8 +55,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tests.block_kit_rules import check_message, check_view
+
 APP_ID = "A123"
 WAIT = 5.0
+ACK_LIMIT = 3.0  # seconds: Slack shows the user an error when an ack comes later
 PING_INTERVAL = 0.1  # seconds
 # Interactive payloads whose acknowledgement may carry content (Slack sets
 # `accepts_response_payload` on their envelopes).
@@ -65,6 +76,57 @@ class Ack:
     payload: dict[str, Any] | None  # None: a plain ack
     connection: int  # index of the connection it came on (0 = the first)
     raw: dict[str, Any]
+
+
+@dataclass
+class _Sent:
+    """An envelope the double sent and what its ack may carry."""
+
+    kind: str
+    payload: dict[str, Any]
+    accepts_response_payload: bool
+    sent_at: float
+    acked: int = 0
+
+
+def _input_block_ids(view: Mapping[str, Any]) -> set[str]:
+    blocks = view.get("blocks") or []
+    ids = {b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("type") == "input"}
+    state = (view.get("state") or {}).get("values") or {}
+    return {i for i in ids if isinstance(i, str)} | set(state)
+
+
+def ack_problems(sent: _Sent, payload: Any) -> list[str]:
+    """What Slack would refuse in an ack's `payload` for the envelope `sent`."""
+    if payload is None:
+        return []
+    if not sent.accepts_response_payload:
+        return [f"a payload on a {sent.kind} envelope, which accepts none"]
+    if not isinstance(payload, dict):
+        return ["the payload is not an object"]
+    if sent.kind == "slash_commands":
+        verdict = check_message(payload)
+        return [f"invalid_command_response: {e}" for e in verdict.errors]
+    action = payload.get("response_action")
+    if action in ("update", "push"):
+        return [f"{action}: {e}" for e in check_view(payload.get("view")).errors]
+    if action == "clear":
+        return []
+    if action != "errors":
+        return [f"unknown response_action {action!r}"]
+    errors = payload.get("errors")
+    if not (isinstance(errors, dict) and errors):
+        return ["response_action errors needs a non-empty errors object"]
+    known = _input_block_ids(sent.payload.get("view") or {})
+    problems = [
+        f"error for {k!r}, not an input block of the view" for k in errors if k not in known
+    ]
+    problems += [
+        f"error for {k!r} is not a non-empty string"
+        for k, v in errors.items()
+        if not (isinstance(v, str) and v)
+    ]
+    return problems
 
 
 @dataclass
@@ -87,6 +149,8 @@ class SocketModeDouble:
         self._acks: list[Ack] = []
         self._received: list[dict[str, Any]] = []
         self._refused = 0
+        self._sent: dict[str, _Sent] = {}
+        self._refusals: list[tuple[str, str]] = []
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         if start:
@@ -129,8 +193,36 @@ class SocketModeDouble:
     def __enter__(self) -> SocketModeDouble:
         return self.start()
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        self._wait_for_due_acks()
         self.stop()
+        refused = self.refusals
+        if refused and exc_type is None:
+            raise AssertionError(f"Slack would refuse these Socket Mode acks: {refused}")
+
+    def _wait_for_due_acks(self) -> None:
+        """Envelopes still inside their 3 s get them; any not acked by then is refused."""
+        with self._cond:
+            for envelope_id, sent in self._sent.items():
+                left = sent.sent_at + ACK_LIMIT - time.monotonic()
+                if not sent.acked and left > 0:
+                    self._cond.wait_for(lambda sent=sent: sent.acked > 0, left)
+                if not sent.acked:
+                    self._refusals.append((envelope_id, f"{sent.kind} never acked"))
+                    sent.acked = -1  # reported once
+
+    @property
+    def refusals(self) -> list[tuple[str, str]]:
+        """`(envelope_id, problem)` for every ack Slack would not take, a copy."""
+        with self._cond:
+            return list(self._refusals)
+
+    def take_refusals(self) -> list[tuple[str, str]]:
+        """The refusals so far, forgotten afterwards (for tests that cause them)."""
+        self._wait_for_due_acks()
+        with self._cond:
+            taken, self._refusals = self._refusals, []
+            return taken
 
     @property
     def port(self) -> int:
@@ -194,7 +286,21 @@ class SocketModeDouble:
     def envelope(self, type_: str, payload: Mapping[str, Any], **fields: Any) -> str:
         """Wrap `payload` in an envelope of `type_`, send it; returns the envelope_id."""
         envelope_id = str(uuid.uuid4())
-        self.send({"envelope_id": envelope_id, "type": type_, "payload": dict(payload), **fields})
+        with self._cond:
+            self._sent[envelope_id] = _Sent(
+                kind=type_,
+                payload=dict(payload),
+                accepts_response_payload=bool(fields.get("accepts_response_payload")),
+                sent_at=time.monotonic(),
+            )
+        try:
+            self.send(
+                {"envelope_id": envelope_id, "type": type_, "payload": dict(payload), **fields}
+            )
+        except BaseException:
+            with self._cond:
+                del self._sent[envelope_id]  # never delivered: nothing to ack
+            raise
         return envelope_id
 
     def slash_command(self, fields: Mapping[str, Any]) -> str:
@@ -303,6 +409,22 @@ class SocketModeDouble:
                 connection.closed.set()
                 self._cond.notify_all()
 
+    def _judge(self, ack: dict[str, Any]) -> None:
+        """Refuse (record) what Slack would not take in this ack. Holds `_cond`."""
+        envelope_id = str(ack["envelope_id"])
+        sent = self._sent.get(envelope_id)
+        if sent is None:
+            self._refusals.append((envelope_id, "ack for an envelope_id never sent"))
+            return
+        took = time.monotonic() - sent.sent_at
+        problems = ack_problems(sent, ack.get("payload"))
+        if sent.acked:
+            problems.append("acked more than once")
+        elif took > ACK_LIMIT:
+            problems.append(f"acked after {took:.1f} s; Slack gives up at {ACK_LIMIT:.0f} s")
+        sent.acked = max(sent.acked, 0) + 1
+        self._refusals.extend((envelope_id, problem) for problem in problems)
+
     def _record(self, connection: _Connection, raw: str | bytes) -> None:
         try:
             message = json.loads(raw)
@@ -311,6 +433,7 @@ class SocketModeDouble:
         with self._cond:
             self._received.append(message)
             if isinstance(message, dict) and message.get("envelope_id"):
+                self._judge(message)
                 self._acks.append(
                     Ack(
                         envelope_id=message["envelope_id"],

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,21 @@ import sqlalchemy as sa
 from bot.app import create_app
 from bot.db import Database
 from bot.server import make_wsgi_app, start_http_server
+from handlers.errors import FORM_DATABASE_DOWN
+from tests import factories
 from tests import slack_app_fixtures as app_fixtures
 from tests.conftest import PG_ADMIN_URL, _pg_reachable
+from tests.doubles.stalling_proxy import StallingProxy
 from tests.slack_app_fixtures import SECRET, build_runtime, serve, shut_down
 from tests.slack_double import SlackDouble
-from tests.slack_signing import FORM, get, slash_command_body
+from tests.slack_signing import (
+    FORM,
+    datepicker,
+    get,
+    slash_command_body,
+    static_select,
+    text_input,
+)
 
 double = app_fixtures.double
 
@@ -176,4 +187,148 @@ def test_a_command_on_a_stalled_database_is_acked_and_answered_with_an_apology(
         database.dispose()
 
     assert status == 200 and acked < 3
-    assert reply["text"].startswith("⚠️ The database is not answering right now")
+    assert reply["text"].startswith("⚠️ Rebuy can't reach its database right now")
+
+
+# ------------------------------------------------- a burst while the database is stalled
+
+BURST = 60
+
+
+class Stall:
+    """`db` as the app sees it once it stops answering: PostgreSQL behind a proxy that
+    stops forwarding (its pooled connections included); SQLite with the write lock held.
+    `resume()` ends the stall."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.database = db
+        self.proxy: StallingProxy | None = None
+        self.blocker = None
+
+    def __enter__(self) -> Stall:
+        if self.db.is_sqlite:
+            self.blocker = self.db.engine.connect()
+            self.blocker.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            return self
+        url = sa.engine.make_url(self.db.url)
+        self.proxy = StallingProxy((url.host or "127.0.0.1", url.port or 5432))
+        proxied = url.set(host="127.0.0.1", port=self.proxy.port)
+        self.database = Database(proxied.render_as_string(hide_password=False))
+        with ThreadPoolExecutor(4) as pool:  # a warm pool, as in a running server
+            list(pool.map(lambda _: self.database.ping(), range(4)))
+        self.proxy.stalled.set()
+        return self
+
+    def resume(self) -> None:
+        if self.blocker is not None:
+            self.blocker.connection.driver_connection.execute("ROLLBACK")
+            self.blocker.close()
+            self.blocker = None
+        if self.proxy is not None:
+            self.proxy.stalled.clear()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.resume()
+        if self.proxy is not None:
+            self.database.dispose()
+            self.proxy.close()
+
+
+def test_a_burst_on_a_stalled_database_is_acked_and_apologised_for(
+    db: Database, double: SlackDouble
+) -> None:
+    with db.transaction() as session:
+        factories.account(session, "Acme Corp")
+    with Stall(db) as stall:
+        database = stall.database
+        app = serve(build_runtime(database, double), double, threads=8)
+        health = start_http_server(
+            make_wsgi_app(app.app, signing_secret=SECRET, health_check=database.ping),
+            host="127.0.0.1",
+            port=0,
+            threads=2,
+        )
+        try:
+            urls = [app.new_response_url() for _ in range(BURST)]
+            go = threading.Barrier(BURST)
+
+            def send(url: str) -> tuple[int, float]:
+                go.wait()
+                started = time.monotonic()
+                status, _ = app.post(slash_command_body(text="acme", response_url=url), FORM)
+                return status, time.monotonic() - started
+
+            started = time.monotonic()
+            with ThreadPoolExecutor(BURST) as pool:
+                acks = list(pool.map(send, urls))
+            replies = [app.wait_response(url, timeout=12)[0] for url in urls]
+            answered_in = time.monotonic() - started
+            checked = time.monotonic()
+            health_status = get(health.url, "/healthz", timeout=10)[0]
+            health_took = time.monotonic() - checked
+        finally:
+            health.stop()
+            shut_down(app)
+
+    assert [status for status, _ in acks] == [200] * BURST
+    assert max(took for _, took in acks) < 3
+    wanted = "⚠️ Rebuy's database is busy" if db.is_sqlite else "⚠️ Rebuy can't reach its database"
+    assert [reply["text"].split(" right now")[0] for reply in replies] == [wanted] * BURST
+    assert answered_in < 10
+    if not db.is_sqlite:  # a held SQLite write lock does not stop reads
+        assert (health_status, health_took < 2) == (503, True)
+
+
+def test_the_breaker_fails_fast_then_lets_work_through_once_the_database_answers(
+    db: Database,
+) -> None:
+    from bot.db_deadline import DatabaseUnavailable
+
+    def work() -> None:
+        with stall.database.request_work(statement=0.5), stall.database.transaction() as session:
+            session.execute(sa.text("SELECT 1"))
+
+    with Stall(db) as stall:
+        stall.database.breaker.cool_off = stall.database.breaker.busy_cool_off = 0.3
+        started = time.monotonic()
+        with pytest.raises(sa.exc.SQLAlchemyError):
+            work()
+        assert time.monotonic() - started < 3
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable):
+            work()  # at once, without waiting on the database
+        assert time.monotonic() - started < 0.1
+        stall.resume()
+        time.sleep(0.3)  # the cool-off: the next request probes
+        work()
+        assert not stall.database.breaker.is_open
+
+
+def test_a_modal_submitted_while_the_database_is_stalled_is_answered_in_time(
+    db: Database, double: SlackDouble
+) -> None:
+    with db.transaction() as session:
+        acme = factories.account(session, "Acme Corp")
+    with Stall(db) as stall:
+        app = serve(build_runtime(stall.database, double), double)
+        try:
+            started = time.monotonic()
+            status, ack = app.submit(
+                "touch_log_modal",
+                {"kind": static_select("call"), "date": datepicker(None), "note": text_input("")},
+                {"account_id": acme.id},
+            )
+            took = time.monotonic() - started
+            messages = double.calls_to("chat.postMessage")
+        finally:
+            shut_down(app)
+
+    assert status == 200 and took < 6  # the ack itself within Slack's 3 s (ack path 1.5 s)
+    if db.is_sqlite:  # a held write lock lets the check read; the write then gives up
+        assert ack == {}
+        (message,) = messages
+        assert message["text"].startswith("⚠️ Rebuy's database is busy right now")
+    else:  # the form says so, where the rep is looking
+        assert ack == {"response_action": "errors", "errors": {"kind": FORM_DATABASE_DOWN}}
+        assert messages == []

@@ -519,7 +519,7 @@ def test_a_database_error_inside_a_handler_gives_a_friendly_reply(
     status, reply = slack_app.command("report")
 
     assert status == 200
-    assert reply["text"].startswith("⚠️ The database is not answering right now")
+    assert reply["text"].startswith("⚠️ Rebuy's database is busy right now")
     assert "database is locked" not in all_text(reply)
     no_traceback(reply)
 

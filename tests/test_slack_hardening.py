@@ -198,6 +198,47 @@ def test_reaction_events_in_any_order_end_in_the_right_state(
         assert touches(slack_app) == ([("call", ANA)] if present else [])
 
 
+# Skin tones: Slack sends the full name ("handshake::skin-tone-2"), and 🤝 and 🤝🏽 are two
+# reactions that can both be on a message.
+TONED = "handshake::skin-tone-2"
+
+
+@pytest.mark.parametrize(
+    "steps, present",
+    [
+        ([("add", "handshake"), ("add", TONED), ("remove", TONED)], True),
+        ([("add", "handshake"), ("add", TONED), ("remove", "handshake")], True),
+        ([("add", TONED), ("add", "handshake"), ("remove", TONED)], True),
+        ([("add", "handshake"), ("add", TONED), ("remove", TONED), ("remove", "handshake")], False),
+        ([("add", TONED), ("add", "handshake"), ("remove", "handshake"), ("remove", TONED)], False),
+        ([("add", TONED), ("remove", TONED)], False),
+    ],
+)
+def test_skin_tone_variants_are_reactions_of_their_own(
+    slack_app: SlackApp, steps: list[tuple[str, str]], present: bool
+) -> None:
+    ids = seed(slack_app)
+    reminder(slack_app, ids)
+    for at, (what, name) in enumerate(steps, start=1):
+        status = react(slack_app, name, 1_700_000_000 + at, removed=what == "remove")
+        assert status == 200
+    settle(slack_app)
+    assert touches(slack_app) == ([("meeting", ANA)] if present else [])
+
+
+def test_a_skin_tone_removal_delivered_before_its_add_leaves_the_plain_reaction(
+    slack_app: SlackApp,
+) -> None:
+    ids = seed(slack_app)
+    reminder(slack_app, ids)
+    assert react(slack_app, "handshake", 1_700_000_001) == 200
+    assert react(slack_app, TONED, 1_700_000_003, removed=True) == 200  # arrives first
+    assert react(slack_app, TONED, 1_700_000_002) == 200
+    assert react(slack_app, "handshake", 1_700_000_004, removed=True) == 200
+    settle(slack_app)
+    assert touches(slack_app) == []
+
+
 # --- defect 9: only our workspace and app, only the reminder's rep -----------------------
 
 

@@ -110,10 +110,15 @@ def _other_touch_reaction(
         .order_by(ReactionState.updated_at)
     )
     for state in states:
-        kind = REACTION_KINDS.get(state.reaction)
+        kind = REACTION_KINDS.get(base_name(state.reaction))
         if state.reaction != removed and kind not in (None, "snooze"):
             return state.reaction
     return None
+
+
+def base_name(reaction: str) -> str:
+    """The emoji without its skin tone: Slack sends "handshake::skin-tone-2"."""
+    return reaction.split("::")[0]
 
 
 def _key(message: ReminderMessage, user: str, reaction: str) -> str:
@@ -178,8 +183,9 @@ def apply_reaction(
 
     `event_us` is when Slack says the event happened: events arrive in any order, and
     one older than what was applied for the same reaction changes nothing."""
-    base = reaction.split("::")[0]  # skin tones arrive as "handshake::skin-tone-2"
-    kind = REACTION_KINDS.get(base)
+    # Each skin tone is a reaction of its own on the message (🤝 and 🤝🏽 can both be
+    # there), so state and keys use the full name and only the kind uses the base.
+    kind = REACTION_KINDS.get(base_name(reaction))
     if kind is None:
         return None
     message = reminder_message_at(session=session, channel=channel, ts=ts)
@@ -190,13 +196,13 @@ def apply_reaction(
         return None
     # Without a time (not from Slack) the reaction applies as it comes.
     if event_us is not None and not _newest(
-        session, message, user, base, added=added, event_us=event_us, now=now
+        session, message, user, reaction, added=added, event_us=event_us, now=now
     ):
         return ReactionOutcome(message=message, account_name=account.name, changed=False)
     # One touch per rep, account and day from reactions: a second reaction adds none (a
     # call, email or meeting makes a plain ✅ touch more precise), and removing the
     # reaction that logged it hands the touch to one still on the message, if any.
-    key = _key(message, user, base)
+    key = _key(message, user, reaction)
     actor = Actor(slack_user_id=user)
     if kind == "snooze":
         if added:
@@ -226,10 +232,18 @@ def apply_reaction(
             changed = _log(session, account.id, kind, now, actor, message, key) is not None
     else:
         changed = undo_touch(session=session, dedupe_key=key, now=now) is not None
-        other = _other_touch_reaction(session, message, user, base) if changed else None
+        other = _other_touch_reaction(session, message, user, reaction) if changed else None
         if other is not None and _reaction_touch_today(session, account.id, user, now) is None:
             other_key = _key(message, user, other)
-            _log(session, account.id, REACTION_KINDS[other], now, actor, message, other_key)
+            _log(
+                session,
+                account.id,
+                REACTION_KINDS[base_name(other)],
+                now,
+                actor,
+                message,
+                other_key,
+            )
     return ReactionOutcome(message=message, account_name=account.name, changed=changed)
 
 
