@@ -119,3 +119,27 @@ def test_rebuy_remind_names_the_reps_it_held(
     assert "Sent today's reminders to 1 rep (3 messages)." in summary
     assert "Held the reminders of 1 rep" in summary and "u2@example.com" in summary
     assert len(double.messages("DU2")) == 1  # the one that got through, never again
+
+
+def test_the_home_streak_skips_the_workspace_default_holidays(db: Database) -> None:
+    from tests import factories
+    from tests.slack_app_fixtures import block_texts, build_runtime, serve, shut_down
+    from tests.slack_double import SlackDouble as Double
+    from tests.slack_signing import app_home_opened_event
+
+    friday = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 10:00 in New York
+    with Double(clock=lambda: friday) as slack:
+        running = serve(build_runtime(db, slack, now=friday, holiday_country="US"), slack)
+        try:
+            with db.transaction() as session:
+                ana = linked_rep(session, USER_ID, tz="America/New_York")  # no own country
+                acct = due_account(session, ana, "Acme")
+                # Tue, Wed, then Thanksgiving (Thu 26 Nov, the workspace's holiday), Fri.
+                for day in (24, 25, 27):
+                    factories.touch(session, acct, date(2026, 11, day), rep_id=ana.id)
+            assert running.event(app_home_opened_event(USER_ID)) == 200
+            home = running.wait_for("views.publish", timeout=10)[-1]["view"]
+            texts = block_texts(home["blocks"])
+            assert any("Streak: *3* working days in a row" in text for text in texts), texts
+        finally:
+            shut_down(running)
