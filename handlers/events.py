@@ -223,7 +223,13 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
                 overdue=sections["overdue"],
                 dormant=sections["dormant"],
                 at_risk=sections["at-risk"],
-                streak=working_day_streak(session=session, rep=rep, today=today),
+                streak=working_day_streak(
+                    session=session,
+                    rep=rep,
+                    today=today,
+                    default_country=runtime.settings.holiday_country,
+                    default_subdivision=runtime.settings.holiday_subdivision,
+                ),
                 board=board,
                 away=away_blocks.away_sections(periods, today=today),
             )

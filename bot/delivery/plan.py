@@ -156,8 +156,13 @@ def plan_sweep(
         )
         moment = now.astimezone(_zone(rep.tz))
         local[rep.id] = _Local(rep, moment.date(), moment.time(), calendar)
-    away = {a.rep_id: a for a in away_on(session=session, days={x.day for x in local.values()})}
-    away = {rep_id: a for rep_id, a in away.items() if a.covers(local[rep_id].day)}
+    # A rep may have two back-to-back periods among the sweep's local days (one ending on
+    # Monday, the next starting Tuesday): keep the one covering the rep's own day.
+    away = {
+        a.rep_id: a
+        for a in away_on(session=session, days={x.day for x in local.values()})
+        if a.rep_id in local and a.covers(local[a.rep_id].day)
+    }
     covering: dict[int, list[Covered]] = defaultdict(list)
     for rep_id, period in away.items():
         cover = local.get(period.cover_rep_id) if period.cover_rep_id else None

@@ -93,6 +93,13 @@ class SweepResult:
                 f"Could not reach {_reps(len(failed))} after retries: {listed}. "
                 "The next sweep retries the messages not yet delivered."
             )
+        held = [o for o in self.outcomes if o.status == "held"]
+        if held:
+            listed = ", ".join(o.email for o in held[:10])
+            parts.append(
+                f"Held the reminders of {_reps(len(held))} (their DM history could not be read, so "
+                f"nothing is posted blindly): {listed}. The next sweep looks again."
+            )
         if plan.exhausted:
             parts.append(
                 f"Gave up for today on {_reps(len(plan.exhausted))} after {MAX_ATTEMPTS} "

@@ -149,7 +149,14 @@ def calendar_for(country: str | None, subdivision: str | None = None) -> WorkCal
     if sub and sub not in supported[code]:
         some = ", ".join(supported[code][:8]) or "none"
         raise InvalidInput(f"{code} has no subdivision “{subdivision}” (known: {some}, …).")
-    return WorkCalendar(code, sub)
+    # The package also knows aliases (DEU, USA, UK); a rep's country is stored
+    # as the two-letter code (a 2-character column).
+    return WorkCalendar(_alpha2(code), sub)
+
+
+@lru_cache(maxsize=512)
+def _alpha2(code: str) -> str:
+    return holidays.country_holidays(code).country
 
 
 @dataclass(frozen=True)
