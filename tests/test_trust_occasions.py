@@ -253,3 +253,33 @@ def test_cdnow_scores_and_segments(sqlite_db: Database, cdnow_rows) -> None:
     # frequency lands at 2 and no one gets 1; every other score is given.
     assert one_day / buyers > 0.4
     assert scores["f"] == {2, 3, 4, 5}
+
+
+def test_credits_outweighing_recent_orders_never_read_stopped_buying(db: Database) -> None:
+    """An account that bought last month, with a bigger credit note in the same 6 months,
+    is buying less, but "nothing in the last 6 months" would contradict its last order."""
+    as_of = date(2026, 6, 15)
+    with db.transaction() as session:
+        acct = f.account(session, name="Bought With Credit")
+        for day, amount in [
+            ("2025-09-10", 3000),
+            ("2025-11-10", 3000),
+            ("2026-05-10", -1500),  # a credit note for an older order
+            ("2026-06-01", 1000),  # a real purchase two weeks ago
+        ]:
+            f.order(session, acct, day, amount)
+        account_id = acct.id
+    with db.session() as session:
+        facts = load_facts(
+            session=session, as_of=as_of, account_ids=[account_id], with_order_days=True
+        )[account_id]
+    schedule = touch_schedule(facts, as_of=as_of, tier_cadence=TIERS)
+    (declining,) = [
+        s for s in compute_signals(facts, as_of=as_of, schedule=schedule) if s.name == "declining"
+    ]
+    assert facts.last_order_day == date(2026, 6, 1)
+    assert "Stopped buying" not in declining.reason and "nothing" not in declining.reason
+    assert declining.reason == (
+        "Buying far less: credits outweigh the orders of the last 6 months (−$500 net) "
+        "against $6,000 in the 6 before."
+    )

@@ -80,7 +80,9 @@ class TouchSchedule:
 
 
 def _money(value: float) -> str:
-    return f"${value:,.0f}"
+    """ "$4,800"; a net credit as "−$4,800" (a real minus sign, before the dollar)."""
+    whole = round(value)
+    return f"−${-whole:,}" if whole < 0 else f"${whole:,}"
 
 
 def _months_ago(days: int) -> str:
@@ -171,10 +173,20 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
 
     if is_declining(facts):
         drop = 1 - facts.value_last_6m / facts.value_prev_6m
+        bought_lately = facts.last_order_day is not None and facts.last_order_day >= months_back(
+            as_of, 6
+        )
         if facts.value_last_6m > 0:
             reason = (
                 f"Buying far less: {_money(facts.value_last_6m)} in the last 6 months against "
                 f"{_money(facts.value_prev_6m)} in the 6 before ({drop:.0%} down)."
+            )
+        elif bought_lately:
+            # Orders in the last 6 months, outweighed by credits: not "nothing bought".
+            reason = (
+                f"Buying far less: credits outweigh the orders of the last 6 months "
+                f"({_money(facts.value_last_6m)} net) against "
+                f"{_money(facts.value_prev_6m)} in the 6 before."
             )
         else:
             reason = (
