@@ -172,6 +172,9 @@ def test_a_when_without_a_kind_is_kept_through_the_question(slack_app: SlackApp)
         ("log acme corp call 3 jan 2024", "up to two years back (730 days)"),
         ("log acme corp call 800 days ago", "up to two years back"),
         ("log acme corp call on 3/6", "can't tell the day from the month"),
+        ("log acme corp call tomorrow", "can't be logged in the future"),
+        ("log acme corp call next friday", "can't be logged in the future"),
+        ("log acme corp call in 2 days", "can't be logged in the future"),
     ],
 )
 def test_a_when_a_touch_cannot_have_is_refused(slack_app: SlackApp, text: str, says: str) -> None:

@@ -1,6 +1,7 @@
 """When a touch happened, as a rep types it after `/account log acme call`:
 "today", "yesterday", "2 days ago", "a week ago", "Mon" / "last monday" (the most recent
-one before today), "on 3 Dec", "Dec 3 2025", "2026-12-01". Dates are read by
+one before today), "on 3 Dec", "Dec 3 2025", "2026-12-01"; "tomorrow", "next friday"
+and "in 2 days" are read only to be refused. Dates are read by
 python-dateutil; every answer is a day in the rep's own calendar (`today` is theirs),
 never in the future and at most MAX_DAYS_BACK days back."""
 
@@ -65,6 +66,20 @@ def _relative(words: list[str], today: date) -> When | None:
         return When(today, 1)
     if first == "yesterday":
         return When(today - timedelta(days=1), 1)
+    # Days still to come are read too, so that they are refused rather than logged today
+    # with the words as the note: tomorrow, next friday, in 2 days.
+    if first == "tomorrow":
+        return When(today + timedelta(days=1), 1)
+    if first == "next" and len(words) > 1 and words[1].rstrip(".") in WEEKDAYS:
+        ahead = (WEEKDAYS[words[1].rstrip(".")] - today.weekday() - 1) % 7 + 1
+        return When(today + timedelta(days=ahead), 2)
+    if first == "in" and len(words) >= 3 and words[2] in _UNITS:
+        count = int(words[1]) if words[1].isdigit() and len(words[1]) <= 4 else None
+        count = count if count is not None else _NUMBERS.get(words[1])
+        if count:
+            if _UNITS[words[2]]:
+                return When(today + timedelta(days=count * _UNITS[words[2]]), 3)
+            return When(today + relativedelta(months=count), 3)
     lead = 1 if first in ("last", "on") and len(words) > 1 else 0
     weekday = WEEKDAYS.get(words[lead].rstrip("."))
     if weekday is not None:
