@@ -90,7 +90,9 @@ def run_backtest(
     orders = rows if isinstance(rows, OrderArrays) else order_arrays(rows)
     inputs = build_inputs(orders, cutoff=calibration_end, unit="weeks")
     if len(inputs) == 0:
-        raise BacktestError(f"no account had ordered on or before {calibration_end}")
+        raise BacktestError(
+            f"no account had ordered on or before {day_label(calibration_end)}"
+        )
     fit = fit_rebuy_model(inputs, horizon_days=horizon_weeks * 7)
     scores = score_accounts(fit, inputs, horizon_days=horizon_weeks * 7)
     actual = _holdout_occasions(orders, inputs.codes, calibration_end, holdout_end)
@@ -163,8 +165,8 @@ def format_table(result: Backtest) -> str:
     """The back-test as plain-text tables for the terminal."""
     fit = result.fit
     lines = [
-        f"Back-test: calibration to {result.calibration_end}, "
-        f"holdout {result.horizon_weeks:g} weeks to {result.holdout_end}",
+        f"Back-test: calibration to {day_label(result.calibration_end)}, "
+        f"holdout {result.horizon_weeks:g} weeks to {day_label(result.holdout_end)}",
         f"Fit: r={fit.r:.4f} alpha={fit.alpha:.4f} a={fit.a:.4f} b={fit.b:.4f} (weeks), "
         f"log-likelihood {fit.log_likelihood:.2f}, {fit.accounts} accounts, "
         f"{fit.repeaters} repeaters",
