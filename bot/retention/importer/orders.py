@@ -21,7 +21,7 @@ from bot.retention.importer import writing as w
 from bot.retention.importer.presets import WON_STAGES
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan
-from bot.retention.importer.staging import OrderStage
+from bot.retention.importer.staging import STAGE_CHUNK, OrderStage
 from bot.retention.importer.values import Bad
 
 # An order may be dated up to this long after "now"; later is a mistake in the file.
@@ -29,6 +29,8 @@ _FUTURE_SLACK = timedelta(days=1)
 # Parsed timestamps are cached by their text; files repeat dates a lot.
 _WHEN_CACHE_LIMIT = 200_000
 _CENT = Decimal("0.01")
+# An amount as most files write it (at most 14 digits, 2 decimals): staged as it is.
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,2})?")
 _STAGE_KEY = re.compile(r"[^a-z0-9]")
 
 
@@ -74,9 +76,8 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
     # raw text -> (UTC datetime, driver value, canonical text for content keys,
     #              why it is in the future or None)
     when_cache: dict[str, tuple[datetime, Any, str, str | None]] = {}
-    bind_amount = w.binder(session, w.ORDERS.c.amount)
     stage = OrderStage(session)
-    add = stage.add
+    buffer, keys_append = stage.buffer, stage.keys.append
     newest: datetime | None = None
     problems = rows.problems
     bad = rows.bad
@@ -128,9 +129,11 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         amount = None
         if not text:
             bad(line, "amount", "is empty", "")
+        elif _PLAIN_AMOUNT.fullmatch(text):
+            amount = text  # both databases read the text as the number it is
         else:
             try:
-                amount = parse_money(text)
+                amount = str(parse_money(text))
             except Bad as error:
                 bad(line, "amount", error.reason, text)
 
@@ -146,7 +149,8 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         assert cached is not None and amount is not None and account_id is not None
         if order_id is None:
             # Numbered 1 here; identical repeats are numbered once the file is read.
-            cents = str(amount.quantize(_CENT)) if amount else "0.00"
+            value = Decimal(amount)
+            cents = str(value.quantize(_CENT)) if value else "0.00"
             content = f"{external_id}\x1f{cached[2]}\x1f{cents}\x1f{product or ''}"
             key = f"~{hashlib.blake2b(content.encode(), digest_size=16).hexdigest()}:1"
             row_hash = 0
@@ -155,7 +159,10 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
             row_hash = hash(tuple(row))
         if newest is None or cached[0] > newest:
             newest = cached[0]
-        add((line, account_id, cached[1], bind_amount(amount), order_id, key, product, row_hash))
+        buffer.append((line, account_id, cached[1], amount, order_id, key, product, row_hash))
+        keys_append(hash((account_id, key)))
+        if len(buffer) >= STAGE_CHUNK:
+            stage.flush()
 
     _settle_repeats(session, stage, rows)
     new, changed, unchanged = stage.counts()

@@ -42,10 +42,11 @@ class OrderStage:
         self.connection: Connection = session.connection()
         self.postgres = self.connection.dialect.name == "postgresql"
         self.count = 0
-        self._buffer: list[StagedRow] = []
-        # hash((account id, order key)) of every staged row: 8 bytes a row, enough to
-        # find repeated keys without a pass over the table when there are none.
-        self._keys = array("q")
+        # Rows waiting for the next flush (the planner appends to it directly, and to
+        # `keys` the hash((account id, order key)) of each: 8 bytes a row, enough to
+        # find repeated keys without a pass over the table when there are none).
+        self.buffer: list[StagedRow] = []
+        self.keys = array("q")
         self._create()
 
     # --- loading ------------------------------------------------------------------------
@@ -70,13 +71,14 @@ class OrderStage:
         return self.connection.exec_driver_sql(statement, parameters)
 
     def add(self, row: StagedRow) -> None:
-        self._buffer.append(row)
-        self._keys.append(hash((row[1], row[5])))
-        if len(self._buffer) >= STAGE_CHUNK:
+        self.buffer.append(row)
+        self.keys.append(hash((row[1], row[5])))
+        if len(self.buffer) >= STAGE_CHUNK:
             self.flush()
 
     def flush(self) -> None:
-        rows, self._buffer = self._buffer, []
+        """Send the buffered rows to the staging table (the buffer is emptied in place)."""
+        rows = self.buffer
         if not rows:
             return
         self.count += len(rows)
@@ -86,8 +88,9 @@ class OrderStage:
             with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            return
-        self._run(f"INSERT INTO temp.{STAGE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        else:
+            self._run(f"INSERT INTO temp.{STAGE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rows.clear()
 
     # --- what needs the whole file ------------------------------------------------------
 
@@ -95,9 +98,9 @@ class OrderStage:
         """(line, account id, order id, key, row hash) of every row whose key is also on
         another line, in line order; usually none, found without reading the table."""
         self.flush()
-        if not self._keys:
+        if not self.keys:
             return []
-        hashes = np.sort(np.frombuffer(self._keys, dtype=np.int64))
+        hashes = np.sort(np.frombuffer(self.keys, dtype=np.int64))
         twice = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
         if not len(twice):
             return []
