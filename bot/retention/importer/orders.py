@@ -77,6 +77,7 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
     #              why it is in the future or None)
     when_cache: dict[str, tuple[datetime, Any, str, str | None]] = {}
     stage = OrderStage(session)
+    won_cache: dict[str, bool] = {}  # a stage's text -> won (a file has a few stages)
     buffer, keys_append = stage.buffer, stage.keys.append
     newest: datetime | None = None
     problems = rows.problems
@@ -85,9 +86,12 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
     # The hot loop of the biggest import: fields are checked inline, not through helpers.
     for line, row in rows:
         if i_stage is not None:
-            stage_text = row[i_stage].strip()
-            if stage_key(stage_text) not in won:
-                left_out[f"stage “{stage_text or 'empty'}” is not won"] += 1
+            stage_text = row[i_stage]
+            is_won = won_cache.get(stage_text)
+            if is_won is None:
+                is_won = won_cache[stage_text] = stage_key(stage_text.strip()) in won
+            if not is_won:
+                left_out[f"stage “{stage_text.strip() or 'empty'}” is not won"] += 1
                 continue
         before = len(problems)
         external_id = row[i_account].strip()
