@@ -597,6 +597,21 @@ def db_revision(
     command.revision(config, message=message, autogenerate=True)
 
 
+@db_app.command("rebuild-summary")
+def db_rebuild_summary() -> None:
+    """Recompute every account's purchase summary from its orders (normally kept up to
+    date by every write; for after a restore or a manual edit of orders)."""
+    from sqlalchemy import func, select
+
+    from bot.retention.summary import SUMMARY, refresh_summary
+
+    runtime = _runtime()
+    with runtime.db.transaction() as session:
+        refresh_summary(session.connection(), None, today=runtime.today())
+        rows = session.execute(select(func.count()).select_from(SUMMARY)).scalar_one()
+    out.print(f"Summary rebuilt: {rows:,} accounts with orders.")
+
+
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision the database is at."""
@@ -695,11 +710,11 @@ def sync(
     def report(result) -> None:
         nonlocal failed
         out.print(result.summary())
-        for line in result.errors[:10]:
+        for line in [] if result.status == "busy" else result.errors[:10]:
             out.print(f"  {line}")
         if len(result.errors) > 10:
             out.print("  …and more: `rebuy sync status`")
-        failed = failed or result.status == "failed"
+        failed = failed or result.status in ("failed", "busy")
 
     try:
         sync_sources(

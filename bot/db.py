@@ -7,14 +7,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 import models  # noqa: F401  (registers every table on the metadata)
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # SQLite: a write waits this long for the write lock (an import can hold it a while);
@@ -36,6 +38,9 @@ PG_CONNECT_ARGS = {
 POOL_TIMEOUT_SECONDS = 5
 # pg_advisory_xact_lock key for migrations: any fixed 64-bit number unique to Rebuy.
 MIGRATION_LOCK_KEY = 0x5245_4255_5900  # "REBUY"
+# The newest migration (tests/test_db.py checks it against Alembic's head): a database
+# stored at this revision needs no migration, and Alembic is not even imported.
+SCHEMA_HEAD = "0008"
 
 
 def _use_wal(cursor) -> None:
@@ -158,6 +163,21 @@ class Database:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
+    def stored_revision(self) -> str | None:
+        """The revision in `alembic_version`, by one plain query (None: no schema yet)."""
+        try:
+            with self.engine.connect() as connection:
+                return connection.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version"
+                ).scalar()
+        except Exception:  # no table yet: an empty database
+            return None
+
+    def ensure_schema(self) -> None:
+        """Migrate only when the stored revision is not the head (one query otherwise)."""
+        if self.stored_revision() != SCHEMA_HEAD:
+            self.upgrade()
+
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to date with the Alembic migrations, under a lock.
 
@@ -174,6 +194,8 @@ class Database:
                     connection.exec_driver_sql(
                         f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
                     )
+                from alembic import command
+
                 config = alembic_config()
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
@@ -189,6 +211,8 @@ class Database:
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url:

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from bot.retention.errors import RebuyError
 from bot.retention.names import normalize_name
+from bot.retention.summary import refresh_summary
 from models import TOUCH_KINDS, Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
 
 DEMO_DOMAIN = "rebuy-demo.example"
@@ -296,6 +297,7 @@ def seed_demo(*, session: Session, now: datetime, seed: int = 7) -> DemoSummary:
     ]
     session.add_all([*orders, *contacts, *touches, *plans, *snoozes])
     session.flush()
+    refresh_summary(session.connection(), [a.id for a in accounts], today=today)
 
     return DemoSummary(
         reps=len(reps),

@@ -48,5 +48,5 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> 
     settings = settings or Settings()
     db = Database(settings.database_url)
     if migrate:
-        db.upgrade()
+        db.ensure_schema()
     return Runtime(settings=settings, db=db, clock=clock_from(settings.rebuy_now))

@@ -69,7 +69,11 @@ class Settings(BaseSettings):
     salesforce_username: str | None = None
     salesforce_password: str | None = None
     salesforce_security_token: str | None = None
-    salesforce_domain: str = "login"  # "test" for a sandbox
+    salesforce_domain: str = "login"  # "test" for a sandbox; the My Domain ("acme.my")
+    # A connected app's client credentials flow (instead of a token or a password).
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: str | None = None
+    salesforce_login_url: str | None = None  # only for scratch orgs and test doubles
     sync_sql_url: str | None = None  # any SQLAlchemy URL: the ERP, the shop, the warehouse
     sync_sql_queries: str | None = None  # a YAML file with one query per kind
     sync_interval_minutes: int = Field(default=60, ge=5, le=1440)

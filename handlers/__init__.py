@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.runtime import Runtime
-from handlers import commands, errors, events, interactions
+from handlers import away, commands, errors, events, interactions
 from handlers.common import Work
 
 log = logging.getLogger(__name__)
@@ -57,3 +57,4 @@ def register(app: App, runtime: Runtime, work: Work, identity: Identity) -> None
     events.register(app, runtime, work)
     commands.register(app, runtime, work)
     interactions.register(app, runtime, work)
+    away.register(app, runtime, work)

@@ -657,6 +657,11 @@ HELP_LINES = [
     ("/account plan NAME", "set the account plan"),
     ("/account cadence NAME 21", "days between touches for one account (`default`: the tier's)"),
     ("/account owner NAME rep@company.com", "hand the account to another rep"),
+    (
+        "/account away dec 24 to jan 2 [cover @ben]",
+        "no reminders those days (`/account away` to see or end them)",
+    ),
+    ("/account holidays DE", "your public holidays (a country, or `US CA`; `default`)"),
     ("/account report", "who stopped buying, who buys less"),
     ("/account help", "this list"),
 ]
@@ -866,8 +871,9 @@ def home(
     streak: int,
     board: Sequence[LeaderboardRow],
     unknown_rep: bool = False,
+    away: Sequence[Block] = (),
 ) -> dict:
-    blocks: list[Block] = [header(f"Rebuy · {rep_label}")]
+    blocks: list[Block] = [header(f"Rebuy · {rep_label}"), *away]
     if unknown_rep:
         blocks.append(
             section(

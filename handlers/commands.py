@@ -30,7 +30,7 @@ from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
 from bot.retention.unowned import unowned_accounts
 from bot.runtime import Runtime
-from handlers import blocks
+from handlers import away, blocks
 from handlers.common import (
     Reply,
     Work,
@@ -47,7 +47,7 @@ from models import TOUCH_KINDS, Account
 
 log = logging.getLogger(__name__)
 COMMAND = "/account"
-SUBCOMMANDS = ("help", "list", "log", "snooze", "plan", "cadence", "owner", "report")
+SUBCOMMANDS = ("help", "list", "log", "snooze", "plan", "cadence", "owner", "report", *away.VERBS)
 BOOK_TOP = 8
 # A first word this many edits (Levenshtein) from a sub-command is taken as a typo of it...
 NEAR_SUBCOMMAND = 2
@@ -174,6 +174,8 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -
         cadence_from_command(runtime, request.args, user_id, reply)
     elif request.verb == "owner":
         owner_from_command(runtime, request.args, user_id, reply)
+    elif request.verb in away.VERBS:
+        away.answer(runtime, client, request.verb, request.args, user_id, reply)
 
 
 # --- finding the account ----------------------------------------------------------------

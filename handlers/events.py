@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.retention import book as books
 from bot.retention.book import leaderboard, working_day_streak
+from bot.retention.calendar import away_with_covers
 from bot.retention.reactions import apply_reaction
 from bot.runtime import Runtime
-from handlers import blocks
+from handlers import away_blocks, blocks
 from handlers.common import QUICK_LOCK_WAIT_MS, Work, current_rep
 from handlers.reminders import refresh_reminder_message
 from models import SlackEvent
@@ -197,6 +198,7 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
             )
             # Each account once, under its most urgent heading.
             sections = books.home_sections(entries)
+            periods = away_with_covers(session=session, rep_id=rep.id, today=today)
             view = blocks.home(
                 rep_label=rep.name or rep.email,
                 summary=books.summarize(entries),
@@ -206,5 +208,6 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
                 at_risk=sections["at-risk"],
                 streak=working_day_streak(session=session, rep=rep, today=today),
                 board=board,
+                away=away_blocks.away_sections(periods, today=today),
             )
     client.views_publish(user_id=user_id, view=view)

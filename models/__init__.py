@@ -12,7 +12,16 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
-from models.sync import OUTBOX_STATUSES, SYNC_STATUSES, CrmOutbox, SyncCursor, SyncRun
+from models.summary import AccountSummary
+from models.sync import (
+    OUTBOX_STATUSES,
+    SYNC_STATUSES,
+    CrmOutbox,
+    SyncCursor,
+    SyncLease,
+    SyncPlanned,
+    SyncRun,
+)
 
 __all__ = [
     "OUTBOX_STATUSES",
@@ -21,6 +30,7 @@ __all__ = [
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
+    "AccountSummary",
     "AwayPeriod",
     "Contact",
     "CrmOutbox",
@@ -37,6 +47,8 @@ __all__ = [
     "SlackRequest",
     "Snooze",
     "SyncCursor",
+    "SyncLease",
+    "SyncPlanned",
     "SyncRun",
     "TacticExposure",
     "Touch",

@@ -31,6 +31,14 @@ class Rep(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)
     subdivision: str | None = Field(default=None, max_length=10)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The Slack status as last read (users.list): "🌴 Vacationing until Friday" suggests
+    # pausing reminders. `status_expires_at` is None when the status does not expire.
+    status_emoji: str | None = Field(default=None, max_length=100)
+    status_text: str | None = Field(default=None, max_length=150)
+    status_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last away day a "pause reminders until …?" offer was made for (offered once).
+    away_offered_until: date | None = None
 
 
 class AwayPeriod(SQLModel, table=True):
@@ -92,6 +100,10 @@ class Contact(SQLModel, table=True):
     # The e-mail when known, otherwise the normalised name: what a re-import matches on.
     contact_key: str = Field(max_length=320)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The CRM's id for the person (live sync), and when the CRM deleted the contact or
+    # took it off this company: archived contacts are kept but no longer counted or shown.
+    external_id: str | None = Field(default=None, max_length=128, index=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AccountPlan(SQLModel, table=True):

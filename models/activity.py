@@ -21,6 +21,8 @@ class Order(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "order_key", name="uq_order_account_key"),
         Index("ix_order_account_ordered_at", "account_id", "ordered_at"),
+        # The orders of a few days (a window's edges: bot/retention/summary_read.py).
+        Index("ix_order_ordered_at", "ordered_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -51,10 +51,51 @@ class SyncRun(SQLModel, table=True):
     removed: int = Field(default=0)  # orders, touches, contacts removed in the CRM
     linked: int = Field(default=0)  # activities Rebuy wrote itself, recognised, not imported
     skipped: int = Field(default=0)  # records that cannot be rows, and rows that are bad
+    # Activities dated after the run (a meeting booked for next week): held in
+    # sync_planned, they become touches once their time has come.
+    planned: int = Field(default=0)
     errors: str | None = Field(default=None, sa_column=Column(Text))  # one problem per line
     # Everything in the source up to this time is in Rebuy (set when the run finishes
     # well): the orders' data cut-off for the re-buy model.
     through: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SyncLease(SQLModel, table=True):
+    """Who is syncing a source right now: one row per source, taken by one run at a time.
+
+    `expires_at` is pushed on with every stored chunk; a holder killed with kill -9 stops
+    renewing, and its lease is taken over once it has expired (at once when the holder
+    was a process on this host that no longer exists).
+    """
+
+    __tablename__ = "sync_lease"
+
+    source: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=200)  # e.g. "`rebuy sync` (pid 4242 on web-1)"
+    host: str = Field(max_length=100)
+    pid: int
+    run_id: int | None = Field(default=None)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SyncPlanned(SQLModel, table=True):
+    """An activity the CRM dates in the future (a meeting booked for next week).
+
+    It is not a touch yet: it is held here and imported by the first sync after its
+    time, whether or not the CRM changes it again (the cursor has moved past it). A
+    newer version from the CRM replaces it; a deleted or cancelled one is dropped.
+    """
+
+    __tablename__ = "sync_planned"
+    __table_args__ = (UniqueConstraint("source", "touch_key", name="uq_sync_planned_source_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    touch_key: str = Field(max_length=160)  # the CRM's activity id, e.g. "meetings:1234"
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    row_json: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class CrmOutbox(SQLModel, table=True):

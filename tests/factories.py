@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from bot.retention.names import normalize_name
+from bot.retention.summary import refresh_summary
 from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
 
 NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
@@ -51,6 +52,8 @@ def order(
     row = Order(account_id=acct.id, ordered_at=at(day), amount=Decimal(str(amount)), **fields)
     session.add(row)
     session.flush()
+    # Like every writer of orders: the account's summary in the same transaction.
+    refresh_summary(session.connection(), [acct.id], today=NOW.date())
     return row
 
 

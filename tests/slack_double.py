@@ -70,6 +70,7 @@ SLACK_METHOD_TIERS: Mapping[str, int] = {
     "chat.delete": 50,  # Tier 3
     "reactions.add": 50,  # Tier 3
     "users.info": 100,  # Tier 4
+    "users.profile.get": 100,  # Tier 4
     "users.lookupByEmail": 100,  # Tier 4
     "views.publish": 100,  # Tier 4
     "views.open": 100,  # Tier 4
@@ -233,6 +234,7 @@ class SlackDouble:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
+            "users.profile.get": self._users_profile_get,
             "users.list": self._users_list,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
@@ -426,6 +428,12 @@ class SlackDouble:
                 "display_name": name,
                 "email": email,
                 "team": TEAM_ID,
+                # Slack's shape for "no status": empty strings, no emoji, expiration 0.
+                "status_text": "",
+                "status_text_canonical": "",
+                "status_emoji": "",
+                "status_emoji_display_info": [],
+                "status_expiration": 0,
             },
         }
         if email is None:
@@ -433,6 +441,23 @@ class SlackDouble:
         with self._cond:
             self._users[user_id] = user
         return user
+
+    def set_status(
+        self, user_id: str, *, text: str = "", emoji: str = "", expiration: int = 0
+    ) -> None:
+        """What a member sets in Slack's "Update your status" (`expiration`: unix seconds
+        when it clears, 0 for never), as users.info/users.list/users.profile.get show it."""
+        with self._cond:
+            profile = self._users[user_id]["profile"]
+            profile.update(
+                status_text=text,
+                status_text_canonical="",
+                status_emoji=emoji,
+                status_emoji_display_info=(
+                    [{"emoji_name": emoji.strip(":"), "display_alias": emoji}] if emoji else []
+                ),
+                status_expiration=int(expiration),
+            )
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Messages currently in `channel` (thread replies included), oldest first."""
@@ -839,6 +864,12 @@ class SlackDouble:
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"user": self._user(params.get("user"))}
+
+    def _users_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Without `user`, Slack answers for the token's own user: a bot has no profile here.
+        if not params.get("user"):
+            raise SlackError("user_not_found")
+        return {"profile": dict(self._user(params.get("user"))["profile"])}
 
     def _users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         members = list(self._users.values())

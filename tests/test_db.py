@@ -74,3 +74,21 @@ def test_migrations_run_down_and_up_again(tmp_path) -> None:
     database.upgrade()
     assert database.current_revision() is not None
     database.dispose()
+
+
+def test_schema_head_is_alembic_head_and_a_current_database_skips_alembic(db: Database) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from bot.db import SCHEMA_HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+    assert db.stored_revision() == SCHEMA_HEAD
+    previous = ScriptDirectory.from_config(alembic_config()).get_revision(SCHEMA_HEAD).down_revision
+    with db.engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+    assert db.stored_revision() == previous
+    db.ensure_schema()  # behind: migrates to the head again
+    assert db.stored_revision() == SCHEMA_HEAD

@@ -9,7 +9,7 @@ import yaml
 
 import handlers
 from bot.runtime import Runtime
-from handlers import blocks
+from handlers import away_blocks, blocks
 from handlers.common import Work
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
@@ -81,9 +81,15 @@ def test_every_button_and_modal_rebuy_renders_has_a_listener() -> None:
         ]
 
     # Pick-list buttons carry the account in their action_id (`account_show:14`).
-    rendered = [*blocks.ACTION_IDS, f"{blocks.SHOW_ACCOUNT}:14", f"{blocks.PICK_ACCOUNT}:14"]
+    rendered = [
+        *blocks.ACTION_IDS,
+        *away_blocks.ACTION_IDS,
+        f"{blocks.SHOW_ACCOUNT}:14",
+        f"{blocks.PICK_ACCOUNT}:14",
+        f"{away_blocks.AWAY_CANCEL}:3",
+    ]
     assert all(len(listeners_for(action_id)) == 1 for action_id in rendered)
-    assert len(app.actions) == len(blocks.ACTION_IDS)
+    assert len(app.actions) == len(blocks.ACTION_IDS) + len(away_blocks.ACTION_IDS)
     assert app.views == set(blocks.VIEW_IDS)
     assert yaml.safe_load(MANIFEST.read_text())["settings"]["interactivity"]["is_enabled"]
 

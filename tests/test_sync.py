@@ -183,13 +183,27 @@ def test_deleted_and_merged_companies_are_archived_with_their_history(
     hubspot.generate(companies=30, deals=200, activities=100)
     sync(db, hubspot)
     deleted, merged, survivor = (r.id for r in hubspot.live("companies")[:3])
-    with db.session() as session:
-        orders_before = session.execute(
+
+    def orders_of(session, external_id: str) -> int:
+        return session.execute(
             sa.select(sa.func.count())
             .select_from(Order)
             .join(Account, Account.id == Order.account_id)
-            .where(Account.external_id.in_([deleted, merged]))
+            .where(Account.external_id == external_id)
         ).scalar_one()
+
+    def touches_of(session, external_id: str) -> int:
+        return session.execute(
+            sa.select(sa.func.count())
+            .select_from(Touch)
+            .join(Account, Account.id == Touch.account_id)
+            .where(Account.external_id == external_id)
+        ).scalar_one()
+
+    with db.session() as session:
+        before = {c: orders_of(session, c) for c in (deleted, merged, survivor)}
+        touched = {c: touches_of(session, c) for c in (merged, survivor)}
+    assert before[merged] > 0
     hubspot.archive("companies", deleted)
     hubspot.merge_companies(survivor, merged)
     result = sync(db, hubspot)
@@ -201,13 +215,12 @@ def test_deleted_and_merged_companies_are_archived_with_their_history(
         }
         assert rows[deleted].archived_at is not None and rows[deleted].merged_into is None
         assert rows[merged].archived_at is not None and rows[merged].merged_into == survivor
-        kept = session.execute(
-            sa.select(sa.func.count())
-            .select_from(Order)
-            .join(Account, Account.id == Order.account_id)
-            .where(Account.external_id.in_([deleted, merged]))
-        ).scalar_one()
-        assert kept == orders_before  # history kept
+        # History kept: the deleted company keeps its orders; the merged one's orders and
+        # touches now belong to the survivor, as HubSpot shows them.
+        assert orders_of(session, deleted) == before[deleted]
+        assert orders_of(session, merged) == 0
+        assert orders_of(session, survivor) == before[survivor] + before[merged]
+        assert touches_of(session, survivor) == touched[survivor] + touched[merged]
         # Archived accounts are left out of reminders and look-ups, reachable by id.
         later = NOW + timedelta(days=400)
         due = due_by_rep(

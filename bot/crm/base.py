@@ -155,6 +155,9 @@ class Skipped:
 
     record_id: str
     reason: str
+    # True for a record the source holds but that is malformed (a date that is not a
+    # date): listed with the run's problems. False: simply not a row (an open task).
+    malformed: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,10 @@ class SourceAuthError(SourceError):
     """The source refused our credentials (expired or revoked token)."""
 
 
+class SourcePermissionError(SourceAuthError):
+    """The credentials work but lack a permission (a HubSpot scope): nothing to retry."""
+
+
 class SourceUnavailable(SourceError):
     """The source kept failing (rate limits or server errors) after every retry."""
 
@@ -218,6 +225,8 @@ class Failure:
 
     status: int | None  # HTTP status; None when there was no answer (connection error)
     wait_hint: float | None = None  # seconds the server asked us to wait
+    # What to tell people when the source explained a refusal (e.g. a missing scope).
+    explanation: str | None = None
 
 
 T = TypeVar("T")
@@ -248,6 +257,10 @@ def with_retries(
                     "the token has expired or was revoked. Renew it and run the sync again."
                 ) from error
             retryable = failure.status is None or failure.status == 429 or failure.status >= 500
+            if not retryable and failure.explanation:
+                raise SourcePermissionError(
+                    f"{source} refused {what}: {failure.explanation}"
+                ) from error
             if not retryable:
                 raise SourceError(
                     f"{source} answered HTTP {failure.status} while reading {what}: {error}"

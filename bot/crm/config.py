@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.crm.base import KINDS, Source, SourceError
+from bot.crm.base import KINDS, Source
 from bot.crm.writeback import HubSpotWriter, SalesforceWriter, TouchWriter
 from bot.retention.errors import InvalidInput
 from bot.settings import Settings
@@ -31,11 +31,19 @@ def configured_sources(settings: Settings) -> list[str]:
     names = []
     if settings.hubspot_token:
         names.append("hubspot")
-    if settings.salesforce_instance_url or settings.salesforce_username:
+    if _salesforce_configured(settings):
         names.append("salesforce")
     if settings.sync_sql_url:
         names.append("sql")
     return names
+
+
+def _salesforce_configured(settings: Settings) -> bool:
+    return bool(
+        settings.salesforce_instance_url
+        or settings.salesforce_username
+        or settings.salesforce_client_id
+    )
 
 
 def build_source(settings: Settings, name: str) -> Source:
@@ -66,7 +74,7 @@ def build_writer(settings: Settings, name: str) -> TouchWriter | None:
     """The write-back for a CRM source (None for the SQL source: it is read-only)."""
     if name == "hubspot" and settings.hubspot_token:
         return HubSpotWriter(_hubspot(settings))
-    if name == "salesforce" and (settings.salesforce_instance_url or settings.salesforce_username):
+    if name == "salesforce" and _salesforce_configured(settings):
         return SalesforceWriter(_salesforce(settings))
     return None
 
@@ -80,34 +88,46 @@ def _hubspot(settings: Settings) -> Any:
 
 
 def _salesforce(settings: Settings) -> Any:
+    """A session id as given, else a login with the username or the connected app."""
     from bot.crm.salesforce import SalesforceSettings
+    from bot.crm.salesforce_auth import SalesforceCredentials
 
     token, instance = settings.salesforce_token, settings.salesforce_instance_url
-    if not token and settings.salesforce_username:
+    if token:
+        if not instance:
+            raise InvalidInput("SALESFORCE_TOKEN needs SALESFORCE_INSTANCE_URL (the org's URL).")
+        return SalesforceSettings(instance_url=instance, session_id=token)
+    if settings.salesforce_client_id or settings.salesforce_client_secret:
+        if not (settings.salesforce_client_id and settings.salesforce_client_secret):
+            raise InvalidInput(
+                "Salesforce client credentials need both SALESFORCE_CLIENT_ID and "
+                "SALESFORCE_CLIENT_SECRET (and SALESFORCE_DOMAIN, the org's My Domain)."
+            )
+        credentials = SalesforceCredentials(
+            client_id=settings.salesforce_client_id,
+            client_secret=settings.salesforce_client_secret,
+            domain=settings.salesforce_domain,
+        )
+    elif settings.salesforce_username:
         if not (settings.salesforce_password and settings.salesforce_security_token):
             raise InvalidInput(
                 "Salesforce login needs SALESFORCE_USERNAME, SALESFORCE_PASSWORD and "
                 "SALESFORCE_SECURITY_TOKEN (or set SALESFORCE_TOKEN instead)."
             )
-        from simple_salesforce import SalesforceLogin
-        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
-
-        try:
-            token, host = SalesforceLogin(
-                username=settings.salesforce_username,
-                password=settings.salesforce_password,
-                security_token=settings.salesforce_security_token,
-                domain=settings.salesforce_domain,
-            )
-        except SalesforceAuthenticationFailed as error:
-            raise SourceError(f"Salesforce refused the login: {error.message}") from None
-        instance = instance or f"https://{host}"
-    if not instance or not token:
-        raise InvalidInput(
-            "Salesforce needs SALESFORCE_INSTANCE_URL and SALESFORCE_TOKEN (or SALESFORCE_"
-            "USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN)."
+        credentials = SalesforceCredentials(
+            username=settings.salesforce_username,
+            password=settings.salesforce_password,
+            security_token=settings.salesforce_security_token,
+            domain=settings.salesforce_domain,
+            login_url=settings.salesforce_login_url,
         )
-    return SalesforceSettings(instance_url=instance, session_id=token)
+    else:
+        raise InvalidInput(
+            "Salesforce needs SALESFORCE_INSTANCE_URL and SALESFORCE_TOKEN, or SALESFORCE_"
+            "USERNAME, SALESFORCE_PASSWORD and SALESFORCE_SECURITY_TOKEN, or SALESFORCE_"
+            "CLIENT_ID and SALESFORCE_CLIENT_SECRET."
+        )
+    return SalesforceSettings.logged_in(credentials)
 
 
 def read_queries(path: Path) -> dict[str, Any]:

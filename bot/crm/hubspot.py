@@ -23,23 +23,17 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-import urllib3
 from hubspot import Client
-from hubspot.crm.associations.v4 import ApiException as AssociationsApiException
 from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
-from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.objects import (
     BatchReadInputSimplePublicObjectId,
-    Filter,
-    FilterGroup,
     PublicObjectSearchRequest,
 )
-from hubspot.crm.owners import ApiException as OwnersApiException
 
 from bot.crm.base import (
     KINDS,
@@ -47,7 +41,6 @@ from bot.crm.base import (
     Batch,
     ContactRow,
     Cursor,
-    Failure,
     OrderRow,
     Removed,
     RetryPolicy,
@@ -61,11 +54,22 @@ from bot.crm.base import (
     utc,
     with_retries,
 )
+from bot.crm.hubspot_api import (
+    after_cursor,
+    as_money,
+    as_text,
+    as_when,
+    classify,
+    maybe_when,
+    modified_property,
+)
 
 SOURCE = "HubSpot"
 SEARCH_RESULT_CAP = 10_000  # HubSpot's search never pages past this many results
 ENGAGEMENTS = {"calls": "call", "emails": "email", "meetings": "meeting", "notes": "note"}
 TASK_TYPES = {"CALL": "call", "EMAIL": "email"}
+# Meetings that did not take place: never a touch (and taken back if one was imported).
+MISSED_OUTCOMES = {"CANCELED", "CANCELLED", "NO_SHOW", "RESCHEDULED"}
 _OBJECTS = {"accounts": ("companies",), "contacts": ("contacts",), "orders": ("deals",)}
 _OBJECTS["touches"] = (*ENGAGEMENTS, "tasks")
 _NOTE_PROPERTY = {
@@ -75,7 +79,6 @@ _NOTE_PROPERTY = {
     "notes": "hs_note_body",
     "tasks": "hs_task_subject",
 }
-_API_ERRORS = (ObjectsApiException, AssociationsApiException, OwnersApiException)
 
 
 @dataclass(frozen=True)
@@ -96,31 +99,6 @@ class HubSpotSettings:
         if self.host:
             options["host"] = self.host.rstrip("/")
         return Client.create(**options)
-
-
-def modified_property(object_type: str) -> str:
-    """Contacts keep their last-modified time in `lastmodifieddate`, other objects in
-    `hs_lastmodifieddate`."""
-    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
-
-
-def classify(error: Exception) -> Failure | None:
-    """An exception from the HubSpot client, as a status and the wait HubSpot asked for."""
-    if isinstance(error, _API_ERRORS):
-        headers = error.headers or {}
-        hint = None
-        if headers.get("Retry-After"):
-            try:
-                hint = float(headers["Retry-After"])
-            except ValueError:
-                hint = None
-        elif headers.get("X-HubSpot-RateLimit-Interval-Milliseconds"):
-            # The ten-second window: waiting one whole interval always clears it.
-            hint = int(headers["X-HubSpot-RateLimit-Interval-Milliseconds"]) / 1000
-        return Failure(error.status, hint)
-    if isinstance(error, urllib3.exceptions.HTTPError):
-        return Failure(None)
-    return None
 
 
 @dataclass(frozen=True)
@@ -180,7 +158,7 @@ class HubSpotSource:
             last: _Record | None = None
             while True:
                 request = PublicObjectSearchRequest(
-                    filter_groups=_after_cursor(modified, cursor),
+                    filter_groups=after_cursor(modified, cursor),
                     sorts=[{"propertyName": modified, "direction": "ASCENDING"}],
                     properties=properties,
                     limit=limit,
@@ -195,7 +173,7 @@ class HubSpotSource:
                 for result in page.results:
                     props = result.properties or {}
                     stamp = props.get(modified) or result.updated_at
-                    last = _Record(object_type, str(result.id), props, _when(stamp))
+                    last = _Record(object_type, str(result.id), props, as_when(stamp))
                     yield last
                 read += len(page.results)
                 nxt = page.paging.next.after if page.paging and page.paging.next else None
@@ -219,6 +197,8 @@ class HubSpotSource:
         props = ["hs_timestamp", "hubspot_owner_id", _NOTE_PROPERTY[object_type]]
         if object_type == "tasks":
             props += ["hs_task_status", "hs_task_type"]
+        if object_type == "meetings":
+            props += ["hs_meeting_outcome"]
         return [*props, s.touch_key_property]
 
     def _companies_of(self, object_type: str, ids: list[str]) -> dict[str, str]:
@@ -333,14 +313,15 @@ class HubSpotSource:
                 p = r.properties
                 name = " ".join(filter(None, (p.get("firstname"), p.get("lastname")))).strip()
                 if r.id not in companies:
-                    skipped.append(Skipped(r.id, "contact is on no company"))
+                    # Taken off its last company: it leaves the company it was on.
+                    removed.append(Removed("contacts", r.id, r.modified))
                     continue
                 rows.append(
                     ContactRow(
                         companies[r.id],
                         name or (p.get("email") or ""),
-                        _text(p.get("email")),
-                        _text(p.get("jobtitle")),
+                        as_text(p.get("email")),
+                        as_text(p.get("jobtitle")),
                         r.id,
                     )
                 )
@@ -371,6 +352,8 @@ class HubSpotSource:
                 touch = self._touch(r, companies.get((r.object_type, r.id)), owners)
                 if isinstance(touch, Skipped):
                     skipped.append(touch)
+                elif isinstance(touch, Removed):
+                    removed.append(touch)
                 else:
                     rows.append(touch)
         last = records[-1]
@@ -380,14 +363,14 @@ class HubSpotSource:
 
     def _account(self, r: _Record, owners: dict[str, str]) -> AccountRow:
         p, s = r.properties, self.settings
-        cadence = _text(p.get(s.cadence_property)) if s.cadence_property else None
+        cadence = as_text(p.get(s.cadence_property)) if s.cadence_property else None
         return AccountRow(
             r.id,
-            _text(p.get("name")) or f"HubSpot company {r.id}",
+            as_text(p.get("name")) or f"HubSpot company {r.id}",
             owners.get(p.get("hubspot_owner_id") or ""),
-            _text(p.get(s.tier_property)) if s.tier_property else None,
-            _money(p.get(s.annual_value_property)) if s.annual_value_property else None,
-            int(Decimal(cadence)) if cadence and _money(cadence) is not None else None,
+            as_text(p.get(s.tier_property)) if s.tier_property else None,
+            as_money(p.get(s.annual_value_property)) if s.annual_value_property else None,
+            int(Decimal(cadence)) if cadence and as_money(cadence) is not None else None,
         )
 
     def _order(
@@ -396,18 +379,23 @@ class HubSpotSource:
         p = r.properties
         if r.id not in companies:
             return Skipped(r.id, "deal is on no company")
-        amount = _money(p.get("amount"))
+        amount = as_money(p.get("amount"))
         if amount is None:
             return Skipped(r.id, f"deal has no amount (“{p.get('amount') or ''}”)")
         if not p.get("closedate"):
             return Skipped(r.id, "deal has no close date")
+        closed = maybe_when(p["closedate"])
+        if closed is None:
+            return Skipped(r.id, f"closedate “{p['closedate']}” is not a date", malformed=True)
         names = products.get(r.id) or []
-        return OrderRow(
-            companies[r.id], _when(p["closedate"]), amount, r.id, "; ".join(names) or None
-        )
+        return OrderRow(companies[r.id], closed, amount, r.id, "; ".join(names) or None)
 
-    def _touch(self, r: _Record, company: str | None, owners: dict[str, str]) -> TouchRow | Skipped:
+    def _touch(
+        self, r: _Record, company: str | None, owners: dict[str, str]
+    ) -> TouchRow | Skipped | Removed:
         p = r.properties
+        if (p.get("hs_meeting_outcome") or "").upper() in MISSED_OUTCOMES:
+            return Removed("touches", r.id, r.modified)
         if r.object_type == "tasks":
             if p.get("hs_task_status") != "COMPLETED":
                 return Skipped(r.id, "task is not completed")
@@ -416,56 +404,20 @@ class HubSpotSource:
             kind = ENGAGEMENTS[r.object_type]
         if company is None:
             return Skipped(r.id, f"{r.object_type[:-1]} is on no company")
-        when = p.get("hs_timestamp")
+        when = maybe_when(p["hs_timestamp"]) if p.get("hs_timestamp") else r.modified
+        if when is None:
+            return Skipped(
+                r.id, f"hs_timestamp “{p['hs_timestamp']}” is not a time", malformed=True
+            )
         return TouchRow(
             company,
-            _when(when) if when else r.modified,
+            when,
             kind,
             owners.get(p.get("hubspot_owner_id") or ""),
-            _text(p.get(_NOTE_PROPERTY[r.object_type])),
+            as_text(p.get(_NOTE_PROPERTY[r.object_type])),
             f"{r.object_type}:{r.id}",
-            _text(p.get(self.settings.touch_key_property)),
+            as_text(p.get(self.settings.touch_key_property)),
         )
-
-
-def _after_cursor(modified: str, cursor: Cursor | None) -> list[FilterGroup] | None:
-    """(modified > t) OR (modified == t AND id > cursor id): exactly what follows the cursor."""
-    if cursor is None:
-        return None
-    stamp = str(round(cursor.modified_at.timestamp() * 1000))
-    return [
-        FilterGroup(filters=[Filter(property_name=modified, operator="GT", value=stamp)]),
-        FilterGroup(
-            filters=[
-                Filter(property_name=modified, operator="EQ", value=stamp),
-                Filter(property_name="hs_object_id", operator="GT", value=cursor.record_id),
-            ]
-        ),
-    ]
-
-
-def _when(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return utc(value)
-    text = str(value).strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, UTC)
-    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def _money(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def _text(value: Any) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text or None
 
 
 def pull_all(source: HubSpotSource, kinds: Iterable[str] = KINDS) -> dict[str, int]:

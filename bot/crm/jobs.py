@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.crm.config import build_source, build_writer, configured_sources
+from bot.crm.lease import Holder
 from bot.crm.outbox import OutboxResult, drain_outbox
 from bot.crm.sync import Progress, SyncResult, run_sync
 from bot.retention.errors import RebuyError
@@ -18,6 +19,8 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 SYNC_JOB_ID = "crm-sync"
+CLI_LABEL = "`rebuy sync`"
+JOB_LABEL = "the scheduled sync of `rebuy serve`"
 
 
 def write_back(runtime: Runtime, names: Sequence[str]) -> OutboxResult:
@@ -37,8 +40,11 @@ def sync_sources(
     dry_run: bool = False,
     progress: Progress | None = None,
     on_result: Callable[[SyncResult], None] | None = None,
+    label: str = CLI_LABEL,
 ) -> list[SyncResult]:
+    """Each source in turn; one that another run is syncing ends "busy" (nothing done)."""
     results = []
+    holder = Holder.this_process(label)
     for name in names:
         source = build_source(runtime.settings, name)
         result = run_sync(
@@ -50,6 +56,7 @@ def sync_sources(
             dry_run=dry_run,
             progress=progress,
             chunk_records=runtime.settings.sync_chunk_records,
+            holder=holder,
         )
         results.append(result)
         if on_result is not None:
@@ -70,9 +77,12 @@ def sync_all(runtime: Runtime) -> list[SyncResult]:
     results = []
     for name in names:
         try:
-            results.extend(sync_sources(runtime, [name]))
+            results.extend(sync_sources(runtime, [name], label=JOB_LABEL))
         except RebuyError as error:
             log.warning("CRM sync of %s: %s", name, error.message)
     for result in results:
-        log.info("%s", result.summary())
+        if result.status == "busy":  # a hand-run sync is at it: skip this round
+            log.info("skipped: %s", result.summary())
+        else:
+            log.info("%s", result.summary())
     return results

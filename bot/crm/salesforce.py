@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -41,7 +41,9 @@ from bot.crm.base import (
     RetryPolicy,
     Row,
     Skipped,
+    SourceAuthError,
     SourceError,
+    SourcePermissionError,
     TouchRow,
     base_kind,
     is_removed_stream,
@@ -49,6 +51,7 @@ from bot.crm.base import (
     utc,
     with_retries,
 )
+from bot.crm.salesforce_auth import SalesforceCredentials
 
 SOURCE = "Salesforce"
 TOUCH_KEY_FIELD = "Rebuy_Touch_Id__c"
@@ -74,6 +77,14 @@ class SalesforceSettings:
     page_size: int = 200  # rows per yielded batch (Salesforce pages by up to 2,000)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     session: requests.Session | None = field(default=None, compare=False)
+    # How the session was obtained (a login): then an expired session is renewed.
+    credentials: SalesforceCredentials | None = field(default=None, compare=False)
+
+    @classmethod
+    def logged_in(cls, credentials: SalesforceCredentials, **options: Any) -> SalesforceSettings:
+        """Settings with a fresh session from `credentials` (renewed when it expires)."""
+        session_id, instance = credentials.login()
+        return cls(instance_url=instance, session_id=session_id, credentials=credentials, **options)
 
     def client(self) -> Salesforce:
         return Salesforce(
@@ -104,15 +115,39 @@ class _Record:
         return (self.modified, self.id)
 
 
-class SalesforceSource:
-    """Pulls accounts, contacts, orders and touches (and deletions) from a Salesforce org."""
-
-    name = "salesforce"
-    streams = (*KINDS, *(removed_kind(k) for k in KINDS))
+class SalesforceSession:
+    """A client whose calls are retried, and whose expired session is renewed once by
+    logging in again when the settings carry credentials."""
 
     def __init__(self, settings: SalesforceSettings, *, client: Salesforce | None = None) -> None:
         self.settings = settings
         self.client = client or settings.client()
+
+    def _call(self, what: str, call: Any) -> Any:
+        try:
+            return self._retried(what, call)
+        except SourcePermissionError:
+            raise
+        except SourceAuthError:
+            credentials = self.settings.credentials
+            if credentials is None:
+                raise
+            session_id, instance = credentials.login()
+            self.settings = replace(self.settings, session_id=session_id, instance_url=instance)
+            self.client = self.settings.client()
+            return self._retried(what, call)  # `call` reads self.client: the new session
+
+    def _retried(self, what: str, call: Any) -> Any:
+        return with_retries(
+            call, policy=self.settings.retry, classify=classify, source=SOURCE, what=what
+        )
+
+
+class SalesforceSource(SalesforceSession):
+    """Pulls accounts, contacts, orders and touches (and deletions) from a Salesforce org."""
+
+    name = "salesforce"
+    streams = (*KINDS, *(removed_kind(k) for k in KINDS))
 
     def pull(self, kind: str, cursor: Cursor | None = None) -> Iterator[Batch]:
         if kind not in self.streams:
@@ -129,11 +164,6 @@ class SalesforceSource:
             yield self._batch(kind, plain, chunk, deleted)
 
     # -- reading ----------------------------------------------------------------
-    def _call(self, what: str, call: Any) -> Any:
-        return with_retries(
-            call, policy=self.settings.retry, classify=classify, source=SOURCE, what=what
-        )
-
     def _fields(self, sobject: str, deleted: bool) -> list[str]:
         s = self.settings
         if deleted:
@@ -207,6 +237,10 @@ class SalesforceSource:
                 rows.append(self._account(r))
                 continue
             account = f.get("AccountId")
+            if not account and kind == "contacts":
+                # Taken off its account: it leaves the account it was on.
+                removed.append(Removed("contacts", r.id, r.modified))
+                continue
             if not account:
                 skipped.append(Skipped(r.id, f"{r.sobject} is on no account"))
                 continue
@@ -228,7 +262,12 @@ class SalesforceSource:
                 if amount is None or not f.get("CloseDate"):
                     skipped.append(Skipped(r.id, "opportunity has no amount or close date"))
                     continue
-                rows.append(OrderRow(account, _when(f["CloseDate"]), amount, r.id, None))
+                closed = _maybe_when(f["CloseDate"])
+                if closed is None:
+                    reason = f"CloseDate “{f['CloseDate']}” is not a date"
+                    skipped.append(Skipped(r.id, reason, malformed=True))
+                    continue
+                rows.append(OrderRow(account, closed, amount, r.id, None))
             else:
                 touch = self._touch(r, account)
                 (skipped if isinstance(touch, Skipped) else rows).append(touch)  # type: ignore[arg-type]
@@ -260,9 +299,12 @@ class SalesforceSource:
         else:
             kind = "visit" if (f.get("Type") or "").strip().lower() == "visit" else "meeting"
             when = f.get("ActivityDateTime") or f["SystemModstamp"]
+        at = _maybe_when(when)
+        if at is None:
+            return Skipped(r.id, f"the activity's date “{when}” is not a time", malformed=True)
         return TouchRow(
             account,
-            _when(when),
+            at,
             kind,
             _owner_email(f),
             _text(f.get("Subject")),
@@ -298,6 +340,13 @@ def _when(value: Any) -> datetime:
     if text[-5] in "+-" and text[-3] != ":":
         text = text[:-2] + ":" + text[-2:]
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _maybe_when(value: Any) -> datetime | None:
+    try:
+        return _when(value)
+    except (ValueError, IndexError, OverflowError):
+        return None
 
 
 def _money(value: Any) -> Decimal | None:

@@ -22,112 +22,53 @@ token, CRM down after every retry) stops the run; what was stored stays stored.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from bot.crm import planned, writes
 from bot.crm.base import (
     Batch,
     Cursor,
-    Removed,
     Row,
     Source,
     SourceError,
-    TouchRow,
     base_kind,
-    import_row,
     is_removed_stream,
     removed_kind,
 )
+from bot.crm.lease import Holder, SyncBusy, WallClock, acquire, release, renew, wall_clock
+from bot.crm.runs import (
+    SyncResult,
+    cursor_json,
+    describe_runs,
+    last_runs,
+    latest_through,
+    stored_cursors,
+)
 from bot.db import Database
 from bot.retention.importer import record_order_feed
-from bot.retention.importer.accounts import plan_accounts
-from bot.retention.importer.contacts import plan_contacts
-from bot.retention.importer.formats import FORMATS, FileFormat, ImportOptions
-from bot.retention.importer.orders import plan_orders
-from bot.retention.importer.reading import CsvRows
-from bot.retention.importer.touches import plan_touches
-from models import Account, CrmOutbox, Order, SyncCursor, SyncRun, Touch
+from models import SyncRun
+
+__all__ = [
+    "SyncResult",
+    "describe_runs",
+    "last_runs",
+    "latest_through",
+    "run_sync",
+    "stored_cursors",
+]
 
 # Records planned and written per transaction: large enough that the planners' look-ups
 # of stored rows are paid rarely, small enough that a kill loses little work.
 CHUNK_RECORDS = 5_000
 ERRORS_KEPT = 200
-_PLANNERS = {
-    "accounts": plan_accounts,
-    "contacts": plan_contacts,
-    "orders": plan_orders,
-    "touches": plan_touches,
-}
-_IDS_PER_QUERY = 500
-# HubSpot reports removed activities by id without their object type.
-_ACTIVITY_TYPES = ("calls", "emails", "meetings", "notes", "tasks", "Task", "Event")
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int], None]
-
-
-@dataclass
-class SyncResult:
-    """What one sync of one source did (or, in a dry run, would do)."""
-
-    source: str
-    run_id: int | None = None
-    status: str = "running"
-    dry_run: bool = False
-    records: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    archived: int = 0
-    removed: int = 0
-    linked: int = 0
-    skipped: int = 0
-    bad: int = 0  # rows the importer's checks refused (also in `skipped`)
-    errors: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-    through: datetime | None = None
-    per_stream: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def moved(self) -> int:
-        """Rows that changed Rebuy's data: new, updated, archived or removed."""
-        return self.created + self.updated + self.archived + self.removed
-
-    def summary(self) -> str:
-        text = (
-            f"{self.source}: {self.records:,} records read in {self.duration_s:.1f} s — "
-            f"{self.created:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged, "
-            f"{self.archived:,} accounts archived, {self.removed:,} removed, "
-            f"{self.linked:,} written by Rebuy, {self.skipped:,} skipped"
-        )
-        if self.dry_run:
-            return text + " (dry run: nothing written)"
-        return f"{text}; {self.status}"
-
-
-def latest_through(session: Session, source: str | None = None) -> datetime | None:
-    """The newest time up to which a finished sync took everything: the data cut-off."""
-    query = select(SyncRun.through).where(SyncRun.status == "ok", SyncRun.through.is_not(None))
-    if source is not None:
-        query = query.where(SyncRun.source == source)
-    return session.exec(query.order_by(SyncRun.through.desc()).limit(1)).first()
-
-
-def stored_cursors(session: Session, source: str) -> dict[str, Cursor]:
-    rows = session.exec(select(SyncCursor).where(SyncCursor.source == source)).all()
-    return {row.stream: Cursor.from_text(row.cursor) for row in rows}
-
-
-def last_runs(session: Session, limit: int = 10) -> list[SyncRun]:
-    return list(session.exec(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)).all())
 
 
 def default_streams(source: Source) -> list[str]:
@@ -153,14 +94,17 @@ def run_sync(
     dry_run: bool = False,
     progress: Progress | None = None,
     chunk_records: int = CHUNK_RECORDS,
+    holder: Holder | None = None,
+    wall: WallClock = wall_clock,
 ) -> SyncResult:
     """Pull every stream of `source` from its stored cursor (from the start with `full`).
 
     Each chunk is written with its cursor in one transaction. A dry run plans and writes
     everything in one transaction and rolls it back: the counts are exact, nothing stays.
     Source failures end the run with status "failed" and the message in `errors`.
+    A real run first takes the source's lease (bot/crm/lease): while another run holds
+    it, this one does nothing and ends with status "busy" and who holds it in `errors`.
     """
-    started = clock()
     began = time.perf_counter()
     streams = list(streams or default_streams(source))
     result = SyncResult(source=source.name, dry_run=dry_run)
@@ -177,6 +121,41 @@ def run_sync(
         result.duration_s = time.perf_counter() - began
         return result
 
+    holder = holder or Holder.this_process("`rebuy sync`")
+    try:
+        acquire(db, source.name, holder, now=wall())
+    except SyncBusy as busy:
+        result.status = "busy"
+        result.errors.append(busy.message)
+        result.duration_s = time.perf_counter() - began
+        return result
+    lease = _Lease(holder, wall)
+    try:
+        return _run(db, source, clock, tiers, streams, full, progress, chunk_records, lease, result)
+    finally:
+        release(db, source.name, holder)
+
+
+@dataclass(frozen=True)
+class _Lease:
+    holder: Holder
+    wall: WallClock
+
+
+def _run(
+    db: Database,
+    source: Source,
+    clock: Clock,
+    tiers: Sequence[str],
+    streams: list[str],
+    full: bool,
+    progress: Progress | None,
+    chunk_records: int,
+    lease: _Lease,
+    result: SyncResult,
+) -> SyncResult:
+    started = clock()
+    began = time.perf_counter()
     with db.transaction() as session:
         # A run still "running" was killed (kill -9, a crash): its stored chunks stand.
         session.execute(
@@ -190,17 +169,23 @@ def run_sync(
             streams=",".join(streams),
             full=full,
             started_at=started,
-            cursor_before=_cursor_json(before),
+            cursor_before=cursor_json(before),
         )
         session.add(run)
         session.flush()
         result.run_id = run.id
+        renew(session, source.name, lease.holder, now=lease.wall(), run_id=run.id)
     cursors = {} if full else before
     try:
-        _pull(None, db, source, streams, cursors, clock, tiers, result, progress, chunk_records)
+        _pull(
+            None, db, source, streams, cursors, clock, tiers, result, progress, chunk_records, lease
+        )
         result.status = "partial" if result.bad else "ok"
     except SourceError as error:
         _failed(result, error)
+    except SyncBusy as error:
+        result.status = "failed"
+        result.errors.append(error.message)
     except BaseException:
         result.status = "failed"
         result.errors.append("The sync stopped unexpectedly; the stored chunks stand.")
@@ -225,7 +210,7 @@ def _finish(db: Database, result: SyncResult, started: datetime, began: float, c
         run.status = result.status
         run.finished_at = clock()
         run.duration_s = round(result.duration_s, 3)
-        run.cursor_after = _cursor_json(stored_cursors(session, result.source))
+        run.cursor_after = cursor_json(stored_cursors(session, result.source))
         run.through = result.through
         if result.through is not None and "orders" in (run.streams or "").split(","):
             # The orders are complete through the sync's start: the re-buy model's
@@ -241,10 +226,6 @@ def _finish(db: Database, result: SyncResult, started: datetime, began: float, c
             run.errors = "\n".join(result.errors[:ERRORS_KEPT])
 
 
-def _cursor_json(cursors: dict[str, Cursor]) -> str:
-    return json.dumps({stream: c.to_text() for stream, c in sorted(cursors.items())})
-
-
 def _pull(
     session: Session | None,
     db: Database | None,
@@ -256,9 +237,12 @@ def _pull(
     result: SyncResult,
     progress: Progress | None,
     chunk_records: int = CHUNK_RECORDS,
+    lease: _Lease | None = None,
 ) -> None:
     """Either one `session` for everything (dry run) or a transaction of `db` per chunk."""
     for stream in streams:
+        if stream == "touches":
+            _import_due(session, db, source.name, clock, tiers, result, lease)
         pending: list[Batch] = []
         size = read = 0
         for batch in source.pull(stream, cursors.get(stream)):
@@ -266,14 +250,35 @@ def _pull(
             size += len(batch)
             read += len(batch)
             if size >= chunk_records:
-                _flush(session, db, source.name, stream, pending, clock, tiers, result)
+                _flush(session, db, source.name, stream, pending, clock, tiers, result, lease)
                 pending, size = [], 0
                 if progress is not None:
                     progress(stream, read)
-        _flush(session, db, source.name, stream, pending, clock, tiers, result)
+        _flush(session, db, source.name, stream, pending, clock, tiers, result, lease)
         result.per_stream[stream] = read
         if progress is not None:
             progress(stream, read)
+
+
+def _import_due(
+    session: Session | None,
+    db: Database | None,
+    source: str,
+    clock: Clock,
+    tiers: Sequence[str],
+    result: SyncResult,
+    lease: _Lease | None,
+) -> None:
+    """Activities held because they were dated in the future, now that their time came."""
+    if session is not None:
+        rows = planned.due(session, source, clock())
+    else:
+        assert db is not None
+        with db.session() as reading:
+            rows = planned.due(reading, source, clock())
+    for start in range(0, len(rows), CHUNK_RECORDS):
+        batch = Batch("touches", rows=tuple(rows[start : start + CHUNK_RECORDS]))
+        _flush(session, db, source, "touches", [batch], clock, tiers, result, lease, due=True)
 
 
 def _flush(
@@ -285,15 +290,20 @@ def _flush(
     clock: Clock,
     tiers: Sequence[str],
     result: SyncResult,
+    lease: _Lease | None = None,
+    *,
+    due: bool = False,
 ) -> None:
     if not pending:
         return
     if session is not None:
-        _apply(session, source, stream, pending, clock(), tiers, result, store=False)
+        _apply(session, source, stream, pending, clock(), tiers, result, store=False, due=due)
         return
     assert db is not None
     with db.transaction() as chunk_session:
-        _apply(chunk_session, source, stream, pending, clock(), tiers, result, store=True)
+        if lease is not None:
+            renew(chunk_session, source, lease.holder, now=lease.wall())
+        _apply(chunk_session, source, stream, pending, clock(), tiers, result, store=True, due=due)
 
 
 def _apply(
@@ -306,30 +316,46 @@ def _apply(
     result: SyncResult,
     *,
     store: bool,
+    due: bool = False,
 ) -> None:
     """Plan and write `batches` of `stream`; with `store`, move the cursor and the run's counts."""
     kind = base_kind(stream)
     rows: list[Row] = [row for batch in batches for row in batch.rows]
     removed = [item for batch in batches for item in batch.removed]
     counts = dict.fromkeys(
-        ("records", "created", "updated", "unchanged", "archived", "removed", "linked", "skipped"),
+        (
+            "records",
+            "created",
+            "updated",
+            "unchanged",
+            "archived",
+            "removed",
+            "linked",
+            "skipped",
+            "planned",
+        ),
         0,
     )
-    counts["records"] = sum(len(batch) for batch in batches)
+    # Held activities whose time came are not records read from the source.
+    counts["records"] = 0 if due else sum(len(batch) for batch in batches)
     errors: list[str] = []
     # Records the source cannot make rows of (an open task, an activity on no company)
     # are counted, not reported: they are not errors.
     counts["skipped"] += sum(len(batch.skipped) for batch in batches)
+    for item in (item for batch in batches for item in batch.skipped if item.malformed):
+        errors.append(f"{stream} record {item.record_id}: {item.reason}")
+        counts["bad"] = counts.get("bad", 0) + 1
     if kind == "touches":
-        rows = _link_written(session, rows, counts)
+        rows = writes.link_written(session, rows, counts)
+        rows, counts["planned"] = planned.hold_future(session, source, rows, now)
     if rows:
-        _plan_and_write(session, source, kind, stream, rows, now, tiers, counts, errors)
+        writes.plan_and_write(session, source, kind, stream, rows, now, tiers, counts, errors)
     if removed:
-        _remove(session, kind, removed, now, counts)
+        writes.remove(session, source, kind, removed, now, counts)
     cursor = next((b.cursor for b in reversed(batches) if b.cursor is not None), None)
     if store:
         if cursor is not None:
-            _store_cursor(session, source, stream, cursor, now)
+            writes.store_cursor(session, source, stream, cursor, now)
         values = {
             getattr(SyncRun, name): getattr(SyncRun, name) + count
             for name, count in counts.items()
@@ -348,170 +374,3 @@ def _apply(
         setattr(result, name, getattr(result, name) + count)
     room = ERRORS_KEPT - len(result.errors)
     result.errors.extend(errors[: max(room, 0)])
-
-
-def _link_written(session: Session, rows: list[Row], counts: dict[str, int]) -> list[Row]:
-    """Activities Rebuy wrote (their key is an outbox row's) are linked, not imported."""
-    keyed = {row.rebuy_key: row for row in rows if isinstance(row, TouchRow) and row.rebuy_key}
-    if not keyed:
-        return rows
-    known: dict[str, CrmOutbox] = {}
-    keys = sorted(keyed)
-    for start in range(0, len(keys), _IDS_PER_QUERY):
-        part = keys[start : start + _IDS_PER_QUERY]
-        for item in session.exec(select(CrmOutbox).where(CrmOutbox.key.in_(part))):
-            known[item.key] = item
-    kept: list[Row] = []
-    for row in rows:
-        key = row.rebuy_key if isinstance(row, TouchRow) else None
-        item = known.get(key) if key else None
-        if item is None:
-            kept.append(row)
-            continue
-        counts["linked"] += 1
-        if item.crm_id is None and isinstance(row, TouchRow) and row.external_id:
-            item.crm_id = row.external_id.rsplit(":", 1)[-1]
-            session.add(item)
-    session.flush()
-    return kept
-
-
-def _plan_and_write(
-    session: Session,
-    source: str,
-    kind: str,
-    stream: str,
-    rows: list[Row],
-    now: datetime,
-    tiers: Sequence[str],
-    counts: dict[str, int],
-    errors: list[str],
-) -> None:
-    """The importer's planner over the rows as the CSV cells it reads; bad rows skipped."""
-    cells = [import_row(kind, row) for row in rows]
-    # A field the source does not fill (e.g. no cadence property configured) is left
-    # out, like a column missing from a file: Rebuy's own value stays.
-    required = set(FORMATS[kind].required)
-    header = [
-        name
-        for name in cells[0]
-        if name in required or name == "touch_id" or any(cell[name] for cell in cells)
-    ]
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(header)
-    writer.writerows([cell[name] for name in header] for cell in cells)
-    text.seek(0)
-    found = FileFormat("utf-8", ",", encoding_detected=False, delimiter_detected=False)
-    where = Path(f"{source} {stream}")
-    csv_rows = CsvRows(where, kind, text, ImportOptions(), found, None)
-    plan = _PLANNERS[kind](session, csv_rows, now=now, tiers=tiers)
-    for problem in csv_rows.problems:
-        index = problem.line - 2  # the header is line 1
-        record = _record_id(rows[index]) if 0 <= index < len(rows) else "?"
-        column = f" {problem.column}" if problem.column else ""
-        errors.append(f"{stream} record {record}:{column} {problem.reason}")
-    bad = len({problem.line for problem in csv_rows.problems})
-    counts["skipped"] += bad
-    counts["bad"] = counts.get("bad", 0) + bad
-    counts["skipped"] += plan.left_out.total()
-    if plan.created or plan.updated:
-        plan.write()
-        session.expire_all()
-    counts["created"] += plan.created
-    counts["updated"] += plan.updated
-    counts["unchanged"] += plan.unchanged
-    if kind == "accounts":
-        _mark_source(session, source, [row.external_id for row in rows])  # type: ignore[union-attr]
-
-
-def _record_id(row: Row) -> str:
-    return str(getattr(row, "external_id", None) or getattr(row, "order_id", None) or "?")
-
-
-def _mark_source(session: Session, source: str, external_ids: Iterable[str]) -> None:
-    """Accounts in the source are fed by it, and live again if the CRM restored them."""
-    ids = sorted(set(external_ids))
-    table = Account.__table__
-    for start in range(0, len(ids), _IDS_PER_QUERY):
-        part = ids[start : start + _IDS_PER_QUERY]
-        session.execute(
-            sa.update(table)
-            .where(
-                table.c.external_id.in_(part),
-                sa.or_(
-                    table.c.crm_source.is_distinct_from(source),
-                    table.c.archived_at.is_not(None),
-                ),
-            )
-            .values(crm_source=source, archived_at=None, merged_into=None)
-        )
-
-
-def _remove(
-    session: Session, kind: str, removed: list[Removed], now: datetime, counts: dict[str, int]
-) -> None:
-    if kind == "accounts":
-        table = Account.__table__
-        for item in removed:
-            done = session.execute(
-                sa.update(table)
-                .where(table.c.external_id == item.external_id, table.c.archived_at.is_(None))
-                .values(archived_at=item.removed_at or now, merged_into=item.merged_into)
-            )
-            counts["archived"] += done.rowcount or 0
-    elif kind == "orders":
-        ids = sorted({item.external_id for item in removed})
-        for start in range(0, len(ids), _IDS_PER_QUERY):
-            part = ids[start : start + _IDS_PER_QUERY]
-            done = session.execute(sa.delete(Order).where(Order.order_key.in_(part)))
-            counts["removed"] += done.rowcount or 0
-    elif kind == "touches":
-        keys = sorted(
-            {
-                key
-                for item in removed
-                for key in [f"import:{item.external_id}"]
-                + [f"import:{t}:{item.external_id}" for t in _ACTIVITY_TYPES]
-            }
-        )
-        for start in range(0, len(keys), _IDS_PER_QUERY):
-            part = keys[start : start + _IDS_PER_QUERY]
-            done = session.execute(sa.delete(Touch).where(Touch.dedupe_key.in_(part)))
-            counts["removed"] += done.rowcount or 0
-    # Contacts are matched by e-mail or name, not by CRM id: a removed contact stays.
-
-
-def _store_cursor(session: Session, source: str, stream: str, cursor: Cursor, now: datetime):
-    table = SyncCursor.__table__
-    done = session.execute(
-        sa.update(table)
-        .where(table.c.source == source, table.c.stream == stream)
-        .values(cursor=cursor.to_text(), updated_at=now)
-    )
-    if not done.rowcount:
-        session.execute(
-            sa.insert(table).values(
-                source=source, stream=stream, cursor=cursor.to_text(), updated_at=now
-            )
-        )
-
-
-def describe_runs(runs: Iterable[SyncRun]) -> list[str]:
-    """`rebuy sync status`: one line per run, newest first, and its first problems."""
-    lines: list[str] = []
-    for run in runs:
-        took = f"{run.duration_s:.1f} s" if run.duration_s is not None else "—"
-        through = f", through {run.through:%Y-%m-%d %H:%M} UTC" if run.through else ""
-        lines.append(
-            f"#{run.id} {run.source} {run.started_at:%Y-%m-%d %H:%M} UTC {run.status} ({took}"
-            f"{through}): {run.records:,} read, {run.created:,} new, {run.updated:,} updated, "
-            f"{run.archived:,} archived, {run.removed:,} removed, {run.linked:,} linked, "
-            f"{run.skipped:,} skipped"
-        )
-        if run.errors:
-            problems = run.errors.split("\n")
-            lines.extend(f"    {line}" for line in problems[:3])
-            if len(problems) > 3:
-                lines.append(f"    …and {len(problems) - 3:,} more")
-    return lines

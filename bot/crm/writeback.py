@@ -191,18 +191,12 @@ _SALESFORCE_TYPES = {
 }
 
 
-class SalesforceWriter:
+class SalesforceWriter(sf.SalesforceSession):
     """Touches as completed Salesforce Tasks, upserted on the external id `Rebuy_Touch_Id__c`."""
 
     def __init__(self, settings: sf.SalesforceSettings, *, client: Any = None) -> None:
-        self.settings = settings
-        self.client = client or settings.client()
+        super().__init__(settings, client=client)
         self._owner_ids: dict[str, str | None] = {}
-
-    def _call(self, what: str, call: Any) -> Any:
-        return with_retries(
-            call, policy=self.settings.retry, classify=sf.classify, source=sf.SOURCE, what=what
-        )
 
     def owner_for(self, email: str) -> str | None:
         """The active User with this e-mail (cached per writer)."""
@@ -236,14 +230,11 @@ class SalesforceWriter:
         }
         if rep_crm_user:
             data["OwnerId"] = rep_crm_user
-        response = with_retries(
+        response = self._call(
+            f"writing touch {touch.key}",
             lambda: self.client.Task.upsert(
                 f"{sf.TOUCH_KEY_FIELD}/{touch.key}", data, raw_response=True
             ),
-            policy=self.settings.retry,
-            classify=sf.classify,
-            source=sf.SOURCE,
-            what=f"writing touch {touch.key}",
         )
         answer = response.json() if response.content else {}
         return WrittenTouch(str(answer.get("id", "")), response.status_code == 201)

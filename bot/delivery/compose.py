@@ -11,12 +11,12 @@ from datetime import time as clock_time
 
 from sqlmodel import Session
 
-from bot.delivery.plan import NOON, Covered, RepTarget
+from bot.delivery.plan import NOON, AwayOffer, Covered, RepTarget
 from bot.retention.calendar import Away
 from bot.retention.due import DueAccount, due_by_rep
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
-from handlers import blocks
+from handlers import away_blocks, blocks
 from models import ReminderMessage, ReminderRun
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,17 @@ def _all_caught_up(hello: str) -> dict:
     return {"blocks": blocks.finish([blocks.section(text)]), "text": blocks.fallback_mrkdwn(text)}
 
 
+def _with_offer(message: dict, offer: AwayOffer | None) -> dict:
+    """The offer to pause reminders, right under the greeting."""
+    if offer is None:
+        return message
+    first, rest = message["blocks"][:1], message["blocks"][1:]
+    offer_raw = away_blocks.offer_blocks(
+        last_day=offer.last_day, emoji=offer.emoji, text=offer.text
+    )
+    return {**message, "blocks": blocks.finish_dicts([*first, *offer_raw, *rest])}
+
+
 def _mark_covered(message: dict, who: Covered) -> dict:
     note = f"🤝 Covered for {blocks.escape(who.name)}, back {who.back_on:%a %-d %b}"
     raw = [*message["blocks"], blocks.context(note).to_dict()]
@@ -90,21 +101,24 @@ def compose(
     covered: Mapping[int, Covered] | None = None,
     covering: Sequence[Covered] = (),
     back_from: Away | None = None,
+    away_offer: AwayOffer | None = None,
 ) -> list[Draft]:
     """The day's messages: a header, then one per due account (they are reacted to one by
     one). Nothing due: nothing, or a short all-caught-up line on Mondays. Accounts of an
     away colleague (`covered`, account id -> colleague) are marked as covered; the first
-    morning back (`back_from`) opens with a short while-you-were-away line."""
+    morning back (`back_from`) opens with a short while-you-were-away line. With
+    `away_offer` (the rep's Slack status says away) the first message offers to pause."""
     hello = greeting(rep_name, local_time)
     covered = covered or {}
     if not items:
         if not monday:
             return []
-        message = _all_caught_up(hello)
+        message = _with_offer(_all_caught_up(hello), away_offer)
         return [Draft(0, None, None, message["text"], message["blocks"])]
     header = _header(
         count=len(items), more=more, hello=hello, back_from=back_from, covering=covering
     )
+    header = _with_offer(header, away_offer)
     drafts = [Draft(0, None, None, header["text"], header["blocks"])]
     for position, item in enumerate(items, start=1):
         message = blocks.reminder_account(item)

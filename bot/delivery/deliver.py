@@ -144,12 +144,17 @@ def deliver_run(
                 covered=covered,
                 covering=target.covering,
                 back_from=target.back_from,
+                away_offer=target.away_offer,
             )
             if not drafts:
                 run.status, run.finished_at, run.lease_until = "empty", claimed_at, claimed_at
                 session.add(run)
                 return RepOutcome(target.email, "empty")
             rows = _write_drafts(session, run, drafts, now=now)
+            if target.away_offer is not None:  # offered once, with the drafts that carry it
+                rep = session.get(Rep, target.rep_id)
+                rep.away_offered_until = target.away_offer.last_day
+                session.add(rep)
         run_id, created_at = run.id, run.created_at
         has_accounts = any(row.account_id is not None for row in rows)
         pending = [(row.id, row.position, row.text, row.blocks_json) for row in rows if not row.ts]

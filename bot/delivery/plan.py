@@ -13,15 +13,24 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.clock import as_utc
 from bot.delivery.common import FINISHED, MAX_ATTEMPTS
-from bot.retention.calendar import Away, WorkCalendar, away_on, last_return, rep_calendar
+from bot.retention.away_status import SlackStatus, away_offer, looks_away
+from bot.retention.calendar import (
+    Away,
+    WorkCalendar,
+    away_on,
+    away_periods,
+    last_return,
+    rep_calendar,
+)
 from bot.retention.errors import InvalidInput
 from bot.retention.reps import valid_tz
 from bot.runtime import Runtime
@@ -80,6 +89,15 @@ class RepTarget:
     local_time: clock_time = clock_time(9, 0)
     covering: tuple[Covered, ...] = ()
     back_from: Away | None = None  # the away period this morning is the return from
+    # The rep's Slack status says they are away through this day: offer to pause.
+    away_offer: AwayOffer | None = None
+
+
+@dataclass(frozen=True)
+class AwayOffer:
+    last_day: date
+    emoji: str | None  # the status as the rep set it, e.g. ":palm_tree:", "Vacationing"
+    text: str | None
 
 
 @dataclass
@@ -185,11 +203,30 @@ def plan_sweep(
                 local_date=x.day,
                 local_time=x.at,
                 covering=tuple(covering.get(rep.id, ())),
+                away_offer=_away_offer(session, rep, now),
             )
         )
     candidates = _with_returns(session, candidates)
     _split_by_run_state(session, plan, candidates)
     return plan
+
+
+def _away_offer(session: Session, rep: Rep, now: datetime) -> AwayOffer | None:
+    """An offer to pause reminders when the rep's Slack status says they are away."""
+    status = SlackStatus(rep.status_emoji, rep.status_text, as_utc(rep.status_expires_at))
+    if status.expires_at is None or not looks_away(status):
+        return None
+    periods = away_periods(session=session, rep_id=rep.id, today=now.date() - timedelta(days=1))
+    last_day = away_offer(
+        status,
+        now=now,
+        tz=valid_tz(rep.tz) or "UTC",
+        already_offered=rep.away_offered_until,
+        away_days=[(p.starts_on, p.ends_on) for p in periods],
+    )
+    if last_day is None:
+        return None
+    return AwayOffer(last_day, status.emoji, status.text)
 
 
 def _day_after(day: date) -> date:

@@ -10,7 +10,8 @@ from slack_sdk import WebClient
 
 from bot.clock import as_utc
 from bot.delivery.remind import _require_token
-from bot.retention.reps import SlackUser, sync_reps_from
+from bot.delivery.slack_users import slack_users
+from bot.retention.reps import store_statuses, sync_reps_from
 from bot.runtime import Runtime
 from bot.slack_client import make_web_client
 from models import Rep
@@ -18,26 +19,6 @@ from models import Rep
 log = logging.getLogger(__name__)
 
 # --- reps and their time zones ------------------------------------------------------------
-
-
-def slack_users(client: WebClient, *, page_size: int = 200) -> list[SlackUser]:
-    """Every human member of the workspace (users.list, paginated)."""
-    users = []
-    for page in client.users_list(limit=page_size):
-        for member in page.get("members") or []:
-            if member.get("is_bot") or member.get("id") == "USLACKBOT":
-                continue
-            profile = member.get("profile") or {}
-            users.append(
-                SlackUser(
-                    id=member["id"],
-                    email=profile.get("email"),
-                    tz=member.get("tz"),
-                    name=member.get("real_name") or profile.get("real_name"),
-                    deleted=bool(member.get("deleted")),
-                )
-            )
-    return users
 
 
 def sync_reps(runtime: Runtime, client: WebClient | None = None) -> str:
@@ -48,6 +29,7 @@ def sync_reps(runtime: Runtime, client: WebClient | None = None) -> str:
     users = slack_users(client)
     with runtime.db.transaction() as session:
         result = sync_reps_from(session=session, users=users, now=runtime.now())
+        store_statuses(session=session, users=users, now=runtime.now())
     return str(result)
 
 

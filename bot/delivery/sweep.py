@@ -20,6 +20,7 @@ from bot.delivery.deliver import RepOutcome, _describe, deliver_run
 from bot.delivery.pacing import Pacer
 from bot.delivery.plan import Covered, RepTarget, SweepPlan, plan_sweep
 from bot.delivery.reconcile import Backoff
+from bot.delivery.slack_users import refresh_statuses
 from bot.retention.due import DueAccount, due_by_rep
 from bot.runtime import Runtime
 
@@ -203,6 +204,10 @@ def run_sweep(
     settings = runtime.settings
     with runtime.db.session() as session:
         plan = plan_sweep(session=session, now=now, settings=settings, rep_email=rep_email)
+    # Reps to remind: read Slack statuses (away?) when stale, and plan with them.
+    if plan.targets and refresh_statuses(runtime, client):
+        with runtime.db.session() as session:
+            plan = plan_sweep(session=session, now=now, settings=settings, rep_email=rep_email)
     result = SweepResult(plan=plan)
     targets = plan.targets
     lists = _due_lists(runtime, targets, now) if targets else DueLists()

@@ -21,11 +21,10 @@ import holidays
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.retention.away_dates import MAX_AWAY_DAYS, day_words, span_words
 from bot.retention.errors import InvalidInput
 from models import AwayPeriod, Rep
 
-# The longest away period accepted (a sabbatical); longer is almost surely a typo.
-MAX_AWAY_DAYS = 366
 # Looking further than this for the next working day means the calendar is broken.
 MAX_DAYS_OFF_IN_A_ROW = 60
 
@@ -82,6 +81,19 @@ class WorkCalendar:
         while len(found) < count:
             found.append(day)
             day = self.next_working_day(day + timedelta(days=1))
+        return found
+
+    def upcoming(self, day: date, count: int) -> list[tuple[date, str]]:
+        """The next `count` public holidays on a weekday (days off that a weekend is not
+        already) from `day` on, within a year."""
+        found: list[tuple[date, str]] = []
+        for offset in range(366):
+            candidate = day + timedelta(days=offset)
+            name = self.holiday(candidate) if candidate.weekday() < 5 else None
+            if name:
+                found.append((day + timedelta(days=offset), name))
+                if len(found) == count:
+                    break
         return found
 
     def working_days_back(self, day: date) -> Iterator[date]:
@@ -204,7 +216,10 @@ def set_away(
     """Record that the rep is away from `starts_on` to `ends_on` (inclusive). A period
     that overlaps one already recorded is refused with a message saying which."""
     if ends_on < starts_on:
-        raise InvalidInput(f"The away period ends ({ends_on}) before it starts ({starts_on}).")
+        raise InvalidInput(
+            f"The away period ends ({day_words(ends_on)}) before it starts "
+            f"({day_words(starts_on)})."
+        )
     if (ends_on - starts_on).days + 1 > MAX_AWAY_DAYS:
         raise InvalidInput(f"An away period can be at most {MAX_AWAY_DAYS} days long.")
     if cover_rep_id == rep_id:
@@ -222,7 +237,8 @@ def set_away(
     ).first()
     if clash is not None:
         raise InvalidInput(
-            f"Already away {clash.starts_on} to {clash.ends_on}: end that period first."
+            f"Already away {span_words(clash.starts_on, clash.ends_on)}: "
+            "cancel or end that period first."
         )
     row = AwayPeriod(
         rep_id=rep_id,
@@ -258,6 +274,23 @@ def end_away(*, session: Session, rep_id: int, today: date) -> Away | None:
     return before
 
 
+def cancel_away(*, session: Session, rep_id: int, away_id: int, today: date) -> Away:
+    """Take back one of the rep's away periods: one ahead is dropped, one under way ends
+    yesterday (the rep is back today). Returns the period as it was; InvalidInput when it
+    is not the rep's, already over, or gone."""
+    row = session.get(AwayPeriod, away_id)
+    if row is None or row.rep_id != rep_id or row.ends_on < today:
+        raise InvalidInput("That away period is already over or was removed.")
+    before = _plain(row)
+    if row.starts_on >= today:
+        session.delete(row)
+    else:
+        row.ends_on = today - timedelta(days=1)
+        session.add(row)
+    session.flush()
+    return before
+
+
 def away_periods(*, session: Session, rep_id: int, today: date) -> list[Away]:
     """The rep's away periods under way or ahead, soonest first."""
     rows = session.exec(
@@ -266,6 +299,27 @@ def away_periods(*, session: Session, rep_id: int, today: date) -> list[Away]:
         .order_by(AwayPeriod.starts_on)
     )
     return [_plain(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class AwayWithCover:
+    """An away period and who covers it (their Slack id and name, for a mention)."""
+
+    away: Away
+    cover_slack_user_id: str | None = None
+    cover_name: str | None = None
+
+
+def away_with_covers(*, session: Session, rep_id: int, today: date) -> list[AwayWithCover]:
+    """The rep's away periods under way or ahead, soonest first, with their cover reps."""
+    found = []
+    for away in away_periods(session=session, rep_id=rep_id, today=today):
+        cover = session.get(Rep, away.cover_rep_id) if away.cover_rep_id else None
+        if cover is None:
+            found.append(AwayWithCover(away))
+        else:
+            found.append(AwayWithCover(away, cover.slack_user_id, cover.name or cover.email))
+    return found
 
 
 def away_on(*, session: Session, days: Collection[date]) -> list[Away]:

@@ -164,10 +164,13 @@ def load_facts(
     account_ids: list[int] | None = None,
     owner_id: int | None = None,
     with_order_days: bool = False,
+    summary: bool = False,
 ) -> dict[int, AccountFacts]:
     """Facts for the accounts in scope (given ids, one owner's book, or everything).
 
     A handful of grouped queries, whatever the number of accounts: no per-account SQL.
+    With `summary`, the order facts come from the per-account summary table (the orders
+    near the window edges only) instead of every order.
     """
     accounts = sa.select(
         Account.id,
@@ -217,10 +220,70 @@ def load_facts(
         return sa.true()
 
     end = day_start(as_of + timedelta(days=1))
+    if summary:
+        from bot.retention.summary_read import fill_from_summary
+
+        fill_from_summary(session, facts, as_of=as_of, scoped=scoped)
+    else:
+        fill_from_orders(session, facts, as_of=as_of, where=scoped(Order.account_id))
+    touches = (
+        sa.select(Touch.account_id, sa.func.max(Touch.touched_at), sa.func.count())
+        .where(scoped(Touch.account_id), Touch.touched_at < end)
+        .group_by(Touch.account_id)
+    )
+    for account_id, last_at, n in session.execute(touches):
+        if account_id in facts:
+            facts[account_id].last_touch_at = utc_value(last_at)
+            facts[account_id].touches_count = n
+
+    contacts = (
+        sa.select(Contact.account_id, sa.func.count())
+        .where(scoped(Contact.account_id), Contact.archived_at.is_(None))
+        .group_by(Contact.account_id)
+    )
+    for account_id, n in session.execute(contacts):
+        if account_id in facts:
+            facts[account_id].contacts_count = n
+
+    for (account_id,) in session.execute(
+        sa.select(AccountPlan.account_id).where(scoped(AccountPlan.account_id))
+    ):
+        if account_id in facts:
+            facts[account_id].has_plan = True
+
+    snoozes = (
+        sa.select(Snooze.account_id, sa.func.max(Snooze.until))
+        .where(scoped(Snooze.account_id), Snooze.created_at < end)
+        .group_by(Snooze.account_id)
+    )
+    for account_id, until in session.execute(snoozes):
+        if account_id in facts and until is not None:
+            facts[account_id].snoozed_until = (
+                date.fromisoformat(until) if isinstance(until, str) else until
+            )
+
+    if with_order_days:
+        days: dict[int, list[date]] = defaultdict(list)
+        daily = order_days(end=end, where=scoped(Order.account_id))
+        rows = sa.select(daily.c.account_id, daily.c.day).where(daily.c.amount > 0)
+        for account_id, day in session.execute(rows):
+            days[account_id].append(date.fromisoformat(day) if isinstance(day, str) else day)
+        for account_id, account_days in days.items():
+            if account_id in facts:
+                facts[account_id].order_days = sorted(account_days)
+    return facts
+
+
+def fill_from_orders(
+    session: Session, facts: dict[int, AccountFacts], *, as_of: date, where=sa.true()
+) -> None:
+    """The order facts of `facts`' accounts, recomputed from every order (one grouped query
+    over order days)."""
+    end = day_start(as_of + timedelta(days=1))
     since_6m = day_start(months_back(as_of, 6))
     since_12m = day_start(months_back(as_of, 12))
     since_window = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
-    daily = order_days(end=end, where=scoped(Order.account_id))
+    daily = order_days(end=end, where=where)
     bought = daily.c.amount > 0
 
     def window_sum(start, stop=None):
@@ -262,52 +325,6 @@ def load_facts(
         fact.value_last_12m = _as_float(row.last_12m)
         fact.window_orders = int(row.w_n or 0)
         fact.window_value = _as_float(row.w_value)
-
-    touches = (
-        sa.select(Touch.account_id, sa.func.max(Touch.touched_at), sa.func.count())
-        .where(scoped(Touch.account_id), Touch.touched_at < end)
-        .group_by(Touch.account_id)
-    )
-    for account_id, last_at, n in session.execute(touches):
-        if account_id in facts:
-            facts[account_id].last_touch_at = utc_value(last_at)
-            facts[account_id].touches_count = n
-
-    contacts = (
-        sa.select(Contact.account_id, sa.func.count())
-        .where(scoped(Contact.account_id))
-        .group_by(Contact.account_id)
-    )
-    for account_id, n in session.execute(contacts):
-        if account_id in facts:
-            facts[account_id].contacts_count = n
-
-    for (account_id,) in session.execute(
-        sa.select(AccountPlan.account_id).where(scoped(AccountPlan.account_id))
-    ):
-        if account_id in facts:
-            facts[account_id].has_plan = True
-
-    snoozes = (
-        sa.select(Snooze.account_id, sa.func.max(Snooze.until))
-        .where(scoped(Snooze.account_id), Snooze.created_at < end)
-        .group_by(Snooze.account_id)
-    )
-    for account_id, until in session.execute(snoozes):
-        if account_id in facts and until is not None:
-            facts[account_id].snoozed_until = (
-                date.fromisoformat(until) if isinstance(until, str) else until
-            )
-
-    if with_order_days:
-        days: dict[int, list[date]] = defaultdict(list)
-        rows = sa.select(daily.c.account_id, daily.c.day).where(bought)
-        for account_id, day in session.execute(rows):
-            days[account_id].append(date.fromisoformat(day) if isinstance(day, str) else day)
-        for account_id, account_days in days.items():
-            if account_id in facts:
-                facts[account_id].order_days = sorted(account_days)
-    return facts
 
 
 def owner_emails(*, session: Session, rep_ids: set[int]) -> dict[int, Rep]:

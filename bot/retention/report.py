@@ -134,18 +134,24 @@ def existed_on(facts: AccountFacts, as_of: date) -> bool:
     )
 
 
-def recency_report(*, session: Session, now: datetime, as_of: date | None = None) -> RecencyReport:
+def recency_report(
+    *, session: Session, now: datetime, as_of: date | None = None, from_summary: bool = True
+) -> RecencyReport:
     """The whole workspace, in a few grouped queries.
 
     "Not bought in N months" means no order on or after as-of minus N calendar
     months; accounts with no order at all count as not bought. Accounts created after
     `as_of` with no order by then are left out: they did not exist yet. Best, average and
     worst are the top fifth, middle three fifths and bottom fifth of buyers by spend.
+    The order facts come from the per-account summary; `from_summary=False` recomputes
+    them from every order (for checking).
     """
     as_of = as_of or now.date()
     facts = {
         account_id: fact
-        for account_id, fact in load_facts(session=session, as_of=as_of).items()
+        for account_id, fact in load_facts(
+            session=session, as_of=as_of, summary=from_summary
+        ).items()
         if existed_on(fact, as_of)
     }
     since = {months: months_back(as_of, months) for months in (6, 12, 18)}

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.retention.away_status import SlackStatus
 from models import Rep, Touch
 
 
@@ -70,6 +71,23 @@ class SlackUser:
     tz: str | None
     name: str | None
     deleted: bool = False
+    status: SlackStatus | None = None
+
+
+def store_statuses(*, session: Session, users: Iterable[SlackUser], now: datetime) -> int:
+    """Remember linked reps' Slack statuses (to offer away days); how many changed."""
+    by_id = {user.id: user.status for user in users if user.status is not None}
+    changed = 0
+    for rep in session.exec(select(Rep).where(Rep.slack_user_id.in_(list(by_id)))):
+        status = by_id[rep.slack_user_id]
+        fields = (status.emoji, status.text, status.expires_at)
+        if (rep.status_emoji, rep.status_text, rep.status_expires_at) != fields:
+            changed += 1
+        rep.status_emoji, rep.status_text, rep.status_expires_at = fields
+        rep.status_checked_at = now
+        session.add(rep)
+    session.flush()
+    return changed
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,9 @@ def account_status(
     contacts = [
         Person(name=c.name, title=c.title, email=c.email)
         for c in session.exec(
-            select(Contact).where(Contact.account_id == account_id).order_by(Contact.name)
+            select(Contact)
+            .where(Contact.account_id == account_id, Contact.archived_at.is_(None))
+            .order_by(Contact.name)
         )
     ]
     plan_row = session.exec(select(AccountPlan).where(AccountPlan.account_id == account_id)).first()

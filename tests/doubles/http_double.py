@@ -48,7 +48,9 @@ class HttpDouble:
         self._lock = threading.RLock()
         self._faults: list[_Fault] = []
         self._offset = 0.0
+        self._frozen: float | None = None
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every request
+        self.latency = 0.0  # seconds every answer takes (a slow CRM, to keep a sync running)
         self._ssl_context = ssl_context
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -79,9 +81,14 @@ class HttpDouble:
                     body,
                 )
                 answer = double._answer(request)
-                payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+                if isinstance(answer.body, bytes):  # e.g. a SOAP envelope
+                    payload = answer.body
+                    kind = answer.headers.pop("Content-Type", "text/xml;charset=UTF-8")
+                else:
+                    payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+                    kind = "application/json;charset=UTF-8"
                 self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -119,8 +126,14 @@ class HttpDouble:
 
     # -- time and faults ---------------------------------------------------
     def now(self) -> float:
-        """The double's clock (seconds): real time plus whatever `advance` added."""
-        return time.monotonic() + self._offset
+        """The double's clock (seconds): real time plus whatever `advance` added (or, once
+        `freeze_clock` was called, only what `advance` added: deterministic windows)."""
+        base = self._frozen if self._frozen is not None else time.monotonic()
+        return base + self._offset
+
+    def freeze_clock(self) -> None:
+        with self._lock:
+            self._frozen = time.monotonic()
 
     def advance(self, seconds: float) -> None:
         """Move the double's clock on (e.g. from a retry's injected sleep)."""
@@ -165,6 +178,8 @@ class HttpDouble:
         return None
 
     def _answer(self, request: Request) -> Answer:
+        if self.latency:
+            time.sleep(self.latency)
         answer = self.before(request)
         if answer is None:
             fault = self._take_fault(request.path)

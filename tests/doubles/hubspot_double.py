@@ -101,6 +101,8 @@ class HubSpotDouble(HttpDouble):
         super().__init__()
         self.token = token
         self.token_expired = False
+        # Scopes the private app was NOT granted: calls needing one get HubSpot's 403.
+        self.missing_scopes: set[str] = set()
         self.rate_limit = rate_limit
         self.retry_after = retry_after
         self.unique_properties = set(unique_properties)
@@ -156,6 +158,19 @@ class HubSpotDouble(HttpDouble):
             back = self.associations.setdefault((to_type, from_type), {})
             if from_id not in back.setdefault(to_id, []):
                 back[to_id].append(from_id)
+
+    def dissociate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Take a record off another (a contact off its company); like the HubSpot UI, this
+        moves the record's last-modified time."""
+        with self._data_lock:
+            for a, b, x, y in (
+                (from_type, to_type, from_id, to_id),
+                (to_type, from_type, to_id, from_id),
+            ):
+                targets = self.associations.get((a, b), {}).get(x, [])
+                if y in targets:
+                    targets.remove(y)
+            self._touch(from_type, self.tables[from_type].records[from_id])
 
     def update(self, object_type: str, record_id: str, **properties: Any) -> None:
         """Change a record as a user would: new values and a new last-modified time."""
@@ -333,6 +348,26 @@ class HubSpotDouble(HttpDouble):
                     ),
                     "correlationId": "00000000-0000-0000-0000-000000000001",
                     "category": "EXPIRED_AUTHENTICATION" if expired else "INVALID_AUTHENTICATION",
+                },
+            )
+        needed = required_scopes(request.method, request.path)
+        if needed & self.missing_scopes:
+            return Answer(
+                403,
+                {
+                    "status": "error",
+                    "message": "This app hasn't been granted all required scopes to make this "
+                    "call. Read more about required scopes here: "
+                    "https://developers.hubspot.com/scopes.",
+                    "correlationId": "00000000-0000-0000-0000-000000000006",
+                    "errors": [
+                        {
+                            "message": "One or more of the following scopes are required.",
+                            "context": {"requiredGranularScopes": sorted(needed)},
+                        }
+                    ],
+                    "links": {"scopes": "https://developers.hubspot.com/scopes"},
+                    "category": "MISSING_SCOPES",
                 },
             )
         if self.rate_limit is not None:
@@ -648,6 +683,36 @@ class HubSpotDouble(HttpDouble):
         if after + limit < len(self.owners):
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return Answer(200, answer)
+
+
+# The scope family of each object type, as HubSpot's API reference lists it (engagements
+# are under the contacts scopes; line items have their own since 2024).
+_SCOPE_FAMILY = {
+    "companies": "crm.objects.companies",
+    "deals": "crm.objects.deals",
+    "line_items": "crm.objects.line_items",
+    "contacts": "crm.objects.contacts",
+    **dict.fromkeys(ENGAGEMENTS, "crm.objects.contacts"),
+}
+
+
+def required_scopes(method: str, path: str) -> set[str]:
+    """The scopes a request needs (HubSpot: reads need .read; writes .write)."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:3] == ["crm", "v3", "owners"]:
+        return {"crm.objects.owners.read"}
+    writes = method in ("PATCH", "DELETE", "PUT") or (
+        method == "POST" and parts[-1:] not in (["search"], ["read"])
+    )
+    mode = "write" if writes else "read"
+    if parts[:3] == ["crm", "v3", "objects"] and len(parts) >= 4:
+        family = _SCOPE_FAMILY.get(parts[3])
+        return {f"{family}.{mode}"} if family else set()
+    if parts[:3] == ["crm", "v4", "associations"] and len(parts) >= 5:
+        # The reference lists "one of" many object scopes: the from-object's is enough.
+        family = _SCOPE_FAMILY.get(parts[3])
+        return {f"{family}.{mode}"} if family else set()
+    return set()
 
 
 def _engagement_text(kind: str, n: int) -> dict[str, str]:

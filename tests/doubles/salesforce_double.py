@@ -24,6 +24,8 @@ fields] [LIMIT n].
 
 from __future__ import annotations
 
+import base64
+import html
 import itertools
 import random
 import re
@@ -37,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import requests
 import trustme
@@ -75,8 +78,14 @@ class SalesforceDouble(HttpDouble):
         self._dir = Path(tempfile.mkdtemp(prefix="sfdouble-"))
         self.ca_bundle = str(self._dir / "ca.pem")
         self._ca.cert_pem.write_to_path(self.ca_bundle)
-        self.session_id = session_id
+        self.session_id = session_id  # the newest session; every live one is in `_live`
         self.session_expired = False
+        self._live = {session_id}
+        # Who may log in (SOAP login: the password is followed by the security token;
+        # OAuth client credentials: a connected app's consumer key and secret).
+        self.users: dict[str, str] = {}  # username -> password + security token
+        self.apps: dict[str, str] = {}  # consumer key -> consumer secret
+        self.logins = 0
         self.batch_size = batch_size
         self.daily_limit_exceeded = False
         self.objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in PREFIXES}
@@ -250,11 +259,61 @@ class SalesforceDouble(HttpDouble):
         return [{"message": f"HTTP {status}", "errorCode": code.get(status, "UNKNOWN_EXCEPTION")}]
 
     def expire_session(self) -> None:
-        self.session_expired = True
+        self.session_expired = True  # every session so far has ended (a new login works)
+        self._live.clear()
+
+    def add_login(self, username: str, password: str, security_token: str) -> None:
+        self.users[username] = password + security_token
+
+    def _new_session(self) -> str:
+        self.logins += 1
+        self.session_id = f"00Dtest!session-{self.logins}"
+        self._live.add(self.session_id)
+        return self.session_id
+
+    def _soap_login(self, request: Request) -> Answer:
+        """The partner API's `login` call, answered as Salesforce does (a fault is HTTP 500)."""
+        text = request.body if isinstance(request.body, str) else ""
+        username = html.unescape(_xml_value(text, "username") or "")
+        password = html.unescape(_xml_value(text, "password") or "")
+        if not username or self.users.get(username) != password:
+            return Answer(500, _LOGIN_FAULT.encode())
+        version = request.path.rstrip("/").rsplit("/", 1)[-1]
+        server = f"{self.url}/services/Soap/u/{version}/00D000000000001EAA"
+        body = _LOGIN_OK.format(server=server, session=self._new_session())
+        return Answer(200, body.encode())
+
+    def _oauth_token(self, request: Request) -> Answer:
+        """OAuth 2.0 client credentials: Basic auth with the connected app's key and secret."""
+        form = parse_qs(request.body if isinstance(request.body, str) else "")
+        auth = request.headers.get("authorization", "")
+        try:
+            key, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            key = secret = ""
+        if form.get("grant_type") != ["client_credentials"] or self.apps.get(key) != secret:
+            return Answer(
+                400, {"error": "invalid_client", "error_description": "invalid client credentials"}
+            )
+        return Answer(
+            200,
+            {
+                "access_token": self._new_session(),
+                "instance_url": self.url,
+                "id": f"{self.url}/id/00D000000000001EAA/005000000000001AAA",
+                "token_type": "Bearer",
+                "issued_at": "1767225600000",
+                "signature": "c2lnbmF0dXJl",
+            },
+        )
 
     def before(self, request: Request) -> Answer | None:
+        if request.path.startswith("/services/Soap/u/") and request.method == "POST":
+            return self._soap_login(request)
+        if request.path == "/services/oauth2/token" and request.method == "POST":
+            return self._oauth_token(request)
         auth = request.headers.get("authorization", "")
-        if auth != f"Bearer {self.session_id}" or self.session_expired:
+        if auth.removeprefix("Bearer ") not in self._live:
             return Answer(
                 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
             )
@@ -415,6 +474,33 @@ class SalesforceDouble(HttpDouble):
             fields.setdefault("AccountId", fields["WhatId"])
         rid = self.add(sobject, {**fields, field: value})
         return Answer(201, {"id": rid, "success": True, "errors": [], "created": True})
+
+
+_LOGIN_OK = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
+xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\
+<soapenv:Body><loginResponse><result>\
+<metadataServerUrl>{server}</metadataServerUrl><passwordExpired>false</passwordExpired>\
+<sandbox>false</sandbox><serverUrl>{server}</serverUrl><sessionId>{session}</sessionId>\
+<userId>005000000000001AAA</userId><userInfo><organizationId>00D000000000001EAA\
+</organizationId><userEmail>integration@example.com</userEmail></userInfo>\
+</result></loginResponse></soapenv:Body></soapenv:Envelope>"""
+
+_LOGIN_FAULT = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" \
+xmlns:sf="urn:fault.partner.soap.sforce.com" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>\
+<faultcode>sf:INVALID_LOGIN</faultcode><faultstring>INVALID_LOGIN: Invalid username, \
+password, security token; or user locked out.</faultstring><detail>\
+<sf:LoginFault xsi:type="sf:LoginFault"><sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>\
+<sf:exceptionMessage>Invalid username, password, security token; or user locked out.\
+</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault></soapenv:Body>\
+</soapenv:Envelope>"""
+
+
+def _xml_value(text: str, name: str) -> str | None:
+    found = re.search(rf"<(?:\w+:)?{name}>(.*?)</(?:\w+:)?{name}>", text, re.S)
+    return found.group(1) if found else None
 
 
 def _url(sobject: str, record_id: str) -> str:

@@ -169,7 +169,7 @@ def _import(
         raise ImportRowError(kind=kind, path=str(path), problems=problems)
     if progress is not None:
         progress("reading", rows.count, rows.count)
-    if not dry_run and (plan.created or plan.updated):
+    if not dry_run and (plan.created or plan.updated or plan.reps_changed):
         plan.write()
         # Core statements bypass the identity map; nothing loaded before may be trusted.
         session.expire_all()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.retention.importer import writing as w
+from bot.retention.importer.owner_calendar import OwnerCalendars
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan, plural
 from bot.retention.importer.values import Bad, email_in, parse_annual_value, parse_cadence
@@ -44,6 +45,7 @@ def plan_accounts(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequ
         if name
     }
     unknown_owners: dict[str, int] = {}
+    calendars = OwnerCalendars(rows)
 
     def parse_tier(text: str) -> str | None:
         tier = text.lower()
@@ -109,6 +111,7 @@ def plan_accounts(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequ
             line, "annual_value", lambda t: parse_annual_value(rows.money, t), row, i_value
         )
         cadence = check(line, "cadence_days", parse_cadence, row, i_cadence)
+        calendars.check(line, row, owner)
         if len(rows.problems) != before:
             continue
 
@@ -146,6 +149,7 @@ def plan_accounts(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequ
         {fields["owner_email"] for fields in new + changes if fields.get("owner_email")} - set(reps)
     )
     warnings = _owner_warnings(no_owner, unknown_owners)
+    calendar_changes = calendars.changes(session)
 
     def write() -> None:
         bind_time = w.binder(session, w.REPS.c.created_at)
@@ -196,9 +200,11 @@ def plan_accounts(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequ
             rows.tick,
         )
         w.update_rows(session, w.ACCOUNTS, changes, rows.tick)
+        OwnerCalendars.write(session, calendar_changes, reps)
 
     plan = Plan(len(new), len(changes), unchanged, write, reps_created=len(new_reps))
-    plan.warnings = warnings
+    plan.warnings = [*calendars.note(calendar_changes), *warnings]
+    plan.reps_changed = len(calendar_changes)
     rows.to_write = len(new) + len(changes)
     return plan
 

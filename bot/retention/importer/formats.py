@@ -23,7 +23,15 @@ class _Format:
 
 FORMATS = {
     "accounts": _Format(
-        ("external_id", "name"), ("owner_email", "tier", "annual_value", "cadence_days")
+        ("external_id", "name"),
+        (
+            "owner_email",
+            "tier",
+            "annual_value",
+            "cadence_days",
+            "owner_country",
+            "owner_subdivision",
+        ),
     ),
     "orders": _Format(
         ("account_external_id", "ordered_at", "amount"), ("order_id", "product", "stage")

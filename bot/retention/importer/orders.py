@@ -23,6 +23,7 @@ from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan
 from bot.retention.importer.staging import STAGE_CHUNK, OrderStage
 from bot.retention.importer.values import Bad
+from bot.retention.summary import refresh_summary
 
 # An order may be dated up to this long after "now"; later is a mistake in the file.
 _FUTURE_SLACK = timedelta(days=1)
@@ -175,8 +176,8 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         stage.write(new, changed, rows.tick)
         # Orders change every RFM quintile; the cached cut points are now wrong.
         session.execute(delete(w.RFM_CUTOFFS))
-        # Work that must follow the orders in this transaction goes here, set-based
-        # over stage.account_ids_sql() (the accounts whose orders the file holds).
+        # The per-account purchase summary follows the orders, in this transaction.
+        refresh_summary(session.connection(), stage.account_ids(), today=now.date())
 
     rows.to_write = new + changed
     return Plan(

@@ -32,6 +32,7 @@ class Plan:
     unchanged: int
     write: Callable[[], None]
     reps_created: int = 0
+    reps_changed: int = 0  # accounts only: owners whose holiday country the file sets
     # Rows left out on purpose (a lost deal, an activity not done), by reason.
     left_out: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)

@@ -7,8 +7,8 @@ on two lines, identical orders without an id) is found once reading is done, and
 stored orders are matched, inserted and updated with a few set-based statements. The
 import stays all or nothing: the staging table lives and dies with the transaction.
 
-After `write`, `account_ids_sql` selects the accounts whose orders the import touched,
-for work that must follow the orders in the same transaction (a per-account summary).
+After `write`, `account_ids` lists the accounts whose orders the import holds, for work
+that must follow the orders in the same transaction (the per-account purchase summary).
 """
 
 from __future__ import annotations
@@ -198,6 +198,6 @@ class OrderStage:
             if tick is not None and result.rowcount:
                 tick(result.rowcount)
 
-    def account_ids_sql(self) -> str:
-        """A sub-query selecting the accounts of the staged orders."""
-        return f"SELECT DISTINCT account_id FROM {STAGE}"
+    def account_ids(self) -> list[int]:
+        """The accounts of the staged orders (at most one per account, not per row)."""
+        return [row[0] for row in self._run(f"SELECT DISTINCT account_id FROM {STAGE}")]

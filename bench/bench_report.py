@@ -1,0 +1,154 @@
+"""Report benchmark: `rebuy report --json` as a new process against its peers, same run.
+
+    .venv/bin/python -m bench.bench_report [--accounts 100000] [--orders 1000000] [--rounds 5]
+
+Makes the synthetic accounts and orders exports of bench_import, imports them into a
+fresh SQLite database (the import keeps the purchase summary), then runs, interleaved
+round by round, each as a new process over the same data:
+
+- rebuy: `rebuy report --json` (the summary plus the orders near the window edges);
+- pandas: a script that reads the two CSV files and computes the report's core (per
+  account: net per day, purchase occasions, last occasion, total, 6/12/24-month values;
+  then dormant counts, declining, value fifths);
+- duckdb: the same as one SQL query over the CSV files;
+- `rebuy account NAME` end to end.
+
+Prints median CPU seconds (user + system of each new process) and the ratios
+rebuy / pandas and rebuy / duckdb. The machine is shared with other work,
+so only ratios measured in the same run mean anything.
+pandas and duckdb are not dependencies of Rebuy: `pip install pandas duckdb`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bench_import import NOW, TIERS, make_accounts_csv, make_orders_csv
+from bot.db import Database
+from bot.retention.importer import import_csv
+
+PANDAS = r"""
+import sys, pandas as pd
+accounts = pd.read_csv(sys.argv[1], usecols=["external_id"])
+orders = pd.read_csv(sys.argv[2], usecols=["account_external_id", "ordered_at", "amount"])
+orders["day"] = pd.to_datetime(orders["ordered_at"], utc=True, format="mixed").dt.floor("D")
+daily = orders.groupby(["account_external_id", "day"], sort=False)["amount"].sum().reset_index()
+as_of = pd.Timestamp("2026-06-15", tz="UTC")
+since = {m: as_of - pd.DateOffset(months=m) for m in (6, 12, 18, 24)}
+bought = daily[daily["amount"] > 0]
+last = bought.groupby("account_external_id")["day"].max()
+total = daily.groupby("account_external_id")["amount"].sum()
+v6 = daily[daily["day"] >= since[6]].groupby("account_external_id")["amount"].sum()
+v12 = daily[daily["day"] >= since[12]].groupby("account_external_id")["amount"].sum()
+w = bought[bought["day"] >= since[24]].groupby("account_external_id").size()
+f = pd.DataFrame({"last": last, "total": total, "v6": v6, "v12": v12, "w": w}).reindex(
+    accounts["external_id"])
+prev = f["v12"].fillna(0) - f["v6"].fillna(0)
+out = {m: int((f["last"].isna() | (f["last"] < since[m])).sum()) for m in (6, 12, 18)}
+out["declining"] = int(((prev > 0) & (f["v6"].fillna(0) < 0.5 * prev)).sum())
+ranked = f[f["last"].notna()].sort_values("total", ascending=False)
+fifth = len(ranked) // 5
+out["best_median_last"] = str(ranked["last"].iloc[:fifth].median())
+print(out)
+"""
+
+DUCKDB = r"""
+import sys, duckdb
+print(duckdb.sql(f'''
+WITH o AS (
+  SELECT account_external_id AS a,
+         CAST(timezone('UTC', CAST(ordered_at AS TIMESTAMPTZ)) AS DATE) AS d, amount
+  FROM read_csv('{sys.argv[2]}', auto_detect=true)),
+daily AS (SELECT a, d, sum(amount) AS net FROM o GROUP BY a, d),
+f AS (
+  SELECT a, max(d) FILTER (WHERE net > 0) AS last, sum(net) AS total,
+         sum(net) FILTER (WHERE d >= DATE '2025-12-15') AS v6,
+         sum(net) FILTER (WHERE d >= DATE '2025-06-15') AS v12,
+         count(*) FILTER (WHERE net > 0 AND d >= DATE '2024-06-15') AS w
+  FROM daily GROUP BY a),
+acc AS (SELECT external_id AS a FROM read_csv('{sys.argv[1]}', auto_detect=true)),
+j AS (SELECT acc.a, f.last, f.total, coalesce(f.v6, 0) AS v6,
+             coalesce(f.v12, 0) - coalesce(f.v6, 0) AS prev FROM acc LEFT JOIN f USING (a)),
+ranked AS (SELECT *, ntile(5) OVER (ORDER BY total DESC) AS fifth FROM j WHERE last IS NOT NULL)
+SELECT
+  (SELECT count(*) FROM j WHERE last IS NULL OR last < DATE '2025-12-15') AS not_6m,
+  (SELECT count(*) FROM j WHERE last IS NULL OR last < DATE '2025-06-15') AS not_12m,
+  (SELECT count(*) FROM j WHERE last IS NULL OR last < DATE '2024-12-15') AS not_18m,
+  (SELECT count(*) FROM j WHERE prev > 0 AND v6 < 0.5 * prev) AS declining,
+  (SELECT median(last) FROM ranked WHERE fifth = 1) AS best_median_last
+''').fetchall())
+"""
+
+
+def _run(command: list[str], env: dict[str, str]) -> float:
+    """The CPU seconds (user + system) the new process used: on a machine shared with
+    other work, wall time measures the neighbours as much as the command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # `rebuy account` exits 1 when a name is not found: still an answer.
+    if done.returncode != 0 and not (command[1] == "account" and done.returncode == 1):
+        raise SystemExit(f"{command[:3]} failed: {done.stderr[-800:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="rebuy-bench-report-"))
+    accounts = make_accounts_csv(folder / "accounts.csv", args.accounts)
+    orders = make_orders_csv(folder / "orders.csv", args.accounts, args.orders)
+    url = f"sqlite:///{folder / 'rebuy.db'}"
+    database = Database(url)
+    database.upgrade()
+    started = time.perf_counter()
+    for kind, path in (("accounts", accounts), ("orders", orders)):
+        with database.transaction() as session:
+            import_csv(session=session, kind=kind, path=path, now=NOW, tiers=TIERS)
+    print(
+        f"imported {args.accounts:,} accounts, {args.orders:,} orders in "
+        f"{time.perf_counter() - started:.1f} s (summary included)"
+    )
+    env = {**os.environ, "DATABASE_URL": url, "REBUY_NOW": NOW.isoformat()}
+    rebuy = str(Path(sys.executable).with_name("rebuy"))
+    commands = {
+        "rebuy report --json": [rebuy, "report", "--json"],
+        "pandas": [sys.executable, "-c", PANDAS, str(accounts), str(orders)],
+        "duckdb": [sys.executable, "-c", DUCKDB, str(accounts), str(orders)],
+        "rebuy account (exact)": [rebuy, "account", "ACC-0000042"],
+        "rebuy account (typo)": [rebuy, "account", "Acme Harbr Systms 42"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.rounds):
+        for name, command in commands.items():
+            try:
+                times[name].append(_run(command, env))
+            except SystemExit as problem:
+                if name in ("pandas", "duckdb"):
+                    print(f"{name}: not run ({problem})")
+                    commands = {k: v for k, v in commands.items() if k != name}
+                    continue
+                raise
+    medians = {name: statistics.median(ts) for name, ts in times.items() if ts}
+    for name, value in medians.items():
+        print(f"{name:24} median {value:6.2f} s CPU (of {len(times[name])})")
+    report = medians["rebuy report --json"]
+    for peer in ("pandas", "duckdb"):
+        if peer in medians:
+            print(f"rebuy report / {peer}: {report / medians[peer]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Order facts as of a day, read from the per-account summary (bot/retention/summary.py).
+
+An account with no order after the day asked about takes its all-time facts straight
+from its summary row. Its windowed values (last 6, 12 and 24 months) are stored as of
+the day of the last refresh (`windows_on`); for another day they are moved with the
+orders between the two windows' edges only (a few days of orders when the summary was
+refreshed recently), found through the index on `ordered_at`. An account with orders
+after the day (a replayed past) is recomputed from its orders.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.retention.facts import (
+    AccountFacts,
+    day_start,
+    fill_from_orders,
+    months_back,
+    utc_value,
+)
+from bot.retention.summary import ORDERS, SUMMARY, WINDOWS, daily_cents
+
+Scope = Callable[[sa.ColumnElement], sa.ColumnElement]
+
+
+def window_edges(as_of: date, stored_on: date, months: int) -> Iterator[tuple[date, date, int]]:
+    """Day ranges [start, stop) whose orders move a window stored as of `stored_on` to the
+    one as of `as_of`, each with +1 (now inside) or -1 (no longer inside)."""
+    wanted = (months_back(as_of, months), as_of + timedelta(days=1))
+    stored = (months_back(stored_on, months), stored_on + timedelta(days=1))
+    points = sorted({*wanted, *stored})
+    for start, stop in itertools.pairwise(points):
+        sign = int(wanted[0] <= start < wanted[1]) - int(stored[0] <= start < stored[1])
+        if sign:
+            yield start, stop, sign
+
+
+def fill_from_summary(
+    session: Session, facts: dict[int, AccountFacts], *, as_of: date, scoped: Scope
+) -> None:
+    """The order facts of `facts`' accounts as of `as_of`, from the summary."""
+    end = day_start(as_of + timedelta(days=1))
+    windows: dict[int, list[int]] = {}
+    by_day: dict[date, set[int]] = defaultdict(set)
+    later: list[int] = []
+    for row in session.execute(sa.select(SUMMARY).where(scoped(SUMMARY.c.account_id))):
+        fact = facts.get(row.account_id)
+        if fact is None:
+            continue
+        if utc_value(row.last_row_at) >= end:
+            later.append(row.account_id)
+            continue
+        fact.last_order_at = utc_value(row.last_at)
+        fact.first_order_at = utc_value(row.first_at)
+        fact.occasions = row.occasions
+        fact.orders_count = row.rows
+        fact.credit_rows = row.credit_rows
+        fact.zero_rows = row.zero_rows
+        fact.total_value = row.total_cents / 100
+        windows[row.account_id] = [
+            row.value_6m_cents,
+            row.value_12m_cents,
+            row.value_24m_cents,
+            row.occasions_24m,
+        ]
+        stored_on = row.windows_on
+        if isinstance(stored_on, str):
+            stored_on = date.fromisoformat(stored_on)
+        if stored_on != as_of:
+            by_day[stored_on].add(row.account_id)
+    for stored_on, ids in by_day.items():
+        _move_windows(session, windows, ids, as_of=as_of, stored_on=stored_on)
+    for account_id, (v6, v12, v24, occasions) in windows.items():
+        fact = facts[account_id]
+        fact.value_last_6m = v6 / 100
+        fact.value_prev_6m = (v12 - v6) / 100
+        fact.value_last_12m = v12 / 100
+        fact.window_value = v24 / 100
+        fact.window_orders = occasions
+    if later:
+        fill_from_orders(session, facts, as_of=as_of, where=ORDERS.c.account_id.in_(later))
+
+
+def _move_windows(
+    session: Session,
+    windows: dict[int, list[int]],
+    ids: set[int],
+    *,
+    as_of: date,
+    stored_on: date,
+) -> None:
+    """Add the orders entering each window and take out those leaving it."""
+    edges: dict[tuple[date, date], list[tuple[int, int]]] = defaultdict(list)
+    for slot, months in enumerate(WINDOWS):
+        for start, stop, sign in window_edges(as_of, stored_on, months):
+            edges[start, stop].append((slot, sign))
+    same_day = sa.select(SUMMARY.c.account_id).where(SUMMARY.c.windows_on == stored_on)
+    for (start, stop), slots in edges.items():
+        daily = daily_cents(
+            where=sa.and_(
+                ORDERS.c.ordered_at >= day_start(start),
+                ORDERS.c.ordered_at < day_start(stop),
+                ORDERS.c.account_id.in_(same_day),
+            )
+        ).subquery("edge_day")
+        rows = session.execute(
+            sa.select(
+                daily.c.account_id,
+                sa.func.sum(daily.c.net),
+                sa.func.sum(sa.case((daily.c.net > 0, 1), else_=0)),
+            ).group_by(daily.c.account_id)
+        )
+        for account_id, net, occasions in rows:
+            values = windows.get(account_id)
+            if values is None or account_id not in ids:
+                continue
+            for slot, sign in slots:
+                values[slot] += sign * int(net)
+                if slot == len(WINDOWS) - 1:
+                    values[3] += sign * int(occasions)
