@@ -723,8 +723,20 @@ def sync(
     except KeyboardInterrupt:
         err.print("Interrupted: every stored chunk stays; the next sync resumes there.")
         raise typer.Exit(130) from None
+    if not dry_run:
+        _refit_if_behind(runtime)
     if failed:
         raise typer.Exit(1)
+
+
+def _refit_if_behind(runtime: Runtime) -> None:
+    """After a sync that moved the data cut-off, refit the re-buy model (one line)."""
+    from bot.retention.rebuy_model.store import fit_is_behind
+
+    with runtime.db.session() as session:
+        behind = fit_is_behind(session=session, configured=runtime.settings.rebuy_data_cutoff)
+    if behind:
+        _fit_after_import(runtime)
 
 
 @app.command()
@@ -751,7 +763,7 @@ def _day_option(option: str, value: str | None) -> date | None:
 
 
 def _data_cutoff(runtime: Runtime, session, value: str | None) -> date:
-    from bot.retention.rebuy_model.fit_job import data_cutoff
+    from bot.retention.rebuy_model.store import data_cutoff
 
     cutoff = _day_option("--cutoff", value) or data_cutoff(
         session=session, configured=runtime.settings.rebuy_data_cutoff
@@ -798,7 +810,7 @@ def _print_fit(row) -> None:
 @model_app.command("show")
 def model_show(as_json: AsJson = False) -> None:
     """The stored fit the reps' scores come from, or why none is shown."""
-    from bot.retention.rebuy_model.fit_job import data_cutoff, latest_fit
+    from bot.retention.rebuy_model.store import data_cutoff, freshness, latest_fit
 
     runtime = _runtime()
     with runtime.db.session() as session:
@@ -816,13 +828,16 @@ def model_show(as_json: AsJson = False) -> None:
         else:
             out.print(message + hint)
         return
+    fresh = freshness(row.cutoff, today=runtime.now().date(), data_through=current)
     if as_json:
         _print_json(
             {
                 "fit_id": row.id,
                 "created_at": row.created_at.isoformat(),
-                "shown": row.reliable,
+                "shown": row.reliable and fresh.shown,
                 "reason": row.reason,
+                "freshness": fresh.state,
+                "cutoff_age_days": fresh.age_days,
                 "data_cutoff": current.isoformat() if current else None,
                 "fit": json.loads(row.result_json),
             }
@@ -830,15 +845,39 @@ def model_show(as_json: AsJson = False) -> None:
         return
     out.print(f"Fit {row.id}, stored {row.created_at:%Y-%m-%d %H:%M} UTC.")
     _print_fit(row)
-    if row.reliable:
+    if not row.reliable:
+        out.print(f"Not shown to reps: {row.reason}.")
+    elif fresh.state == "current":
         out.print(
             f"Shown to reps: chance of an order in the next 90 days for {row.accounts:,} "
             f"accounts (data through {row.cutoff})."
         )
-    else:
-        out.print(f"Not shown to reps: {row.reason}.")
-    if current is not None and current != row.cutoff:
-        out.print(f"The data is now complete through {current}: run `rebuy model fit` to refit.")
+    for line in _staleness_lines(fresh, row.reliable):
+        err.print(line)
+
+
+def _staleness_lines(fresh, reliable: bool) -> list[str]:
+    """`rebuy model show`'s warnings when the stored fit is not current."""
+    from bot.retention.rebuy_model.store import EXPIRED_DAYS, FRESH_DAYS
+
+    lines = []
+    age = f"{fresh.age_days} days old" if fresh.age_days != 1 else "1 day old"
+    if reliable and fresh.state == "expired":
+        lines.append(
+            f"Warning: the fit's data cut-off ({fresh.fit_cutoff}) is {age}, more than "
+            f"{EXPIRED_DAYS}: reps see no chance of an order until newer orders are loaded."
+        )
+    elif reliable and fresh.state == "dated":
+        lines.append(
+            f'Warning: reps see the chance "as of {fresh.fit_cutoff.day} {fresh.fit_cutoff:%b}" '
+            f"(data cut-off {fresh.fit_cutoff}, {age}; current up to {FRESH_DAYS} days)."
+        )
+    if fresh.newer_data is not None:
+        lines.append(
+            f"The data is now complete through {fresh.newer_data}: `rebuy serve` refits "
+            "within the hour, or run `rebuy model fit` now."
+        )
+    return lines
 
 
 @model_app.command("backtest")

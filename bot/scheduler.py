@@ -63,6 +63,10 @@ SWEEP_JOB_ID = "reminder-sweep"
 DIGEST_JOB_ID = "weekly-digest"
 UPKEEP_JOB_ID = "upkeep"
 MODEL_FIT_JOB_ID = "rebuy-model-fit"
+MODEL_REFIT_JOB_ID = "rebuy-model-refit"
+# How often `rebuy serve` checks whether an import or sync moved the data cut-off past
+# the newest fit (a cheap query; the refit runs here, never in a request).
+REFIT_CHECK_MINUTES = 15
 EVENT_IDS_KEPT = timedelta(days=7)
 SWEEP_MINUTES = 5
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -153,11 +157,11 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
         replace_existing=True,
     )
     from bot.crm.config import configured_sources
-    from bot.crm.jobs import SYNC_JOB_ID, sync_all
+    from bot.crm.jobs import SYNC_JOB_ID
 
     if configured_sources(settings):  # a CRM is connected: write back, then sync
         scheduler.add_job(
-            sync_all,
+            _sync_and_refit,
             IntervalTrigger(minutes=settings.sync_interval_minutes, timezone=UTC),
             args=(jobs.runtime,),
             id=SYNC_JOB_ID,
@@ -171,6 +175,14 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
         args=[jobs.runtime],
         id=MODEL_FIT_JOB_ID,
         name="Weekly re-buy model fit",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        _refit_if_behind,
+        IntervalTrigger(minutes=REFIT_CHECK_MINUTES, timezone=UTC),
+        args=[jobs.runtime],
+        id=MODEL_REFIT_JOB_ID,
+        name="Re-buy model refit when the data cut-off moved",
         replace_existing=True,
     )
 
@@ -285,3 +297,26 @@ def _fit_weekly(runtime: Runtime) -> None:
     from bot.retention.rebuy_model.fit_job import fit_weekly
 
     fit_weekly(runtime)
+
+
+def _refit_if_behind(runtime: Runtime) -> None:
+    # The check is one cheap query without numpy; numpy/scipy load only when a refit is due.
+    from bot.retention.rebuy_model.store import fit_is_behind
+
+    try:
+        with runtime.db.session() as session:
+            behind = fit_is_behind(session=session, configured=runtime.settings.rebuy_data_cutoff)
+        if behind:
+            from bot.retention.rebuy_model.fit_job import refit_if_behind
+
+            refit_if_behind(runtime)
+    except Exception:  # the next check tries again; the stored fit stays in use
+        log.exception("re-buy model refit failed")
+
+
+def _sync_and_refit(runtime: Runtime) -> None:
+    """The scheduled sync, then a refit if it moved the data cut-off."""
+    from bot.crm.jobs import sync_all
+
+    sync_all(runtime)
+    _refit_if_behind(runtime)

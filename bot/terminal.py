@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.retention.due import DueAccount
-from bot.retention.rebuy_model.outlook import about_money
 from bot.retention.report import RecencyReport
 from bot.retention.signals import day_label
 from bot.retention.status import AccountStatus
@@ -165,11 +164,8 @@ def report_view(report: RecencyReport) -> Group:
     summary.add_row("Buying far less than before", f"{report.declining:,}")
     if report.rebuy is not None:
         forecast = report.rebuy
-        summary.add_row(
-            "Expected to re-buy in the next 90 days",
-            f"about {forecast.expected_rebuyers:,.0f} of {forecast.scored_accounts:,}",
-        )
-        summary.add_row("Value at risk next quarter", about_money(forecast.value_at_risk))
+        summary.add_row(forecast.heading(), forecast.rebuyers_text())
+        summary.add_row("Value at risk next quarter", forecast.value_at_risk_text())
 
     groups = Table(title="When did they last buy? (ranked by total spend)", title_justify="left")
     groups.add_column("Customers", no_wrap=True)

@@ -34,7 +34,7 @@ from slack_sdk.models.views import View
 
 from bot.retention.book import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
 from bot.retention.due import DueAccount
-from bot.retention.rebuy_model.outlook import Outlook, about_money
+from bot.retention.rebuy_model.outlook import Outlook
 from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
@@ -569,11 +569,8 @@ def rebuy_fields(report: RecencyReport) -> list[MarkdownTextObject]:
     if forecast is None:
         return []
     return [
-        _md(
-            f"*Expected to re-buy in 90 days*\nabout {forecast.expected_rebuyers:,.0f} of "
-            f"{forecast.scored_accounts:,}"
-        ),
-        _md(f"*Value at risk next quarter*\n{about_money(forecast.value_at_risk)}"),
+        _md(f"*{forecast.heading()}*\n{forecast.rebuyers_text()}"),
+        _md(f"*Value at risk next quarter*\n{forecast.value_at_risk_text()}"),
     ]
 
 

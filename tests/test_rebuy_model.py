@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.retention.rebuy_model import bgnbd, gamma_gamma, simulate
+from bot.retention.rebuy_model import bgnbd, gamma_gamma, scores, simulate
 from bot.retention.rebuy_model.fitting import (
     MIN_REPEATERS,
     FitResult,
@@ -170,10 +170,10 @@ def test_the_near_one_series_agrees_with_the_closed_form(a):
     c = a + params.b + x - 1
     z = 39 / (params.alpha + T + 39)
     log_1mz = np.log1p(-z)
-    closed = bgnbd._closed_form_growth(p, a - 1, c, z, log_1mz)
-    series = -np.expm1((a - 1) * log_1mz) / (a - 1) - np.exp((a - 1) * log_1mz) * bgnbd._hyp_series(
-        p, a - 1, c, z
-    )
+    closed = scores._closed_form_growth(p, a - 1, c, z, log_1mz)
+    series = -np.expm1((a - 1) * log_1mz) / (a - 1) - np.exp(
+        (a - 1) * log_1mz
+    ) * scores._hyp_series(p, a - 1, c, z, scores._SERIES_MAX_TERMS)
     np.testing.assert_allclose(series, closed, rtol=1e-9)
 
 
@@ -262,7 +262,7 @@ def test_non_finite_scores_make_the_fit_unreliable(cdnow, monkeypatch):
     def broken(params, t, x, t_x, T):
         return np.full(np.shape(x), np.nan)
 
-    monkeypatch.setattr(bgnbd, "expected_orders", broken)
+    monkeypatch.setattr(scores, "expected_orders", broken)
     result = fit_rebuy_model(_inputs(*cdnow, history_days=273))
     assert not result.reliable
     assert result.reason == "the scores of 2357 accounts are not finite"
@@ -300,11 +300,20 @@ def test_the_series_and_scipys_hyp2f1_agree_away_from_a_equal_one(x, T, t, r, al
     p, c = one * (a + b - 1 - r), one * (a + b + x - 1)
     z = one * t / (alpha + T + t)
     log_1mz = np.log((alpha + T) / (alpha + T + t)) * one
-    closed = bgnbd._closed_form_growth(p, a - 1, c, z, log_1mz)[0]
-    series = bgnbd._series_growth(p, a - 1, c, z, log_1mz)[0]
+    closed = scores._closed_form_growth(p, a - 1, c, z, log_1mz)[0]
+    series = scores._series_growth(p, a - 1, c, z, log_1mz, scores._SERIES_MAX_TERMS)[0]
     if math.isfinite(closed) and math.isfinite(series):
         assert series == pytest.approx(closed, rel=1e-8, abs=1e-300)
     else:
         # Where one of them gives up, the scores still come out finite.
         params = bgnbd.BGNBDParams(r=r, alpha=alpha, a=a, b=b)
         assert np.isfinite(bgnbd.expected_orders(params, t, [x], [0.0], [T])).all()
+
+
+def test_bulk_scoring_with_hyp2f1_agrees_with_the_numpy_series(cdnow, monkeypatch):
+    x, t_x, T = cdnow
+    monkeypatch.setattr(scores, "BULK_ACCOUNTS", 10**9)  # the series (a card's path)
+    series = scores.expected_orders(PAPER, 39, x, t_x, T)
+    monkeypatch.setattr(scores, "BULK_ACCOUNTS", 1)  # scipy's hyp2f1 (the report's)
+    bulk = scores.expected_orders(PAPER, 39, x, t_x, T)
+    np.testing.assert_allclose(bulk, series, rtol=1e-9)

@@ -104,8 +104,9 @@ def test_model_show_before_and_after_a_fit(workspace, capsys, tmp_path):
         session.add(
             OrderFeed(source="crm", through=date(2026, 4, 2), finished_at=datetime.now(UTC), rows=1)
         )
-    code, out, _ = run(capsys, "model", "show")
-    assert "The data is now complete through 2026-04-02" in out
+    code, out, err = run(capsys, "model", "show")
+    assert code == 0 and "The data is now complete through 2026-04-02" in err
+    assert "`rebuy serve` refits within the hour" in err
 
 
 def test_data_cutoff_prefers_the_setting_then_the_newest_feed(workspace):

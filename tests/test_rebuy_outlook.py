@@ -5,6 +5,7 @@ reminder reason and order, and `likely_lapsing`."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -12,10 +13,11 @@ import pytest
 
 from bot.db import Database
 from bot.retention.due import due_by_rep
-from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook
+from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook, words
 from bot.retention.rebuy_model.fit_job import store_fit
 from bot.retention.rebuy_model.fitting import FitResult, SpendFit
 from bot.retention.status import account_status
+from bot.retention.tactics import recommend_tactics
 from tests import factories as f
 from tests import slack_app_fixtures as app_fixtures
 from tests.slack_app_fixtures import SlackApp, all_text
@@ -31,7 +33,13 @@ CUTOFF = date(2026, 3, 31)  # the data cut-off; "now" (f.NOW) is 15 Jun 2026
 CADENCE = {"key": 14, "mid": 30, "small": 60}
 
 
-def stored_fit(db: Database, *, reliable: bool = True, valuable_from: float | None = 10.0):
+def stored_fit(
+    db: Database,
+    *,
+    reliable: bool = True,
+    valuable_from: float | None = 10.0,
+    cutoff: date = CUTOFF,
+):
     """A stored fit with the paper's parameters, as `rebuy model fit` would store it."""
     result = FitResult(
         r=CDNOW.r,
@@ -39,7 +47,7 @@ def stored_fit(db: Database, *, reliable: bool = True, valuable_from: float | No
         a=CDNOW.a,
         b=CDNOW.b,
         log_likelihood=-9582.43,
-        cutoff=CUTOFF,
+        cutoff=cutoff,
         accounts=2357,
         repeaters=1000 if reliable else 12,
         fit_seconds=0.5,
@@ -62,23 +70,42 @@ def weeks(later: date, earlier: date) -> float:
 
 
 @pytest.mark.parametrize(
-    ("chance", "shown", "band"),
+    ("chance", "shown", "band", "text"),
     [
-        (0.2249, 20, "unlikely"),
-        (0.225, 25, "unsure"),
-        (0.5749, 55, "unsure"),
-        (0.575, 60, "likely"),
-        (0.999, 100, "likely"),
-        (0.01, 0, "unlikely"),
+        (0.2249, 20, "unlikely", "20 %"),
+        (0.225, 25, "unsure", "25 %"),
+        (0.5749, 55, "unsure", "55 %"),
+        (0.575, 60, "likely", "60 %"),
+        (0.999, 100, "likely", "over 95 %"),
+        (1.0, 100, "likely", "100 %"),
+        (0.02, 0, "unlikely", "2 %"),
+        (0.004, 0, "unlikely", "under 1 %"),
+        (0.0, 0, "unlikely", "under 1 %"),
     ],
 )
-def test_chance_is_rounded_to_5_percent_and_banded_as_shown(chance, shown, band):
+def test_chance_is_rounded_to_5_percent_and_banded_as_shown(chance, shown, band, text):
     assert round(outlook.rounded_chance(chance) * 100) == shown
     assert outlook.band_of(chance) == band
+    assert words.percent_text(chance) == text
 
 
-def test_the_sentence_a_rep_reads():
-    seen = outlook.Outlook(
+@pytest.mark.parametrize(
+    ("expected", "text"),
+    [
+        (0.0001, "less than one order expected"),
+        (0.274, "less than one order expected"),
+        (0.96, "about one order expected"),
+        (1.4, "about one order expected"),
+        (2.6, "about 3 orders expected"),
+        (12.3, "about 12 orders expected"),
+    ],
+)
+def test_expected_orders_in_whole_orders(expected, text):
+    assert words.orders_text(expected) == text
+
+
+def _outlook(**fields) -> outlook.Outlook:
+    values = dict(
         fit_id=1,
         cutoff=CUTOFF,
         chance=0.2031,
@@ -86,20 +113,55 @@ def test_the_sentence_a_rep_reads():
         expected_value=4123.0,
         order_value=900.0,
         order_days=4,
-        usual_gap_days=56,
-        silent_days=84,
         valuable=True,
     )
-    assert seen.chance_text() == "Chance of an order in the next 90 days: 20 % (about 0.3 orders)"
+    return outlook.Outlook(**(values | fields))
+
+
+def test_the_sentence_a_rep_reads():
+    seen = _outlook()
+    assert seen.chance_text() == (
+        "Chance of an order in the next 90 days: 20 % (less than one order expected)"
+    )
     assert seen.value_text() == "worth about $4,100 next quarter"
     assert seen.band == "unlikely" and seen.lapsing
-    assert seen.lapsing_reason() == (
-        "Usually orders every 8 weeks, silent 12 weeks: chance of an order in the next "
-        "90 days down to 20 %."
+    tiny = _outlook(chance=0.003, expected_orders=0.003, dated=True)
+    assert tiny.chance_text() == (
+        "As of 31 Mar, chance of an order in the next 90 days: under 1 % "
+        "(less than one order expected)"
     )
     assert outlook.about_money(87.4) == "$87" and outlook.about_money(12_345) == "$12,000"
-    assert outlook.about_orders(1.04) == "about 1.0 orders"
-    assert outlook.about_orders(12.3) == "about 12 orders"
+
+
+def test_one_rhythm_figure_per_card_in_the_lapsing_reason():
+    from bot.retention.facts import AccountFacts
+    from bot.retention.signals import Signal
+
+    facts = AccountFacts(
+        id=1,
+        external_id="A",
+        name="A",
+        tier="mid",
+        owner_id=None,
+        annual_value=None,
+        cadence_days=None,
+        created_at=f.NOW,
+        last_order_at=f.at("2026-01-20"),
+        order_days=[date(2025, 10, 1), date(2025, 11, 26), date(2026, 1, 20)],
+    )
+    today = date(2026, 4, 1)
+    seen = _outlook()
+    # Without off_rhythm, the reason carries the signals' rhythm (median gap, in days).
+    assert outlook.lapsing_reason(seen, facts, [], today) == (
+        "Usually orders every 56 days, last order 71 days ago: chance of an order in the "
+        "next 90 days down to 20 %."
+    )
+    # With off_rhythm on the card, the rhythm is said once, there.
+    off = Signal("off_rhythm", "Usually orders every 56 days; it has been 71 days …", 15)
+    assert outlook.lapsing_reason(replace(seen, dated=True), facts, [off], today) == (
+        "A valuable account going quiet: chance of an order in the 90 days after 31 Mar "
+        "down to 20 %."
+    )
 
 
 # --- from the stored fit -------------------------------------------------------------------
@@ -124,7 +186,8 @@ def test_the_card_scores_at_the_stored_cut_off_not_at_now(db: Database):
     at_now = bgnbd.chance_of_order(CDNOW, 90 / 7, x, t_x, weeks(f.NOW.date(), first))
     assert seen.chance == pytest.approx(float(expected), rel=1e-9)
     assert abs(float(at_now) - float(expected)) > 0.01  # the cut-off matters here
-    assert seen.silent_days == (CUTOFF - last).days
+    # The cut-off is 76 days before "now": shown, but as of its date.
+    assert seen.dated and seen.chance_text().startswith("As of 31 Mar, chance of an order")
     assert seen.order_days == 3
     orders = bgnbd.expected_orders(CDNOW, 90 / 7, x, t_x, weeks(CUTOFF, first))
     value = gamma_gamma.expected_order_value(SPEND, np.array([2.0]), np.array([550.0]))
@@ -171,6 +234,9 @@ def test_one_order_day_gets_a_chance_but_no_value(db: Database):
         seen = outlook.account_outlook(session=session, account_id=once.id)
     assert seen.expected_value is None and seen.value_text() is None
     assert "worth" not in seen.line() and seen.line().startswith("Chance of an order")
+    with db.session() as session:
+        card = account_status(session=session, account_id=once.id, now=f.NOW, tier_cadence=CADENCE)
+    assert card.outlook.line().startswith("As of 31 Mar, chance of an order")
 
 
 def test_likely_lapsing_for_a_valuable_account_gone_quiet(db: Database):
@@ -191,10 +257,23 @@ def test_likely_lapsing_for_a_valuable_account_gone_quiet(db: Database):
         )
     assert big_status.outlook.band == "unlikely"
     [lapsing] = [s for s in big_status.signals if s.name == "likely_lapsing"]
-    silent = round((CUTOFF - (start + timedelta(weeks=56))).days / 30.44)
-    assert lapsing.reason.startswith(f"Usually orders every 8 weeks, silent {silent} months")
+    # off_rhythm already says the rhythm: one "usually orders every" figure on the card.
+    assert "off_rhythm" in big_status.signal_names
+    assert lapsing.reason.startswith("A valuable account going quiet: chance of an order")
     assert f"down to {big_status.outlook.percent} %" in lapsing.reason
     assert any("likely_lapsing" not in r and lapsing.reason in r for r in big_status.health.reasons)
+    card = " ".join(big_status.health.reasons)
+    assert card.count("Usually orders every") == 1 and "every 56 days" in card
+    # likely_lapsing has tactics of its own (the tactic bank's fits name it).
+    with db.session() as session:
+        picks = recommend_tactics(
+            session=session,
+            account_id=big.id,
+            signals=["likely_lapsing"],
+            segment=None,
+            now=f.NOW,
+        )
+    assert picks and all("likely_lapsing" in pick.reasons for pick in picks)
     # Same rhythm, but each order worth less than the repeaters' median: not "valuable".
     assert small_status.outlook.band == "unlikely"
     assert "likely_lapsing" not in small_status.signal_names
@@ -255,7 +334,8 @@ def test_cli_card_shows_the_chance(db: Database, capsys, monkeypatch):
     stored_fit(db)
     code, out, err = run(capsys, "account", "acme")
     assert code == 0, err
-    assert "Chance of an order in the next 90 days:" in out and "next quarter" in out
+    assert "As of 31 Mar, chance of an order in the next 90 days:" in out
+    assert "next quarter" in out
     code, out, _ = run(capsys, "account", "acme", "--json")
     data = json.loads(out)["rebuy"]
     assert set(data) >= {"chance_of_order", "expected_orders", "expected_value", "band"}
@@ -276,7 +356,7 @@ def test_slack_card_shows_the_chance_only_with_a_reliable_fit(slack_app: SlackAp
     text = all_text(reply)
     with slack_app.db.session() as session:
         seen = outlook.account_outlook(session=session, account_id=acme.id)
-    assert f"*{seen.chance_text()}* ({seen.band})" in text
+    assert f"*{replace(seen, dated=True).chance_text()}* ({seen.band})" in text
     assert seen.value_text().capitalize() in text
     assert "alive" not in text.lower()  # never P(alive) on its own
 
@@ -293,7 +373,8 @@ def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
     # Each account is listed once, under its most urgent heading: Dormant AB is at risk.
     at_risk = "\n".join(sections(view)["At risk"])
     # Dormant AB's only order (1 Oct 2025) is before the cut-off: it has a chance.
-    assert "*Dormant AB*" in at_risk and "Chance of an order in the next 90 days:" in at_risk
+    assert "*Dormant AB*" in at_risk
+    assert "As of 31 Mar, chance of an order in the next 90 days:" in at_risk
     # Overdue Oy's orders all came after the cut-off (31 Mar): the model knows nothing.
     overdue = "\n".join(sections(view)["Overdue"])
     assert "*Overdue Oy*" in overdue and "Chance of an order" not in overdue
@@ -331,7 +412,9 @@ def test_report_has_expected_rebuyers_and_value_at_risk(db: Database, capsys, mo
     assert rows["Steady"]["expected_orders"] > rows["Quiet"]["expected_orders"]
     assert rows["Quiet"]["expected_value"] is None  # one order day: no spend estimate
     code, out, _ = run(capsys, "report")
-    assert "Expected to re-buy in the next 90 days" in out and "Value at risk next quarter" in out
+    # The fit's cut-off (31 Mar) is 76 days old: the figures say whose days they are.
+    assert "Expected to re-buy in the 90 days after 31 Mar" in out
+    assert "Value at risk next quarter" in out
     # Replaying a day before the data cut-off: the fit knows later orders, so no forecast.
     code, out, _ = run(capsys, "report", "--json", "--as-of", "2026-03-01")
     assert code == 0 and json.loads(out)["rebuy"] is None

@@ -26,6 +26,7 @@ from bot.retention.tactics import tactic_bank
 from bot.scheduler import (
     DIGEST_JOB_ID,
     MODEL_FIT_JOB_ID,
+    MODEL_REFIT_JOB_ID,
     SWEEP_JOB_ID,
     UPKEEP_JOB_ID,
     ReminderJobs,
@@ -66,7 +67,13 @@ def test_scheduler_registers_two_jobs_with_explicit_ids_and_deliberate_defaults(
     scheduler = start_scheduler(runtime, client_for(runtime), paused=True, first_run_in=30)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {SWEEP_JOB_ID, DIGEST_JOB_ID, UPKEEP_JOB_ID, MODEL_FIT_JOB_ID}
+        assert set(jobs) == {
+            SWEEP_JOB_ID,
+            DIGEST_JOB_ID,
+            UPKEEP_JOB_ID,
+            MODEL_FIT_JOB_ID,
+            MODEL_REFIT_JOB_ID,
+        }
         for job in jobs.values():
             assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 300)
         sweep, digest = jobs[SWEEP_JOB_ID], jobs[DIGEST_JOB_ID]

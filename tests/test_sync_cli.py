@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import select
@@ -13,8 +14,9 @@ from sqlmodel import select
 from bot.clock import clock_from
 from bot.crm.jobs import SYNC_JOB_ID, sync_all
 from bot.db import Database
+from bot.retention.rebuy_model.store import latest_fit
 from bot.runtime import Runtime
-from bot.scheduler import ReminderJobs, add_jobs
+from bot.scheduler import ReminderJobs, _sync_and_refit, add_jobs
 from bot.settings import Settings
 from models import Account, SyncRun
 from tests.doubles.hubspot_double import HubSpotDouble
@@ -84,9 +86,14 @@ def test_the_scheduler_syncs_every_interval_when_a_crm_is_connected(
     job = next(job for job in scheduler.get_jobs() if job.id == SYNC_JOB_ID)
     assert isinstance(job.trigger, IntervalTrigger)
     assert job.trigger.interval == timedelta(minutes=30)
-    assert job.func is sync_all and job.args == (runtime,)
-    results = sync_all(runtime)
-    assert [r.status for r in results] == ["ok"] and results[0].created > 25
+    assert job.func is _sync_and_refit and job.args == (runtime,)
+    job.func(*job.args)  # the sync, then a refit since it moved the data cut-off
+    with db.session() as session:
+        runs = session.execute(sa.select(SyncRun.status, SyncRun.through)).all()
+        fit = latest_fit(session=session)
+    assert [status for status, _ in runs] == ["ok"]
+    assert fit is not None and fit.cutoff == runs[0].through.date()
+    assert sync_all(runtime)[0].status == "ok"
     monkeypatch.delenv("HUBSPOT_TOKEN")
     without = Runtime(settings=Settings(), db=db, clock=clock_from(NOW))
     scheduler = BackgroundScheduler()

@@ -77,7 +77,7 @@ def book_entries(
         schedule, signals, health = assess(
             fact, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
         )
-        signals, seen = with_outlook(signals, outlooks.get(fact.id), as_of=as_of)
+        signals, seen = with_outlook(signals, outlooks.get(fact.id), as_of=as_of, facts=fact)
         if seen is not None:
             health = health_of(signals)
         entries.append(BookEntry(fact, schedule, signals, health, as_of, outlook=seen))

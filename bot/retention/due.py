@@ -119,7 +119,7 @@ def due_by_rep(
         if schedule.next_touch_due <= as_of:
             # Urgency needs health, so signals are worked out before sorting.
             signals = compute_signals(fact, as_of=as_of, schedule=schedule)
-            signals, outlook = with_outlook(signals, outlooks.get(fact.id), as_of=as_of)
+            signals, outlook = with_outlook(signals, outlooks.get(fact.id), as_of=as_of, facts=fact)
             health = health_of(signals)
             key = urgency_key(fact, schedule, health, outlook)
             candidates[fact.owner_id].append(

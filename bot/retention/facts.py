@@ -80,6 +80,21 @@ def order_days(*, end: datetime, where=sa.true()):
     )
 
 
+def is_occasion(daily):
+    """THE purchase-occasion rule, on a row of `order_days`: the day's rows net positive.
+    Signals, RFM, the card and the re-buy model's inputs all go through it."""
+    return daily.c.amount > 0
+
+
+def purchase_occasions(*, end: datetime | None = None, where=sa.true(), daily=None):
+    """One row per purchase occasion before `end`: (account_id, day, amount), the amount
+    being the day's net value. The re-buy model reads its inputs from here. `daily`: an
+    `order_days` subquery already built (load_facts reuses its own)."""
+    if daily is None:
+        daily = order_days(end=end, where=where)
+    return sa.select(daily.c.account_id, daily.c.day, daily.c.amount).where(is_occasion(daily))
+
+
 @dataclass
 class AccountFacts:
     """What the database knows about one account, as of a day."""
@@ -264,9 +279,8 @@ def load_facts(
 
     if with_order_days:
         days: dict[int, list[date]] = defaultdict(list)
-        daily = order_days(end=end, where=scoped(Order.account_id))
-        rows = sa.select(daily.c.account_id, daily.c.day).where(daily.c.amount > 0)
-        for account_id, day in session.execute(rows):
+        rows = purchase_occasions(end=end, where=scoped(Order.account_id))
+        for account_id, day, _ in session.execute(rows):
             days[account_id].append(date.fromisoformat(day) if isinstance(day, str) else day)
         for account_id, account_days in days.items():
             if account_id in facts:
@@ -284,7 +298,7 @@ def fill_from_orders(
     since_12m = day_start(months_back(as_of, 12))
     since_window = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
     daily = order_days(end=end, where=where)
-    bought = daily.c.amount > 0
+    bought = is_occasion(daily)
 
     def window_sum(start, stop=None):
         condition = daily.c.first_at >= start

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import AccountFacts, day_start, load_facts, months_back, utc_value
-from bot.retention.rebuy_model.outlook import RebuyForecast, rebuy_forecast
+from bot.retention.rebuy_model.forecast import RebuyForecast, rebuy_forecast
 from bot.retention.rfm import SEGMENT_NO_PURCHASES, score_account, workspace_cutoffs
 from models import Order, Touch
 

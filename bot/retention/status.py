@@ -196,7 +196,7 @@ def account_status(
         facts, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
     )
     outlook = account_outlook(session=session, account_id=account_id)
-    signals, outlook = with_outlook(signals, outlook, as_of=as_of)
+    signals, outlook = with_outlook(signals, outlook, as_of=as_of, facts=facts)
     health = health_of(signals)
     cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
     rfm = score_account(facts, cutoffs=cutoffs, as_of=as_of)

@@ -28,12 +28,12 @@ from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
 from bot.retention.facts import AccountFacts, utc_value
-from bot.retention.signals import SIGNAL_NAMES, median_gap_days
+from bot.retention.signals import MODEL_SIGNAL_NAMES, SIGNAL_NAMES, median_gap_days
 from models import TacticExposure, Touch
 
 TACTICS_PATH = Path(__file__).with_name("tactics.yaml")
 
-SIGNALS = SIGNAL_NAMES
+SIGNALS = (*SIGNAL_NAMES, *MODEL_SIGNAL_NAMES)
 SEGMENTS = (
     "champions",
     "loyal",
@@ -70,6 +70,7 @@ URGENCY: dict[str, float] = {
     "single_threaded": 4.0,
     "dormant_6m": 3.5,
     "lost": 3.5,
+    "likely_lapsing": 4.0,
     "off_rhythm": 3.0,
     "need_attention": 3.0,
     "about_to_sleep": 3.0,
@@ -479,6 +480,16 @@ REASONS: dict[str, _Reason] = {
         (
             "Well past their usual gap between orders — a timely nudge may be all it takes.",
             "Later than their normal reorder: check whether it slipped or went elsewhere.",
+        ),
+    ),
+    "likely_lapsing": _Reason(
+        "Likely lapsing",
+        "a valuable account's chance of ordering again is low, so act before it goes",
+        (
+            "A valuable account whose chance of another order is now low — reach out "
+            "before it is gone.",
+            "The order history says this good customer is slipping: find out why while "
+            "they still pick up.",
         ),
     ),
     "touch_overdue": _Reason(

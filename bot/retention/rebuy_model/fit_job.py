@@ -2,26 +2,36 @@
 
 A fit is stored in `model_fit` (the newest row is the one used); scores are computed
 on demand from it (`outlook`). Fitting runs after each orders import, weekly in
-`rebuy serve` (`fit_weekly`) and on `rebuy model fit`.
+`rebuy serve` (`fit_weekly`), when a sync or import has moved the data cut-off
+(`refit_if_behind`, from the scheduler) and on `rebuy model fit`. The stored side
+(cut-off, fits, freshness) is in `store`, which loads no numpy.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
-import sqlalchemy as sa
 from sqlmodel import Session
 
-from models import ModelFit, Order, OrderFeed
+from bot.retention.facts import day_start, purchase_occasions
 
 from . import gamma_gamma
 from .backtest import Backtest, run_backtest
 from .fitting import DEFAULT_HORIZON_DAYS, FitResult, fit_rebuy_model
-from .inputs import ModelInputs, OrderArrays, as_day, build_inputs, order_arrays
+from .inputs import ModelInputs, OrderArrays, build_inputs, order_arrays
+from .store import (  # noqa: F401  (re-exported: the stored side lives in `store`)
+    FitRun,
+    data_cutoff,
+    fit_is_behind,
+    fit_line,
+    last_order_day,
+    latest_feed_through,
+    latest_fit,
+    store_fit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,35 +40,13 @@ log = logging.getLogger(__name__)
 WEEKLY_FIT_AGE = timedelta(days=6)
 
 
-def load_orders(*, session: Session) -> OrderArrays:
-    """Every order row of the workspace as (account id, order time, amount) arrays."""
-    rows = session.execute(sa.select(Order.account_id, Order.ordered_at, Order.amount))
-    return order_arrays(rows)
-
-
-def last_order_day(*, session: Session) -> date | None:
-    """The latest order date: the cut-off for orders loaded before feeds were recorded."""
-    latest = session.execute(sa.select(sa.func.max(Order.ordered_at))).scalar()
-    return as_day(latest) if latest is not None else None
-
-
-def latest_feed_through(*, session: Session) -> date | None:
-    """The latest through-date of any orders import or sync. The latest, not the newest
-    feed's: a later import of a few old orders (a correction file) must not move the
-    cut-off back and refit the model on a truncated history."""
-    through = session.execute(sa.select(sa.func.max(OrderFeed.through))).scalar()
-    if isinstance(through, str):  # SQLite's max() of a date column comes back as text
-        through = date.fromisoformat(through[:10])
-    return as_day(through) if through is not None else None
-
-
-def data_cutoff(*, session: Session, configured: date | None = None) -> date | None:
-    """The date the order data is complete through: REBUY_DATA_CUTOFF when set, else the
-    latest through-date of the imports and syncs, else (orders loaded before feeds were
-    recorded) the last order's date. Never "now": T ends here. None without orders."""
-    if configured is not None:
-        return configured
-    return latest_feed_through(session=session) or last_order_day(session=session)
+def load_orders(*, session: Session, through: date) -> OrderArrays:
+    """The workspace's purchase occasions on or before `through`, as (account id, day,
+    net amount) arrays: the signals' occasions (`facts.purchase_occasions`), one rule."""
+    query = purchase_occasions(end=day_start(through + timedelta(days=1)))
+    # In account order, so a fit's sums (and so its result) never depend on the plan.
+    query = query.order_by(query.selected_columns[0], query.selected_columns[1])
+    return order_arrays(session.execute(query))
 
 
 def fit_workspace(
@@ -69,7 +57,7 @@ def fit_workspace(
     horizon_days: float = DEFAULT_HORIZON_DAYS,
 ) -> FitResult:
     """Fit the re-buy models to the workspace's orders up to the data cut-off."""
-    inputs = build_inputs(load_orders(session=session), cutoff=cutoff, unit=unit)
+    inputs = build_inputs(load_orders(session=session, through=cutoff), cutoff=cutoff, unit=unit)
     return fit_rebuy_model(inputs, horizon_days=horizon_days)
 
 
@@ -90,63 +78,6 @@ def valuable_from(inputs: ModelInputs, result: FitResult) -> float | None:
     return median if math.isfinite(median) else None
 
 
-def _stored(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def store_fit(
-    *, session: Session, result: FitResult, now: datetime, valuable: float | None = None
-) -> ModelFit:
-    """Store a fit as the workspace's newest (the caller commits)."""
-    row = ModelFit(
-        r=_stored(result.r),
-        alpha=_stored(result.alpha),
-        a=_stored(result.a),
-        b=_stored(result.b),
-        log_likelihood=_stored(result.log_likelihood),
-        cutoff=result.cutoff,
-        accounts=result.accounts,
-        repeaters=result.repeaters,
-        fit_seconds=result.fit_seconds,
-        reliable=result.reliable,
-        reason=result.reason,
-        valuable_from=valuable,
-        result_json=result.to_json(),
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def latest_fit(*, session: Session) -> ModelFit | None:
-    """The newest stored fit, reliable or not."""
-    return session.execute(
-        sa.select(ModelFit).order_by(ModelFit.created_at.desc(), ModelFit.id.desc()).limit(1)
-    ).scalar()
-
-
-@dataclass(frozen=True)
-class FitRun:
-    """What one fit job did, in one line for the CLI or the log."""
-
-    fit: ModelFit | None
-    line: str
-
-
-def fit_line(row: ModelFit) -> str:
-    """ "Re-buy model fitted to 2026-11-30 (600 accounts, 412 repeaters, 1.2 s). Shown to
-    reps." or "... Not shown to reps: only 12 accounts have ordered on more than one day."
-    """
-    head = (
-        f"Re-buy model fitted to {row.cutoff} ({row.accounts:,} accounts, "
-        f"{row.repeaters:,} repeaters, {row.fit_seconds:.1f} s)"
-    )
-    if row.reliable:
-        return f"{head}. Shown to reps."
-    return f"{head}. Not shown to reps: {row.reason}."
-
-
 def run_fit(*, db, now: datetime, configured_cutoff: date | None = None) -> FitRun:
     """Fit the workspace at its data cut-off and store the fit. The orders are read and
     fitted in a read session; only storing takes the write lock (a fit of a million
@@ -155,7 +86,7 @@ def run_fit(*, db, now: datetime, configured_cutoff: date | None = None) -> FitR
         cutoff = data_cutoff(session=session, configured=configured_cutoff)
         if cutoff is None:
             return FitRun(None, "Re-buy model not fitted: there are no orders yet.")
-        inputs = build_inputs(load_orders(session=session), cutoff=cutoff)
+        inputs = build_inputs(load_orders(session=session, through=cutoff), cutoff=cutoff)
     result = fit_rebuy_model(inputs)
     with db.transaction() as session:
         row = store_fit(
@@ -198,8 +129,22 @@ def backtest_workspace(
 ) -> Backtest:
     """Back-test the model on the workspace's own orders (see `backtest.run_backtest`)."""
     return run_backtest(
-        load_orders(session=session),
+        load_orders(session=session, through=data_cutoff),
         calibration_end=calibration_end,
         horizon_weeks=horizon_weeks,
         data_cutoff=data_cutoff,
     )
+
+
+def refit_if_behind(runtime) -> FitRun | None:
+    """Refit when a sync or an import has moved the data cut-off past the newest fit
+    (a cheap check, run by the scheduler after each sync and every REFIT_CHECK_MINUTES;
+    never in a request). Returns None when the fit is already at the cut-off."""
+    configured = runtime.settings.rebuy_data_cutoff
+    with runtime.db.session() as session:
+        behind = fit_is_behind(session=session, configured=configured)
+    if not behind:
+        return None
+    run = run_fit(db=runtime.db, now=runtime.now(), configured_cutoff=configured)
+    log.info("%s", run.line)
+    return run

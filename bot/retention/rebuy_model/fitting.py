@@ -13,107 +13,23 @@ scores computed on demand later.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, replace
-from datetime import date
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
 from . import bgnbd, gamma_gamma
-from .inputs import ModelInputs, unit_days
+from .inputs import ModelInputs
+from .result import FitResult, SpendFit
+from .scores import Scores, score_accounts
+
+__all__ = ["FitResult", "Scores", "SpendFit", "fit_rebuy_model", "score_accounts"]
 
 MIN_REPEATERS = 250
 MIN_HISTORY_DAYS = 182  # about six months
 MAX_DROPOUT_PARAM = 50.0
 DEFAULT_HORIZON_DAYS = 90
-
-
-@dataclass(frozen=True)
-class SpendFit:
-    """Gamma-Gamma parameters; `reliable` is False when the expected value is not defined."""
-
-    p: float
-    q: float
-    gamma: float
-    reliable: bool
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class FitResult:
-    r: float
-    alpha: float
-    a: float
-    b: float
-    log_likelihood: float
-    cutoff: date
-    accounts: int
-    repeaters: int
-    fit_seconds: float
-    unit: str
-    reliable: bool
-    reason: str = ""
-    history_days: int = 0
-    converged: bool = False
-    spend: SpendFit | None = None
-
-    @property
-    def params(self) -> bgnbd.BGNBDParams:
-        return bgnbd.BGNBDParams(r=self.r, alpha=self.alpha, a=self.a, b=self.b)
-
-    def params_in(self, unit: str) -> bgnbd.BGNBDParams:
-        """The BG/NBD parameters for times measured in `unit` (only alpha changes)."""
-        factor = unit_days(unit) / unit_days(self.unit)
-        return bgnbd.BGNBDParams(r=self.r, alpha=self.alpha / factor, a=self.a, b=self.b)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["cutoff"] = self.cutoff.isoformat()
-        return _finite_or_none(data)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FitResult:
-        data = dict(data)
-        data["cutoff"] = date.fromisoformat(data["cutoff"])
-        for name in ("r", "alpha", "a", "b", "log_likelihood"):
-            data[name] = math.nan if data.get(name) is None else float(data[name])
-        spend = data.get("spend")
-        if spend is not None:
-            spend = dict(spend)
-            for name in ("p", "q", "gamma"):
-                spend[name] = math.nan if spend.get(name) is None else float(spend[name])
-            data["spend"] = SpendFit(**spend)
-        return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> FitResult:
-        return cls.from_dict(json.loads(text))
-
-
-def _finite_or_none(value):
-    # JSON has no NaN: a parameter that could not be estimated is stored as null.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    return value
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Per-account scores, aligned with the inputs' accounts; horizon in days."""
-
-    horizon_days: float
-    p_alive: np.ndarray
-    expected_orders: np.ndarray
-    chance_of_order: np.ndarray
-    expected_value: np.ndarray  # NaN without a repeat occasion or a usable spend fit
 
 
 def _spend_fit(inputs: ModelInputs) -> SpendFit | None:
@@ -211,31 +127,4 @@ def fit_rebuy_model(
         reliable=not reason,
         reason=reason,
         fit_seconds=time.perf_counter() - started,
-    )
-
-
-def score_accounts(
-    fit: FitResult, inputs: ModelInputs, *, horizon_days: float = DEFAULT_HORIZON_DAYS
-) -> Scores:
-    """Score every account in the inputs at once (numpy, no Python loop over accounts)."""
-    params = fit.params_in(inputs.unit)
-    t = horizon_days / unit_days(inputs.unit)
-    alive = bgnbd.p_alive(params, inputs.x, inputs.t_x, inputs.T)
-    orders = bgnbd.expected_orders(params, t, inputs.x, inputs.t_x, inputs.T)
-    chance = bgnbd.chance_of_order(params, t, inputs.x, inputs.t_x, inputs.T)
-    value = np.full(len(inputs), np.nan)
-    spend = fit.spend
-    if spend is not None and spend.reliable:
-        order_value = gamma_gamma.expected_order_value(
-            gamma_gamma.GammaGammaParams(spend.p, spend.q, spend.gamma),
-            inputs.x,
-            inputs.mean_value,
-        )
-        value = np.where(inputs.x > 0, orders * order_value, np.nan)
-    return Scores(
-        horizon_days=float(horizon_days),
-        p_alive=alive,
-        expected_orders=orders,
-        chance_of_order=chance,
-        expected_value=value,
     )

@@ -15,21 +15,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-LOG_PARAM_BOUND = 15.0
+from .optimise import minimise
+from .result import GammaGammaParams
+from .scores import expected_order_value  # noqa: F401  (numpy only, for scoring)
+
 DEFAULT_MAX_ITERATIONS = 500
-
-
-@dataclass(frozen=True)
-class GammaGammaParams:
-    p: float
-    q: float
-    gamma: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"p": self.p, "q": self.q, "gamma": self.gamma}
 
 
 @dataclass(frozen=True)
@@ -90,32 +82,18 @@ def fit(x, m, *, max_iterations: int = DEFAULT_MAX_ITERATIONS) -> GammaGammaFit:
     if not (np.all(x >= 1) and np.all(np.isfinite(m)) and np.all(m > 0)):
         raise ValueError("the Gamma-Gamma model needs x >= 1 and a positive mean value")
     scale = float(m.mean())
-    result = minimize(
+    result = minimise(
         _negative_ll_and_gradient,
-        x0=np.zeros(3),
+        size=3,
         args=(x, m / scale, x.size),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * 3,
-        options={"maxiter": max_iterations, "ftol": 1e-13, "gtol": 1e-9},
+        max_iterations=max_iterations,
     )
-    p, q, g = (float(v) for v in np.exp(result.x))
+    p, q, g = (float(v) for v in np.exp(result.log_params))
     params = GammaGammaParams(p=p, q=q, gamma=g * scale)
     return GammaGammaFit(
         params=params,
         log_likelihood=log_likelihood(params, x, m),
-        converged=bool(result.success),
-        iterations=int(result.nit),
-        message=str(result.message),
+        converged=result.converged,
+        iterations=result.iterations,
+        message=result.message,
     )
-
-
-def expected_order_value(params: GammaGammaParams, x, m) -> np.ndarray:
-    """E[value of an order | x, m]: the population mean p*gamma/(q-1) shrunk towards m.
-
-    Accounts with no repeat occasion (x = 0) get the population mean. Needs q > 1.
-    """
-    x = np.asarray(x, dtype=float)
-    m = np.where(x > 0, np.asarray(m, dtype=float), 0.0)
-    p, q, g = params.p, params.q, params.gamma
-    return p * (g + m * x) / (p * x + q - 1.0)

@@ -1,9 +1,11 @@
 """From order rows to the models' inputs: per account (x, t_x, T, mean repeat value).
 
-A purchase occasion is a distinct order day (UTC) with at least one positive amount;
-its value is the sum of that day's positive amounts. Credit notes (negative) and zero
-rows are never occasions and do not count towards an occasion's value: the spend model
-describes what an order is worth, and a refund is not a smaller order.
+A purchase occasion is the signals' (bot/retention/facts.py, `is_occasion`): a distinct
+order day (UTC) whose rows net to a positive amount, worth that net amount. A same-day
+credit lowers (or cancels) the day; a credit on a day of its own, and zero rows, are
+never occasions. From the database the rows come already as occasions
+(`facts.purchase_occasions`, see fit_job); raw rows (a file, the benchmark, tests) are
+netted per day here by the same rule, and a test checks both agree on messy rows.
 
     x    = occasions after the first one (repeat occasions);
     t_x  = time from the first occasion to the last one;
@@ -19,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-UNIT_DAYS = {"days": 1.0, "weeks": 7.0}
+from .result import UNIT_DAYS, as_day, unit_days  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -55,24 +57,6 @@ class ModelInputs:
         if not len(self):
             return 0
         return self.cutoff.toordinal() - int(self.first_day.min())
-
-
-def unit_days(unit: str) -> float:
-    try:
-        return UNIT_DAYS[unit]
-    except KeyError:
-        raise ValueError(f"time unit must be 'days' or 'weeks', not {unit!r}") from None
-
-
-def as_day(value: date | datetime) -> date:
-    """A date as is; a datetime as its UTC date (naive datetimes are taken as UTC)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"an order date must be a date or datetime, not {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -127,6 +111,26 @@ def build_inputs(
     )
 
 
+def net_occasions(
+    account_codes: np.ndarray, day_ordinals: np.ndarray, amounts: np.ndarray, *, cutoff_ordinal: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The purchase occasions in raw rows (facts.is_occasion's rule on arrays): one per
+    account and day on or before the cut-off whose rows net positive, with that net
+    value. Sorted by account, then day."""
+    keep = day_ordinals <= cutoff_ordinal
+    codes, days, values = account_codes[keep], day_ordinals[keep], amounts[keep]
+    if codes.size == 0:
+        return codes, days, values.astype(float)
+    # One key per (account, day): the day's rows, credits and zeros included, net out.
+    day_base = int(days.min())
+    span = cutoff_ordinal - day_base + 1
+    keys, inverse = np.unique(codes * span + (days - day_base), return_inverse=True)
+    net = np.bincount(inverse, weights=values)
+    bought = net > 0
+    keys = keys[bought]
+    return keys // span, keys % span + day_base, net[bought]
+
+
 def build_inputs_from_arrays(
     account_codes: np.ndarray,
     day_ordinals: np.ndarray,
@@ -139,21 +143,13 @@ def build_inputs_from_arrays(
     """The vectorised core: account_codes index into `accounts`, days are date ordinals."""
     per_unit = unit_days(unit)
     cutoff_ordinal = cutoff.toordinal()
-    keep = (amounts > 0) & (day_ordinals <= cutoff_ordinal)
-    codes = account_codes[keep]
-    days = day_ordinals[keep]
-    values = amounts[keep]
+    occ_code, occ_day, occasion_value = net_occasions(
+        account_codes, day_ordinals, amounts, cutoff_ordinal=cutoff_ordinal
+    )
     empty = np.empty(0)
-    if codes.size == 0:
+    if occ_code.size == 0:
         none = np.empty(0, np.int64)
         return ModelInputs([], empty, empty, empty, empty, none, none, cutoff, unit)
-    # One key per (account, day): rows of one day collapse into one occasion.
-    day_base = int(days.min())
-    span = cutoff_ordinal - day_base + 1
-    keys, inverse = np.unique(codes * span + (days - day_base), return_inverse=True)
-    occasion_value = np.bincount(inverse, weights=values)
-    occ_code = keys // span
-    occ_day = keys % span + day_base
     # keys are sorted, so each account's occasions are contiguous and in date order.
     present, starts, counts = np.unique(occ_code, return_index=True, return_counts=True)
     ends = starts + counts - 1

@@ -5,86 +5,53 @@ data cut-off (never "now"), and only when the fit is reliable: with no fit, or o
 `rebuy model show` says is not shown, every account's outlook is None and nothing is
 shown. P(alive) is never shown on its own.
 
-    "Chance of an order in the next 90 days: 20 % (about 0.3 orders)"
+    "Chance of an order in the next 90 days: 20 % (less than one order expected)"
     "worth about $4,100 next quarter"  (accounts with at least 2 order days)
 
-Bands on the chance rounded to 5 %: likely (>= 60 %), unsure, unlikely (< 25 %).
+A fit whose cut-off is more than `store.FRESH_DAYS` old on the day the rep looks, or
+behind newer data, reads "As of 31 Mar, chance of an order ..."; past
+`store.EXPIRED_DAYS` nothing is shown (see `with_outlook`).
 
-numpy and scipy are imported by the functions that score, never by importing this
-module, so the card's and CLI's start-up do not pay for them.
+Importing this module loads no numpy; scoring loads numpy (`scores`, `inputs`), never
+scipy.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import AccountFacts
-from bot.retention.signals import PENALTIES, Signal
+from bot.retention.facts import AccountFacts, day_start, purchase_occasions
+from bot.retention.signals import PENALTIES, Signal, median_gap_days
 from models import ModelFit, Order
 
+from .store import freshness, latest_feed_through
+from .words import (
+    about_money,
+    band_of,
+    orders_text,
+    percent_text,
+    rounded_chance,
+    short_day,
+)
+
 if TYPE_CHECKING:
-    from .fitting import FitResult
     from .inputs import ModelInputs
+    from .result import FitResult
 
 HORIZON_DAYS = 90
-LIKELY_FROM = 0.60
-UNLIKELY_BELOW = 0.25
-ROUND_TO = 0.05
 # An account is "valuable" with at least this many order days (a rhythm to break) and
 # an expected order value at or above the repeaters' median (stored with the fit).
 LAPSING_MIN_ORDER_DAYS = 3
 ID_CHUNK = 5000
-
-
-def rounded_chance(chance: float) -> float:
-    """The chance rounded to 5 % (0.2249 -> 0.20, 0.225 -> 0.25)."""
-    # The epsilon keeps 0.575 (11.4999... steps in binary) rounding up, as printed.
-    return math.floor(chance / ROUND_TO + 0.5 + 1e-9) * ROUND_TO
-
-
-def band_of(chance: float) -> str:
-    """ "likely", "unsure" or "unlikely", on the rounded chance the rep reads."""
-    shown = round(rounded_chance(chance), 2)
-    if shown >= LIKELY_FROM:
-        return "likely"
-    if shown < UNLIKELY_BELOW:
-        return "unlikely"
-    return "unsure"
-
-
-def about_money(value: float) -> str:
-    """ "$4,100": two significant figures from $100 up, whole dollars below."""
-    if value >= 100:
-        digits = math.floor(math.log10(value)) - 1
-        value = round(value / 10**digits) * 10**digits
-    return f"${value:,.0f}"
-
-
-def about_orders(value: float) -> str:
-    """ "about 0.3 orders", "about 1 order", "about 12 orders"."""
-    text = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
-    return f"about {text} order{'' if text == '1' else 's'}"
-
-
-def _span(days: float) -> str:
-    """ "9 days", "8 weeks", "7 months", in the unit a rep would say."""
-    if days < 14:
-        count, unit = round(days), "day"
-    elif days < 120:
-        count, unit = round(days / 7), "week"
-    else:
-        count, unit = round(days / 30.44), "month"
-    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -98,10 +65,12 @@ class Outlook:
     expected_value: float | None  # None without 2 order days or a usable spend fit
     order_value: float | None  # Gamma-Gamma expected value of one order
     order_days: int
-    usual_gap_days: float | None  # mean days between order days (None with one)
-    silent_days: int  # from the last order day to the data cut-off
     valuable: bool
     horizon_days: int = HORIZON_DAYS
+    # A later data cut-off than the fit's (the refit is queued), for freshness.
+    newer_data: date | None = None
+    # Set by `with_outlook` when the fit is not current on the day shown: "As of ...".
+    dated: bool = False
 
     @property
     def shown_chance(self) -> float:
@@ -121,10 +90,13 @@ class Outlook:
         return self.valuable and self.band == "unlikely"
 
     def chance_text(self) -> str:
-        return (
-            f"Chance of an order in the next {self.horizon_days} days: {self.percent} % "
-            f"({about_orders(self.expected_orders)})"
+        """ "Chance of an order in the next 90 days: 20 % (less than one order expected)",
+        after "As of 31 Mar, " when the fit is not current."""
+        text = (
+            f"hance of an order in the next {self.horizon_days} days: "
+            f"{percent_text(self.chance)} ({orders_text(self.expected_orders)})"
         )
+        return f"As of {short_day(self.cutoff)}, c{text}" if self.dated else f"C{text}"
 
     def value_text(self) -> str | None:
         if self.expected_value is None:
@@ -132,27 +104,15 @@ class Outlook:
         return f"worth about {about_money(self.expected_value)} next quarter"
 
     def line(self) -> str:
-        """The whole outlook in one line, for a card, a reminder or the Home tab."""
+        """The whole outlook in one line, for a reminder or the Home tab."""
         value = self.value_text()
         return f"{self.chance_text()}, {value}" if value else self.chance_text()
-
-    def lapsing_reason(self) -> str:
-        """ "Usually orders every 8 weeks, silent 12 weeks: chance of an order in the next
-        90 days down to 15 %." """
-        rhythm = (
-            f"Usually orders every {_span(self.usual_gap_days)}, " if self.usual_gap_days else ""
-        )
-        silent = f"silent {_span(self.silent_days)}"
-        head = f"{rhythm}{silent}" if rhythm else silent.capitalize()
-        return (
-            f"{head}: chance of an order in the next {self.horizon_days} days down to "
-            f"{self.percent} %."
-        )
 
     def to_dict(self) -> dict:
         return {
             "fit_id": self.fit_id,
             "cutoff": self.cutoff.isoformat(),
+            "as_of_cutoff": self.dated,
             "horizon_days": self.horizon_days,
             "chance_of_order": round(self.chance, 4),
             "chance_shown": self.percent,
@@ -165,22 +125,63 @@ class Outlook:
         }
 
 
-def lapsing_signal(outlook: Outlook | None) -> Signal | None:
+def lapsing_reason(
+    outlook: Outlook, facts: AccountFacts | None, signals: list[Signal], as_of: date
+) -> str:
+    """Why a valuable account is likely lapsing, in one story with the card's other lines:
+    the rhythm is the signals' own figure (median days between order days, as off_rhythm
+    and the tactics say it), and is left out when off_rhythm already says it.
+
+    "Usually orders every 56 days, last order 70 days ago: chance of an order in the next
+    90 days down to 15 %."
+    """
+    window = f"the next {outlook.horizon_days} days"
+    if outlook.dated:
+        window = f"the {outlook.horizon_days} days after {short_day(outlook.cutoff)}"
+    chance = f"hance of an order in {window} down to {percent_text(outlook.chance)}."
+    gap = median_gap_days(facts.order_days) if facts is not None else None
+    said = any(signal.name == "off_rhythm" for signal in signals)
+    last = facts.last_order_day if facts is not None else None
+    if gap and last is not None and not said:
+        since = (as_of - last).days
+        return f"Usually orders every {gap:.0f} days, last order {since} days ago: c{chance}"
+    return f"A valuable account going quiet: c{chance}"
+
+
+def lapsing_signal(
+    outlook: Outlook | None,
+    facts: AccountFacts | None = None,
+    signals: list[Signal] = (),
+    *,
+    as_of: date | None = None,
+) -> Signal | None:
     """`likely_lapsing` for a valuable account whose chance fell below the unlikely band."""
     if outlook is None or not outlook.lapsing:
         return None
-    return Signal("likely_lapsing", outlook.lapsing_reason(), PENALTIES["likely_lapsing"])
+    reason = lapsing_reason(outlook, facts, list(signals), as_of or outlook.cutoff)
+    return Signal("likely_lapsing", reason, PENALTIES["likely_lapsing"])
 
 
 def with_outlook(
-    signals: list[Signal], outlook: Outlook | None, *, as_of: date
+    signals: list[Signal],
+    outlook: Outlook | None,
+    *,
+    as_of: date,
+    facts: AccountFacts | None = None,
 ) -> tuple[list[Signal], Outlook | None]:
-    """The signals with `likely_lapsing` added when it applies, and the outlook to show:
-    none for a day before the fit's data cut-off (a replayed past must not see later
-    orders)."""
+    """The signals with `likely_lapsing` added when it applies, and the outlook to show.
+
+    None for a day before the fit's data cut-off (a replayed past must not see later
+    orders) or once the fit has expired; marked dated ("As of ...") when it is not
+    current on `as_of` (see `store.freshness`)."""
     if outlook is None or as_of < outlook.cutoff:
         return signals, None
-    lapsing = lapsing_signal(outlook)
+    fresh = freshness(outlook.cutoff, today=as_of, data_through=outlook.newer_data)
+    if not fresh.shown:
+        return signals, None
+    if fresh.dated:
+        outlook = replace(outlook, dated=True)
+    lapsing = lapsing_signal(outlook, facts, signals, as_of=as_of)
     return ([*signals, lapsing] if lapsing else signals), outlook
 
 
@@ -211,14 +212,23 @@ def _remember(cache: OrderedDict, key: tuple, value) -> None:
 def _shown_fit(session: Session) -> tuple[tuple, ModelFit] | None:
     """The newest fit when it may be shown, with its cache key; None otherwise."""
     row = session.execute(
-        sa.select(ModelFit.id, ModelFit.reliable, ModelFit.created_at)
+        sa.select(
+            ModelFit.id,
+            ModelFit.reliable,
+            ModelFit.created_at,
+            ModelFit.cutoff,
+            ModelFit.log_likelihood,
+            ModelFit.valuable_from,
+        )
         .order_by(ModelFit.created_at.desc(), ModelFit.id.desc())
         .limit(1)
     ).first()
     if row is None or not row.reliable:
         return None
-    # Per database and fit: several test databases (or workspaces) share one process.
-    key = (session.get_bind().url.render_as_string(hide_password=True), row.id, row.created_at)
+    # Per database and fit, by content too: a database emptied and refilled (tests, a
+    # restore) can give another fit the same id and time.
+    url = session.get_bind().url.render_as_string(hide_password=True)
+    key = (url, *row)
     return key, row
 
 
@@ -226,7 +236,7 @@ def _fit_result(session: Session, key: tuple, fit_id: int) -> tuple[FitResult, f
     cached = _FITS.get(key)
     if cached is not None:
         return cached
-    from .fitting import FitResult
+    from .result import FitResult
 
     stored = session.get(ModelFit, fit_id)
     value = (FitResult.from_json(stored.result_json), stored.valuable_from)
@@ -234,50 +244,48 @@ def _fit_result(session: Session, key: tuple, fit_id: int) -> tuple[FitResult, f
     return value
 
 
-def _orders_of(session: Session, account_ids: Collection[int] | None) -> Iterable[tuple]:
-    query = sa.select(Order.account_id, Order.ordered_at, Order.amount)
+def _occasions_of(
+    session: Session, account_ids: Collection[int] | None, cutoff: date
+) -> Iterable[tuple]:
+    """The accounts' purchase occasions up to the cut-off (the signals' definition)."""
+    end = day_start(cutoff + timedelta(days=1))
     if account_ids is None:
-        return session.execute(query).all()
+        return session.execute(purchase_occasions(end=end)).all()
     ids = list(account_ids)
     rows: list[tuple] = []
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
-        rows.extend(session.execute(query.where(Order.account_id.in_(chunk))).all())
+        query = purchase_occasions(end=end, where=Order.account_id.in_(chunk))
+        rows.extend(session.execute(query).all())
     return rows
 
 
-def _score(
-    fit_id: int, fit: FitResult, valuable_from: float | None, rows: Iterable[tuple]
-) -> dict[int, Outlook]:
-    from .inputs import build_inputs
-
-    inputs = build_inputs(rows, cutoff=fit.cutoff, unit=fit.unit)
-    return outlooks_from_inputs(fit_id, fit, valuable_from, inputs)
-
-
 def outlooks_from_inputs(
-    fit_id: int, fit: FitResult, valuable_from: float | None, inputs: ModelInputs
+    fit_id: int,
+    fit: FitResult,
+    valuable_from: float | None,
+    inputs: ModelInputs,
+    *,
+    newer_data: date | None = None,
 ) -> dict[int, Outlook]:
     """Every account's outlook from the model inputs at the fit's cut-off (numpy for the
     scores, one small object per account)."""
     import numpy as np
 
-    from . import gamma_gamma
-    from .fitting import score_accounts
-    from .inputs import unit_days
+    from .result import GammaGammaParams
+    from .scores import expected_order_value, score_accounts
 
     if not len(inputs):
         return {}
     scores = score_accounts(fit, inputs, horizon_days=HORIZON_DAYS)
-    per_day = unit_days(inputs.unit)
     order_value = np.full(len(inputs), np.nan)
     spend = fit.spend
     if spend is not None and spend.reliable:
         with np.errstate(invalid="ignore", divide="ignore"):
             order_value = np.where(
                 inputs.x > 0,
-                gamma_gamma.expected_order_value(
-                    gamma_gamma.GammaGammaParams(spend.p, spend.q, spend.gamma),
+                expected_order_value(
+                    GammaGammaParams(spend.p, spend.q, spend.gamma),
                     inputs.x,
                     np.nan_to_num(inputs.mean_value),
                 ),
@@ -291,11 +299,9 @@ def outlooks_from_inputs(
         scores.expected_value.tolist(),
         order_value.tolist(),
         inputs.x.tolist(),
-        inputs.t_x.tolist(),
-        inputs.T.tolist(),
         strict=True,
     )
-    for account_id, chance, orders, value, each, x, t_x, big_t in columns:
+    for account_id, chance, orders, value, each, x in columns:
         if not (math.isfinite(chance) and math.isfinite(orders)):
             continue  # a non-finite score is never shown
         value = value if math.isfinite(value) else None
@@ -309,23 +315,28 @@ def outlooks_from_inputs(
             expected_value=value,
             order_value=each,
             order_days=days,
-            usual_gap_days=t_x * per_day / x if x > 0 else None,
-            silent_days=round((big_t - t_x) * per_day),
             valuable=(
                 days >= LAPSING_MIN_ORDER_DAYS
                 and each is not None
                 and valuable_from is not None
                 and each >= valuable_from
             ),
+            newer_data=newer_data,
         )
     return result
+
+
+def _newer_data(session: Session, fit: FitResult) -> date | None:
+    # The order feeds only (a small table): cheap enough for every card.
+    through = latest_feed_through(session=session)
+    return through if through is not None and through > fit.cutoff else None
 
 
 def outlooks_for(*, session: Session, account_ids: Collection[int]) -> dict[int, Outlook]:
     """The outlooks of a few accounts (a card, a reminder batch); {} when not shown.
 
     Uses the whole workspace's scores when they are cached for this fit, else scores
-    just these accounts from their own orders."""
+    just these accounts from their own occasions."""
     if not account_ids:
         return {}
     shown = _shown_fit(session)
@@ -336,7 +347,12 @@ def outlooks_for(*, session: Session, account_ids: Collection[int]) -> dict[int,
     if cached is not None:
         return {i: cached[i] for i in account_ids if i in cached}
     fit, valuable_from = _fit_result(session, key, row.id)
-    return _score(row.id, fit, valuable_from, _orders_of(session, account_ids))
+    rows = _occasions_of(session, account_ids, fit.cutoff)
+    from .inputs import build_inputs
+
+    inputs = build_inputs(rows, cutoff=fit.cutoff, unit=fit.unit)
+    newer = _newer_data(session, fit)
+    return outlooks_from_inputs(row.id, fit, valuable_from, inputs, newer_data=newer)
 
 
 def account_outlook(*, session: Session, account_id: int) -> Outlook | None:
@@ -345,9 +361,9 @@ def account_outlook(*, session: Session, account_id: int) -> Outlook | None:
 
 
 def _fingerprint(session: Session) -> tuple:
-    # The orders behind cached scores: a changed table means new scores, same fit.
+    # The orders and feeds behind cached scores: a changed table means new scores.
     count, last = session.execute(sa.select(sa.func.count(), sa.func.max(Order.id))).one()
-    return (count, last)
+    return (count, last, latest_feed_through(session=session))
 
 
 def workspace_outlooks(*, session: Session) -> dict[int, Outlook]:
@@ -362,67 +378,12 @@ def workspace_outlooks(*, session: Session) -> dict[int, Outlook]:
     if cached is not None:
         return cached
     fit, valuable_from = _fit_result(session, key, row.id)
-    outlooks = _score(row.id, fit, valuable_from, _orders_of(session, None))
+    from .inputs import build_inputs
+
+    inputs = build_inputs(
+        _occasions_of(session, None, fit.cutoff), cutoff=fit.cutoff, unit=fit.unit
+    )
+    newer = _newer_data(session, fit)
+    outlooks = outlooks_from_inputs(row.id, fit, valuable_from, inputs, newer_data=newer)
     _remember(_WORKSPACE, full_key, outlooks)
     return outlooks
-
-
-# --- the workspace's forecast, for the report -----------------------------------------
-
-
-@dataclass(frozen=True)
-class RebuyForecast:
-    """The next 90 days across the workspace, from the stored fit."""
-
-    fit_id: int
-    fit: dict
-    expected_rebuyers: float  # the sum of the accounts' chances of an order
-    scored_accounts: int
-    value_at_risk: float  # a quarter's value x the chance of no order, summed
-    accounts: list[dict]
-    horizon_days: int = HORIZON_DAYS
-
-    def to_dict(self) -> dict:
-        return {
-            "fit_id": self.fit_id,
-            "fit": self.fit,
-            "horizon_days": self.horizon_days,
-            "expected_rebuyers": round(self.expected_rebuyers, 1),
-            "scored_accounts": self.scored_accounts,
-            "value_at_risk": round(self.value_at_risk, 2),
-            "accounts": self.accounts,
-        }
-
-
-def rebuy_forecast(
-    *, session: Session, facts: Mapping[int, AccountFacts], as_of: date
-) -> RebuyForecast | None:
-    """Expected re-buyers and value at risk over the accounts in `facts`; None when no
-    reliable fit is stored or `as_of` is before its data cut-off."""
-    from bot.retention.urgency import value_at_stake
-
-    outlooks = workspace_outlooks(session=session)
-    if not outlooks:
-        return None
-    any_outlook = next(iter(outlooks.values()))
-    if as_of < any_outlook.cutoff:
-        return None
-    rebuyers = 0.0
-    at_risk = 0.0
-    accounts = []
-    for account_id, fact in facts.items():
-        seen = outlooks.get(account_id)
-        if seen is None:
-            continue
-        rebuyers += seen.chance
-        at_risk += value_at_stake(fact) / 4 * (1 - seen.chance)
-        accounts.append({"id": account_id, "name": fact.name, **seen.to_dict()})
-    stored = session.get(ModelFit, any_outlook.fit_id)
-    return RebuyForecast(
-        fit_id=any_outlook.fit_id,
-        fit=json.loads(stored.result_json),
-        expected_rebuyers=rebuyers,
-        scored_accounts=len(accounts),
-        value_at_risk=at_risk,
-        accounts=accounts,
-    )
