@@ -2,27 +2,42 @@
 
     .venv/bin/python -m bench.bench_import [--accounts 100000] [--orders 1000000]
 
-Prints rows per second for the accounts import, the first orders import and a
-re-import of the same orders file (every row unchanged), then the same orders as a
-CRM writes them (Salesforce opportunity headers, a Stage column, semicolons, US dates
-and "$1,234.50" amounts, read with --from salesforce and --date-format) into a second
-database, so the plain and the mapped/formatted paths are compared in one run. The
-targets: at least 50,000 orders/s plain, and the formatted path within 20 % of it.
+    .venv/bin/python -m bench.bench_import --dir /tmp/rebuy-bench --rounds 3 \
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres [--again]
+    .venv/bin/python -m bench.bench_import --dir /tmp/rebuy-bench --errors-case
+
+Each orders import runs in a new process (accounts imported first, not timed) that
+reports rows/s (wall and CPU) and its peak RSS: the plain file, then the same orders
+as a CRM writes them (Salesforce opportunity headers, a Stage column, semicolons, US
+dates and "$1,234.50" amounts, read with --from salesforce and --date-format), on
+SQLite and, with --postgres, on a new PostgreSQL database; rounds are interleaved
+and the mapped/plain ratio is the median of the rounds. Targets: ≥ 250,000 orders/s,
+peak < 500 MB, the mapped path within 20 % of the plain one. --errors-case runs
+`rebuy import orders` on the file with every amount wrong and counts what it prints.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import random
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
 from bot.db import Database
-from bot.retention.importer import ImportOptions, ImportResult, import_csv
+from bot.retention.importer import ImportOptions, import_csv
 
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 TIERS = ("key", "mid", "small")
@@ -184,12 +199,127 @@ def crm_style_copy(source: Path, path: Path) -> Path:
     return path
 
 
-def _timed(database: Database, run: Callable[..., ImportResult], **kwargs) -> tuple[float, str]:
+def _fresh_database(
+    url: str | None, folder: Path, name: str
+) -> tuple[Database, Callable[[], None]]:
+    """A new SQLite file in `folder`, or a new database on the PostgreSQL server at `url`."""
+    if url is None:
+        database = Database(f"sqlite:///{folder / (name + '.db')}")
+        return database, database.dispose
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    db_name = f"rebuy_bench_{name}_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
+    database = Database(make_url(url).set(database=db_name).render_as_string(hide_password=False))
+
+    def drop() -> None:
+        database.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}"')
+        admin.dispose()
+
+    return database, drop
+
+
+def child(args: argparse.Namespace) -> None:
+    """One orders import in this process (accounts first); prints one JSON line."""
+    folder = Path(args.dir)
+    database, done = _fresh_database(args.postgres, folder, "mapped" if args.mapped else "plain")
+    try:
+        database.upgrade()
+        with database.transaction() as session:
+            import_csv(
+                session=session, kind="accounts", path=folder / "accounts.csv", now=NOW, tiers=TIERS
+            )
+        options = None
+        path = folder / "orders.csv"
+        if args.mapped:
+            options = ImportOptions(vendor="salesforce", date_format="MM/DD/YYYY")
+            path = folder / "opportunities.csv"
+        runs = []
+        for label in ("first", "again"):
+            wall, cpu = time.perf_counter(), time.process_time()
+            with database.transaction() as session:
+                result = import_csv(
+                    session=session, kind="orders", path=path, now=NOW, tiers=TIERS, options=options
+                )
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            runs.append({"run": label, "rows": result.rows, "wall": wall, "cpu": cpu})
+            if not args.again:
+                break
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"runs": runs, "peak_mb": peak, "summary": result.summary()}))
+    finally:
+        done()
+
+
+def _run_child(args: argparse.Namespace, *, mapped: bool, postgres: str | None) -> dict:
+    command = [sys.executable, "-m", "bench.bench_import", "--child", "--dir", args.dir]
+    command += ["--mapped"] * mapped + ["--again"] * args.again
+    command += ["--postgres", postgres] if postgres else []
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def errors_case(folder: Path, orders: int) -> None:
+    """`rebuy import orders` of a file whose amount column is wrong on every row, as a
+    new process: how many lines it prints, the --errors file, time and peak memory."""
+    path = folder / "orders-bad-amounts.csv"
+    if not path.exists():
+        with (
+            (folder / "orders.csv").open(encoding="utf-8", newline="") as inp,
+            path.open("w", encoding="utf-8", newline="") as out,
+        ):
+            reader, writer = csv.reader(inp), csv.writer(out)
+            writer.writerow(next(reader))
+            for n, row in enumerate(reader):
+                if n >= orders:
+                    break
+                writer.writerow([row[0], row[1], "n/a", *row[3:]])
+    database = folder / "errors-case.db"
+    Database(f"sqlite:///{database}").upgrade()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REBUY_NOW": NOW.isoformat()}
+    env.setdefault("SLACK_BOT_TOKEN", "xoxb-bench")
+    env.setdefault("SLACK_SIGNING_SECRET", "bench")
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("rebuy")),
+            "import",
+            "accounts",
+            str(folder / "accounts.csv"),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    errors = folder / "errors.csv"
     started = time.perf_counter()
-    with database.transaction() as session:
-        result = run(session=session, now=NOW, tiers=TIERS, **kwargs)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("rebuy")),
+            "import",
+            "orders",
+            str(path),
+            "--errors",
+            str(errors),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     elapsed = time.perf_counter() - started
-    return result.rows / elapsed, f"{result.summary()} in {elapsed:.1f}s"
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    printed = done.stderr.strip().splitlines()
+    with errors.open(encoding="utf-8") as handle:
+        listed = sum(1 for _ in handle) - 1
+    print(
+        f"errors case: {orders:,} rows, exit {done.returncode}, {len(printed)} lines printed, "
+        f"{listed:,} problems in --errors, {elapsed:.1f}s, peak RSS {peak:.0f} MB"
+    )
+    for line in printed:
+        print("   |", line)
 
 
 def main() -> None:
@@ -197,39 +327,57 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", help="keep the generated files here (reused when present)")
+    parser.add_argument("--postgres", help="also import into a new database on this server")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
+    parser.add_argument("--again", action="store_true", help="re-import the file (unchanged)")
+    parser.add_argument("--errors-case", action="store_true", help="only the bad-column case")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--mapped", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="rebuy-bench-") as folder:
-        tmp = Path(folder)
+    if args.child:
+        child(args)
+        return
+    with tempfile.TemporaryDirectory(prefix="rebuy-bench-") as scratch:
+        folder = Path(args.dir or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        args.dir = str(folder)
         started = time.perf_counter()
-        accounts_csv = make_accounts_csv(tmp / "accounts.csv", args.accounts, seed=args.seed)
-        orders_csv = make_orders_csv(tmp / "orders.csv", args.accounts, args.orders, seed=args.seed)
-        print(f"generated CSVs in {time.perf_counter() - started:.1f}s")
-        database = Database(f"sqlite:///{tmp / 'bench.db'}")
-        database.upgrade()
-        try:
-            for label, kind, csv_path in (
-                ("accounts", "accounts", accounts_csv),
-                ("orders (first import)", "orders", orders_csv),
-                ("orders (re-import, unchanged)", "orders", orders_csv),
-            ):
-                rate, summary = _timed(database, import_csv, kind=kind, path=csv_path)
-                print(f"{label}: {rate:,.0f} rows/s — {summary}")
-                if label.startswith("orders (first"):
-                    plain = rate
-        finally:
-            database.dispose()
-        crm_csv = crm_style_copy(orders_csv, tmp / "opportunities.csv")
-        second = Database(f"sqlite:///{tmp / 'bench-crm.db'}")
-        second.upgrade()
-        try:
-            _timed(second, import_csv, kind="accounts", path=accounts_csv)
-            options = ImportOptions(vendor="salesforce", date_format="MM/DD/YYYY")
-            rate, summary = _timed(second, import_csv, kind="orders", path=crm_csv, options=options)
-            print(f"orders (CRM export, mapped and formatted): {rate:,.0f} rows/s — {summary}")
-            print(f"formatted vs plain: {rate / plain - 1:+.0%} (target: no worse than -20%)")
-        finally:
-            second.dispose()
+        if not (folder / "accounts.csv").exists():
+            make_accounts_csv(folder / "accounts.csv", args.accounts, seed=args.seed)
+        if not (folder / "orders.csv").exists():
+            make_orders_csv(folder / "orders.csv", args.accounts, args.orders, seed=args.seed)
+        if not (folder / "opportunities.csv").exists():
+            crm_style_copy(folder / "orders.csv", folder / "opportunities.csv")
+        print(f"files ready in {time.perf_counter() - started:.1f}s")
+        if args.errors_case:
+            errors_case(folder, args.orders)
+            return
+        cases = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        results: dict[tuple[str, bool], list[dict]] = {}
+        for _ in range(args.rounds):
+            for name, url in cases:
+                for mapped in (False, True):
+                    outcome = _run_child(args, mapped=mapped, postgres=url)
+                    results.setdefault((name, mapped), []).append(outcome)
+                    first = outcome["runs"][0]
+                    again = "".join(
+                        f"; re-import {r['rows'] / r['wall']:,.0f}/s" for r in outcome["runs"][1:]
+                    )
+                    print(
+                        f"{name:10} {'mapped' if mapped else 'plain':6} "
+                        f"{first['rows'] / first['wall']:>9,.0f} rows/s wall, "
+                        f"{first['rows'] / first['cpu']:>9,.0f} rows/s of CPU, "
+                        f"peak {outcome['peak_mb']:.0f} MB{again} — {outcome['summary']}"
+                    )
+        for name, _url in cases:
+            plain = [r["runs"][0] for r in results[name, False]]
+            mapped_runs = [r["runs"][0] for r in results[name, True]]
+            ratio = statistics.median(
+                (m["rows"] / m["wall"]) / (p["rows"] / p["wall"])
+                for p, m in zip(plain, mapped_runs, strict=True)
+            )
+            print(f"{name}: mapped vs plain (median of rounds): {ratio - 1:+.0%} (target ≥ -20%)")
 
 
 if __name__ == "__main__":

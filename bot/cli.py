@@ -128,6 +128,7 @@ def report(as_json: AsJson = False, as_of: AsOf = None) -> None:
     """The recency report: who stopped buying, who buys less, when the best last bought."""
     from bot.retention.report import check_as_of, recency_report
     from bot.retention.tactic_stats import tactic_win_rates
+    from bot.retention.unowned import unowned_accounts
     from bot.terminal import report_view
 
     runtime = _runtime()
@@ -146,11 +147,16 @@ def report(as_json: AsJson = False, as_of: AsOf = None) -> None:
         result = recency_report(session=session, now=now, as_of=day)
         # Which suggested tactics were followed by a re-order within 60 days.
         result.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=now)
+        # Accounts nobody owns today (imported without a rep): nobody is reminded of them.
+        unowned = unowned_accounts(session=session)
+        result.extra["accounts_without_owner"] = unowned.to_dict()
     if as_json:
         _print_json(result.to_dict())
     else:
         out.print(report_view(result))
         _print_win_rates(result.extra["tactic_win_rates"])
+        if unowned.count:
+            out.print("\n" + unowned.sentence())
 
 
 def _print_win_rates(rows: list[dict]) -> None:

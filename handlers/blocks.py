@@ -39,6 +39,7 @@ from bot.retention.report import RecencyReport
 from bot.retention.signals import AT_RISK_BELOW, day_label
 from bot.retention.status import AccountStatus
 from bot.retention.tactics import Tactic
+from bot.retention.unowned import Unowned
 from bot.retention.urgency import streak_text
 from models import TOUCH_KINDS
 
@@ -575,7 +576,7 @@ def rebuy_fields(report: RecencyReport) -> list[MarkdownTextObject]:
     ]
 
 
-def recency_report(report: RecencyReport) -> dict:
+def recency_report(report: RecencyReport, *, unowned: Unowned | None = None) -> dict:
     total = report.accounts or 1
 
     def share(count: int) -> str:
@@ -619,11 +620,26 @@ def recency_report(report: RecencyReport) -> dict:
         blocks.append(
             section("*Tactics that bring rebuys* (re-order within 60 days)\n" + "\n".join(lines))
         )
+    if unowned is not None and unowned.count:
+        blocks.append(section(_unowned_line(unowned)))
     text = (
         f"Recency report: {report.not_bought_6m:,} of {report.accounts:,} accounts have not "
         "bought in 6 months"
     )
     return {"blocks": finish(blocks), "text": fallback(text)}
+
+
+def _unowned_line(unowned: Unowned) -> str:
+    """For admins: accounts without an owner, so imported accounts are not forgotten."""
+    them = "it" if unowned.count == 1 else "them"
+    more = unowned.count - len(unowned.names)
+    names = ", ".join(escape(name) for name in unowned.names)
+    if more > 0:
+        names += f" and {more:,} more"
+    return (
+        f"*No owner* · {plural(unowned.count, 'account')}, so nobody is reminded of {them}: "
+        f"{names}\nGive each a rep with `/account owner NAME rep@yourcompany.com`."
+    )
 
 
 # --- help and errors --------------------------------------------------------------------

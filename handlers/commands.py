@@ -23,6 +23,7 @@ from bot.retention.names import normalize_name
 from bot.retention.report import recency_report
 from bot.retention.status import account_status
 from bot.retention.tactic_stats import tactic_win_rates
+from bot.retention.unowned import unowned_accounts
 from bot.retention.when import check_touch_day
 from bot.runtime import Runtime
 from handlers import away, blocks, log_blocks
@@ -131,7 +132,7 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -
     elif request.verb == "list":
         show_list(runtime, client, user_id, request.args, reply)
     elif request.verb == "report":
-        show_report(runtime, reply)
+        show_report(runtime, reply, is_admin=user_id in runtime.settings.admin_user_ids)
     elif request.verb == "log":
         log_from_command(runtime, request.args, user_id, reply)
     elif request.verb == "snooze":
@@ -352,11 +353,13 @@ def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str]
         reply(blocks.account_list(which, books.filtered(book[1], which)))
 
 
-def show_report(runtime: Runtime, reply) -> None:
+def show_report(runtime: Runtime, reply, *, is_admin: bool = False) -> None:
+    """The recency report; admins also see the accounts nobody owns."""
     with runtime.db.session() as session:
         report = recency_report(session=session, now=runtime.now())
         report.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=runtime.now())
-    reply(blocks.recency_report(report))
+        unowned = unowned_accounts(session=session) if is_admin else None
+    reply(blocks.recency_report(report, unowned=unowned))
 
 
 # --- log, snooze, plan --------------------------------------------------------------------

@@ -147,6 +147,20 @@ def test_report_text(workspace, capsys) -> None:
     assert "Not bought in 6 months" in out
 
 
+def test_report_names_the_accounts_nobody_owns(workspace, capsys) -> None:
+    code, out, _ = run(capsys, "report")
+    assert code == 0
+    assert "2 accounts have no owner, so nobody is reminded of them: " in " ".join(out.split())
+
+    code, out, _ = run(capsys, "report", "--json")
+    assert code == 0
+    unowned = json.loads(out)["accounts_without_owner"]
+    assert unowned["count"] == 2
+    # Neither has an annual value, so by name; Acme has an owner and is not listed.
+    names = [name.split(" (")[0] for name in unowned["first"]]
+    assert names == ["Northwind Logistics", "Northwind Traders"]
+
+
 def test_bad_environment_is_explained(workspace, capsys, monkeypatch) -> None:
     monkeypatch.setenv("REMINDER_MAX_PER_DAY", "lots")
     code, out, err = run(capsys, "report")

@@ -13,6 +13,7 @@ from bot.db import Database
 from bot.retention import importer
 from bot.retention.errors import ImportRowError, InvalidInput, RowProblem
 from bot.retention.importer import IMPORT_KINDS, ImportOptions, ImportResult, import_csv
+from bot.retention.importer import staging as _staging  # noqa: F401 (monkeypatched)
 from bot.retention.importer import writing as _writing  # noqa: F401 (monkeypatched)
 from models import Account, Contact, Order, Rep, RfmCutoffs
 from tests import factories as f
@@ -886,8 +887,10 @@ def test_empty_missing_and_unknown_inputs(db: Database, tmp_path: Path) -> None:
 
 
 def test_progress_is_reported_while_reading_and_writing(
-    db: Database, tmp_path: Path, two_accounts: dict[str, int]
+    db: Database, tmp_path: Path, two_accounts: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Orders are written a statement of MERGE_CHUNK lines at a time, each one reported.
+    monkeypatch.setattr(importer.staging, "MERGE_CHUNK", 10_000)
     path = write(
         tmp_path,
         "orders.csv",

@@ -356,6 +356,24 @@ def test_report_answers_the_recency_questions(slack_app: SlackApp) -> None:
     assert "*Never bought*\n1 (33%)" in text
 
 
+def test_report_shows_admins_the_accounts_nobody_owns(slack_app: SlackApp) -> None:
+    seed(slack_app)
+    with slack_app.db.transaction() as session:
+        f.account(session, "Orphan <Big> Co", external_id="IMP-1", annual_value=90_000)
+        f.account(session, "Orphan Small", external_id="IMP-2", annual_value=10)
+
+    _, admin_reply = slack_app.command("report", user_id=ADMIN_ID)
+    _, rep_reply = slack_app.command("report", user_id=ANA)
+
+    text = all_text(admin_reply)
+    assert "*No owner* · 2 accounts, so nobody is reminded of them" in text
+    # The most valuable first, escaped for Slack.
+    assert "Orphan &lt;Big&gt; Co (IMP-1), Orphan Small (IMP-2)" in text
+    assert "`/account owner NAME rep@yourcompany.com`" in text
+    assert "No owner" not in all_text(rep_reply)
+    assert "Recency report" in all_text(rep_reply)
+
+
 def test_help_lists_every_sub_command(slack_app: SlackApp) -> None:
     _, reply = slack_app.command("help")
     text = all_text(reply)

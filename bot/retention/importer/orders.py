@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -23,6 +22,7 @@ from bot.retention.importer import writing as w
 from bot.retention.importer.presets import WON_STAGES
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan
+from bot.retention.importer.staging import STAGE_CHUNK, OrderStage
 from bot.retention.importer.values import Bad
 from bot.retention.summary import refresh_summary
 
@@ -31,6 +31,8 @@ _FUTURE_SLACK = timedelta(days=1)
 # Parsed timestamps are cached by their text; files repeat dates a lot.
 _WHEN_CACHE_LIMIT = 200_000
 _CENT = Decimal("0.01")
+# An amount as most files write it (at most 14 digits, 2 decimals): staged as it is.
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,2})?")
 _STAGE_KEY = re.compile(r"[^a-z0-9]")
 
 
@@ -76,19 +78,22 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
     # raw text -> (UTC datetime, driver value, canonical text for content keys,
     #              why it is in the future or None)
     when_cache: dict[str, tuple[datetime, Any, str, str | None]] = {}
-    first_line: dict[tuple[int, str], tuple[int, int]] = {}  # (account, order id) -> line, hash
-    occurrences: dict[str, int] = {}
-    # (account id, ordered_at, amount, order id, order key, product, driver ordered_at)
-    parsed: list[tuple[int, datetime, Decimal, str | None, str, str | None, Any]] = []
+    stage = OrderStage(session)
+    won_cache: dict[str, bool] = {}  # a stage's text -> won (a file has a few stages)
+    buffer, keys_append = stage.buffer, stage.keys.append
+    newest: datetime | None = None
     problems = rows.problems
     bad = rows.bad
 
     # The hot loop of the biggest import: fields are checked inline, not through helpers.
     for line, row in rows:
         if i_stage is not None:
-            stage = row[i_stage].strip()
-            if stage_key(stage) not in won:
-                left_out[f"stage “{stage or 'empty'}” is not won"] += 1
+            stage_text = row[i_stage]
+            is_won = won_cache.get(stage_text)
+            if is_won is None:
+                is_won = won_cache[stage_text] = stage_key(stage_text.strip()) in won
+            if not is_won:
+                left_out[f"stage “{stage_text.strip() or 'empty'}” is not won"] += 1
                 continue
         before = len(problems)
         external_id = row[i_account].strip()
@@ -130,29 +135,17 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         amount = None
         if not text:
             bad(line, "amount", "is empty", "")
+        elif _PLAIN_AMOUNT.fullmatch(text):
+            amount = text  # both databases read the text as the number it is
         else:
             try:
-                amount = parse_money(text)
+                amount = str(parse_money(text))
             except Bad as error:
                 bad(line, "amount", error.reason, text)
 
         order_id = (row[i_order_id].strip() or None) if i_order_id is not None else None
-        if order_id is not None:
-            if len(order_id) > id_limit:
-                bad(line, "order_id", w.too_long(order_id, id_limit), order_id)
-            elif account_id is not None:
-                seen = first_line.setdefault((account_id, order_id), (line, hash(tuple(row))))
-                if seen[0] != line:
-                    if seen[1] == hash(tuple(row)) and len(problems) == before:
-                        rows.duplicates += 1
-                        continue
-                    bad(
-                        line,
-                        "order_id",
-                        f"order id “{order_id}” for account “{external_id}” is also on "
-                        f"line {seen[0]} with different values",
-                        order_id,
-                    )
+        if order_id is not None and len(order_id) > id_limit:
+            bad(line, "order_id", w.too_long(order_id, id_limit), order_id)
         product = (row[i_product].strip() or None) if i_product is not None else None
         if product is not None and len(product) > product_limit:
             bad(line, "product", w.too_long(product, product_limit), product)
@@ -161,67 +154,74 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
             continue
         assert cached is not None and amount is not None and account_id is not None
         if order_id is None:
-            cents = str(amount.quantize(_CENT)) if amount else "0.00"
+            # Numbered 1 here; identical repeats are numbered once the file is read.
+            value = Decimal(amount)
+            cents = str(value.quantize(_CENT)) if value else "0.00"
             content = f"{external_id}\x1f{cached[2]}\x1f{cents}\x1f{product or ''}"
-            occurrence = occurrences[content] = occurrences.get(content, 0) + 1
-            digest = hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
-            key = f"~{digest}:{occurrence}"
+            key = f"~{hashlib.blake2b(content.encode(), digest_size=16).hexdigest()}:1"
+            row_hash = 0
         else:
             key = order_id
-        parsed.append((account_id, cached[0], amount, order_id, key, product, cached[1]))
+            row_hash = hash(tuple(row))
+        if newest is None or cached[0] > newest:
+            newest = cached[0]
+        buffer.append((line, account_id, cached[1], amount, order_id, key, product, row_hash))
+        keys_append(hash((account_id, key)))
+        if len(buffer) >= STAGE_CHUNK:
+            stage.flush()
 
-    existing = w.existing(
-        session,
-        select(
-            w.ORDERS.c.account_id,
-            w.ORDERS.c.order_key,
-            w.ORDERS.c.id,
-            w.ORDERS.c.ordered_at,
-            w.ORDERS.c.amount,
-            w.ORDERS.c.product,
-        ),
-        w.ORDERS,
-        {entry[0] for entry in parsed},
-    )
-    new = parsed
-    changes: list[dict[str, Any]] = []
-    unchanged = 0
-    if existing:
-        new = []
-        for entry in parsed:
-            old = existing.get((entry[0], entry[4]))
-            if old is None:
-                new.append(entry)
-            elif old[1] == entry[1] and old[2] == entry[2] and old[3] == entry[5]:
-                unchanged += 1
-            else:
-                changes.append(
-                    {"_id": old[0], "ordered_at": entry[1], "amount": entry[2], "product": entry[5]}
-                )
+    _settle_repeats(session, stage, rows)
+    new, changed, unchanged = stage.counts()
 
     def write() -> None:
-        bind_amount = w.binder(session, w.ORDERS.c.amount)
-        # Account by account, so the indexes on (account_id, …) fill in order.
-        new.sort(key=itemgetter(0, 1))
-        w.insert(
-            session,
-            w.ORDERS,
-            ("account_id", "ordered_at", "amount", "order_id", "order_key", "product"),
-            [(a, native, bind_amount(m), o, k, p) for a, _, m, o, k, p, native in new],
-            rows.tick,
-        )
-        w.update_rows(session, w.ORDERS, changes, rows.tick)
+        stage.write(new, changed, rows.tick)
         # Orders change every RFM quintile; the cached cut points are now wrong.
         session.execute(delete(w.RFM_CUTOFFS))
-        refresh_summary(session.connection(), {e[0] for e in parsed}, today=now.date())
+        # The per-account purchase summary follows the orders, in this transaction.
+        refresh_summary(session.connection(), stage.account_ids(), today=now.date())
 
-    rows.to_write = len(new) + len(changes)
-    latest = max((entry[1] for entry in parsed), default=None)
+    rows.to_write = new + changed
     return Plan(
-        len(new),
-        len(changes),
+        new,
+        changed,
         unchanged,
         write,
         left_out=left_out,
-        latest_day=latest.astimezone(UTC).date() if latest is not None else None,
+        latest_day=newest.astimezone(UTC).date() if newest is not None else None,
     )
+
+
+def _settle_repeats(session: Session, stage: OrderStage, rows: CsvRows) -> None:
+    """A repeated order id with the same values is collapsed into its first line; with
+    different values it is refused, naming both lines. Identical orders without an id
+    are all kept, numbered in file order, so a re-import finds each one again."""
+    first: dict[tuple[int, str], tuple[int, int]] = {}
+    dropped: list[int] = []
+    rekeyed: list[tuple[int, str]] = []
+    names: dict[int, str] = {}
+    occurrence: dict[tuple[int, str], int] = {}
+    for line, account_id, order_id, key, row_hash in stage.repeated():
+        seen = first.setdefault((account_id, key), (line, row_hash))
+        if seen[0] == line:
+            continue
+        if order_id is None:
+            number = occurrence[account_id, key] = occurrence.get((account_id, key), 1) + 1
+            rekeyed.append((line, f"{key[:-2]}:{number}"))
+            continue
+        dropped.append(line)
+        if seen[1] == row_hash:
+            rows.duplicates += 1
+            continue
+        if account_id not in names:
+            names[account_id] = session.execute(
+                select(w.ACCOUNTS.c.external_id).where(w.ACCOUNTS.c.id == account_id)
+            ).scalar_one()
+        rows.bad(
+            line,
+            "order_id",
+            f"order id “{order_id}” for account “{names[account_id]}” is also on "
+            f"line {seen[0]} with different values",
+            order_id,
+        )
+    stage.drop_lines(dropped)
+    stage.rekey(rekeyed)
