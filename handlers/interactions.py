@@ -414,7 +414,9 @@ def _report(
 
 def _tell(client: WebClient, user_id: str, meta: dict, payload: dict) -> None:
     """A private confirmation where the user was: through the button's response_url
-    (works in any channel), else an ephemeral message, else the app's DM. The work is
+    (works in any channel), else an ephemeral message, else the app's DM. The next way
+    is tried only when Slack refused the last (4xx, ok=false): after a 5xx or a dropped
+    connection it may have been shown, and the rep must not get it twice. The work is
     already done, so a failure here is logged, never shown as an error."""
     attempts = []
     if meta.get("response_url"):
@@ -431,9 +433,22 @@ def _tell(client: WebClient, user_id: str, meta: dict, payload: dict) -> None:
     for attempt in attempts:
         try:
             result = attempt()
-        except (SlackApiError, OSError) as error:
+        except SlackApiError as error:
+            if error.response.status_code >= 500:
+                # Slack may have shown it before failing: never a second copy.
+                log.warning(
+                    "confirmation answered %s; it may have been shown", error.response.status_code
+                )
+                return
             log.info("confirmation not delivered that way: %s", error)
             continue
-        if getattr(result, "status_code", 200) < 400:
+        except OSError as error:
+            log.warning("confirmation failed (%s); it may have been shown", error)
+            return
+        status = getattr(result, "status_code", 200)
+        if status < 400:
+            return
+        if status >= 500:
+            log.warning("confirmation answered %s; it may have been shown", status)
             return
     log.warning("could not confirm to %s", user_id)

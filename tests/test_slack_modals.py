@@ -417,3 +417,23 @@ def test_a_touch_logged_from_the_app_home_refreshes_the_home(slack_app: SlackApp
     published = slack_app.wait_for("views.publish")[0]
     assert published["user_id"] == ANA
     assert published["view"]["type"] == "home"
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"drop": True}], ids=["500", "dropped"])
+def test_a_confirmation_shown_before_a_5xx_is_not_sent_again_as_a_dm(
+    slack_app: SlackApp, fault: dict
+) -> None:
+    ids = seed(slack_app)
+    slack_app.double.fail_next("chat.postEphemeral", after=True, **fault)
+
+    status, ack = slack_app.submit(
+        "touch_log_modal",
+        {"kind": static_select("call"), "date": datepicker(TODAY.isoformat())},
+        {"account_id": ids["acme"], "channel": "C123"},
+    )
+
+    assert (status, ack) == (200, {})
+    # Slack showed the ephemeral and then lost its answer: no DM on top of it.
+    shown = [m for m, _, _ in slack_app.double.rejected if m == "chat.postEphemeral"]
+    assert len(shown) + len(slack_app.double.calls_to("chat.postEphemeral")) == 1
+    assert slack_app.double.calls_to("chat.postMessage") == []
