@@ -3,7 +3,7 @@
 The front checks every POST to /slack/events before Bolt sees it, cheapest first:
 the size, then Slack's signature (slack_sdk's `SignatureVerifier`), then the shape of
 the body. Unsigned, forged or stale requests get 401; signed but malformed ones 400 (a
-body that is not UTF-8 cannot be checked by SignatureVerifier at all: 400 too);
+body that is not UTF-8 cannot be checked by SignatureVerifier at all: 401, unverified);
 the front never answers 500 and never logs a body, only one short line. Bolt verifies
 again (cheap), so nothing reaches a listener that failed either check.
 
@@ -125,6 +125,14 @@ def _interactive_shape(payload: dict[str, Any]) -> str | None:
         state = view.get("state", {})
         if not isinstance(state, dict) or not isinstance(state.get("values", {}), dict):
             return "has a view state that is not an object"
+        blocks = state.get("values", {}).values()
+        if not all(
+            isinstance(block, dict) and all(isinstance(v, dict) for v in block.values())
+            for block in blocks
+        ):
+            return "has a view state value that is not an object"
+        if not isinstance(view.get("private_metadata", ""), str):
+            return "has private_metadata that is not text"
     return None
 
 
@@ -178,10 +186,13 @@ def check_body(body: bytes, content_type: str) -> None:
         if "ssl_check" in form:
             return
         if "command" in form:
-            for name in ("command", "user_id"):
+            for name in ("command", "user_id", "response_url"):
                 values = form.get(name, [])
                 if len(values) != 1 or not values[0]:
                     raise Refused("400 Bad Request", f"slash command without one {name}")
+            repeated = sorted(name for name, values in form.items() if len(values) > 1)
+            if repeated:
+                raise Refused("400 Bad Request", f"slash command repeats {repeated[0][:40]}")
             return
         raise Refused("400 Bad Request", "form body has neither payload nor command")
     raise Refused("400 Bad Request", f"unsupported content type {media_type[:40]!r}")
@@ -279,10 +290,11 @@ def make_wsgi_app(
             return refuse(environ, start_response, too_big, length)
         body = environ["wsgi.input"].read(length) if length else b""
         try:
-            # Slack signs UTF-8 text; SignatureVerifier cannot even check anything else.
+            # Slack signs UTF-8 text; SignatureVerifier cannot even check anything else,
+            # so such a body is unverified (401), like any other we cannot check.
             body.decode("utf-8")
         except UnicodeDecodeError:
-            not_utf8 = Refused("400 Bad Request", "body is not UTF-8")
+            not_utf8 = Refused("401 Unauthorized", "body is not UTF-8: cannot be verified")
             return refuse(environ, start_response, not_utf8, len(body))
         headers = {
             "x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"),
