@@ -307,6 +307,9 @@ def import_(
         encoding=encoding,
     )
     runtime = _runtime()
+    if through_day is not None and through_day > runtime.now().astimezone(UTC).date():
+        # The latest through-date is the model's data cut-off, which never moves back.
+        raise InvalidInput(f"--through: {day_label(through_day)} is in the future.")
     total = _count_lines(file)
     try:
         with (

@@ -193,14 +193,15 @@ def test_the_card_scores_at_the_stored_cut_off_not_at_now(db: Database):
     value = gamma_gamma.expected_order_value(SPEND, np.array([2.0]), np.array([550.0]))
     assert seen.expected_value == pytest.approx(float(orders * value[0]), rel=1e-9)
     assert status.to_dict()["rebuy"]["chance_shown"] == seen.percent
-    # A replayed day before the cut-off must not see the fit (it knows later orders).
+    # A replayed day before the cut-off must not see the fit (it knows later orders); the
+    # day just before may be a rep's local day west of UTC, so two days before.
     with db.session() as session:
         past = account_status(
             session=session,
             account_id=acme.id,
             now=f.NOW,
             tier_cadence=CADENCE,
-            as_of=CUTOFF - timedelta(days=1),
+            as_of=CUTOFF - timedelta(days=2),
         )
     assert past.outlook is None
 

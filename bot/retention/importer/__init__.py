@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlmodel import Session
@@ -125,6 +125,11 @@ def import_csv(
         result = _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
     if kind == "orders":
         result.through = through or result.through
+        today = now.astimezone(UTC).date()
+        if result.through is not None and result.through > today:
+            # An order dated tomorrow (time zones) does not make the feed complete
+            # through tomorrow; the latest through-date never moves back.
+            result.through = today
         if not dry_run and result.through is not None:
             record_order_feed(
                 session=session, source="csv", through=result.through, rows=result.rows, now=now

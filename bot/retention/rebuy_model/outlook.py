@@ -101,6 +101,8 @@ class Outlook:
     def value_text(self) -> str | None:
         if self.expected_value is None:
             return None
+        if self.expected_value < 0.5:  # never "worth about $0"
+            return "worth under $1 next quarter"
         return f"worth about {about_money(self.expected_value)} next quarter"
 
     def line(self) -> str:
@@ -173,8 +175,9 @@ def with_outlook(
 
     None for a day before the fit's data cut-off (a replayed past must not see later
     orders) or once the fit has expired; marked dated ("As of ...") when it is not
-    current on `as_of` (see `store.freshness`)."""
-    if outlook is None or as_of < outlook.cutoff:
+    current on `as_of` (see `store.freshness`). `as_of` is a rep's local day and the
+    cut-off a UTC day (a sync's start): a rep west of UTC may be one day behind it."""
+    if outlook is None or as_of < outlook.cutoff - timedelta(days=1):
         return signals, None
     fresh = freshness(outlook.cutoff, today=as_of, data_through=outlook.newer_data)
     if not fresh.shown:
