@@ -121,6 +121,21 @@ def test_accounts_are_created_with_owners_tiers_and_keys(db: Database, tmp_path:
     )
 
 
+def test_a_name_with_line_breaks_is_stored_on_one_line(db: Database, tmp_path: Path) -> None:
+    """A quoted CSV cell may hold line breaks; a name on two lines would break every
+    card and reminder it appears in (a second line reading as a blockquote)."""
+    path = write(
+        tmp_path,
+        "accounts.csv",
+        ACCOUNTS_HEADER + 'A1,"Evil\n> quoted *bold*\r\n\tCo",,,,\n',
+    )
+
+    result = run(db, "accounts", path)
+
+    assert counts(result) == (1, 1, 0, 0)
+    assert accounts_by_id(db)["A1"].name == "Evil > quoted *bold* Co"
+
+
 def test_default_tier_is_the_first_when_there_is_no_mid(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, "accounts.csv", "external_id,name,tier\nA1,Acme,\n")
     with db.transaction() as session:

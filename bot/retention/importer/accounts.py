@@ -104,7 +104,7 @@ def plan_accounts(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequ
                     f"“{external_id}” is also on line {seen[0]} with different values",
                     external_id,
                 )
-        name = w.required(rows, line, "name", row[i_name], name_limit)
+        name = w.required(rows, line, "name", w.one_line(row[i_name]), name_limit)
         owner = check(line, "owner_email", parse_owner, row, i_owner)
         tier = check(line, "tier", parse_tier, row, i_tier)
         value = check(

@@ -65,7 +65,7 @@ def plan_contacts(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequ
         else:
             parts = [row[i].strip() for i in (i_first, i_last) if i is not None]
             text = " ".join(part for part in parts if part)
-        name = w.required(rows, line, "name", text, name_limit)
+        name = w.required(rows, line, "name", w.one_line(text), name_limit)
         email = rows.check(line, "email", parse_contact_email, row, i_email)
         title = rows.check(line, "title", parse_title, row, i_title)
         email_key = email.lower() if email else None

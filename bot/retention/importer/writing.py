@@ -54,6 +54,12 @@ def required(rows: CsvRows, line: int, column: str, text: str, limit: int | None
     return text
 
 
+def one_line(text: str) -> str:
+    """A name on one line: any run of whitespace, line breaks included (a quoted CSV cell
+    may hold them), becomes one space, so a name never breaks a card or a reminder."""
+    return " ".join(text.split())
+
+
 def binder(session: Session, column: Column[Any]) -> Callable[[Any], Any]:
     """The column type's conversion to the driver's value (e.g. a UTC string on SQLite)."""
     dialect = session.get_bind().dialect
