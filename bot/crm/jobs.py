@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from bot.crm.base import SourceError
 from bot.crm.config import build_source, build_writer, configured_sources
 from bot.crm.lease import Holder
 from bot.crm.outbox import OutboxResult, drain_outbox
@@ -29,7 +30,7 @@ def write_back(runtime: Runtime, names: Sequence[str]) -> OutboxResult:
     for name in names:
         try:
             writer = build_writer(runtime.settings, name)
-        except RebuyError as error:  # e.g. a refused Salesforce login: the others go on
+        except SourceError as error:  # e.g. a refused Salesforce login: the others go on
             refused[name] = error.message
             continue
         if writer is not None:
@@ -55,7 +56,7 @@ def sync_sources(
     for name in names:
         try:
             source = build_source(runtime.settings, name)
-        except RebuyError as error:  # one source that cannot be reached never stops the others
+        except SourceError as error:  # a source that cannot be reached never stops the others
             result = SyncResult(source=name, status="failed", dry_run=dry_run)
             result.errors.append(error.message)
             results.append(result)
