@@ -312,3 +312,55 @@ def test_rate_limits_with_retry_after_and_5xx_after_success_end_in_a_complete_sy
         want["orders"],
         want["touches"],
     )
+
+
+def test_a_deal_moved_to_another_company_is_one_order_on_the_new_one(
+    db: Database, hubspot: HubSpotDouble
+) -> None:
+    from bot.retention.summary import refresh_summary
+    from models import AccountSummary, Order
+
+    sync_at(db, hubspot, NOW)
+    deal = next(r for r in hubspot.live("deals") if r.properties["hs_is_closed_won"] == "true")
+    old = hubspot.associations[("deals", "companies")][deal.id][0]
+    new = next(c.id for c in hubspot.live("companies") if c.id != old)
+    hubspot.dissociate("deals", deal.id, "companies", old)
+    hubspot.associate("deals", deal.id, "companies", new)
+    hubspot.update("deals", deal.id, amount="777")
+    result = sync_at(db, hubspot, NOW)
+    assert (result.created, result.removed) == (1, 1)
+
+    def copies():
+        with db.session() as session:
+            return session.execute(
+                sa.select(Account.external_id, Order.amount)
+                .join(Account, Account.id == Order.account_id)
+                .where(Order.order_key == deal.id)
+            ).all()
+
+    def summaries():
+        with db.session() as session:
+            return sorted(tuple(r) for r in session.execute(sa.select(AccountSummary.__table__)))
+
+    assert [(a, float(m)) for a, m in copies()] == [(new, 777.0)]
+    stored = summaries()
+    with db.transaction() as session:
+        refresh_summary(session.connection(), None, today=NOW.date())
+    assert summaries() == stored
+
+
+def test_an_imported_meeting_moved_to_next_week_is_no_touch_until_then(
+    db: Database, hubspot: HubSpotDouble
+) -> None:
+    company = hubspot.live("companies")[2].id
+    sync_at(db, hubspot, NOW)
+    at = lambda n: iso_ms(int((NOW + timedelta(days=n)).timestamp() * 1000))  # noqa: E731
+    meeting = hubspot.add("meetings", {"hs_timestamp": at(-1)}, companies=(company,))
+    sync_at(db, hubspot, NOW)
+    assert f"import:meetings:{meeting}" in touch_keys(db)
+    hubspot.update("meetings", meeting, hs_timestamp=at(7))  # moved to next week
+    assert sync_at(db, hubspot, NOW).planned == 1
+    assert f"import:meetings:{meeting}" not in touch_keys(db)
+    assert held(db) == [f"meetings:{meeting}"]
+    assert sync_at(db, hubspot, NOW + timedelta(days=8)).created == 1
+    assert f"import:meetings:{meeting}" in touch_keys(db) and held(db) == []

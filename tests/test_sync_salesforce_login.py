@@ -189,3 +189,23 @@ def test_oauth_client_credentials_give_a_session_and_a_wrong_secret_is_named(
     )
     with pytest.raises(Exception, match="My Domain"):
         SalesforceCredentials(client_id="a", client_secret="b", domain="login").login()
+
+
+def test_a_refused_salesforce_login_does_not_stop_the_other_sources(
+    db: Database,
+    login_env: SalesforceDouble,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.doubles.hubspot_double import HubSpotDouble
+
+    monkeypatch.setenv("SALESFORCE_PASSWORD", "not-the-password")
+    with HubSpotDouble() as hubspot:
+        hubspot.generate(companies=6, deals=10, activities=5, owners=2)
+        monkeypatch.setenv("HUBSPOT_TOKEN", hubspot.token)
+        monkeypatch.setenv("HUBSPOT_API_URL", hubspot.url)
+        code, out, err = run(capsys, "sync")
+    assert code == 1
+    assert "salesforce: not synced" in out and "Salesforce refused the login of" in out
+    assert "hubspot: " in out and "; ok" in out and "Traceback" not in out + err
+    assert counts(db)["accounts"] == 6

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from bot.crm.base import SourceError
 from bot.crm.config import build_source, build_writer, configured_sources
 from bot.crm.lease import Holder
 from bot.crm.outbox import OutboxResult, drain_outbox
@@ -25,11 +26,18 @@ JOB_LABEL = "the scheduled sync of `rebuy serve`"
 
 def write_back(runtime: Runtime, names: Sequence[str]) -> OutboxResult:
     writers = {}
+    refused: dict[str, str] = {}
     for name in names:
-        writer = build_writer(runtime.settings, name)
+        try:
+            writer = build_writer(runtime.settings, name)
+        except SourceError as error:  # e.g. a refused Salesforce login: the others go on
+            refused[name] = error.message
+            continue
         if writer is not None:
             writers[name] = writer
-    return drain_outbox(db=runtime.db, writers=writers, clock=runtime.clock)
+    result = drain_outbox(db=runtime.db, writers=writers, clock=runtime.clock)
+    result.auth_failed.update(refused)
+    return result
 
 
 def sync_sources(
@@ -46,7 +54,15 @@ def sync_sources(
     results = []
     holder = Holder.this_process(label)
     for name in names:
-        source = build_source(runtime.settings, name)
+        try:
+            source = build_source(runtime.settings, name)
+        except SourceError as error:  # a source that cannot be reached never stops the others
+            result = SyncResult(source=name, status="failed", dry_run=dry_run)
+            result.errors.append(error.message)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            continue
         result = run_sync(
             db=runtime.db,
             source=source,

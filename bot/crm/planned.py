@@ -45,6 +45,14 @@ def hold_future(
     if future or _any_held(session, source):  # most syncs hold nothing: skip the deletes
         forget(session, source, [*past, *future])
     if future:
+        # An activity already imported and then moved to a later day has not happened
+        # yet: its touch goes until the new day comes (it is held like any other).
+        from models import Touch
+
+        keys = [f"import:{key}" for key in future]
+        for start in range(0, len(keys), _IDS_PER_QUERY):
+            part = keys[start : start + _IDS_PER_QUERY]
+            session.execute(sa.delete(Touch).where(Touch.dedupe_key.in_(part)))
         session.execute(
             sa.insert(table),
             [

@@ -45,6 +45,8 @@ class SyncResult:
     def summary(self) -> str:
         if self.status == "busy":
             return f"{self.source}: {self.errors[0]}"
+        if self.status == "failed" and self.run_id is None and not self.dry_run:
+            return f"{self.source}: not synced"  # could not even start (the reason follows)
         planned_text = f", {self.planned:,} planned for later" if self.planned else ""
         text = (
             f"{self.source}: {self.records:,} records read in {self.duration_s:.1f} s — "

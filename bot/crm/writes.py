@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from bot.crm import contacts as crm_contacts
 from bot.crm import merge, planned
-from bot.crm.base import ContactRow, Cursor, Removed, Row, TouchRow, import_row
+from bot.crm.base import ContactRow, Cursor, OrderRow, Removed, Row, TouchRow, import_row
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
 from bot.retention.importer.formats import FORMATS, FileFormat, ImportOptions
@@ -108,6 +108,10 @@ def plan_and_write(
     counts["created"] += plan.created
     counts["updated"] += plan.updated
     counts["unchanged"] += plan.unchanged
+    if kind == "orders":
+        refused = {problem.line - 2 for problem in csv_rows.problems}
+        moved = [row for i, row in enumerate(rows) if i not in refused]
+        counts["removed"] += drop_moved_orders(session, source, moved, now)  # type: ignore[arg-type]
     if kind == "accounts":
         mark_source(session, source, [row.external_id for row in rows])  # type: ignore[union-attr]
     elif kind == "contacts":
@@ -117,6 +121,39 @@ def plan_and_write(
 
 def _record_id(row: Row) -> str:
     return str(getattr(row, "external_id", None) or getattr(row, "order_id", None) or "?")
+
+
+def drop_moved_orders(
+    session: Session, source: str, rows: Sequence[OrderRow], now: datetime
+) -> int:
+    """A deal the CRM moved to another company: its copy on the company it left goes.
+
+    Orders are keyed by (account, order id), so the planner writes a moved deal as a new
+    order on its new company; the CRM's id is one deal, so any other copy of it on an
+    account fed by this source is the stale one (its purchase summary is refreshed).
+    """
+    target = {row.order_id: row.account_external_id for row in rows}
+    if not target:
+        return 0
+    ids = sorted(target)
+    accounts = Account.__table__
+    stale: list[tuple[int, int]] = []  # (order id, account id)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        part = ids[start : start + _IDS_PER_QUERY]
+        for order_id, account_id, key, external_id in session.execute(
+            sa.select(Order.id, Order.account_id, Order.order_key, accounts.c.external_id)
+            .join(accounts, accounts.c.id == Order.account_id)
+            .where(Order.order_key.in_(part), accounts.c.crm_source == source)
+        ):
+            if target.get(key) != external_id:
+                stale.append((order_id, account_id))
+    if not stale:
+        return 0
+    for start in range(0, len(stale), _IDS_PER_QUERY):
+        part = [order_id for order_id, _ in stale[start : start + _IDS_PER_QUERY]]
+        session.execute(sa.delete(Order).where(Order.id.in_(part)))
+    refresh_summary(session.connection(), {a for _, a in stale}, today=now.astimezone(UTC).date())
+    return len(stale)
 
 
 def mark_source(session: Session, source: str, external_ids: Iterable[str]) -> None:
