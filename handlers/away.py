@@ -16,11 +16,14 @@ from bot.retention.actions import rep_for_slack_user
 from bot.retention.away_dates import MAX_AWAY_DAYS, parse_away_range
 from bot.retention.calendar import (
     AwayWithCover,
+    WorkCalendar,
+    away_periods,
     away_with_covers,
     cancel_away,
     end_away,
     set_away,
 )
+from bot.retention.dates import weekday_label
 from bot.retention.errors import InvalidInput
 from bot.retention.reps import set_rep_calendar
 from bot.runtime import Runtime
@@ -34,7 +37,8 @@ from models import Rep
 log = logging.getLogger(__name__)
 VERBS = ("away", "holidays")
 END_WORDS = {"end", "back", "off", "stop", "cancel", "clear", "none", "done"}
-_COVER = re.compile(r"^(.*?)\s+(?:cover(?:ed)?(?:\s+by)?|with)\s+(\S+)$", re.IGNORECASE)
+# A mention or mailto link may carry a label with spaces: `<@U123|Ben Ode>`.
+_COVER = re.compile(r"^(.*?)\s+(?:cover(?:ed)?(?:\s+by)?|with)\s+(<[^<>]+>|\S+)$", re.IGNORECASE)
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
 NOT_A_REP = (
@@ -63,7 +67,7 @@ def overview(runtime: Runtime, rep: Rep) -> dict:
     today = rep_today(runtime, rep)
     with runtime.db.session() as session:
         periods = away_with_covers(session=session, rep_id=rep.id, today=today)
-    return away_blocks.away_overview(periods, today=today)
+    return away_blocks.away_overview(periods, today=today, calendar=_calendar(runtime, rep))
 
 
 def end_now(runtime: Runtime, rep: Rep) -> str:
@@ -105,7 +109,11 @@ def set_from_text(runtime: Runtime, rep: Rep, text: str) -> dict:
             cover.slack_user_id if cover else None,
             (cover.name or cover.email) if cover else None,
         )
-    return away_blocks.away_set(period, today=today)
+    return away_blocks.away_set(period, today=today, calendar=_calendar(runtime, rep))
+
+
+def _calendar(runtime: Runtime, rep: Rep) -> WorkCalendar:
+    return runtime.calendars.of(rep.country, rep.subdivision)
 
 
 def _cover_rep_id(session, text: str) -> int:
@@ -119,8 +127,10 @@ def _cover_rep_id(session, text: str) -> int:
     else:
         rep = _rep_by_handle(session, text.lstrip("@").lower())
     if rep is None or not rep.active:
+        label = text.partition("|")[2].rstrip(">") if mention else ""
+        who = f"“{blocks.escape('@' + label if label else text)}”"
         raise InvalidInput(
-            f"I can't find a rep “{blocks.escape(text)}” to cover for you: mention them "
+            f"I can't find a rep {who} to cover for you: mention them "
             "(`cover @ben`) or use their e-mail (`cover ben@yourcompany.com`)."
         )
     return rep.id
@@ -225,22 +235,28 @@ def answer_offer(runtime: Runtime, client: WebClient, body: dict, *, pause: bool
     rep = _acting_rep(runtime, body)
     today = rep_today(runtime, rep)
     if pause:
-        last_day = _offered_day(_button_value(body), today)
-        with runtime.db.transaction() as session:
-            set_away(
-                session=session,
-                rep_id=rep.id,
-                starts_on=today,
-                ends_on=last_day,
-                now=runtime.now(),
-            )
-        note = (
-            f"🌴 Paused until {last_day:%a, %b} {last_day.day}: no reminders until then. "
-            "Back early? `/account away end`."
-        )
+        note = _pause(runtime, rep, _offered_day(_button_value(body), today), today=today)
     else:
         note = "👍 Reminders keep coming. Set away days any time with `/account away`."
     _replace_offer(runtime, client, body, note)
+
+
+def _pause(runtime: Runtime, rep: Rep, last_day: date, *, today: date) -> str:
+    """Away from today through `last_day`; a second press of the same offer (or a period
+    already holding those days) is told it is done, not refused."""
+    with runtime.db.transaction() as session:
+        held = [
+            p
+            for p in away_periods(session=session, rep_id=rep.id, today=today)
+            if p.starts_on <= today and p.ends_on >= last_day
+        ]
+        if not held:
+            set_away(
+                session=session, rep_id=rep.id, starts_on=today, ends_on=last_day, now=runtime.now()
+            )
+    until = weekday_label(held[0].ends_on if held else last_day)
+    lead = f"Already paused until {until}" if held else f"Paused until {until}"
+    return f"🌴 {lead}: no reminders until then. Back early? `/account away end`."
 
 
 def _offered_day(value: str, today: date) -> date:

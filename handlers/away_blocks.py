@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.retention.away_dates import day_words, span_words
-from bot.retention.calendar import Away, AwayWithCover
+from bot.retention.calendar import Away, AwayWithCover, WorkCalendar
+from bot.retention.dates import span_label, weekday_label
 from handlers.blocks import (
     button,
     context,
@@ -34,15 +34,22 @@ USAGE = (
 )
 
 
-def away_line(away: Away, *, today: date, cover_label: str | None = None) -> str:
-    """ "🌴 Away Dec 24 – Jan 2: no reminders those days." (mrkdwn)."""
+def back_on(away: Away, calendar: WorkCalendar) -> date:
+    """The rep's first working day after the period (their weekends and holidays)."""
+    return calendar.next_working_day(away.ends_on + timedelta(days=1))
+
+
+def away_line(
+    away: Away, *, today: date, calendar: WorkCalendar, cover_label: str | None = None
+) -> str:
+    """ "🌴 Away Thu 24 Dec – Sat 2 Jan: no reminders those days." (mrkdwn)."""
     days = "that day" if away.starts_on == away.ends_on else "those days"
     if away.starts_on <= today:
-        back = away.ends_on + timedelta(days=1)
-        line = f"🌴 *Away until {day_words(away.ends_on)}* (back {day_words(back)}): no reminders"
+        back = weekday_label(back_on(away, calendar))
+        line = f"🌴 *Away until {weekday_label(away.ends_on)}* (back {back}): no reminders"
         line += " until then."
     else:
-        line = f"🌴 *Away {span_words(away.starts_on, away.ends_on)}*: no reminders {days}."
+        line = f"🌴 *Away {span_label(away.starts_on, away.ends_on)}*: no reminders {days}."
     if cover_label:
         line += f" {cover_label} gets your due accounts meanwhile."
     return line
@@ -60,31 +67,33 @@ def cover_label(period: AwayWithCover) -> str | None:
     return user_ref(period.cover_slack_user_id, period.cover_name)
 
 
-def away_sections(periods: Sequence[AwayWithCover], *, today: date, limit: int = 3) -> list[Block]:
+def away_sections(
+    periods: Sequence[AwayWithCover], *, today: date, calendar: WorkCalendar, limit: int = 3
+) -> list[Block]:
     """One section per away period (with its cancel button), for the Home and replies."""
     return [
         section(
-            away_line(p.away, today=today, cover_label=cover_label(p)),
+            away_line(p.away, today=today, calendar=calendar, cover_label=cover_label(p)),
             accessory=away_button(p.away, today=today),
         )
         for p in periods[:limit]
     ]
 
 
-def away_overview(periods: Sequence[AwayWithCover], *, today: date) -> dict:
+def away_overview(periods: Sequence[AwayWithCover], *, today: date, calendar: WorkCalendar) -> dict:
     """`/account away` alone: the periods under way or ahead, or how to set one."""
     if not periods:
         text = "You have no away days set. " + USAGE
         return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
-    parts = [*away_sections(periods, today=today), context(USAGE)]
-    first = away_line(periods[0].away, today=today)
+    parts = [*away_sections(periods, today=today, calendar=calendar), context(USAGE)]
+    first = away_line(periods[0].away, today=today, calendar=calendar)
     return {"blocks": finish(parts), "text": fallback_mrkdwn(first)}
 
 
-def away_set(period: AwayWithCover, *, today: date) -> dict:
+def away_set(period: AwayWithCover, *, today: date, calendar: WorkCalendar) -> dict:
     """The confirmation of `/account away …`."""
     away = period.away
-    line = away_line(away, today=today, cover_label=cover_label(period))
+    line = away_line(away, today=today, calendar=calendar, cover_label=cover_label(period))
     streak = "Your streak waits for you, and your first morning back starts with a short catch-up."
     parts = [section(line, accessory=away_button(away, today=today)), context(streak)]
     return {"blocks": finish(parts), "text": fallback_mrkdwn(line)}
@@ -94,27 +103,27 @@ def away_taken_back(away: Away, *, today: date) -> str:
     """The line after 'I'm back' or 'Cancel'."""
     if away.starts_on < today:
         return "👋 Welcome back! Your reminders start again with the next working morning."
-    return f"🗓️ Cancelled: away {span_words(away.starts_on, away.ends_on)}. Reminders as usual."
+    return f"🗓️ Cancelled: away {span_label(away.starts_on, away.ends_on)}. Reminders as usual."
 
 
 # --- the offer in the morning's first message --------------------------------------------
 
 
 def offer_blocks(*, last_day: date, emoji: str | None, text: str | None) -> list[dict]:
-    """ "Your Slack status says … until Fri, Aug 21. Pause reminders until then?" """
+    """ "Your Slack status says … until Fri 21 Aug. Pause reminders until then?" """
     # An emoji code renders as the emoji (escaping its underscores would break it).
     shown = [emoji] if emoji and EMOJI_CODE.match(emoji) else []
     shown += [escape(text)] if text else []
     status = f" “{' '.join(shown)}”" if shown else ""
     line = (
         f"🌴 Looks like you're away: your Slack status{status} lasts until "
-        f"{day_words(last_day)}. Pause reminders until then?"
+        f"{weekday_label(last_day)}. Pause reminders until then?"
     )
     actions = ActionsBlock(
         block_id=OFFER_ACTIONS,
         elements=[
             button(
-                f"Pause until {last_day:%b} {last_day.day}",
+                f"Pause until {weekday_label(last_day)}",
                 AWAY_PAUSE,
                 last_day.isoformat(),
                 style="primary",
@@ -145,7 +154,7 @@ def holidays_answer(
         whose = "weekends only (no holiday country is set)"
     lead = "🗓️ Done: your days off are now" if changed else "🗓️ Your days off:"
     text = f"{lead} weekends and {whose}." if where else f"{lead} {whose}."
-    lines = [f"• {day_words(day)}: {escape(name)}" for day, name in upcoming]
+    lines = [f"• {weekday_label(day)}: {escape(name)}" for day, name in upcoming]
     parts = [section(text)]
     if lines:
         parts.append(section("*Next holidays*\n" + "\n".join(lines)))

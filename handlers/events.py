@@ -231,6 +231,10 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
                     default_subdivision=runtime.settings.holiday_subdivision,
                 ),
                 board=board,
-                away=away_blocks.away_sections(periods, today=today),
+                away=away_blocks.away_sections(
+                    periods,
+                    today=today,
+                    calendar=runtime.calendars.of(rep.country, rep.subdivision),
+                ),
             )
     client.views_publish(user_id=user_id, view=view)

@@ -171,7 +171,7 @@ def test_set_end_and_list_away_periods(db: Database) -> None:
             cover_rep_id=bo.id,
             now=factories.NOW,
         )
-        with pytest.raises(InvalidInput, match="Already away Aug 3 – Aug 21"):
+        with pytest.raises(InvalidInput, match="Already away Mon 3 – Fri 21 Aug"):
             set_away(
                 session=session,
                 rep_id=ana.id,

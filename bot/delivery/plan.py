@@ -72,7 +72,7 @@ class Covered:
 
     rep_id: int
     name: str
-    back_on: date  # the day after the away period ends
+    back_on: date  # the owner's first working day after the away period
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,8 @@ class SweepPlan:
     holiday: list[str] = field(default_factory=list)  # "email (holiday name)"
     away: list[str] = field(default_factory=list)
     unlinked: list[str] = field(default_factory=list)  # no Slack user yet
-    uncovered: list[str] = field(default_factory=list)  # away, and their cover gets nothing
+    # Away, and no cover's morning carries their accounts today: "email (why)".
+    uncovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -165,12 +166,17 @@ def plan_sweep(
     }
     covering: dict[int, list[Covered]] = defaultdict(list)
     for rep_id, period in away.items():
+        owner = local[rep_id]
         cover = local.get(period.cover_rep_id) if period.cover_rep_id else None
-        if cover is None or cover.rep.id in away or not cover.rep.slack_user_id:
-            plan.uncovered.append(local[rep_id].rep.email)
+        gap = _cover_gap(cover, away, settings)
+        if gap is not None:
+            # Nothing of theirs is dropped on a day they would not work anyway.
+            if owner.calendar.is_working_day(owner.day):
+                plan.uncovered.append(f"{owner.rep.email}{gap}")
             continue
-        name = local[rep_id].rep.name or local[rep_id].rep.email
-        covering[cover.rep.id].append(Covered(rep_id, name, _day_after(period.ends_on)))
+        name = owner.rep.name or owner.rep.email
+        back = owner.calendar.next_working_day(_day_after(period.ends_on))
+        covering[cover.rep.id].append(Covered(rep_id, name, back))
 
     wanted = rep_email.strip().lower() if rep_email is not None else None
     candidates: list[RepTarget] = []
@@ -214,6 +220,26 @@ def plan_sweep(
     candidates = _with_returns(session, candidates)
     _split_by_run_state(session, plan, candidates)
     return plan
+
+
+def _cover_gap(cover: _Local | None, away: dict[int, Away], settings: Settings) -> str | None:
+    """Why the cover rep gets nothing today (" (cover x@y on a public holiday: …)"), ""
+    without a cover, or None when the cover's morning carries the accounts."""
+    if cover is None:
+        return ""
+    who = f" (cover {cover.rep.email}"
+    if cover.rep.id in away:
+        return f"{who} is away too)"
+    if not cover.rep.slack_user_id:
+        return f"{who} is not linked to Slack)"
+    why_off = cover.calendar.why_off(cover.day)
+    if why_off == "weekend":
+        return f"{who} has their weekend)"
+    if why_off:
+        return f"{who} has a public holiday: {why_off})"
+    if cover.at >= settings.reminder_cutoff:
+        return f"{who} is past REMINDER_CUTOFF)"
+    return None
 
 
 def _away_offer(session: Session, rep: Rep, now: datetime) -> AwayOffer | None:

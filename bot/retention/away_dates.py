@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dateutil import parser as dateparser
-from dateutil.relativedelta import relativedelta
 
+from bot.retention.dates import weekday_label
 from bot.retention.errors import InvalidInput
 
 MAX_AWAY_DAYS = 366  # the same cap as bot.retention.calendar.set_away
@@ -62,11 +62,11 @@ def parse_away_range(text: str, *, today: date) -> DateRange:
 def check_range(span: DateRange, *, today: date) -> DateRange:
     if span.ends_on < span.starts_on:
         raise InvalidInput(
-            f"The end ({day_words(span.ends_on)}) is before the start "
-            f"({day_words(span.starts_on)}). Say the first day, then the last, {EXAMPLES}."
+            f"The end ({weekday_label(span.ends_on)}) is before the start "
+            f"({weekday_label(span.starts_on)}). Say the first day, then the last, {EXAMPLES}."
         )
     if span.ends_on < today:
-        raise InvalidInput(f"{day_words(span.ends_on)} is already past. {_say_future()}")
+        raise InvalidInput(f"{weekday_label(span.ends_on)} is already past. {_say_future()}")
     if span.starts_on < today:
         span = DateRange(today, span.ends_on)  # under way: away from today on
     if span.days > MAX_AWAY_DAYS:
@@ -122,7 +122,7 @@ def _end(text: str, today: date, *, start: date) -> date:
     if not typed_year and end.year > start.year and (end - start).days > ROLL_OVER_DAYS:
         plain, _ = _day(text, today, after=date(start.year, 1, 1), end=True)
         raise InvalidInput(
-            f"The end ({day_words(plain)}) is before the start ({day_words(start)}). "
+            f"The end ({weekday_label(plain)}) is before the start ({weekday_label(start)}). "
             f"Say the first day, then the last, {EXAMPLES}."
         )
     return end
@@ -188,25 +188,17 @@ def _calendar_date(text: str, after: date) -> tuple[date, bool]:
         raise InvalidInput(f"I can't read “{text}” as a date, {EXAMPLES}.") from None
     if first.year == second.year:
         return first.date(), True
-    day = _in_year(first.date(), after.year)
-    if day < after:
-        day = _in_year(first.date(), after.year + 1)
-    return day, False
+    typed = first.date()
+    later = (typed.month, typed.day) >= (after.month, after.day)
+    year = after.year if later else after.year + 1
+    return _in_year(typed, year), False
 
 
 def _in_year(day: date, year: int) -> date:
-    # 29 Feb in a year without one becomes 28 Feb.
-    return day + relativedelta(year=year)
-
-
-def day_words(day: date) -> str:
-    """ "Thu, Dec 24"."""
-    return f"{day:%a, %b} {day.day}"
-
-
-def span_words(starts_on: date, ends_on: date) -> str:
-    """ "Dec 24 – Jan 2"; "Fri, Aug 7" for one day (away days are within a year, so the
-    month says which)."""
-    if starts_on == ends_on:
-        return day_words(starts_on)
-    return f"{starts_on:%b} {starts_on.day} – {ends_on:%b} {ends_on.day}"
+    """`day` (read in a leap year) in `year`; 29 Feb in a year without one is refused."""
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        raise InvalidInput(
+            f"There is no 29 Feb in {year} (not a leap year): say 28 Feb or 1 Mar instead."
+        ) from None

@@ -21,7 +21,8 @@ import holidays
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.retention.away_dates import MAX_AWAY_DAYS, day_words, span_words
+from bot.retention.away_dates import MAX_AWAY_DAYS
+from bot.retention.dates import span_label, weekday_label
 from bot.retention.errors import InvalidInput
 from models import AwayPeriod, Rep
 
@@ -224,8 +225,8 @@ def set_away(
     that overlaps one already recorded is refused with a message saying which."""
     if ends_on < starts_on:
         raise InvalidInput(
-            f"The away period ends ({day_words(ends_on)}) before it starts "
-            f"({day_words(starts_on)})."
+            f"The away period ends ({weekday_label(ends_on)}) before it starts "
+            f"({weekday_label(starts_on)})."
         )
     if (ends_on - starts_on).days + 1 > MAX_AWAY_DAYS:
         raise InvalidInput(f"An away period can be at most {MAX_AWAY_DAYS} days long.")
@@ -244,7 +245,7 @@ def set_away(
     ).first()
     if clash is not None:
         raise InvalidInput(
-            f"Already away {span_words(clash.starts_on, clash.ends_on)}: "
+            f"Already away {span_label(clash.starts_on, clash.ends_on)}: "
             "cancel or end that period first."
         )
     row = AwayPeriod(

@@ -13,6 +13,11 @@ def day_label(day: date, *, year: bool = True, weekday: bool = False) -> str:
     return f"{day:%a} {text}" if weekday else text
 
 
+def weekday_label(day: date) -> str:
+    """ "Tue 3 Dec": a day within the coming year (away days, holidays, a return)."""
+    return day_label(day, year=False, weekday=True)
+
+
 def near_day_label(day: date, *, today: date) -> str:
     """A day near `today` with its weekday ("Tue 3 Dec"), one in another year with the
     year ("3 Dec 2025")."""
@@ -25,3 +30,17 @@ def moment_label(moment: datetime) -> str:
     """ "3 Dec 2025, 14:05 UTC" (an aware moment, shown in UTC)."""
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return f"{day_label(moment.date())}, {moment:%H:%M} UTC"
+
+
+def span_label(starts_on: date, ends_on: date) -> str:
+    """ "Tue 3 – Fri 6 Dec", "Mon 30 Nov – Fri 4 Dec", "Thu 24 Dec 2026 – Sat 2 Jan 2027";
+    one day alone is "Tue 3 Dec"."""
+    last = weekday_label(ends_on)
+    if starts_on == ends_on:
+        return last
+    if starts_on.year != ends_on.year:
+        first = day_label(starts_on, weekday=True)
+        return f"{first} – {day_label(ends_on, weekday=True)}"
+    if starts_on.month == ends_on.month:
+        return f"{starts_on:%a} {starts_on.day} – {last}"
+    return f"{weekday_label(starts_on)} – {last}"
