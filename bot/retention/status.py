@@ -204,11 +204,13 @@ def account_status(
     owner = session.get(Rep, facts.owner_id) if facts.owner_id else None
     last_order_amount = None
     if facts.last_order_at is not None:
-        # The whole last buying day, net of any credit booked that day.
+        # The last occasion's value: what was bought that day (its positive rows; a
+        # credit booked the same day is for an older order and shows in the totals).
         day = facts.last_order_at.date()
         last_order_amount = session.execute(
             sa.select(sa.func.sum(Order.amount)).where(
                 Order.account_id == account_id,
+                Order.amount > 0,
                 Order.ordered_at >= day_start(day),
                 Order.ordered_at < day_start(day + timedelta(days=1)),
             )
