@@ -303,9 +303,9 @@ def test_a_bigger_credit_on_a_purchase_day_never_hides_the_purchase(db: Database
     with db.session() as session:
         status = account_status(session=session, account_id=account_id, now=NOW, tier_cadence=TIERS)
         full = load_facts(session=session, as_of=AS_OF, account_ids=[account_id])[account_id]
-        stored = load_facts(
-            session=session, as_of=AS_OF, account_ids=[account_id], summary=True
-        )[account_id]
+        stored = load_facts(session=session, as_of=AS_OF, account_ids=[account_id], summary=True)[
+            account_id
+        ]
     payload = status.to_dict()
     assert payload["last_order_at"].startswith("2026-06-01")
     assert payload["last_order_amount"] == 5000

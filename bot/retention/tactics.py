@@ -19,7 +19,7 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import yaml
 from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
+from bot.clock import local_day_start
 from bot.retention.dates import day_label
 from bot.retention.facts import AccountFacts, utc_value
 from bot.retention.signals import MODEL_SIGNAL_NAMES, SIGNAL_NAMES, median_gap_days
@@ -689,6 +690,7 @@ def recommend_tactics(
     rotation_days: int = 30,
     bank: Mapping[str, Tactic] | None = None,
     context: TacticContext | None = None,
+    tz: str | None = None,
 ) -> list[TacticPick]:
     """The best `limit` tactics for an account, each with a one-line why.
 
@@ -696,7 +698,8 @@ def recommend_tactics(
     kept varied (no two for exactly the same reason while another reason is
     available). Tactics shown (TacticExposure) or used (Touch.tactic_id) on the
     account within `rotation_days` drop below the unseen ones, so repeated calls
-    rotate; when everything fitting was seen, the least recently seen come back.
+    rotate; when everything fitting was seen, the least recently seen come back. The
+    advice stays put for the day in `tz`, the asking rep's time zone (UTC if unknown).
     With `record` (a surface name such as "card" or "reminder") the picks are
     stored as exposures; the caller commits.
     """
@@ -706,7 +709,13 @@ def recommend_tactics(
         raise ValueError(f"rotation_days must not be negative (got {rotation_days})")
     now = _utc(now)
     tactics = tactic_bank() if bank is None else bank
-    last_seen = _last_seen(session=session, account_id=account_id, now=now, days=rotation_days)
+    last_seen = _last_seen(
+        session=session,
+        account_id=account_id,
+        now=now,
+        days=rotation_days,
+        today=local_day_start(now, tz),
+    )
     picks = rank_tactics(
         tactics.values(),
         signals=signals,
@@ -841,18 +850,17 @@ def _explain(chosen: list[_Candidate]) -> list[TacticPick]:
 
 
 def _last_seen(
-    *, session: Session, account_id: int, now: datetime, days: int
+    *, session: Session, account_id: int, now: datetime, days: int, today: datetime
 ) -> dict[str, datetime]:
     """When each tactic was last shown or used on the account, within the window.
 
-    A tactic shown today only counts once a touch was logged after it: viewing the
-    card again the same day shows the same advice; the next day, or after a touch, it
-    rotates.
+    A tactic shown since `today` (the start of the rep's own day) only counts once a
+    touch was logged after it: viewing the card again the same day shows the same
+    advice; the next day, or after a touch, it rotates.
     """
     if days <= 0:
         return {}
     since = now - timedelta(days=days)
-    today = datetime.combine(now.date(), time(0), tzinfo=UTC)
     last_touch = session.exec(
         select(sa_func.max(Touch.touched_at)).where(Touch.account_id == account_id)
     ).one()

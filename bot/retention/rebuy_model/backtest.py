@@ -90,9 +90,7 @@ def run_backtest(
     orders = rows if isinstance(rows, OrderArrays) else order_arrays(rows)
     inputs = build_inputs(orders, cutoff=calibration_end, unit="weeks")
     if len(inputs) == 0:
-        raise BacktestError(
-            f"no account had ordered on or before {day_label(calibration_end)}"
-        )
+        raise BacktestError(f"no account had ordered on or before {day_label(calibration_end)}")
     fit = fit_rebuy_model(inputs, horizon_days=horizon_weeks * 7)
     scores = score_accounts(fit, inputs, horizon_days=horizon_weeks * 7)
     actual = _holdout_occasions(orders, inputs.codes, calibration_end, holdout_end)
