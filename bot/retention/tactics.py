@@ -169,15 +169,21 @@ class TacticContext:
     @functools.cached_property
     def _values(self) -> dict[str, str]:
         # Worked out once per account: every tactic in the bank asks for them.
-        values: dict[str, str] = {"occasions": f"{self.occasions:,}"}
+        # "{n} days" is only said for 2 days or more ("0 days ago", "bought on 1 days"
+        # never): a tactic whose why needs the number is left out below that.
+        values: dict[str, str] = {}
+        if self.occasions >= 2:
+            values["occasions"] = f"{self.occasions:,}"
         if self.days_since_order is not None:
-            values["days_since_order"] = f"{self.days_since_order:,}"
-            values["order_gap_text"] = f"Last order {self.days_since_order:,} days ago"
+            if self.days_since_order >= 2:
+                values["days_since_order"] = f"{self.days_since_order:,}"
+            values["order_gap_text"] = f"Last order {_days_ago(self.days_since_order)}"
         else:
             values["order_gap_text"] = "No order yet"
         if self.days_since_touch is not None:
-            values["days_since_touch"] = f"{self.days_since_touch:,}"
-            values["touch_gap_text"] = f"Your last touch was {self.days_since_touch:,} days ago"
+            if self.days_since_touch >= 2:
+                values["days_since_touch"] = f"{self.days_since_touch:,}"
+            values["touch_gap_text"] = f"Your last touch was {_days_ago(self.days_since_touch)}"
         else:
             values["touch_gap_text"] = "No touch is logged on this account yet"
         if self.contacts:
@@ -211,6 +217,17 @@ class TacticContext:
         return values
 
 
+def _days_ago(days: int) -> str:
+    """ "today", "yesterday", "12 days ago"."""
+    if days <= 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{days:,} days ago"
+
+
+# A touch this recent makes "reopen the conversation" advice pointless.
+TOUCH_LATELY_DAYS = 14
+
+
 def _quiet(context: TacticContext, days: int) -> bool:
     return context.days_since_order is not None and context.days_since_order >= days
 
@@ -240,6 +257,10 @@ PREMISES: dict[str, tuple[str, Callable[[TacticContext], bool]]] = {
     "one_contact": ("exactly one contact is on file", lambda c: c.contacts == 1),
     "has_contact": ("someone is on file to talk to", lambda c: c.contacts >= 1),
     "touched_before": ("a touch has been logged", lambda c: c.days_since_touch is not None),
+    "not_touched_lately": (
+        f"no touch in the last {TOUCH_LATELY_DAYS} days",
+        lambda c: c.days_since_touch is None or c.days_since_touch >= TOUCH_LATELY_DAYS,
+    ),
     "long_gap_since_touch": (
         "no touch and no order for six months or more",
         lambda c: (
