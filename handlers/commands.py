@@ -36,6 +36,7 @@ from handlers.common import (
     rep_today,
     snooze_and_confirm,
     user_today,
+    user_tz,
 )
 from handlers.interactions import any_of, open_plan_modal
 from handlers.log_command import (
@@ -277,7 +278,8 @@ def _code(text: str) -> str:
 
 
 def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> None:
-    today = user_today(runtime, user_id)
+    tz = user_tz(runtime, user_id)
+    today = runtime.today_in(tz)
     with runtime.db.session() as session:
         account_id, private = _card_lookup(session, request.args, share=request.share)
         if account_id is None:
@@ -291,6 +293,7 @@ def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> Non
             tier_cadence=runtime.tier_cadence,
             calendars=runtime.calendars,
             record_tactics=None,
+            tz=tz,
         )
     note_tactics_shown(runtime, status)
     reply(blocks.status_card(status))

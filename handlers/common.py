@@ -45,12 +45,16 @@ def rep_today(runtime: Runtime, rep: Rep | None) -> date:
     return runtime.today_in(rep.tz if rep else None)
 
 
-def user_today(runtime: Runtime, user_id: str | None) -> date:
-    """Today for the Slack user acting (their rep's zone; UTC when not a rep)."""
+def user_tz(runtime: Runtime, user_id: str | None) -> str | None:
+    """The Slack user's time zone, as their rep's (None when not a rep)."""
     with runtime.db.session() as session:
         rep = rep_for_slack_user(session=session, slack_user_id=user_id)
-        tz = rep.tz if rep else None
-    return runtime.today_in(tz)
+        return rep.tz if rep else None
+
+
+def user_today(runtime: Runtime, user_id: str | None) -> date:
+    """Today for the Slack user acting (their rep's zone; UTC when not a rep)."""
+    return runtime.today_in(user_tz(runtime, user_id))
 
 
 def current_rep(*, runtime: Runtime, client: WebClient, user_id: str) -> Rep | None:

@@ -175,6 +175,8 @@ def test_a_when_without_a_kind_is_kept_through_the_question(slack_app: SlackApp)
         ("log acme corp call tomorrow", "can't be logged in the future"),
         ("log acme corp call next friday", "can't be logged in the future"),
         ("log acme corp call in 2 days", "can't be logged in the future"),
+        ("log acme corp call 1 day from now", "can't be logged in the future"),
+        ("log acme corp call two weeks from now to agree prices", "in the future"),
     ],
 )
 def test_a_when_a_touch_cannot_have_is_refused(slack_app: SlackApp, text: str, says: str) -> None:
@@ -183,6 +185,31 @@ def test_a_when_a_touch_cannot_have_is_refused(slack_app: SlackApp, text: str, s
     assert says in reply["text"]
     assert "2026-06-16" not in reply["text"] and "2024-01-03" not in reply["text"]
     assert command_touches(slack_app) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "note"),
+    [
+        # A weekday that is also an English word, with more text after it: the note's.
+        ("meeting sat down with the buyer", TODAY, "sat down with the buyer"),
+        ("call sun is shining on the deal", TODAY, "sun is shining on the deal"),
+        ("email wed them the price list", TODAY, "wed them the price list"),
+        ("meeting may follow up in July", TODAY, "may follow up in July"),
+        # The same words as a day: the last word, or after "on"/"last".
+        ("meeting sat", date(2026, 6, 13), None),
+        ("meeting on sat sat down with the buyer", date(2026, 6, 13), "sat down with the buyer"),
+        ("meeting last sun lunch", date(2026, 6, 14), "lunch"),
+        ("call on wed", date(2026, 6, 10), None),
+        ("call on mar 3 renewal talk", date(2026, 3, 3), "renewal talk"),
+    ],
+)
+def test_weekday_words_are_a_day_only_where_they_can_be_one(
+    slack_app: SlackApp, text: str, day: date, note: str | None
+) -> None:
+    seed(slack_app)
+    slack_app.command(f"log acme corp {text}")
+    (touch,) = command_touches(slack_app)
+    assert (touch.touched_at.date(), touch.note) == (day, note)
 
 
 def test_a_stale_kind_button_with_a_future_day_logs_nothing(slack_app: SlackApp) -> None:

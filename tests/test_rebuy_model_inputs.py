@@ -86,13 +86,14 @@ def test_credits_and_zero_rows_are_never_occasions():
         ("acme", D0 + timedelta(days=5), -200.0),  # credit note
         ("acme", D0 + timedelta(days=9), 0.0),
         ("acme", D0 + timedelta(days=14), 80.0),
-        ("acme", D0 + timedelta(days=14), -30.0),  # credit on an order day: nets to 50
+        ("acme", D0 + timedelta(days=14), -300.0),  # a bigger credit on an order day
         ("refund-only", D0, -50.0),
     ]
     inputs = build_inputs(rows, cutoff=D0 + timedelta(days=21), unit="days")
     assert inputs.accounts == ["acme"]
     x, t_x, T, mean = _by_account(inputs, "acme")
-    assert (x, t_x, T, mean) == (1, 14, 21, 50.0)
+    # Day 14 is still a purchase, worth what was bought (credits never lower an occasion).
+    assert (x, t_x, T, mean) == (1, 14, 21, 80.0)
 
 
 def test_T_ends_at_the_data_cut_off_not_now():
@@ -138,12 +139,12 @@ def test_occasions_follow_the_definition(rows, extra_days):
     cutoff = D0 + timedelta(days=400 + extra_days)
     inputs = build_inputs(rows, cutoff=cutoff, unit="days")
     for account in {a for a, _, _ in rows}:
-        # The signals' occasion: a day whose rows net positive, worth its net amount.
-        net: dict = {}
+        # The signals' occasion: a day with a positive row, worth its positive rows.
+        bought: dict = {}
         for a, d, v in rows:
-            if a == account:
-                net[d] = net.get(d, 0.0) + v
-        days = sorted(d for d, value in net.items() if value > 0)
+            if a == account and v > 0:
+                bought[d] = bought.get(d, 0.0) + v
+        days = sorted(bought)
         if not days:
             assert account not in inputs.accounts
             continue
@@ -152,7 +153,7 @@ def test_occasions_follow_the_definition(rows, extra_days):
         assert t_x == (days[-1] - days[0]).days
         assert age == (cutoff - days[0]).days
         if x:
-            repeat_value = sum(net[d] for d in days[1:])
+            repeat_value = sum(bought[d] for d in days[1:])
             assert mean == pytest.approx(repeat_value / x)
     # Doubling every row (the same orders imported twice, on the same days) changes no
     # occasion count.

@@ -1,9 +1,10 @@
-"""One purchase occasion for signals and the re-buy model: a day whose rows net positive.
+"""One purchase occasion for signals and the re-buy model: a day with a positive row.
 
 The signals (facts) and the model's inputs (fit job, card scoring) both read occasions
-through `facts.purchase_occasions`; raw rows given to `build_inputs` are netted by the
-same rule. Messy rows: a same-day credit cancelling a sale, zero amounts, several rows a
-day, a credit on a day of its own, rows at the edges of the UTC day.
+through `facts.purchase_occasions`; raw rows given to `build_inputs` are grouped by the
+same rule. Messy rows: a credit on a purchase day (even one larger than the purchase),
+zero amounts, several rows a day, a credit on a day of its own, rows at the edges of
+the UTC day. An occasion is worth its day's positive rows; credits never lower it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ CUTOFF = date(2026, 5, 31)
 MESSY = {
     "Cancelled": [
         ("2026-01-05", 9, 400),  # occasion
-        ("2026-02-02", 9, 300),  # sale ...
-        ("2026-02-02", 16, -300),  # ... cancelled the same day: no occasion
+        ("2026-02-02", 9, 300),  # sale: an occasion worth 300 ...
+        ("2026-02-02", 16, -300),  # ... whatever credit lands the same day
         ("2026-03-02", 10, 0),  # zero row: no occasion
         ("2026-04-06", 11, 250),  # occasion
     ],
@@ -36,7 +37,7 @@ MESSY = {
         ("2026-01-10", 0, 100),  # three rows, one occasion worth 225
         ("2026-01-10", 12, 50),
         ("2026-01-10", 23, 75),
-        ("2026-02-10", 8, 500),  # sale with a partial same-day credit: worth 380
+        ("2026-02-10", 8, 500),  # sale with a same-day credit: worth 500
         ("2026-02-10", 9, -120),
         ("2026-03-15", 9, -80),  # credit on a day of its own: no occasion
         ("2026-05-01", 9, 60),  # occasion
@@ -45,19 +46,26 @@ MESSY = {
     "Only credits and zeros": [
         ("2026-01-20", 9, -50),
         ("2026-02-20", 9, 0),
-        ("2026-03-20", 9, 10),  # a sale cancelled by more than its value
-        ("2026-03-20", 10, -15),
+        ("2026-03-20", 9, -15),
+        ("2026-03-20", 10, 0),
+    ],
+    # The review's case: a real purchase and a bigger credit for an older order, one day.
+    "Credit on the purchase day": [
+        ("2026-01-10", 9, 4000),  # occasion
+        ("2026-05-01", 9, 5000),  # a real purchase: the last order ...
+        ("2026-05-01", 15, -6000),  # ... net negative that day, still a purchase
     ],
 }
-# The occasions by hand: account -> [(day, net value)].
+# The occasions by hand: account -> [(day, value of its positive rows)].
 EXPECTED = {
-    "Cancelled": [(date(2026, 1, 5), 400.0), (date(2026, 4, 6), 250.0)],
+    "Cancelled": [(date(2026, 1, 5), 400.0), (date(2026, 2, 2), 300.0), (date(2026, 4, 6), 250.0)],
     "Several a day": [
         (date(2026, 1, 10), 225.0),
-        (date(2026, 2, 10), 380.0),
+        (date(2026, 2, 10), 500.0),
         (date(2026, 5, 1), 60.0),
     ],
     "Only credits and zeros": [],
+    "Credit on the purchase day": [(date(2026, 1, 10), 4000.0), (date(2026, 5, 1), 5000.0)],
 }
 
 

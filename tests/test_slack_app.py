@@ -1181,3 +1181,35 @@ def test_bad_cadence_and_owner_input_is_explained(slack_app: SlackApp) -> None:
     assert "1 to 730 days" in reply["text"]
     _, reply = slack_app.command("owner acme corp nobody@nowhere.example")
     assert "No rep has the e-mail nobody@nowhere.example" in reply["text"]
+
+
+# ------------------------------------------------------------------ tactics all the rep's day
+
+
+def _card_tactics(slack_app: SlackApp, at) -> list[str]:
+    slack_app.runtime.clock = lambda: at
+    _, card = slack_app.command("acme corp")
+    return [t for t in all_text(card).split("\n") if t.startswith(("*1. ", "*2. ", "*3. "))]
+
+
+def test_the_cards_tactics_stay_the_same_all_of_a_los_angeles_reps_day(
+    slack_app: SlackApp,
+) -> None:
+    """UTC midnight is 17:00 in Los Angeles: the advice must not change mid-afternoon,
+    only once the rep's own day is over."""
+    from datetime import UTC, datetime
+
+    slack_app.double.add_user(ANA, email="ana@seller.example", tz="America/Los_Angeles")
+    with slack_app.db.transaction() as session:
+        ana = f.rep(session, "ana@seller.example", slack_user_id=ANA, tz="America/Los_Angeles")
+        acme = f.account(session, "Acme Corp", owner_id=ana.id, annual_value=50_000)
+        f.order(session, acme, "2025-03-01", 1200)
+        f.order(session, acme, "2025-05-01", 800)
+        f.contact(session, acme, "Carla Buyer")
+        f.touch(session, acme, "2026-04-10", slack_user_id=ANA, source="import")
+
+    afternoon = _card_tactics(slack_app, datetime(2026, 6, 15, 23, 30, tzinfo=UTC))  # 16:30
+    evening = _card_tactics(slack_app, datetime(2026, 6, 16, 0, 30, tzinfo=UTC))  # 17:30
+    next_day = _card_tactics(slack_app, datetime(2026, 6, 16, 7, 30, tzinfo=UTC))  # 00:30
+    assert afternoon and evening == afternoon
+    assert next_day != afternoon  # a new day in Los Angeles: the advice rotates

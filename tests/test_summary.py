@@ -42,7 +42,9 @@ def expected_summaries(session, today: date) -> dict[int, dict]:
     result = {}
     for account_id, by_day in days.items():
         net = {day: sum(a for _, a in rows) for day, rows in by_day.items()}
-        occasions = sorted(day for day, value in net.items() if value > 0)
+        # An occasion: a day with at least one positive row (credits never cancel one).
+        bought = {day for day, rows in by_day.items() if any(a > 0 for _, a in rows)}
+        occasions = sorted(bought)
         rows = [row for day_rows in by_day.values() for row in day_rows]
         gaps = [(b - a).days for a, b in itertools.pairwise(occasions)]
 
@@ -64,7 +66,7 @@ def expected_summaries(session, today: date) -> dict[int, dict]:
             "value_6m_cents": int(sum(net[d] for d in since(6)) * 100),
             "value_12m_cents": int(sum(net[d] for d in since(12)) * 100),
             "value_24m_cents": int(sum(net[d] for d in since(24)) * 100),
-            "occasions_24m": sum(1 for d in since(24) if net[d] > 0),
+            "occasions_24m": sum(1 for d in since(24) if d in bought),
         }
     return result
 

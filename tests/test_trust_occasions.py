@@ -36,7 +36,8 @@ BUYS_WELL_SEGMENTS = {"Champions", "Loyal", "Potential loyalists"}
 
 def _real_shaped(db: Database) -> int:
     """An account as CRM exports show it: a visit booked as three rows, a credit note
-    after the last purchase, a free sample, and a day whose credit cancels its order."""
+    after the last purchase, a free sample, and a day whose credit cancels its order
+    (still a purchase day: the credit lowers value, never the occasion count)."""
     with db.transaction() as session:
         acct = f.account(session, name="Atlas Supplies")
         for day, amount in [
@@ -48,7 +49,7 @@ def _real_shaped(db: Database) -> int:
             ("2026-03-20", 0),  # free sample on an order day
             ("2026-04-02", 0),  # free sample alone: not a purchase
             ("2026-04-20", 400),
-            ("2026-04-20", -400),  # order and its credit on one day: nothing bought
+            ("2026-04-20", -400),  # order and its credit on one day: still an occasion
             ("2026-05-20", -4800),  # credit note: after the last purchase
         ]:
             f.order(session, acct, day, amount)
@@ -60,16 +61,17 @@ def test_occasions_count_order_days_with_a_positive_amount(db: Database) -> None
     with db.session() as session:
         facts = load_facts(session=session, as_of=AS_OF, with_order_days=True)[account_id]
     assert facts.orders_count == 10
-    assert facts.occasions == 3
-    assert facts.order_days == [date(2026, 1, 10), date(2026, 2, 14), date(2026, 3, 20)]
+    assert facts.occasions == 4
+    days = [date(2026, 1, 10), date(2026, 2, 14), date(2026, 3, 20), date(2026, 4, 20)]
+    assert facts.order_days == days
     assert facts.credit_rows == 2
     assert facts.zero_rows == 2
-    assert facts.orders_text == "10 orders on 3 days (2 credits, 2 at zero)"
+    assert facts.orders_text == "10 orders on 4 days (2 credits, 2 at zero)"
     # The credit reduces value but is not the last order, and recency is not reset.
-    assert facts.last_order_day == date(2026, 3, 20)
+    assert facts.last_order_day == date(2026, 4, 20)
     assert facts.first_order_at.date() == date(2026, 1, 10)
     assert facts.total_value == pytest.approx(1550 + 900 + 1100 - 4800)
-    assert facts.window_orders == 3
+    assert facts.window_orders == 4
 
 
 def test_off_rhythm_needs_three_buying_days_not_three_rows(db: Database) -> None:
@@ -94,9 +96,9 @@ def test_card_shows_the_last_purchase_not_the_credit(db: Database) -> None:
     with db.session() as session:
         status = account_status(session=session, account_id=account_id, now=NOW, tier_cadence=TIERS)
     payload = status.to_dict()
-    assert payload["last_order_at"].startswith("2026-03-20")
-    assert payload["last_order_amount"] == 1100
-    assert payload["purchase_occasions"] == 3
+    assert payload["last_order_at"].startswith("2026-04-20")
+    assert payload["last_order_amount"] == 400  # what was bought, not net of the credit
+    assert payload["purchase_occasions"] == 4
     assert payload["orders_count"] == 10
 
 
@@ -219,7 +221,11 @@ def test_cdnow_scores_and_segments(sqlite_db: Database, cdnow_rows) -> None:
     by_day: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for c, day, value in cdnow_rows:
         by_day[c][day] += value
-    occasions = {c: sorted(d for d, v in days.items() if v > 0) for c, days in by_day.items()}
+    bought_on: dict[str, set[date]] = defaultdict(set)
+    for c, day, value in cdnow_rows:
+        if value > 0:
+            bought_on[c].add(day)
+    occasions = {c: sorted(bought_on[c]) for c in by_day}
     assert len(customers) == 23_570 and len(cdnow_rows) == 69_659
 
     with sqlite_db.session() as session:
@@ -283,3 +289,28 @@ def test_credits_outweighing_recent_orders_never_read_stopped_buying(db: Databas
         "Buying far less: credits outweigh the orders of the last 6 months (−$500 net) "
         "against $6,000 in the 6 before."
     )
+
+
+def test_a_bigger_credit_on_a_purchase_day_never_hides_the_purchase(db: Database) -> None:
+    """+$5,000 and −$6,000 (a credit for an older order) on 1 Jun: 1 Jun is the last
+    order, worth $5,000, on the card, in the summary and in the re-buy model's inputs."""
+    with db.transaction() as session:
+        acct = f.account(session, name="Credit Same Day")
+        f.order(session, acct, "2026-01-10", 8000)
+        f.order(session, acct, "2026-06-01", 5000)
+        f.order(session, acct, "2026-06-01", -6000)
+        account_id = acct.id
+    with db.session() as session:
+        status = account_status(session=session, account_id=account_id, now=NOW, tier_cadence=TIERS)
+        full = load_facts(session=session, as_of=AS_OF, account_ids=[account_id])[account_id]
+        stored = load_facts(session=session, as_of=AS_OF, account_ids=[account_id], summary=True)[
+            account_id
+        ]
+    payload = status.to_dict()
+    assert payload["last_order_at"].startswith("2026-06-01")
+    assert payload["last_order_amount"] == 5000
+    assert payload["purchase_occasions"] == 2
+    for facts in (full, stored):
+        assert facts.last_order_day == date(2026, 6, 1)
+        assert facts.occasions == 2
+        assert facts.total_value == pytest.approx(7000)  # the credit still lowers value

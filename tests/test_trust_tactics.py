@@ -49,6 +49,7 @@ HEALTHY = TacticContext(
 # For each premise: an account for which it holds, and one for which it is false.
 PREMISE_CASES = {
     "has_orders": ({}, {"occasions": 0, "days_since_order": None}),
+    "not_touched_lately": ({"days_since_touch": 14}, {"days_since_touch": 0}),
     "no_orders": ({"occasions": 0, "days_since_order": None}, {}),
     "one_occasion": ({"occasions": 1}, {}),
     "recent_buyer": ({}, {"days_since_order": 200}),
@@ -218,3 +219,39 @@ def test_a_touch_after_the_view_rotates_the_advice_the_same_day(db: Database) ->
             record_tactics="card",
         )
     assert after.tactics[0].id not in {p.id for p in first.tactics}
+
+
+@pytest.mark.parametrize("days", [0, 1])
+def test_no_why_says_0_days_or_1_days(days) -> None:
+    """An account touched and bought from today (or yesterday): every why offered reads
+    naturally, and a note to "reopen the conversation" is not offered at all."""
+    context = replace(HEALTHY, days_since_touch=days, days_since_order=days, occasions=1)
+    picks = rank_tactics(
+        tactic_bank().values(),
+        signals=ALL_FITS,
+        segment="Can't lose",
+        now=NOW,
+        limit=40,
+        context=context,
+    )
+    assert picks
+    for pick in picks:
+        assert not re.search(r"\b[01] days?\b", pick.why), pick.why
+    assert "personal-note" not in {pick.id for pick in picks}
+
+
+def test_the_personal_note_cites_a_true_gap() -> None:
+    note = tactic_bank()["personal-note"]
+    assert not premise_holds(note, replace(HEALTHY, days_since_touch=0))
+    assert not premise_holds(note, replace(HEALTHY, days_since_touch=13))
+    picks = rank_tactics(
+        [note],
+        signals=["touch_overdue"],
+        segment=None,
+        now=NOW,
+        context=replace(HEALTHY, days_since_touch=40),
+    )
+    assert [pick.why for pick in picks] == [
+        "Your last touch was 40 days ago; a short personal note reopens the conversation "
+        "without pressure."
+    ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.clock import local_day_start
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars
 from bot.retention.facts import AccountFacts, day_start, load_facts
@@ -31,7 +32,7 @@ from bot.retention.signals import (
 from bot.retention.signals import touch_schedule as schedule_of
 from bot.retention.tactics import TacticContext, TacticPick, rank_tactics, tactic_bank
 from bot.retention.urgency import reasons_once, urgency_key
-from models import Account, TacticExposure, Touch
+from models import Account, Rep, TacticExposure, Touch
 from models.types import UTCDateTime
 
 # Rotation window of the recommender (recommend_tactics' default): a tactic shown or used
@@ -204,13 +205,13 @@ def _as_utc(value) -> datetime:
 
 
 def _last_seen_by_account(
-    session: Session, account_ids: list[int], now: datetime
+    session: Session, account_ids: list[int], now: datetime, today: datetime
 ) -> dict[int, dict[str, datetime]]:
     """When each tactic was last shown or used on each account, within the rotation window
     (what `recommend_tactics` looks up one account at a time). As there, a tactic shown
-    today only counts once a touch was logged after it, so the advice stays put all day."""
+    since `today` (the start of the owner's own day) only counts once a touch was logged
+    after it, so the advice stays put all day."""
     since = now - timedelta(days=ROTATION_DAYS)
-    today = datetime.combine(now.date(), time(0), tzinfo=UTC)
     seen: dict[int, dict[str, datetime]] = defaultdict(dict)
     for chunk in _chunks(account_ids):
         last_touch = (
@@ -251,6 +252,18 @@ def _last_seen_by_account(
     return seen
 
 
+def _by_owner_day(
+    session: Session, items: list[DueAccount], now: datetime
+) -> dict[datetime, list[int]]:
+    """The accounts grouped by the start of their owner's day (the owner's time zone)."""
+    owners = {item.facts.owner_id for item in items}
+    zones = dict(session.execute(sa.select(Rep.id, Rep.tz).where(Rep.id.in_(owners))).all())
+    groups: dict[datetime, list[int]] = defaultdict(list)
+    for item in items:
+        groups[local_day_start(now, zones.get(item.facts.owner_id))].append(item.account_id)
+    return groups
+
+
 def _pick_tactics(items: list[DueAccount], session: Session, now: datetime, as_of: date) -> None:
     """One tactic per due account, as `recommend_tactics(limit=1)` would pick it: the
     account's signals, RFM segment and numbers (a tactic whose premise is false for it is
@@ -258,7 +271,9 @@ def _pick_tactics(items: list[DueAccount], session: Session, now: datetime, as_o
     if not items:
         return
     bank = tactic_bank().values()
-    seen = _last_seen_by_account(session, [item.account_id for item in items], now)
+    seen: dict[int, dict[str, datetime]] = {}
+    for today, ids in _by_owner_day(session, items, now).items():
+        seen.update(_last_seen_by_account(session, ids, now, today))
     cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now)
     for item in items:
         rfm = score_account(item.facts, cutoffs=cutoffs, as_of=as_of)

@@ -3,10 +3,11 @@
 Everything is computed "as of" a day: orders and touches after the end of that
 day (UTC) are ignored, so `--as-of` replays the past faithfully.
 
-A purchase *occasion* is a distinct order day (UTC) whose rows sum to a positive
-amount: two rows on one day are one occasion, a credit note (negative amount)
-reduces value but is never an occasion and never resets recency, and a zero-amount
-row (a free sample) is not an occasion either. Frequency, the usual gap, off-rhythm
+A purchase *occasion* is a distinct order day (UTC) with at least one positive order
+row: two rows on one day are one occasion, a credit note (negative amount) reduces
+value but is never an occasion and never resets recency (not even when it lands on
+the day of a real purchase), and a zero-amount row (a free sample) is not an occasion
+either. Frequency, the usual gap, off-rhythm
 and RFM all count occasions; the raw row counts are kept for the card's
 "12 orders on 9 days".
 """
@@ -60,14 +61,18 @@ def _utc_day_postgresql(element, compiler, **kw):
 
 
 def order_days(*, end: datetime, where=sa.true()):
-    """One row per account and order day before `end`: the day's net amount, its rows,
-    how many of them were credits or zero, and its first and last timestamps."""
+    """One row per account and order day before `end`: the day's net amount, the sum of
+    its positive rows, its rows, how many of them were credits or zero, and its first
+    and last timestamps."""
     day = utc_day(Order.ordered_at)
     return (
         sa.select(
             Order.account_id.label("account_id"),
             day.label("day"),
             sa.func.sum(Order.amount).label("amount"),
+            sa.func.sum(sa.case((Order.amount > 0, Order.amount), else_=0)).label(
+                "positive_amount"
+            ),
             sa.func.count().label("rows"),
             sa.func.sum(sa.case((Order.amount < 0, 1), else_=0)).label("credit_rows"),
             sa.func.sum(sa.case((Order.amount == 0, 1), else_=0)).label("zero_rows"),
@@ -81,18 +86,23 @@ def order_days(*, end: datetime, where=sa.true()):
 
 
 def is_occasion(daily):
-    """THE purchase-occasion rule, on a row of `order_days`: the day's rows net positive.
-    Signals, RFM, the card and the re-buy model's inputs all go through it."""
-    return daily.c.amount > 0
+    """THE purchase-occasion rule, on a row of an order-day subquery (`order_days` here,
+    `summary.daily_cents`): the day has at least one positive row, i.e. rows that are
+    neither credits nor zero. Signals, RFM, the card, the summary and the re-buy model's
+    inputs all go through it (`rebuy_model.inputs.day_occasions` on raw rows)."""
+    return daily.c.rows > daily.c.credit_rows + daily.c.zero_rows
 
 
 def purchase_occasions(*, end: datetime | None = None, where=sa.true(), daily=None):
     """One row per purchase occasion before `end`: (account_id, day, amount), the amount
-    being the day's net value. The re-buy model reads its inputs from here. `daily`: an
+    being the sum of the day's positive rows (what was bought; credits are not netted
+    into an occasion's value). The re-buy model reads its inputs from here. `daily`: an
     `order_days` subquery already built (load_facts reuses its own)."""
     if daily is None:
         daily = order_days(end=end, where=where)
-    return sa.select(daily.c.account_id, daily.c.day, daily.c.amount).where(is_occasion(daily))
+    return sa.select(daily.c.account_id, daily.c.day, daily.c.positive_amount).where(
+        is_occasion(daily)
+    )
 
 
 @dataclass
@@ -110,7 +120,7 @@ class AccountFacts:
     # Last and first purchase occasion (credits and zero rows never count).
     last_order_at: datetime | None = None
     first_order_at: datetime | None = None
-    # Purchase occasions (distinct order days with a positive amount).
+    # Purchase occasions (distinct order days with at least one positive row).
     occasions: int = 0
     # Order rows of every kind, and how many of them were credits or zero amounts.
     orders_count: int = 0

@@ -38,6 +38,7 @@ from bot.retention.facts import (
     RFM_WINDOW_MONTHS,
     AccountFacts,
     day_start,
+    is_occasion,
     months_back,
     order_days,
     utc_value,
@@ -187,7 +188,7 @@ def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float
     end = day_start(as_of + timedelta(days=1))
     since = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
     daily = order_days(end=end)
-    bought = daily.c.amount > 0
+    bought = is_occasion(daily)
     in_window = daily.c.first_at >= since
     rows = session.execute(
         sa.select(

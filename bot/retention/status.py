@@ -178,11 +178,13 @@ def account_status(
     record_tactics: str | None = None,
     tactic_limit: int = 3,
     calendars: Calendars | None = None,
+    tz: str | None = None,
 ) -> AccountStatus:
     """Everything on the status card for one account, as of `as_of` (default: today, UTC).
 
     `record_tactics` names the surface (e.g. "card") when the suggested tactics are
-    shown to a rep, so the next suggestions rotate; the caller commits.
+    shown to a rep, so the next suggestions rotate; the caller commits. `tz`: the asking
+    rep's time zone (the suggested tactics stay the same all of their day).
     """
     as_of = as_of or now.date()
     loaded = load_facts(
@@ -204,11 +206,13 @@ def account_status(
     owner = session.get(Rep, facts.owner_id) if facts.owner_id else None
     last_order_amount = None
     if facts.last_order_at is not None:
-        # The whole last buying day, net of any credit booked that day.
+        # The last occasion's value: what was bought that day (its positive rows; a
+        # credit booked the same day is for an older order and shows in the totals).
         day = facts.last_order_at.date()
         last_order_amount = session.execute(
             sa.select(sa.func.sum(Order.amount)).where(
                 Order.account_id == account_id,
+                Order.amount > 0,
                 Order.ordered_at >= day_start(day),
                 Order.ordered_at < day_start(day + timedelta(days=1)),
             )
@@ -264,6 +268,7 @@ def account_status(
         limit=tactic_limit,
         record=record_tactics,
         context=TacticContext.of(facts, as_of=as_of, monetary_score=rfm.monetary),
+        tz=tz,
     )
     return AccountStatus(
         id=account_id,

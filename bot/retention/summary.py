@@ -4,8 +4,8 @@ Every writer of orders (the importer, the CRM sync, the demo) calls `refresh_sum
 for the accounts it touched, in the same transaction as the orders, so the summary
 never disagrees with them. `rebuy db rebuild-summary` recomputes every row.
 
-Occasions are the purchase occasions of bot/retention/facts.py (a UTC order day whose
-rows sum to a positive amount); money is summed in integer cents. The windowed values
+Occasions are the purchase occasions of bot/retention/facts.py (`is_occasion`: a UTC
+order day with at least one positive row); money is summed in integer cents. The windowed values
 (last 6, 12 and 24 months) are as of the day of the refresh (`windows_on`); a read for
 another day moves them with the orders between the two windows' edges
 (`bot/retention/summary_read.py`).
@@ -19,7 +19,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.retention.facts import RFM_WINDOW_MONTHS, day_start, months_back, utc_day
+from bot.retention.facts import RFM_WINDOW_MONTHS, day_start, is_occasion, months_back, utc_day
 from models import AccountSummary, Order
 
 SUMMARY = AccountSummary.__table__  # type: ignore[attr-defined]
@@ -57,7 +57,7 @@ def daily_cents(*, where=sa.true()):
 def _summary_select(scope, today: date):
     """INSERT ... SELECT body: every fact of the accounts in `scope`, grouped in SQL."""
     daily = daily_cents(where=scope).subquery("order_day")
-    bought = daily.c.net > 0
+    bought = is_occasion(daily)
     end = day_start(today + timedelta(days=1))
 
     def since(months: int):

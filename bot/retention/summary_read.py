@@ -22,6 +22,7 @@ from bot.retention.facts import (
     AccountFacts,
     day_start,
     fill_from_orders,
+    is_occasion,
     months_back,
     utc_value,
 )
@@ -114,7 +115,7 @@ def _move_windows(
             sa.select(
                 daily.c.account_id,
                 sa.func.sum(daily.c.net),
-                sa.func.sum(sa.case((daily.c.net > 0, 1), else_=0)),
+                sa.func.sum(sa.case((is_occasion(daily), 1), else_=0)),
             ).group_by(daily.c.account_id)
         )
         for account_id, net, occasions in rows:

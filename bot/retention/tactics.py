@@ -19,7 +19,7 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import yaml
 from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
+from bot.clock import local_day_start
 from bot.retention.dates import day_label
 from bot.retention.facts import AccountFacts, utc_value
 from bot.retention.signals import MODEL_SIGNAL_NAMES, SIGNAL_NAMES, median_gap_days
@@ -168,15 +169,21 @@ class TacticContext:
     @functools.cached_property
     def _values(self) -> dict[str, str]:
         # Worked out once per account: every tactic in the bank asks for them.
-        values: dict[str, str] = {"occasions": f"{self.occasions:,}"}
+        # "{n} days" is only said for 2 days or more ("0 days ago", "bought on 1 days"
+        # never): a tactic whose why needs the number is left out below that.
+        values: dict[str, str] = {}
+        if self.occasions >= 2:
+            values["occasions"] = f"{self.occasions:,}"
         if self.days_since_order is not None:
-            values["days_since_order"] = f"{self.days_since_order:,}"
-            values["order_gap_text"] = f"Last order {self.days_since_order:,} days ago"
+            if self.days_since_order >= 2:
+                values["days_since_order"] = f"{self.days_since_order:,}"
+            values["order_gap_text"] = f"Last order {_days_ago(self.days_since_order)}"
         else:
             values["order_gap_text"] = "No order yet"
         if self.days_since_touch is not None:
-            values["days_since_touch"] = f"{self.days_since_touch:,}"
-            values["touch_gap_text"] = f"Your last touch was {self.days_since_touch:,} days ago"
+            if self.days_since_touch >= 2:
+                values["days_since_touch"] = f"{self.days_since_touch:,}"
+            values["touch_gap_text"] = f"Your last touch was {_days_ago(self.days_since_touch)}"
         else:
             values["touch_gap_text"] = "No touch is logged on this account yet"
         if self.contacts:
@@ -210,6 +217,17 @@ class TacticContext:
         return values
 
 
+def _days_ago(days: int) -> str:
+    """ "today", "yesterday", "12 days ago"."""
+    if days <= 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{days:,} days ago"
+
+
+# A touch this recent makes "reopen the conversation" advice pointless.
+TOUCH_LATELY_DAYS = 14
+
+
 def _quiet(context: TacticContext, days: int) -> bool:
     return context.days_since_order is not None and context.days_since_order >= days
 
@@ -239,6 +257,10 @@ PREMISES: dict[str, tuple[str, Callable[[TacticContext], bool]]] = {
     "one_contact": ("exactly one contact is on file", lambda c: c.contacts == 1),
     "has_contact": ("someone is on file to talk to", lambda c: c.contacts >= 1),
     "touched_before": ("a touch has been logged", lambda c: c.days_since_touch is not None),
+    "not_touched_lately": (
+        f"no touch in the last {TOUCH_LATELY_DAYS} days",
+        lambda c: c.days_since_touch is None or c.days_since_touch >= TOUCH_LATELY_DAYS,
+    ),
     "long_gap_since_touch": (
         "no touch and no order for six months or more",
         lambda c: (
@@ -689,6 +711,7 @@ def recommend_tactics(
     rotation_days: int = 30,
     bank: Mapping[str, Tactic] | None = None,
     context: TacticContext | None = None,
+    tz: str | None = None,
 ) -> list[TacticPick]:
     """The best `limit` tactics for an account, each with a one-line why.
 
@@ -696,7 +719,8 @@ def recommend_tactics(
     kept varied (no two for exactly the same reason while another reason is
     available). Tactics shown (TacticExposure) or used (Touch.tactic_id) on the
     account within `rotation_days` drop below the unseen ones, so repeated calls
-    rotate; when everything fitting was seen, the least recently seen come back.
+    rotate; when everything fitting was seen, the least recently seen come back. The
+    advice stays put for the day in `tz`, the asking rep's time zone (UTC if unknown).
     With `record` (a surface name such as "card" or "reminder") the picks are
     stored as exposures; the caller commits.
     """
@@ -706,7 +730,13 @@ def recommend_tactics(
         raise ValueError(f"rotation_days must not be negative (got {rotation_days})")
     now = _utc(now)
     tactics = tactic_bank() if bank is None else bank
-    last_seen = _last_seen(session=session, account_id=account_id, now=now, days=rotation_days)
+    last_seen = _last_seen(
+        session=session,
+        account_id=account_id,
+        now=now,
+        days=rotation_days,
+        today=local_day_start(now, tz),
+    )
     picks = rank_tactics(
         tactics.values(),
         signals=signals,
@@ -841,18 +871,17 @@ def _explain(chosen: list[_Candidate]) -> list[TacticPick]:
 
 
 def _last_seen(
-    *, session: Session, account_id: int, now: datetime, days: int
+    *, session: Session, account_id: int, now: datetime, days: int, today: datetime
 ) -> dict[str, datetime]:
     """When each tactic was last shown or used on the account, within the window.
 
-    A tactic shown today only counts once a touch was logged after it: viewing the
-    card again the same day shows the same advice; the next day, or after a touch, it
-    rotates.
+    A tactic shown since `today` (the start of the rep's own day) only counts once a
+    touch was logged after it: viewing the card again the same day shows the same
+    advice; the next day, or after a touch, it rotates.
     """
     if days <= 0:
         return {}
     since = now - timedelta(days=days)
-    today = datetime.combine(now.date(), time(0), tzinfo=UTC)
     last_touch = session.exec(
         select(sa_func.max(Touch.touched_at)).where(Touch.account_id == account_id)
     ).one()

@@ -1,7 +1,9 @@
 """When a touch happened, as a rep types it after `/account log acme call`:
 "today", "yesterday", "2 days ago", "a week ago", "Mon" / "last monday" (the most recent
-one before today), "on 3 Dec", "Dec 3 2025", "2026-12-01"; "tomorrow", "next friday"
-and "in 2 days" are read only to be refused. Dates are read by
+one before today), "on 3 Dec", "Dec 3 2025", "2026-12-01"; "tomorrow", "next friday",
+"in 2 days" and "1 day from now" are read only to be refused. A weekday written as a
+word that is also English ("sat", "sun", "wed") is a day only as the last word of the
+text or after "on"/"last": "meeting sat down with the buyer" is a note. Dates are read by
 python-dateutil; every answer is a day in the rep's own calendar (`today` is theirs),
 never in the future and at most MAX_DAYS_BACK days back."""
 
@@ -37,6 +39,9 @@ WEEKDAYS = {
     "sun": 6,
     "sunday": 6,
 }
+# Weekday abbreviations that are also English words: a day only when nothing follows them
+# or after "on"/"last" ("on sat", "last sun"), else they belong to the note.
+AMBIGUOUS_WEEKDAYS = frozenset({"sat", "sun", "wed"})
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 0, "months": 0}
 _MONTH = re.compile(
@@ -80,6 +85,9 @@ def _relative(words: list[str], today: date) -> When | None:
             if _UNITS[words[2]]:
                 return When(today + timedelta(days=count * _UNITS[words[2]]), 3)
             return When(today + relativedelta(months=count), 3)
+    ahead = _from_now(words, today)
+    if ahead is not None:
+        return ahead
     lead = 1 if first in ("last", "on") and len(words) > 1 else 0
     weekday = WEEKDAYS.get(words[lead].rstrip("."))
     if weekday is not None:
@@ -93,6 +101,27 @@ def _relative(words: list[str], today: date) -> When | None:
             return When(today - timedelta(days=count * _UNITS[words[1]]), 3)
         return When(today - relativedelta(months=count), 3)
     return None
+
+
+def _count(word: str) -> int | None:
+    return int(word) if word.isdigit() and len(word) <= 4 else _NUMBERS.get(word)
+
+
+def _from_now(words: list[str], today: date) -> When | None:
+    """N days/weeks/months from now: a day still to come (read to be refused)."""
+    if len(words) < 4 or words[1] not in _UNITS or words[2:4] != ["from", "now"]:
+        return None
+    count = _count(words[0])
+    if not count:
+        return None
+    if _UNITS[words[1]]:
+        return When(today + timedelta(days=count * _UNITS[words[1]]), 4)
+    return When(today + relativedelta(months=count), 4)
+
+
+def _an_english_word(when: When, words: list[str]) -> bool:
+    """A bare "sat"/"sun"/"wed" with more text after it: the note's word, not a day."""
+    return when.words == 1 and words[0].rstrip(".") in AMBIGUOUS_WEEKDAYS and len(words) > 1
 
 
 def _calendar_date(words: list[str], today: date) -> When | None:
@@ -135,7 +164,7 @@ def read_when(words: list[str], *, today: date) -> When | None:
     if not cleaned or not cleaned[0]:
         return None
     when = _relative(cleaned, today) or _calendar_date(cleaned, today)
-    if when is None:
+    if when is None or _an_english_word(when, cleaned):
         return None
     check_touch_day(when.day, today=today)
     return when

@@ -1,11 +1,12 @@
 """From order rows to the models' inputs: per account (x, t_x, T, mean repeat value).
 
 A purchase occasion is the signals' (bot/retention/facts.py, `is_occasion`): a distinct
-order day (UTC) whose rows net to a positive amount, worth that net amount. A same-day
-credit lowers (or cancels) the day; a credit on a day of its own, and zero rows, are
-never occasions. From the database the rows come already as occasions
-(`facts.purchase_occasions`, see fit_job); raw rows (a file, the benchmark, tests) are
-netted per day here by the same rule, and a test checks both agree on messy rows.
+order day (UTC) with at least one positive row, worth the sum of that day's positive
+rows. Credits (negative rows) and zero rows are never occasions and never lower one:
+a credit is for an older order, whatever day it lands on. From the database the rows
+come already as occasions (`facts.purchase_occasions`, see fit_job); raw rows (a file,
+the benchmark, tests) are grouped per day here by the same rule, and a test checks both
+agree on messy rows.
 
     x    = occasions after the first one (repeat occasions);
     t_x  = time from the first occasion to the last one;
@@ -111,24 +112,23 @@ def build_inputs(
     )
 
 
-def net_occasions(
+def day_occasions(
     account_codes: np.ndarray, day_ordinals: np.ndarray, amounts: np.ndarray, *, cutoff_ordinal: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The purchase occasions in raw rows (facts.is_occasion's rule on arrays): one per
-    account and day on or before the cut-off whose rows net positive, with that net
-    value. Sorted by account, then day."""
-    keep = day_ordinals <= cutoff_ordinal
+    account and day on or before the cut-off with at least one positive row, worth the
+    sum of its positive rows. Sorted by account, then day."""
+    # Credits and zero rows never make or lower an occasion: only positive rows count.
+    keep = (day_ordinals <= cutoff_ordinal) & (amounts > 0)
     codes, days, values = account_codes[keep], day_ordinals[keep], amounts[keep]
     if codes.size == 0:
         return codes, days, values.astype(float)
-    # One key per (account, day): the day's rows, credits and zeros included, net out.
+    # One key per (account, day) with a positive row: an occasion worth their sum.
     day_base = int(days.min())
     span = cutoff_ordinal - day_base + 1
     keys, inverse = np.unique(codes * span + (days - day_base), return_inverse=True)
-    net = np.bincount(inverse, weights=values)
-    bought = net > 0
-    keys = keys[bought]
-    return keys // span, keys % span + day_base, net[bought]
+    value = np.bincount(inverse, weights=values)
+    return keys // span, keys % span + day_base, value
 
 
 def build_inputs_from_arrays(
@@ -143,7 +143,7 @@ def build_inputs_from_arrays(
     """The vectorised core: account_codes index into `accounts`, days are date ordinals."""
     per_unit = unit_days(unit)
     cutoff_ordinal = cutoff.toordinal()
-    occ_code, occ_day, occasion_value = net_occasions(
+    occ_code, occ_day, occasion_value = day_occasions(
         account_codes, day_ordinals, amounts, cutoff_ordinal=cutoff_ordinal
     )
     empty = np.empty(0)
