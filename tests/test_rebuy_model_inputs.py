@@ -196,10 +196,13 @@ def test_days_or_weeks_change_only_alpha(seed, accounts):
     assert fit_days.log_likelihood == pytest.approx(
         fit_weeks.log_likelihood - days.x.sum() * np.log(7), rel=1e-9
     )
-    assert in_days.r == pytest.approx(in_weeks.r, rel=1e-6)
-    assert in_days.a == pytest.approx(in_weeks.a, rel=1e-6)
-    assert in_days.b == pytest.approx(in_weeks.b, rel=1e-6)
-    assert in_days.alpha == pytest.approx(7 * in_weeks.alpha, rel=1e-6)
+    # Parameters to the optimiser's precision (a stop at a near-zero gradient counts as
+    # converged: scipy 1.17's L-BFGS-B may end there "ABNORMAL"), far tighter than any
+    # difference a unit could make.
+    assert in_days.r == pytest.approx(in_weeks.r, rel=1e-5)
+    assert in_days.a == pytest.approx(in_weeks.a, rel=1e-5)
+    assert in_days.b == pytest.approx(in_weeks.b, rel=1e-5)
+    assert in_days.alpha == pytest.approx(7 * in_weeks.alpha, rel=1e-5)
 
 
 # --- back-test ----------------------------------------------------------------------------
