@@ -91,7 +91,6 @@ def account(
 ) -> None:
     """Show one account's status card: health, orders, touches, tactics."""
     from bot.retention.lookup import find_account_id
-    from bot.retention.report import check_as_of
     from bot.retention.status import account_status
     from bot.terminal import status_card
 
@@ -102,6 +101,8 @@ def account(
         # A read: no write lock, so a long import elsewhere never blocks a look-up.
         with runtime.db.session() as session:
             if day is not None:
+                from bot.retention.report import check_as_of
+
                 check_as_of(session=session, as_of=day, today=runtime.today())
             account_id = find_account_id(session=session, query=query)
             status = account_status(

@@ -123,22 +123,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _calendar_and_window(self) -> Settings:
-        import holidays
-
-        supported = holidays.list_supported_countries()
-        if self.holiday_country and self.holiday_country not in supported:
-            raise ValueError(
-                f"HOLIDAY_COUNTRY {self.holiday_country!r} is not a country code the "
-                "holidays package knows (use e.g. US, DE, GB)"
-            )
-        if self.holiday_subdivision and (
-            not self.holiday_country
-            or self.holiday_subdivision not in supported[self.holiday_country]
-        ):
-            raise ValueError(
-                f"HOLIDAY_SUBDIVISION {self.holiday_subdivision!r} is not a subdivision of "
-                f"HOLIDAY_COUNTRY {self.holiday_country!r}"
-            )
+        _check_holiday_region(self.holiday_country, self.holiday_subdivision)
         if self.reminder_cutoff <= self.reminder_time:
             raise ValueError(
                 f"REMINDER_CUTOFF ({self.reminder_cutoff:%H:%M}) must be after "
@@ -170,3 +155,32 @@ class Settings(BaseSettings):
         if tier and tier in self.rebuy_tier_cadence:
             return self.rebuy_tier_cadence[tier]
         return max(self.rebuy_tier_cadence.values())
+
+
+def _check_holiday_region(country: str | None, subdivision: str | None) -> None:
+    """HOLIDAY_COUNTRY / HOLIDAY_SUBDIVISION must be known to the holidays package.
+
+    Asks for that one country only: listing every supported country imports all of the
+    package's ~250 country modules, which cost more than the rest of a CLI command.
+    """
+    if subdivision and not country:
+        raise ValueError(f"HOLIDAY_SUBDIVISION {subdivision!r} needs a HOLIDAY_COUNTRY")
+    if not country:
+        return
+    import holidays
+
+    try:
+        holidays.country_holidays(country)
+    except NotImplementedError:
+        raise ValueError(
+            f"HOLIDAY_COUNTRY {country!r} is not a country code the "
+            "holidays package knows (use e.g. US, DE, GB)"
+        ) from None
+    if subdivision:
+        try:
+            holidays.country_holidays(country, subdiv=subdivision)
+        except NotImplementedError:
+            raise ValueError(
+                f"HOLIDAY_SUBDIVISION {subdivision!r} is not a subdivision of "
+                f"HOLIDAY_COUNTRY {country!r}"
+            ) from None

@@ -16,8 +16,8 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -25,6 +25,9 @@ from bot.retention.away_dates import MAX_AWAY_DAYS
 from bot.retention.dates import span_label, weekday_label
 from bot.retention.errors import InvalidInput
 from models import AwayPeriod, Rep
+
+if TYPE_CHECKING:
+    import holidays
 
 # Looking further than this for the next working day means the calendar is broken.
 MAX_DAYS_OFF_IN_A_ROW = 60
@@ -110,6 +113,8 @@ _LOCK = threading.Lock()
 
 @lru_cache(maxsize=64)
 def _country_holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    import holidays
+
     return holidays.country_holidays(country, subdiv=subdivision)
 
 
@@ -123,6 +128,8 @@ def _weekdays_through(day: date) -> int:
 @lru_cache(maxsize=512)
 def _weekday_holidays(country: str, subdivision: str | None, year: int) -> list[date]:
     """The year's public holidays that fall on a weekday, sorted."""
+    import holidays
+
     table = holidays.country_holidays(country, subdiv=subdivision, years=year)
     return sorted(day for day in table if day.weekday() < 5 and day.year == year)
 
@@ -142,6 +149,8 @@ def calendar_for(country: str | None, subdivision: str | None = None) -> WorkCal
         if sub:
             raise InvalidInput(f"Subdivision {sub} needs a country (e.g. DE with BY).")
         return WorkCalendar()
+    import holidays  # lazily: a CLI command without holidays never pays for it
+
     supported = holidays.list_supported_countries()
     if code not in supported:
         raise InvalidInput(
@@ -157,6 +166,8 @@ def calendar_for(country: str | None, subdivision: str | None = None) -> WorkCal
 
 @lru_cache(maxsize=512)
 def _alpha2(code: str) -> str:
+    import holidays
+
     return holidays.country_holidays(code).country
 
 

@@ -3,14 +3,13 @@ punctuation and typos, honest when several accounts fit."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from rapidfuzz import fuzz, process
 from sqlmodel import Session
 
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
+from bot.retention.name_index import name_index
 from bot.retention.names import normalize_name
 from models import Account
 
@@ -128,71 +127,28 @@ def find_account_match(*, session: Session, query: str) -> Match:
     return Match(_fuzzy(session=session, query=query, key=key), "fuzzy")
 
 
-@dataclass(frozen=True)
-class _NameIndex:
-    ids: list[int]
-    names: list[str]
-    keys: list[str]
-
-
-# (database URL, fingerprint) -> names, so a typo does not reload 100,000 names each time.
-# The fingerprint changes with any insert, delete or rename, so it is never stale.
-_NAME_INDEXES: dict[tuple[str, tuple], _NameIndex] = {}
-_NAME_INDEXES_KEPT = 4
-_NAME_INDEXES_LOCK = threading.Lock()
-
-
-def _name_index(session: Session) -> _NameIndex:
-    fingerprint = tuple(
-        session.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.max(Account.id),
-                sa.func.sum(sa.func.length(Account.name_key)),
-                sa.func.max(Account.updated_at),
-                sa.func.count(Account.archived_at),
-            )
-        ).one()
-    )
-    key = (str(session.get_bind().url), fingerprint)
-    with _NAME_INDEXES_LOCK:
-        index = _NAME_INDEXES.get(key)
-    if index is None:
-        rows = session.execute(
-            sa.select(Account.id, Account.name, Account.name_key).where(
-                Account.archived_at.is_(None)
-            )
-        ).all()
-        index = _NameIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
-        with _NAME_INDEXES_LOCK:
-            while len(_NAME_INDEXES) >= _NAME_INDEXES_KEPT:
-                _NAME_INDEXES.pop(next(iter(_NAME_INDEXES)))
-            _NAME_INDEXES[key] = index
-    return index
-
-
 def _fuzzy(*, session: Session, query: str, key: str) -> int:
-    index = _name_index(session)
+    # rapidfuzz only here: an exact look-up (most of them) never imports it.
+    from rapidfuzz import fuzz, process
+
+    index = name_index(session)
     if not index.ids:
         raise AccountNotFound(query, empty=True)
-    # A cheap whole-string pass finds typos fast; WRatio (which also weighs partial and
-    # token matches) then ranks those few, or the whole list when the cheap pass found none.
-    shortlist = process.extract(
-        key, index.keys, scorer=fuzz.QRatio, limit=20, score_cutoff=SUGGEST_AT
+    # The names sharing most word features with what was typed (an index built once per
+    # change of the names); rapidfuzz scores only those. A cheap whole-string pass finds
+    # typos fast; WRatio (which also weighs partial and token matches) then ranks those
+    # few, or the whole shortlist when the cheap pass found none.
+    shortlist = {position: index.keys[position] for position in index.candidates(key)}
+    quick = process.extract(key, shortlist, scorer=fuzz.QRatio, limit=20, score_cutoff=SUGGEST_AT)
+    if quick:
+        shortlist = {m[2]: m[0] for m in quick}
+    matches = process.extract(
+        key,
+        shortlist,
+        scorer=fuzz.WRatio,
+        limit=MAX_CANDIDATES,
+        score_cutoff=None if quick else SUGGEST_AT,
     )
-    positions = [m[2] for m in shortlist]
-    if positions:
-        matches = process.extract(
-            key,
-            {position: index.keys[position] for position in positions},
-            scorer=fuzz.WRatio,
-            limit=MAX_CANDIDATES,
-        )
-        matches = [(name, score, position) for name, score, position in matches]
-    else:
-        matches = process.extract(
-            key, index.keys, scorer=fuzz.WRatio, limit=MAX_CANDIDATES, score_cutoff=SUGGEST_AT
-        )
     if not matches:
         raise AccountNotFound(query)
     # WRatio finds candidates but rewards letters inside a word ("the" in
@@ -238,6 +194,8 @@ def word_score(query_key: str, name_key: str) -> float:
     typed = query_key.split()
     if not typed or not words:
         return 0.0
+    from rapidfuzz import fuzz
+
     return sum(max(fuzz.ratio(t, w) for w in words) for t in typed) / len(typed)
 
 

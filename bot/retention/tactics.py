@@ -350,7 +350,9 @@ def _default_bank() -> dict[str, Tactic]:
 
 def _load(path: Path) -> dict[str, Tactic]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's C loader when the wheel has it: ~10× faster on the bundled bank.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except yaml.YAMLError as error:
         raise ValueError(f"{path.name}: not valid YAML: {error}") from error
     entries = data.get("tactics") if isinstance(data, dict) else None
