@@ -20,12 +20,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.bench_slack import NOW, REPS, SECRET, percentile, rep_user
+from handlers.common import SLOW
+from handlers.errors import DATABASE_BUSY, DATABASE_DOWN, SORRY
 from tests.slack_double import SlackDouble
 from tests.slack_signing import FORM, post_signed, slash_command_body
 
 REP_TZ = "Europe/Berlin"  # every bench rep's Slack time zone (see bench_load.main)
 CHECK_EVERY = 1.0  # seconds between looks at the reminder runs
-ANSWER_LIMIT = 30.0  # seconds a command's card may take before the next command is sent
+APOLOGIES = {SORRY, DATABASE_DOWN, DATABASE_BUSY}
+ANSWER_LIMIT = 60.0  # seconds a command's card may take before the next command is sent
 
 
 @dataclass
@@ -33,6 +36,8 @@ class SweepPhase:
     acks: list[float | None] = field(default_factory=list)
     answers: list[float] = field(default_factory=list)  # until the card reached Slack
     unanswered: int = 0
+    slow_notes: int = 0  # "taking longer than it should" posted before the answer
+    apologies: int = 0  # answered with "couldn't finish that" instead of the card
     posted_before: int = 0
     posted_during: int = 0
     reps_finished: int = 0
@@ -60,18 +65,46 @@ def _posted(double: SlackDouble) -> int:
     return len(double.calls_to("chat.postMessage"))
 
 
-def _answered(double: SlackDouble, key: str, seen: int, timeout: float) -> bool:
-    """Wait until a response_url post for `key` arrives (`seen` posts were there before)."""
+def _answer(double: SlackDouble, key: str, seen: int, timeout: float) -> tuple[bool, str | None]:
+    """Wait for `key`'s answer on its response_url (`seen` posts were there before):
+    (whether the "taking longer" note came first, the answer's text or None)."""
     deadline = time.monotonic() + timeout
+    slow = False
     while (left := deadline - time.monotonic()) > 0:
         try:
             found = double.wait_for("response_url", count=seen + 1, timeout=left)
         except AssertionError:
-            return False
-        if any(c["response_url"].endswith(f"/{key}") for c in found[seen:]):
-            return True
+            break
+        for call in found[seen:]:
+            if call["response_url"].endswith(f"/{key}"):
+                text = str(call.get("text", ""))
+                if text == SLOW:
+                    slow = True
+                else:
+                    return slow, text
         seen = len(found)
-    return False
+    return slow, None
+
+
+def _send_one(url: str, double: SlackDouble, body: bytes, key: str, phase: SweepPhase) -> None:
+    """One signed command; its ack, then its answer, recorded in `phase`."""
+    seen = len(double.calls_to("response_url"))
+    sent = time.perf_counter()
+    try:
+        status = post_signed(url, body, FORM, SECRET, timeout=30)[0]
+    except OSError as error:
+        status = type(error).__name__
+    phase.acks.append(time.perf_counter() - sent if status == 200 else None)
+    if status != 200:
+        phase.failures[str(status)] = phase.failures.get(str(status), 0) + 1
+        return
+    slow, text = _answer(double, key, seen, ANSWER_LIMIT)
+    phase.slow_notes += slow
+    if text is None:
+        phase.unanswered += 1
+    else:
+        phase.answers.append(time.perf_counter() - sent)
+        phase.apologies += text in APOLOGIES
 
 
 def commands_during_sweep(
@@ -103,19 +136,7 @@ def commands_during_sweep(
             user_id=rep_user(1 + n % REPS),
             response_url=double.response_url(f"seq-{n}"),
         )
-        seen = len(double.calls_to("response_url"))
-        sent = time.perf_counter()
-        try:
-            status = post_signed(url, body, FORM, SECRET, timeout=30)[0]
-        except OSError as error:
-            status = type(error).__name__
-        phase.acks.append(time.perf_counter() - sent if status == 200 else None)
-        if status != 200:
-            phase.failures[str(status)] = phase.failures.get(str(status), 0) + 1
-        elif _answered(double, f"seq-{n}", seen, ANSWER_LIMIT):
-            phase.answers.append(time.perf_counter() - sent)
-        else:
-            phase.unanswered += 1
+        _send_one(url, double, body, f"seq-{n}", phase)
         if phase.first_post_at is None and _posted(double) > phase.posted_before:
             phase.first_post_at = time.monotonic() - started
         n += 1
@@ -140,8 +161,12 @@ def report(phase: SweepPhase, time_limit: float) -> bool:
     )
     ms = sorted(a * 1000 for a in phase.answers) or [0.0]
     print(
-        f"{pad}answered (card at the response_url): {len(phase.answers)}/{len(phase.acks)} "
+        f"{pad}answered at the response_url: {len(phase.answers)}/{len(phase.acks)} "
         f"p50 {percentile(ms, 50):.0f} ms  p99 {percentile(ms, 99):.0f} ms  max {ms[-1]:.0f} ms"
+    )
+    print(
+        f'{pad}"taking longer" notes first: {phase.slow_notes}; '
+        f"answered with an apology instead of the card: {phase.apologies}"
     )
     ok = phase.swept_meanwhile and phase.reps_finished >= REPS and not phase.unanswered
     if phase.unanswered:
