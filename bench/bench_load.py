@@ -1,16 +1,18 @@
 """Load benchmark: does every signed command get its ack within 3 s under load and faults?
 
     .venv/bin/python -m bench.bench_load [--requests 300] [--idle 120] [--accounts 2000]
-                                         [--sweep] [--stall] [--runs 1]
+                                         [--sweep] [--sweep-limit 900] [--stall] [--runs 1]
 
 Runs `rebuy serve` (HTTP, with its scheduler process) as a separate process against a
 temporary SQLite database and a local Slack Web API double in this process, then:
 
 1. burst: `--requests` signed `/account NAME` commands sent all at once;
 2. idle: the same burst while `--idle` clients hold half-sent requests open;
-3. with `--sweep`: the reminder time is midnight, so the morning sweep for every rep
-   runs in the scheduler process; `--requests` commands are sent one after another
-   while it runs, then the bursts (use `--accounts 100000 --orders 1000000`);
+3. with `--sweep`: the reminder time is midnight, so the scheduler process's first
+   sweep (10 s after it starts) reminds every rep; commands are sent one after another
+   from before it starts until it has finished (at least `--requests`; see
+   bench/load_sweep.py), then the bursts (use `--accounts 100000 --orders 1000000`).
+   The run fails if the sweep posted no reminder while the commands were sent;
 4. with `--stall` (needs PostgreSQL on 127.0.0.1:5432): a second server whose database
    sits behind a local TCP proxy; the proxy then stops forwarding (connections stay open,
    nothing is answered) and a burst of 60 is sent: acks within 3 s, every one answered
@@ -35,7 +37,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.bench_slack import NOW, SECRET, TOKEN, build_database, percentile, rep_user
+from bench.bench_slack import NOW, SECRET, TOKEN, build_database, percentile, rep_email, rep_user
+from bench.load_sweep import commands_during_sweep
+from bench.load_sweep import report as load_sweep_report
 from tests.doubles.stalling_proxy import StallingProxy
 from tests.slack_double import SlackDouble
 from tests.slack_signing import FORM, get, post_signed, slash_command_body
@@ -74,7 +78,7 @@ class Server:
             # The morning window must close after REMINDER_TIME (a 23:59 start holds the
             # sweep off; 00:00 runs it at once).
             REMINDER_CUTOFF="23:59:59",
-            LOG_LEVEL="WARNING",
+            LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
         )
         self.process = subprocess.Popen(
             [str(Path(sys.executable).with_name("rebuy")), "serve"],
@@ -145,30 +149,6 @@ def burst(
     if failures:
         print(f"  {label}: not acked with 200: {failures}")
     return acks, keys
-
-
-def sequential(url: str, double: SlackDouble, names: list[str], count: int) -> list[float | None]:
-    """`count` signed `/account NAME` one after another (as in the issue's sweep test)."""
-    rng = random.Random("sequential")
-    acks: list[float | None] = []
-    failures: dict[str, int] = {}
-    for n in range(count):
-        body = slash_command_body(
-            text=rng.choice(names).lower(),
-            user_id=rep_user(1 + n % 60),
-            response_url=double.response_url(f"seq-{n}"),
-        )
-        started = time.perf_counter()
-        try:
-            status = post_signed(url, body, FORM, SECRET, timeout=30)[0]
-        except OSError as error:
-            status = type(error).__name__
-        acks.append(time.perf_counter() - started if status == 200 else None)
-        if status != 200:
-            failures[str(status)] = failures.get(str(status), 0) + 1
-    if failures:
-        print(f"  sequential: not acked with 200: {failures}")
-    return acks
 
 
 def summary(label: str, acks: list[float | None]) -> bool:
@@ -269,6 +249,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--orders", type=int, default=None, help="default 10 per account")
     parser.add_argument("--sweep", action="store_true", help="morning sweep runs meanwhile")
+    parser.add_argument(
+        "--sweep-limit", type=float, default=900, help="seconds the sweep may take (900)"
+    )
     parser.add_argument("--stall", action="store_true", help="also a stalled PostgreSQL")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
@@ -281,18 +264,23 @@ def main() -> None:
         print(f"built {args.accounts:,} accounts in {time.perf_counter() - started:.1f}s")
         with SlackDouble() as double:
             for number in range(1, 61):
-                double.add_user(rep_user(number), tz="Europe/Berlin")
+                double.add_user(rep_user(number), email=rep_email(number), tz="Europe/Berlin")
             reminder_time = "00:00" if args.sweep else "23:59"
             server = Server(f"sqlite:///{path}", double.api_url, reminder_time=reminder_time)
             try:
                 server.wait_ready()
                 burst(server.url, double, names, 10, "warm")
                 if args.sweep:
-                    time.sleep(10)  # the scheduler's first sweep starts 10 s after start
-                    acks = sequential(server.url, double, names, args.requests)
-                    ok &= summary(f"{args.requests} one by one, sweep running", acks)
-                    sent = len(double.calls_to("chat.postMessage"))
-                    print(f"  {'':<34} reminder messages posted meanwhile: {sent}")
+                    phase = commands_during_sweep(
+                        server.url,
+                        double,
+                        names,
+                        path,
+                        at_least=args.requests,
+                        time_limit=args.sweep_limit,
+                    )
+                    ok &= summary(f"{len(phase.acks)} one by one, sweep running", phase.acks)
+                    ok &= load_sweep_report(phase, args.sweep_limit)
                 for run in range(1, args.runs + 1):
                     print(f"run {run}:")
                     acks, _ = burst(server.url, double, names, args.requests, f"b{run}")
@@ -306,9 +294,6 @@ def main() -> None:
                     finally:
                         for sock in idle:
                             sock.close()
-                if args.sweep:
-                    sent = len(double.calls_to("chat.postMessage"))
-                    print(f"  reminder messages posted by the sweep meanwhile: {sent}")
             finally:
                 print(f"  clean stop on SIGTERM took {server.stop():.1f} s")
             if args.stall:

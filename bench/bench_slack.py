@@ -72,10 +72,7 @@ def build_database(path: Path, accounts: int, orders: int, seed: int = 1) -> lis
         run(
             "INSERT INTO rep (email, name, slack_user_id, tz, active, created_at) "
             "VALUES (?, ?, ?, 'Europe/Berlin', 1, ?)",
-            [
-                (f"rep{n:03d}@seller.example", f"Rep {n}", rep_user(n), created)
-                for n in range(1, REPS + 1)
-            ],
+            [(rep_email(n), f"Rep {n}", rep_user(n), created) for n in range(1, REPS + 1)],
         )
         rows = []
         for number in range(1, accounts + 1):
@@ -162,6 +159,10 @@ def _insert_orders(run: Callable, rows: list[tuple]) -> None:
 
 def rep_user(number: int) -> str:
     return f"UREP{number:03d}"
+
+
+def rep_email(number: int) -> str:
+    return f"rep{number:03d}@seller.example"
 
 
 def typo(name: str, rng: random.Random) -> str:

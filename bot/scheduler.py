@@ -114,7 +114,10 @@ class ReminderJobs:
     def upkeep(self) -> int:
         """Warm today's RFM cut points; drop old event ids. Returns event ids dropped."""
         now = self.runtime.now()
-        with self.runtime.db.transaction() as session:
+        # A read session: the computation reads every order (seconds on a big workspace),
+        # and on SQLite a write transaction would shut the sweep and Slack's requests out
+        # meanwhile; the cut points are then stored in a short write of their own.
+        with self.runtime.db.session() as session:
             workspace_cutoffs(session=session, as_of=now.date(), now=now)
         with self.runtime.db.transaction() as session:
             dropped = session.execute(

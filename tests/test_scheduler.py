@@ -390,3 +390,36 @@ def test_upkeep_warms_rfm_cut_points_and_forgets_old_event_ids(db: Database) -> 
         assert session.get(RfmCutoffs, now.date()) is not None
         assert session.get(SlackEvent, "Ev-old") is None
         assert session.get(SlackEvent, "Ev-new") is not None
+
+
+def test_upkeep_lets_other_writers_in_while_it_computes_cut_points(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day's cut points read every order (seconds at 1,000,000): on SQLite, holding
+    the write lock meanwhile made the sweep's users.list sync fail with "database is
+    locked" in bench_load --sweep. A writer that does not wait must get in."""
+    from bot.clock import fixed_clock
+    from bot.retention import rfm
+    from bot.runtime import Runtime
+    from bot.settings import Settings
+    from models import RfmCutoffs, SlackEvent
+
+    now = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
+    runtime = Runtime(settings=Settings(_env_file=None), db=db, clock=fixed_clock(now))
+    with db.transaction() as session:
+        factories.order(session, factories.account(session), "2026-06-01")
+    measures = rfm._buyer_measures
+    written: list[str] = []
+
+    def measures_while_another_writes(**kwargs):
+        with db.transaction(lock_wait_ms=0) as other:
+            other.add(SlackEvent(event_id="Ev-meanwhile", event_type="x", received_at=now))
+        written.append("Ev-meanwhile")
+        return measures(**kwargs)
+
+    monkeypatch.setattr(rfm, "_buyer_measures", measures_while_another_writes)
+    ReminderJobs(runtime, client=None).upkeep()  # type: ignore[arg-type]
+    assert written == ["Ev-meanwhile"]
+    with db.session() as session:
+        assert session.get(RfmCutoffs, now.date()) is not None
+        assert session.get(SlackEvent, "Ev-meanwhile") is not None
