@@ -12,6 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
+from bot.messages import away as away_blocks
+from bot.messages import blocks
 from bot.retention.actions import rep_for_slack_user
 from bot.retention.away_dates import MAX_AWAY_DAYS, parse_away_range
 from bot.retention.calendar import (
@@ -27,7 +29,6 @@ from bot.retention.dates import weekday_label
 from bot.retention.errors import InvalidInput
 from bot.retention.reps import set_rep_calendar
 from bot.runtime import Runtime
-from handlers import away_blocks, blocks
 from handlers.common import Reply, Work, current_rep, rep_today
 from handlers.events import HomePublisher
 from handlers.interactions import _tell, any_of

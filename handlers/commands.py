@@ -12,6 +12,8 @@ from rapidfuzz.distance import Levenshtein
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.messages import blocks
+from bot.messages import log as log_blocks
 from bot.retention import book as books
 from bot.retention.actions import (
     change_owner,
@@ -26,7 +28,7 @@ from bot.retention.tactic_stats import tactic_win_rates
 from bot.retention.unowned import unowned_accounts
 from bot.retention.when import check_touch_day
 from bot.runtime import Runtime
-from handlers import away, blocks, log_blocks
+from handlers import away
 from handlers.common import (
     Reply,
     Work,

@@ -18,13 +18,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookResponse
 from sqlalchemy.exc import IntegrityError
 
+from bot.messages import blocks
 from bot.retention.actions import Actor, rep_for_slack_user, snooze_account
 from bot.retention.reps import link_rep
 from bot.retention.signals import day_label
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
 from bot.slack_client import make_webhook_client
-from handlers import blocks
 from handlers.errors import replying_to_errors
 from models import Account, Rep, SlackRequest
 

@@ -18,8 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.db_deadline import is_lock_timeout, is_unavailable
+from bot.messages import blocks
 from bot.retention.errors import RebuyError
-from handlers import blocks
 
 log = logging.getLogger(__name__)
 SORRY = (

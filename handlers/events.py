@@ -12,12 +12,13 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.messages import away as away_blocks
+from bot.messages import blocks
 from bot.retention import book as books
 from bot.retention.book import leaderboard, working_day_streak
 from bot.retention.calendar import away_with_covers
 from bot.retention.reactions import apply_reaction
 from bot.runtime import Runtime
-from handlers import away_blocks, blocks
 from handlers.common import QUICK_LOCK_WAIT_MS, Work, ack_budget, current_rep
 from handlers.reminders import refresh_reminder_message
 from models import SlackEvent

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
+from bot.messages import blocks
 from bot.retention.actions import (
     NOTE_MAX,
     REASON_MAX,
@@ -27,7 +28,6 @@ from bot.retention.signals import day_label
 from bot.retention.status import account_status
 from bot.retention.tactics import tactic_bank
 from bot.runtime import Runtime
-from handlers import blocks
 from handlers.common import (
     Reply,
     Work,

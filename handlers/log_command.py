@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.messages import blocks
+from bot.messages import log as log_blocks
 from bot.retention.actions import NOTE_MAX, REASON_MAX, log_touch, parse_snooze, snooze_account
 from bot.retention.dates import day_label
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
@@ -22,7 +24,6 @@ from bot.retention.touch_kinds import touch_kind
 from bot.retention.undo import take_back
 from bot.retention.when import check_touch_day, read_when, starts_a_when
 from bot.runtime import Runtime
-from handlers import blocks, log_blocks
 from handlers.common import Reply, Work, actor_for, user_today
 from handlers.interactions import any_of
 from handlers.lookup_reply import guessed, resolve_match

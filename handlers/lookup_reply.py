@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from bot.messages import blocks
 from bot.retention.errors import AccountNotFound, AmbiguousAccount
 from bot.retention.lookup import Match, find_account_match
-from handlers import blocks
 
 EXAMPLES = {
     "log": "log acme call",

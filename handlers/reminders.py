@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.messages import blocks
 from bot.retention.reactions import acknowledgements, reminder_message_at
 from bot.runtime import Runtime
-from handlers import blocks
 
 log = logging.getLogger(__name__)
 

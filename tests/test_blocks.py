@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.messages import blocks
 from bot.retention.book import BookEntry, BookSummary, LeaderboardRow
 from bot.retention.due import DueAccount
 from bot.retention.facts import AccountFacts
@@ -16,7 +17,6 @@ from bot.retention.rfm import Rfm
 from bot.retention.signals import Health, Signal, TouchSchedule
 from bot.retention.status import AccountStatus, LastTouch, Person, Plan
 from bot.retention.tactics import TacticPick, tactic_bank
-from handlers import blocks
 from tests.block_kit_rules import VIEW_BLOCKS, check_message, check_view
 from tests.slack_app_fixtures import block_texts, buttons, mrkdwn_texts
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import yaml
 
 import handlers
+from bot.messages import away as away_blocks
+from bot.messages import blocks
+from bot.messages import log as log_blocks
 from bot.runtime import Runtime
-from handlers import away_blocks, blocks, log_blocks
 from handlers.common import Work
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"

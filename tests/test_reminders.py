@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from bot import cli
 from bot.clock import fixed_clock
 from bot.db import Database
+from bot.messages.blocks import LOG_TOUCH, REACTION_HINT, SHOW_ACCOUNT, SNOOZE
 from bot.reminders import (
     MAX_ATTEMPTS,
     Pacer,
@@ -32,7 +33,6 @@ from bot.reminders import (
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack_client import make_web_client
-from handlers.blocks import LOG_TOUCH, REACTION_HINT, SHOW_ACCOUNT, SNOOZE
 from models import Account, ReminderMessage, ReminderRun, Rep, TacticExposure
 from tests import factories
 from tests.factories import NOW

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from bot import cli
 from bot.db import Database
+from bot.messages import blocks
 from bot.reminders import post_weekly_digest
 from bot.retention.digest import weekly_digest
 from bot.retention.tactics import tactic_bank
@@ -33,7 +34,6 @@ from bot.scheduler import (
     add_jobs,
     start_scheduler,
 )
-from handlers import blocks
 from models import DigestRun, Rep
 from tests import factories
 from tests.factories import NOW

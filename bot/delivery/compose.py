@@ -12,12 +12,13 @@ from datetime import time as clock_time
 from sqlmodel import Session
 
 from bot.delivery.plan import NOON, AwayOffer, Covered, RepTarget
+from bot.messages import away as away_blocks
+from bot.messages import blocks
 from bot.retention.calendar import Away
 from bot.retention.dates import day_label
 from bot.retention.due import DueAccount, due_by_rep
 from bot.retention.tactics import record_exposure
 from bot.runtime import Runtime
-from handlers import away_blocks, blocks
 from models import ReminderMessage, ReminderRun
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from bot.delivery.common import (
     LEASE,
 )
 from bot.delivery.deliver import _describe, _posted_with_metadata
+from bot.messages import blocks
 from bot.runtime import Runtime
-from handlers import blocks
 from models import DigestRun
 
 log = logging.getLogger(__name__)

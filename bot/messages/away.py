@@ -9,9 +9,7 @@ from datetime import date, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.retention.calendar import Away, AwayWithCover, WorkCalendar
-from bot.retention.dates import span_label, weekday_label
-from handlers.blocks import (
+from bot.messages.blocks import (
     button,
     context,
     escape,
@@ -20,6 +18,8 @@ from handlers.blocks import (
     section,
     user_ref,
 )
+from bot.retention.calendar import Away, AwayWithCover, WorkCalendar
+from bot.retention.dates import span_label, weekday_label
 
 AWAY_CANCEL = "away_cancel"  # value: the away period's id
 AWAY_PAUSE = "away_pause"  # value: the last away day, YYYY-MM-DD

@@ -7,8 +7,7 @@ from datetime import date
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.retention.dates import near_day_label
-from handlers.blocks import (
+from bot.messages.blocks import (
     KIND_EMOJI,
     PICK_ACCOUNT,
     QUERY_SHOWN,
@@ -25,6 +24,7 @@ from handlers.blocks import (
     section,
     with_article,
 )
+from bot.retention.dates import near_day_label
 
 LOG_KIND = "touch_kind"
 UNDO = "touch_undo"
