@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 import models  # noqa: F401  (registers every table on the metadata)
 from bot.db_deadline import Breaker, DatabaseUnavailable, Deadlines, Reaper
+from bot.retention.errors import RebuyError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -45,6 +46,19 @@ MIGRATION_LOCK_KEY = 0x5245_4255_5900  # "REBUY"
 # The newest migration (tests/test_db.py checks it against Alembic's head): a database
 # stored at this revision needs no migration, and Alembic is not even imported.
 SCHEMA_HEAD = "0009"
+
+
+class SchemaOutOfDate(RebuyError):
+    """The database was migrated to another revision than this Rebuy's (older, usually:
+    Rebuy was upgraded and nothing has migrated the database since)."""
+
+    def __init__(self, stored: str) -> None:
+        self.stored = stored
+        super().__init__(
+            f"The database is at schema revision {stored} and this version of Rebuy "
+            f"needs {SCHEMA_HEAD}: run `rebuy db upgrade` (once, as the admin), then try "
+            "again."
+        )
 
 
 def _use_wal(cursor) -> None:
@@ -286,6 +300,15 @@ class Database:
         """Migrate only when the stored revision is not the head (one query otherwise)."""
         if self.stored_revision() != SCHEMA_HEAD:
             self.upgrade()
+
+    def require_schema(self) -> None:
+        """For work that only reads: one query, no Alembic. An empty database gets the
+        schema (as on first use); one at another revision raises `SchemaOutOfDate`."""
+        stored = self.stored_revision()
+        if stored is None:
+            self.upgrade()
+        elif stored != SCHEMA_HEAD:
+            raise SchemaOutOfDate(stored)
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema up to date with the Alembic migrations, under a lock.

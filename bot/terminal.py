@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -194,11 +195,12 @@ def report_view(report: RecencyReport) -> Group:
 
 @contextmanager
 def import_progress(
-    console: Console, kind: str, total: int, progress_class: type
+    console: Console, kind: str, total: int, progress_class: Callable[..., Any]
 ) -> Iterator[Callable[[str, int, int | None], None]]:
     """A progress bar for `rebuy import` that follows each stage: reading and checking
     the rows, then writing them (so a long write never looks frozen). Hidden unless
-    stderr is a terminal and the file is big enough to wait for."""
+    stderr is a terminal and the file is big enough to wait for. `progress_class` makes
+    the bar: rich's `Progress` or anything called like it."""
     from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
     progress = progress_class(

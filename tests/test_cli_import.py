@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.progress import Progress
 from sqlmodel import func, select
 
-from bot import cli
+from bot.cli import importing
 from bot.db import Database
 from bot.retention import importer as cli_importer
 from models import Account, Order
@@ -250,10 +251,10 @@ def test_reimporting_reports_unchanged(workspace, capsys, tmp_path) -> None:
 def test_the_progress_total_counts_data_rows(tmp_path: Path, text: str, rows: int) -> None:
     path = tmp_path / "rows.csv"
     path.write_bytes(text.encode())
-    assert cli._count_lines(path) == rows
+    assert importing.count_lines(path) == rows
 
 
-class _RecordingProgress(cli.Progress):
+class _RecordingProgress(Progress):
     """The CLI's progress bar, recording its totals (it is hidden when not on a terminal)."""
 
     totals: list[float | None]
@@ -276,7 +277,7 @@ def test_the_progress_bar_ends_full(
         bars.append(_RecordingProgress(*args, **kwargs))
         return bars[-1]
 
-    monkeypatch.setattr(cli, "Progress", progress)
+    monkeypatch.setattr(importing, "progress_bar", progress)
 
     code, _, err = run(capsys, "import", "orders", str(path))
 
