@@ -181,8 +181,9 @@ def serve(database_url: str, api_url: str, ready, stop) -> None:
 
     from bot.app import create_app
     from bot.clock import fixed_clock
+    from bot.http_front import make_wsgi_app
     from bot.runtime import Runtime
-    from bot.server import make_wsgi_app, start_http_server
+    from bot.server import start_http_server
     from bot.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)

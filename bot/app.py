@@ -90,8 +90,9 @@ def finish_listeners(app: App, runtime: Runtime) -> None:
 def serve(runtime: Runtime) -> None:
     """Run the app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT, with
     the reminder scheduler in a process of its own (its CPU work never delays an ack)."""
+    from bot.http_front import make_wsgi_app
     from bot.scheduler import SchedulerProcess
-    from bot.server import make_wsgi_app, serve_forever, start_socket_mode
+    from bot.server import serve_forever, start_socket_mode
 
     logging.getLogger().setLevel(logging.INFO)
     settings = runtime.settings

@@ -153,24 +153,28 @@ def _hold_to_deadlines(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> 
     """PostgreSQL: every statement, commit, rollback and ping made under a budget is
     watched by a reaper that drops its connection when it overruns; a new connection
     gives up within the budget too (libpq's connect_timeout, 2 s at least)."""
+    _connect_within_budget(engine, deadlines)
+    _ping_within_budget(engine, deadlines, reaper)
+    _watch_statements(engine, deadlines, reaper)
 
-    def arm(dbapi_connection) -> None:
-        deadline = deadlines.statement_deadline()
-        if deadline is not None and dbapi_connection is not None:
-            reaper.arm(dbapi_connection, deadline)
 
-    def dbapi_of(conn):
-        """The driver connection under an engine Connection; None when it has none now
-        (invalidated or closed: asking for it then could try to reconnect)."""
-        if conn is None or conn.invalidated or conn.closed:
-            return None
-        try:
-            return conn.connection.dbapi_connection
-        except Exception:
-            return None
+def _dbapi_of(conn):
+    """The driver connection under an engine Connection; None when it has none now
+    (invalidated or closed: asking for it then could try to reconnect)."""
+    if conn is None or conn.invalidated or conn.closed:
+        return None
+    try:
+        return conn.connection.dbapi_connection
+    except Exception:
+        return None
+
+
+def _connect_within_budget(engine: Engine, deadlines: Deadlines) -> None:
+    """A new connection made under a budget: none once it is spent, else libpq's
+    connect_timeout cut to what is left."""
 
     @event.listens_for(engine, "do_connect")
-    def _connect_within_budget(dialect, conn_rec, cargs, cparams) -> None:
+    def _connect(dialect, conn_rec, cargs, cparams) -> None:
         if deadlines.exhausted():
             raise DatabaseUnavailable(busy=False)
         deadline = deadlines.statement_deadline()
@@ -178,9 +182,13 @@ def _hold_to_deadlines(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> 
             seconds = max(PG_MIN_CONNECT_SECONDS, int(deadline - time.monotonic() + 0.999))
             cparams["connect_timeout"] = min(int(cparams.get("connect_timeout", seconds)), seconds)
 
+
+def _ping_within_budget(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> None:
+    """Our own ping on checkout (SQLAlchemy's pre-ping runs before any event and could
+    wait for ever), watched by the reaper under a budget."""
+
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_connection, connection_record, connection_proxy) -> None:
-        # SQLAlchemy's own pre-ping runs before any event and could wait for ever.
         deadline = deadlines.statement_deadline()
         if deadline is not None:
             reaper.arm(dbapi_connection, deadline)
@@ -194,23 +202,34 @@ def _hold_to_deadlines(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> 
         finally:
             reaper.disarm(dbapi_connection)
 
+
+def _watch_statements(engine: Engine, deadlines: Deadlines, reaper: Reaper) -> None:
+    """Each statement is armed before it runs and disarmed when it ends or fails; commit
+    and rollback stay armed until the connection goes back to the pool."""
+
+    def arm(dbapi_connection) -> None:
+        deadline = deadlines.statement_deadline()
+        if deadline is not None and dbapi_connection is not None:
+            reaper.arm(dbapi_connection, deadline)
+
+    def disarm(dbapi_connection) -> None:
+        if dbapi_connection is not None:
+            reaper.disarm(dbapi_connection)
+
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany) -> None:
-        arm(dbapi_of(conn))
+        arm(_dbapi_of(conn))
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(conn, cursor, statement, parameters, context, executemany) -> None:
-        if (dbapi_connection := dbapi_of(conn)) is not None:
-            reaper.disarm(dbapi_connection)
+        disarm(_dbapi_of(conn))
 
     @event.listens_for(engine, "handle_error")
     def _failed(context) -> None:
-        if (dbapi_connection := dbapi_of(context.connection)) is not None:
-            reaper.disarm(dbapi_connection)
+        disarm(_dbapi_of(context.connection))
 
-    # Commit and rollback stay armed until the connection goes back to the pool.
     for name in ("commit", "rollback"):
-        event.listen(engine, name, lambda conn: arm(dbapi_of(conn)))
+        event.listen(engine, name, lambda conn: arm(_dbapi_of(conn)))
     event.listen(
         engine.pool, "reset", lambda dbapi_connection, record, state: arm(dbapi_connection)
     )

@@ -31,8 +31,9 @@ from slack_bolt import App
 from bot.app import create_app, finish_listeners
 from bot.clock import fixed_clock
 from bot.db import Database
+from bot.http_front import make_wsgi_app
 from bot.runtime import Runtime
-from bot.server import HttpServer, make_wsgi_app, start_http_server
+from bot.server import HttpServer, start_http_server
 from bot.settings import Settings
 from handlers.common import Work
 from tests.factories import NOW

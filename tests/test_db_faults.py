@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from bot.app import create_app
 from bot.db import Database
-from bot.server import make_wsgi_app, start_http_server
+from bot.http_front import make_wsgi_app
+from bot.server import start_http_server
 from handlers.errors import FORM_DATABASE_DOWN
 from tests import factories
 from tests import slack_app_fixtures as app_fixtures

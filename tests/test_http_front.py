@@ -256,7 +256,7 @@ def test_a_refusal_costs_one_short_log_line_whatever_the_body_size(
     malformed = post_signed(slack_app.url, body, JSON, SECRET)[0]
 
     assert (forged, malformed) == (401, 400)
-    records = [r for r in caplog.records if r.name == "bot.server"]
+    records = [r for r in caplog.records if r.name == "bot.http_front"]
     assert len(records) == 2
     assert all(len(r.getMessage()) < REFUSAL_LOG_LIMIT for r in records)
     assert marker not in caplog.text

@@ -17,10 +17,11 @@ from sqlmodel import select
 
 from bot.app import create_app
 from bot.db import Database
+from bot.http_front import make_wsgi_app
 from bot.reminders import run_sweep
 from bot.retention.due import due_by_rep
 from bot.runtime import Runtime
-from bot.server import HttpServer, make_wsgi_app, start_http_server
+from bot.server import HttpServer, start_http_server
 from models import ReminderMessage, Snooze, Touch
 from tests.factories import NOW
 from tests.slack_double import SlackDouble

@@ -23,7 +23,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import FixedValueRetryIntervalCalculator, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from bot.server import HttpServer, make_wsgi_app, start_http_server, start_socket_mode
+from bot.http_front import make_wsgi_app
+from bot.server import HttpServer, start_http_server, start_socket_mode
 from bot.settings import Settings
 from bot.slack_client import AnyServerErrorRetryHandler, make_web_client
 from tests.slack_double import RateLimits, SlackDouble

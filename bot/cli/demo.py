@@ -81,7 +81,7 @@ def is_demo_database(path: Path) -> bool:
     """True for a SQLite file `rebuy demo` made (every rep at the demo domain)."""
     import sqlite3
 
-    from bot.demo import DEMO_DOMAIN
+    from bot.demo_data import DEMO_DOMAIN
 
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
