@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.retention.due import DueAccount
-from bot.retention.report import RecencyReport
 from bot.retention.signals import day_label
-from bot.retention.status import AccountStatus
+
+if TYPE_CHECKING:  # for annotations only: `rebuy account` never loads the report
+    from bot.retention.due import DueAccount
+    from bot.retention.report import RecencyReport
+    from bot.retention.status import AccountStatus
 
 BAND_STYLE = {"healthy": "green", "watch": "yellow", "at risk": "red"}
 
