@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.db import Database
+from bot.db import Database, SchemaOutOfDate
 from models import Order, Rep
 from tests import factories as f
 
@@ -89,6 +89,10 @@ def test_schema_head_is_alembic_head_and_a_current_database_skips_alembic(db: Da
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, "-1")
+    assert db.stored_revision() == previous
+    with pytest.raises(SchemaOutOfDate, match="run `rebuy db upgrade`") as refused:
+        db.require_schema()  # a reader: one query, no migration
+    assert refused.value.stored == previous
     assert db.stored_revision() == previous
     db.ensure_schema()  # behind: migrates to the head again
     assert db.stored_revision() == SCHEMA_HEAD
