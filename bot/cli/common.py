@@ -1,7 +1,8 @@
 """What every `rebuy` command shares: the consoles, common options, the runtime.
 
-Only the standard library, typer and rich are imported here: `rebuy --help` and every
-command's start pay for nothing else. Each command imports what it uses inside itself.
+Only the standard library, typer, rich and the domain's errors are imported here, so
+`rebuy --help` and every command's start pay for nothing else. Each command imports
+what it uses inside itself.
 """
 
 from __future__ import annotations
