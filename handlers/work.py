@@ -15,9 +15,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_bolt import Ack, BoltContext
@@ -30,6 +30,9 @@ from bot.messages import blocks
 from bot.runtime import Runtime
 from bot.slack_client import make_webhook_client
 from handlers.errors import replying_to_errors
+
+if TYPE_CHECKING:
+    from handlers.home import HomePublisher
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +213,8 @@ class Job:
     body: dict
     data: dict  # the plain values the ack function accepted
     reply: Reply  # the request's response_url
-    homes: Any  # the App Home publisher (handlers.home.HomePublisher)
-    subcommands: dict
+    homes: HomePublisher
+    subcommands: Mapping[str, Callable[..., None]]  # `/account` verbs other surfaces answer
 
     @property
     def user_id(self) -> str:
@@ -222,7 +225,15 @@ def after_ack(do: Callable[[Job], None], *, claim: bool = True) -> Callable[...,
     """`do(job)` as a Bolt lazy function: skipped when the ack refused the request, done
     once per request (`claim`), errors answered to the user, and counted when finished."""
 
-    def lazy(body: dict, context: BoltContext, client: WebClient, runtime, work, homes) -> None:
+    def lazy(
+        body: dict,
+        context: BoltContext,
+        client: WebClient,
+        runtime: Runtime,
+        work: Work,
+        homes: HomePublisher,
+        subcommands: Mapping[str, Callable[..., None]],
+    ) -> None:
         ticket = context.get(TICKET)
         reply = Reply(body.get("response_url") or context.get("response_url"))
         try:
@@ -237,7 +248,6 @@ def after_ack(do: Callable[[Job], None], *, claim: bool = True) -> Callable[...,
                 if claim and not _claimed(runtime, body):
                     log.info("ignoring a repeated %s", body.get("type") or body.get("command"))
                     return
-                subcommands = context.get("subcommands") or {}
                 do(Job(runtime, client, body, ticket["data"], reply, homes, subcommands))
         finally:
             if ticket is not None:

@@ -47,10 +47,20 @@ def test_a_mistyped_sub_command_gets_usage_not_a_guess(runtime, job, replies) ->
     assert replies.last["response_type"] == "ephemeral"
 
 
-def test_an_unknown_name_gets_did_you_mean(runtime, job, replies) -> None:
+def test_a_typo_in_the_name_still_finds_the_card(runtime, job, replies) -> None:
     seed(runtime)
-    commands.answer_command(job(command("acme corpp")))  # a typo: the card, by a guess
+    commands.answer_command(job(command("acme corpp")))
     assert replies.last["blocks"][0]["text"]["text"] == "Acme Corp"
+
+
+def test_a_name_like_two_accounts_gets_a_private_pick_list(runtime, job, replies) -> None:
+    seed(runtime)
+    with runtime.db.transaction() as session:
+        f.account(session, "Acme Labs")
+    commands.answer_command(job(command("acme share")))
+    assert replies.last["response_type"] == "ephemeral"  # a pick list is never shared
+    shown = texts(replies.last)
+    assert "Acme Corp" in shown and "Acme Labs" in shown
 
 
 def test_the_report_shows_admins_the_unowned_accounts(runtime, job, replies) -> None:

@@ -3,6 +3,7 @@ fills, in listeners and in their lazy (after the ack) functions alike."""
 
 from __future__ import annotations
 
+import json
 import threading
 from urllib.parse import urlencode
 
@@ -56,3 +57,17 @@ def test_listeners_and_their_work_get_the_services_by_name(runtime) -> None:
         assert services.work.done == 1
     finally:
         services.shutdown()
+
+
+def event_for(team_id: str) -> BoltRequest:
+    body = {"type": "event_callback", "team_id": team_id, "api_app_id": "A1"}
+    return BoltRequest(body=json.dumps(body), headers={"content-type": ["application/json"]})
+
+
+def test_a_request_for_another_workspace_is_answered_and_ignored() -> None:
+    ours = Identity(team_id="T1", app_id="A1")
+    went_on: list[int] = []
+    response = handlers.only_ours(event_for("T2"), lambda: went_on.append(1), ours)
+    assert response is not None and response.status == 200 and went_on == []
+    assert handlers.only_ours(event_for("T1"), lambda: went_on.append(1), ours) is None
+    assert went_on == [1]
