@@ -80,11 +80,12 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp
         ),
         logger=logging.getLogger("rebuy.slack"),
     )
+    identity = slack_identity(client, settings)  # before any thread starts: it may refuse
     app.services = handlers.Services(
         runtime=runtime,
         work=Work(),
         homes=HomePublisher(runtime),
-        identity=slack_identity(client, settings),
+        identity=identity,
         subcommands=handlers.subcommands(),
     )
     handlers.register(app, app.services)
@@ -92,7 +93,8 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp
 
 
 def finish_listeners(app: RebuyApp, runtime: Runtime) -> None:
-    """Let work already running (a reaction, an App Home) finish, then stop."""
+    """Let work already running (a reaction, an App Home) finish, then stop (`runtime`
+    stays for the callers; the services live on the app)."""
     app.listener_runner.listener_executor.shutdown(wait=True)
     app.services.shutdown()
 
