@@ -20,8 +20,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.bench_slack import NOW, REPS, SECRET, percentile, rep_user
-from handlers.common import SLOW
 from handlers.errors import DATABASE_BUSY, DATABASE_DOWN, SORRY
+from handlers.work import SLOW
 from tests.slack_double import SlackDouble
 from tests.slack_signing import FORM, post_signed, slash_command_body
 

@@ -16,7 +16,8 @@ from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack_client import make_web_client
-from handlers.common import Work
+from handlers.home import HomePublisher
+from handlers.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,13 @@ def slack_identity(client: WebClient, settings: Settings) -> handlers.Identity:
     return handlers.Identity(team_id=auth.get("team_id"), app_id=app_id)
 
 
-def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
+class RebuyApp(App):
+    """Bolt's App, plus the services its listeners get through the context."""
+
+    services: handlers.Services
+
+
+def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp:
     """A Bolt app wired to `runtime` (settings, database, clock); nothing global.
 
     Every listener acks in the HTTP request thread (`process_before_response`), before
@@ -62,7 +69,7 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
             "install it, and copy the Bot User OAuth Token."
         )
     client = client or make_web_client(settings)
-    app = App(
+    app = RebuyApp(
         client=client,
         # Socket Mode needs no signing secret; a random one keeps HTTP closed if this app
         # were ever served over HTTP by mistake.
@@ -73,18 +80,23 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> App:
         ),
         logger=logging.getLogger("rebuy.slack"),
     )
-    work = Work(runtime)
-    runtime.caches["work"] = work
-    runtime.caches["background"] = [*runtime.caches.get("background", []), work]
-    handlers.register(app, runtime, work, slack_identity(client, settings))
+    identity = slack_identity(client, settings)  # before any thread starts: it may refuse
+    app.services = handlers.Services(
+        runtime=runtime,
+        work=Work(),
+        homes=HomePublisher(runtime),
+        identity=identity,
+        subcommands=handlers.subcommands(),
+    )
+    handlers.register(app, app.services)
     return app
 
 
-def finish_listeners(app: App, runtime: Runtime) -> None:
-    """Let work already running (a reaction, an App Home) finish, then stop."""
+def finish_listeners(app: RebuyApp, runtime: Runtime) -> None:
+    """Let work already running (a reaction, an App Home) finish, then stop (`runtime`
+    stays for the callers; the services live on the app)."""
     app.listener_runner.listener_executor.shutdown(wait=True)
-    for background in runtime.caches.get("background", []):
-        background.shutdown()
+    app.services.shutdown()
 
 
 def serve(runtime: Runtime) -> None:

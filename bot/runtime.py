@@ -20,6 +20,11 @@ class Runtime:
     # Small per-process caches (e.g. Slack users who are not reps), keyed by purpose.
     caches: dict = field(default_factory=dict)
 
+    def __deepcopy__(self, memo: dict) -> Runtime:
+        # One per process: Bolt deep-copies a request's context for its lazy listeners,
+        # and they must share this one (its database, clock and caches).
+        return self
+
     def now(self) -> datetime:
         return self.clock()
 

@@ -7,36 +7,25 @@ import logging
 import re
 from datetime import date, timedelta
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
 
 from bot.messages import away as away_blocks
 from bot.messages import blocks
 from bot.retention.actions import rep_for_slack_user
 from bot.retention.away_dates import MAX_AWAY_DAYS, parse_away_range
-from bot.retention.calendar import (
-    AwayWithCover,
-    WorkCalendar,
-    away_periods,
-    away_with_covers,
-    cancel_away,
-    end_away,
-    set_away,
-)
+from bot.retention.calendar import WorkCalendar, away_with_covers, cancel_away
 from bot.retention.dates import weekday_label
 from bot.retention.errors import InvalidInput
+from bot.retention.rep_ops import CoverRef, end_or_cancel_away, pause_until, set_away_covered
 from bot.retention.reps import set_rep_calendar
 from bot.runtime import Runtime
-from handlers.common import Reply, Work, current_rep, rep_today
-from handlers.events import HomePublisher
-from handlers.interactions import _tell, any_of
+from handlers.common import any_of, current_rep, rep_today, tell
 from handlers.payloads import EXPIRED
+from handlers.work import Job, accept, after_ack
 from models import Rep
 
 log = logging.getLogger(__name__)
-VERBS = ("away", "holidays")
 END_WORDS = {"end", "back", "off", "stop", "cancel", "clear", "none", "done"}
 # A mention or mailto link may carry a label with spaces: `<@U123|Ben Ode>`.
 _COVER = re.compile(r"^(.*?)\s+(?:cover(?:ed)?(?:\s+by)?|with)\s+(<[^<>]+>|\S+)$", re.IGNORECASE)
@@ -48,9 +37,10 @@ NOT_A_REP = (
 )
 
 
-def answer(runtime: Runtime, client: WebClient, verb: str, args: list[str], user_id: str, reply):
+def answer(job: Job, verb: str, args: list[str], reply) -> None:
     """`/account away …` or `/account holidays …` (always answered privately)."""
-    rep = current_rep(runtime=runtime, client=client, user_id=user_id)
+    runtime = job.runtime
+    rep = current_rep(runtime=runtime, client=job.client, user_id=job.user_id)
     if rep is None:
         reply(blocks.notice(NOT_A_REP), private=True)
         return
@@ -64,6 +54,10 @@ def answer(runtime: Runtime, client: WebClient, verb: str, args: list[str], user
         reply(set_from_text(runtime, rep, " ".join(args)), private=True)
 
 
+# The `/account` verbs this surface answers (wired by `handlers.register`).
+SUBCOMMANDS = {"away": answer, "holidays": answer}
+
+
 def overview(runtime: Runtime, rep: Rep) -> dict:
     today = rep_today(runtime, rep)
     with runtime.db.session() as session:
@@ -75,80 +69,54 @@ def end_now(runtime: Runtime, rep: Rep) -> str:
     """`/account away end`: back today, or the next away period cancelled."""
     today = rep_today(runtime, rep)
     with runtime.db.transaction() as session:
-        ended = end_away(session=session, rep_id=rep.id, today=today)
-        if ended is None:
-            ahead = away_with_covers(session=session, rep_id=rep.id, today=today)
-            if not ahead:
-                return "You are not away, and no away days are set. " + away_blocks.USAGE
-            ended = cancel_away(
-                session=session, rep_id=rep.id, away_id=ahead[0].away.id, today=today
-            )
+        ended = end_or_cancel_away(session=session, rep_id=rep.id, today=today)
+    if ended is None:
+        return "You are not away, and no away days are set. " + away_blocks.USAGE
     return away_blocks.away_taken_back(ended, today=today)
 
 
 def set_from_text(runtime: Runtime, rep: Rep, text: str) -> dict:
     """`/account away dec 24 to jan 2 [cover @ben]`: record it and confirm."""
     today = rep_today(runtime, rep)
-    cover_text = None
+    cover = None
     found = _COVER.match(text.strip())
     if found:
-        text, cover_text = found.group(1), found.group(2)
+        text, cover = found.group(1), cover_ref(found.group(2))
     span = parse_away_range(text, today=today)
     with runtime.db.transaction() as session:
-        cover_id = _cover_rep_id(session, cover_text) if cover_text else None
-        away = set_away(
+        period = set_away_covered(
             session=session,
             rep_id=rep.id,
             starts_on=span.starts_on,
             ends_on=span.ends_on,
             now=runtime.now(),
-            cover_rep_id=cover_id,
-        )
-        cover = session.get(Rep, cover_id) if cover_id else None
-        period = AwayWithCover(
-            away,
-            cover.slack_user_id if cover else None,
-            (cover.name or cover.email) if cover else None,
+            cover=cover,
+            not_found=_no_cover(cover) if cover else "",
         )
     return away_blocks.away_set(period, today=today, calendar=_calendar(runtime, rep))
 
 
-def _calendar(runtime: Runtime, rep: Rep) -> WorkCalendar:
-    return runtime.calendars.of(rep.country, rep.subdivision)
-
-
-def _cover_rep_id(session, text: str) -> int:
-    """The cover rep from a mention (`<@U123>`), an e-mail, or `@first-name`."""
+def cover_ref(text: str) -> CoverRef:
+    """The cover rep as typed: a mention (`<@U123>`), an e-mail, or `@first-name`."""
     mention, mailto = _MENTION.match(text), _MAILTO.match(text)
     if mention:
-        rep = rep_for_slack_user(session=session, slack_user_id=mention.group(1))
-    elif mailto or ("@" in text[1:] and "." in text):
-        email = (mailto.group(1) if mailto else text).strip().lower()
-        rep = session.exec(select(Rep).where(Rep.email == email)).first()
-    else:
-        rep = _rep_by_handle(session, text.lstrip("@").lower())
-    if rep is None or not rep.active:
-        label = text.partition("|")[2].rstrip(">") if mention else ""
-        who = f"“{blocks.escape('@' + label if label else text)}”"
-        raise InvalidInput(
-            f"I can't find a rep {who} to cover for you: mention them "
-            "(`cover @ben`) or use their e-mail (`cover ben@yourcompany.com`)."
-        )
-    return rep.id
+        return CoverRef(text, slack_user_id=mention.group(1))
+    if mailto or ("@" in text[1:] and "." in text):
+        return CoverRef(text, email=(mailto.group(1) if mailto else text).strip().lower())
+    return CoverRef(text, handle=text.lstrip("@").lower())
 
 
-def _rep_by_handle(session, handle: str) -> Rep | None:
-    """`@ben`: the one active rep whose first name or e-mail name is `ben`."""
-    matches = [
-        rep
-        for rep in session.exec(select(Rep).where(Rep.active))
-        if handle
-        and (
-            rep.email.split("@")[0].lower() == handle
-            or (rep.name or "").split(" ")[0].lower() == handle
-        )
-    ]
-    return matches[0] if len(matches) == 1 else None
+def _no_cover(cover: CoverRef) -> str:
+    label = cover.text.partition("|")[2].rstrip(">") if cover.slack_user_id else ""
+    who = f"“{blocks.escape('@' + label if label else cover.text)}”"
+    return (
+        f"I can't find a rep {who} to cover for you: mention them "
+        "(`cover @ben`) or use their e-mail (`cover ben@yourcompany.com`)."
+    )
+
+
+def _calendar(runtime: Runtime, rep: Rep) -> WorkCalendar:
+    return runtime.calendars.of(rep.country, rep.subdivision)
 
 
 def holidays(runtime: Runtime, rep: Rep, args: list[str]) -> dict:
@@ -174,28 +142,9 @@ def holidays(runtime: Runtime, rep: Rep, args: list[str]) -> dict:
 # --- buttons -------------------------------------------------------------------------------
 
 
-def register(app: App, runtime: Runtime, work: Work) -> None:
-    def accept(ack: Ack, body: dict, context: BoltContext) -> None:
-        work.accept(context, body)
-        ack()
-
-    def cancel_pressed(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
-        take_back(runtime, client, body, reply)
-
-    def pause_pressed(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
-        answer_offer(runtime, client, body, pause=True)
-
-    def keep_pressed(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
-        answer_offer(runtime, client, body, pause=False)
-
-    app.action(any_of(away_blocks.AWAY_CANCEL))(ack=accept, lazy=[work.lazy(cancel_pressed)])
-    app.action(away_blocks.AWAY_PAUSE)(ack=accept, lazy=[work.lazy(pause_pressed)])
-    app.action(away_blocks.AWAY_KEEP)(ack=accept, lazy=[work.lazy(keep_pressed)])
-
-
-def _acting_rep(runtime: Runtime, body: dict) -> Rep:
-    with runtime.db.session() as session:
-        rep = rep_for_slack_user(session=session, slack_user_id=body["user"]["id"])
+def _acting_rep(job: Job) -> Rep:
+    with job.runtime.db.session() as session:
+        rep = rep_for_slack_user(session=session, slack_user_id=job.user_id)
     if rep is None:
         raise InvalidInput(NOT_A_REP)
     return rep
@@ -209,55 +158,45 @@ def _button_value(body: dict) -> str:
     return value
 
 
-def take_back(runtime: Runtime, client: WebClient, body: dict, reply: Reply) -> None:
+def take_back(job: Job) -> None:
     """'Cancel' / 'I'm back' on an away period (Home tab or a reply)."""
-    rep = _acting_rep(runtime, body)
-    value = _button_value(body)
+    rep = _acting_rep(job)
+    value = _button_value(job.body)
     if not value.isdigit():
         raise InvalidInput(EXPIRED)
-    today = rep_today(runtime, rep)
-    with runtime.db.transaction() as session:
+    today = rep_today(job.runtime, rep)
+    with job.runtime.db.transaction() as session:
         away = cancel_away(session=session, rep_id=rep.id, away_id=int(value), today=today)
     text = away_blocks.away_taken_back(away, today=today)
-    user_id = body["user"]["id"]
-    if (body.get("view") or {}).get("type") == "home":
-        for background in runtime.caches.get("background", []):
-            if isinstance(background, HomePublisher):
-                background.request(client, user_id)
+    if (job.body.get("view") or {}).get("type") == "home":
+        job.homes.request(job.client, job.user_id)
         return  # the refreshed Home shows it
-    if body.get("response_url"):
-        reply(**blocks.notice(text), response_type="ephemeral", replace_original=True)
+    if job.body.get("response_url"):
+        job.reply(**blocks.notice(text), response_type="ephemeral", replace_original=True)
     else:
-        _tell(client, user_id, {}, blocks.notice(text))
+        tell(job.client, job.user_id, {}, blocks.notice(text))
 
 
-def answer_offer(runtime: Runtime, client: WebClient, body: dict, *, pause: bool) -> None:
-    """'Pause until …' or 'Keep them coming' under the morning's greeting."""
-    rep = _acting_rep(runtime, body)
-    today = rep_today(runtime, rep)
-    if pause:
-        note = _pause(runtime, rep, _offered_day(_button_value(body), today), today=today)
-    else:
-        note = "👍 Reminders keep coming. Set away days any time with `/account away`."
-    _replace_offer(runtime, client, body, note)
+def pause_pressed(job: Job) -> None:
+    """'Pause until …' under the morning's greeting: away from today through that day;
+    a second press of the same offer (or a period already holding those days) is told
+    it is done, not refused."""
+    rep = _acting_rep(job)
+    today = rep_today(job.runtime, rep)
+    last_day = _offered_day(_button_value(job.body), today)
+    with job.runtime.db.transaction() as session:
+        paused = pause_until(
+            session=session, rep_id=rep.id, today=today, last_day=last_day, now=job.runtime.now()
+        )
+    until = weekday_label(paused.until)
+    lead = f"Already paused until {until}" if paused.already else f"Paused until {until}"
+    _replace_offer(job, f"🌴 {lead}: no reminders until then. Back early? `/account away end`.")
 
 
-def _pause(runtime: Runtime, rep: Rep, last_day: date, *, today: date) -> str:
-    """Away from today through `last_day`; a second press of the same offer (or a period
-    already holding those days) is told it is done, not refused."""
-    with runtime.db.transaction() as session:
-        held = [
-            p
-            for p in away_periods(session=session, rep_id=rep.id, today=today)
-            if p.starts_on <= today and p.ends_on >= last_day
-        ]
-        if not held:
-            set_away(
-                session=session, rep_id=rep.id, starts_on=today, ends_on=last_day, now=runtime.now()
-            )
-    until = weekday_label(held[0].ends_on if held else last_day)
-    lead = f"Already paused until {until}" if held else f"Paused until {until}"
-    return f"🌴 {lead}: no reminders until then. Back early? `/account away end`."
+def keep_pressed(job: Job) -> None:
+    """'Keep them coming' under the morning's greeting."""
+    _acting_rep(job)
+    _replace_offer(job, "👍 Reminders keep coming. Set away days any time with `/account away`.")
 
 
 def _offered_day(value: str, today: date) -> date:
@@ -272,19 +211,28 @@ def _offered_day(value: str, today: date) -> date:
     return day
 
 
-def _replace_offer(runtime: Runtime, client: WebClient, body: dict, note: str) -> None:
+def _replace_offer(job: Job, note: str) -> None:
     """Swap the offer's buttons for the answer (the greeting is never re-rendered from
     storage, so the message as Slack sent it is the one to edit)."""
+    body = job.body
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts")
     message = body.get("message") or {}
     if not channel or not ts or not isinstance(message.get("blocks"), list):
-        _tell(client, body["user"]["id"], {}, blocks.notice(note))
+        tell(job.client, job.user_id, {}, blocks.notice(note))
         return
     updated = away_blocks.without_offer(message["blocks"], note)
     text = message.get("text") or note
     try:
-        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.finish_dicts(updated))
+        job.client.chat_update(
+            channel=channel, ts=ts, text=text, blocks=blocks.finish_dicts(updated)
+        )
     except SlackApiError as error:
         log.warning("could not update the away offer: %s", error.response.get("error"))
+
+
+def register(app: App) -> None:
+    app.action(any_of(away_blocks.AWAY_CANCEL))(ack=accept, lazy=[after_ack(take_back)])
+    app.action(away_blocks.AWAY_PAUSE)(ack=accept, lazy=[after_ack(pause_pressed)])
+    app.action(away_blocks.AWAY_KEEP)(ack=accept, lazy=[after_ack(keep_pressed)])

@@ -1,60 +1,58 @@
-"""`/account` and its sub-commands, and the pick-list buttons that finish them."""
+"""`/account`: reading the text, the card, the book and its lists, the report, cadence,
+owner and plan. Other surfaces answer their own verbs (`log`, `snooze`: `handlers.log`;
+`away`, `holidays`: `handlers.away`), reached through the `subcommands` they declare."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
+from slack_bolt import App
 
 from bot.messages import blocks
 from bot.messages import log as log_blocks
 from bot.retention import book as books
-from bot.retention.actions import (
-    change_owner,
-    set_cadence,
-)
-from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
-from bot.retention.lookup import find_account_match
+from bot.retention import rep_ops
+from bot.retention.account_ops import CardLookup, look_up_card, report_with_win_rates
+from bot.retention.actions import change_owner, set_cadence
+from bot.retention.errors import AmbiguousAccount, InvalidInput
+from bot.retention.log_text import ACTING_VERBS, two_readings
+from bot.retention.name_hits import is_exact_name
 from bot.retention.names import normalize_name
-from bot.retention.report import recency_report
-from bot.retention.status import account_status
-from bot.retention.tactic_stats import tactic_win_rates
-from bot.retention.unowned import unowned_accounts
-from bot.retention.when import check_touch_day
-from bot.runtime import Runtime
-from handlers import away
 from handlers.common import (
-    Reply,
-    Work,
     actor_for,
     current_rep,
+    not_found,
     note_tactics_shown,
+    open_plan_modal,
     rep_today,
-    snooze_and_confirm,
+    resolve,
     user_today,
     user_tz,
 )
-from handlers.interactions import any_of, open_plan_modal
-from handlers.log_command import (
-    GONE,
-    log_and_confirm,
-    log_from_command,
-    snooze_from_command,
-    two_readings,
-)
-from handlers.lookup_reply import not_found, resolve_match
-from handlers.payloads import pick_value
-from models import Account
+from handlers.work import Job, accept, after_ack
 
 log = logging.getLogger(__name__)
 COMMAND = "/account"
-SUBCOMMANDS = ("help", "list", "log", "snooze", "plan", "cadence", "owner", "report", *away.VERBS)
+OWN_VERBS = ("help", "list", "plan", "cadence", "owner", "report")
+# The verbs other surfaces answer (see each one's SUBCOMMANDS).
+OTHER_VERBS = ("log", "snooze", "away", "holidays")
+SUBCOMMANDS = (
+    "help",
+    "list",
+    "log",
+    "snooze",
+    "plan",
+    "cadence",
+    "owner",
+    "report",
+    "away",
+    "holidays",
+)
 BOOK_TOP = 8
 # A first word this many edits (Levenshtein) from a sub-command is taken as a typo of it...
 NEAR_SUBCOMMAND = 2
@@ -62,6 +60,10 @@ NEAR_SUBCOMMAND = 2
 LIKE_A_NAME_WORD = 75
 # How many leading words after an unknown first word are tried as an account name.
 NAME_WORDS_TRIED = 4
+_DEFAULT_CADENCE = {"default", "tier", "reset"}
+_MAILTO = re.compile(r"^<mailto:([^|>]+)(\|[^>]*)?>$")
+# `reply(payload, private=False)`: the command's answer, in the channel when shared.
+Answer = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -87,114 +89,100 @@ def parse(text: str) -> Request:
     return Request("show", words, share)
 
 
-def register(app: App, runtime: Runtime, work: Work) -> None:
-    def accept(ack: Ack, body: dict, context: BoltContext) -> None:
-        """In the request thread: no database, no Slack call, nothing to wait behind."""
-        work.accept(context, body)
-        ack()
-
-    def answer_command(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
-        answer(runtime, client, body, reply)
-
-    def finish_pick_work(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
-        finish_pick(runtime, client, body, reply)
-
-    app.command(COMMAND)(ack=accept, lazy=[work.lazy(answer_command)])
-    app.action(any_of(blocks.PICK_ACCOUNT))(ack=accept, lazy=[work.lazy(finish_pick_work)])
-
-
-def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -> None:
+def answer_command(job: Job) -> None:
     """Do what `/account TEXT` asks and reply on the command's response_url."""
-    request = parse(command.get("text") or "")
-    user_id = command["user_id"]
+    request = parse(job.body.get("text") or "")
     if request.verb in SUBCOMMANDS:
-        words = [request.verb, *request.args]
-        # Both an account's exact name (or CRM id) and a sub-command that names an
-        # account ("Log Cabin Supplies"): the rep picks. Otherwise the name wins over
-        # the sub-command word it starts with: "Report Print Co", "Help Desk Supplies".
-        readings = two_readings(runtime, words, user_id)
-        if readings is not None:
-            respond(**readings, response_type="ephemeral")
+        request = _name_or_verb(job, request)
+        if request is None:
             return
-        with runtime.db.session() as session:
-            if _exact_name(session, " ".join(words)):
-                request = Request("show", words, request.share)
 
     def reply(payload: dict, *, private: bool = False) -> None:
         # `share` posts the answer in the channel; usage, pick lists and problems stay
         # private (errors are answered privately by replying_to_errors).
         shared = request.share and not private
-        respond(**payload, response_type="in_channel" if shared else "ephemeral")
+        job.reply(**payload, response_type="in_channel" if shared else "ephemeral")
 
-    if request.verb == "help":
-        reply(blocks.help_message(), private=True)
-    elif request.verb == "":
-        show_book(runtime, client, user_id, reply)
-    elif request.verb == "show":
-        show_account(runtime, request, user_id, reply)
-    elif request.verb == "list":
-        show_list(runtime, client, user_id, request.args, reply)
-    elif request.verb == "report":
-        show_report(runtime, reply, is_admin=user_id in runtime.settings.admin_user_ids)
-    elif request.verb == "log":
-        log_from_command(runtime, request.args, user_id, reply)
-    elif request.verb == "snooze":
-        snooze_from_command(runtime, request.args, user_id, reply)
-    elif request.verb == "plan":
-        plan_from_command(runtime, client, request.args, user_id, command, reply)
-    elif request.verb == "cadence":
-        cadence_from_command(runtime, request.args, user_id, reply)
-    elif request.verb == "owner":
-        owner_from_command(runtime, request.args, user_id, reply)
-    elif request.verb in away.VERBS:
-        away.answer(runtime, client, request.verb, request.args, user_id, reply)
+    if request.verb in OTHER_VERBS:
+        job.subcommands[request.verb](job, request.verb, request.args, reply)
+    else:
+        ANSWERS[request.verb](job, request, reply)
 
 
-# --- finding the account ----------------------------------------------------------------
+def _name_or_verb(job: Job, request: Request) -> Request | None:
+    """Both an account's exact name (or CRM id) and a sub-command that names an account
+    ("Log Cabin Supplies"): the rep picks (None: answered). Otherwise the name wins over
+    the sub-command word it starts with: "Report Print Co", "Help Desk Supplies"."""
+    words = [request.verb, *request.args]
+    acting = request.verb in ACTING_VERBS
+    today = user_today(job.runtime, job.user_id) if acting else job.runtime.today()
+    with job.runtime.db.session() as session:
+        readings = two_readings(session=session, words=words, today=today)
+        named = readings is None and is_exact_name(session=session, text=" ".join(words))
+    if readings is not None:
+        payload = log_blocks.two_readings(
+            " ".join(words),
+            name_id=readings.name_id,
+            name=readings.name,
+            action_id=readings.action_id,
+            action_name=readings.action_name,
+            pending=readings.pending,
+        )
+        job.reply(**payload, response_type="ephemeral")
+        return None
+    return Request("show", words, request.share) if named else request
 
 
-def _resolve(session, query: str, reply, *, verb: str, pending: dict | None = None) -> int | None:
-    """The account id, or None after privately replying with a pick list / did-you-mean."""
-    match = resolve_match(session, query, reply, verb=verb, pending=pending)
-    return match.account_id if match is not None else None
+# --- the card ------------------------------------------------------------------------------
 
 
-_not_found = not_found
+def show_account(job: Job, request: Request, reply: Answer) -> None:
+    """`/account WORDS`: the card, or privately a pick list, a did-you-mean or usage.
+    Read only: on SQLite a write transaction would hold the one write lock for as long
+    as the card takes, and every modal submit would wait behind it."""
+    runtime = job.runtime
+    tz = user_tz(runtime, job.user_id)
+    with runtime.db.session() as session:
+        found = look_up_card(
+            session=session,
+            words=request.args,
+            now=runtime.now(),
+            as_of=runtime.today_in(tz),
+            tier_cadence=runtime.tier_cadence,
+            calendars=runtime.calendars,
+            tz=tz,
+            name_words_tried=NAME_WORDS_TRIED,
+        )
+    private = _private_answer(found, request.args, share=request.share)
+    if private is not None:
+        reply(private, private=True)
+        return
+    note_tactics_shown(runtime, found.status)
+    reply(blocks.status_card(found.status))
 
 
-def _card_lookup(session, words: list[str], *, share: bool) -> tuple[int | None, dict | None]:
-    """`/account WORDS`: (the account to show, None) or (None, the private answer).
+def _private_answer(found: CardLookup, words: list[str], *, share: bool) -> dict | None:
+    """None when the card is the answer; else the pick list, did-you-mean or usage.
 
     A first word that is not part of the name (a mistyped or unknown sub-command, as in
-    `lgo acme call` or `cadence acme 14`) gets usage rather than a fuzzy guess.
-    """
-    query = " ".join(words)
-    try:
-        match = find_account_match(session=session, query=query)
-    except AmbiguousAccount as error:
-        pick = blocks.pick_list(query, error.candidates, ambiguous=True, total=error.total)
-        if _exact_hit(session, query):  # several accounts really have that name
-            return None, pick
-        guessed, fallback = error.candidates, (None, pick)
-    except AccountNotFound as error:
-        if error.empty:
-            return None, _not_found(query, error)
-        guessed, fallback = error.candidates, (None, _not_found(query, error))
+    `lgo acme call` or `cadence acme 14`) gets usage rather than a fuzzy guess."""
+    query, error = found.query, found.error
+    if isinstance(error, AmbiguousAccount):
+        fallback = blocks.pick_list(query, error.candidates, ambiguous=True, total=error.total)
+    elif error is not None:
+        fallback = not_found(query, error)
     else:
-        if match.exact:
-            return match.account_id, None
-        account = session.get(Account, match.account_id)
-        guessed, fallback = [(match.account_id, account.name)], (match.account_id, None)
-    usage = _not_an_account(session, words, guessed, share=share)
-    return (None, usage) if usage is not None else fallback
+        fallback = None
+    if found.final:
+        return fallback
+    usage = _not_an_account(words, found, share=share)
+    return usage if usage is not None else fallback
 
 
-def _not_an_account(
-    session, words: list[str], guessed: list[tuple[int, str]], *, share: bool
-) -> dict | None:
+def _not_an_account(words: list[str], found: CardLookup, *, share: bool) -> dict | None:
     """Usage when the text only fuzzily matches an account because of its first word."""
     first = words[0]
-    if _like_a_name_word(first, [name for _, name in guessed]):
+    if _like_a_name_word(first, [name for _, name in found.guessed]):
         return None  # "nordwind traders": a typo in the name, not a command
     meant = _near_subcommand(first)
     if meant is not None:
@@ -202,7 +190,7 @@ def _not_an_account(
         return blocks.help_message(
             f"I don't know `{_code(first)}`. Did you mean `{_code(suggestion)}`?"
         )
-    if len(words) > 1 and _starts_with_an_account(session, words[1:]):
+    if found.rest_names_an_account:
         return blocks.help_message(f"I don't know `{_code(first)}`. Here's what I can do:")
     return None
 
@@ -223,86 +211,17 @@ def _like_a_name_word(word: str, names: list[str]) -> bool:
     )
 
 
-def _starts_with_an_account(session, words: list[str]) -> bool:
-    """Do the first few of `words` name an account exactly (`acme` in `acme 14`)?"""
-    return any(
-        _exact_hit(session, " ".join(words[:count]))
-        for count in range(min(len(words), NAME_WORDS_TRIED), 0, -1)
-    )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _exact_hit(session, query: str) -> bool:
-    """Would the lookup find `query` without guessing: a CRM id, the name, the start of
-    a name or of a word in it (the non-fuzzy steps of `find_account_match`)?"""
-    query = query.strip()
-    key = normalize_name(query)
-    if not key:
-        return False
-    like = _escape_like(key)
-    conditions = [
-        Account.external_id == query,
-        Account.name_key == key,
-        Account.name_key.like(f"{like} %", escape="\\"),
-    ]
-    if len(key) >= 3:
-        conditions.append(Account.name_key.like(f"% {like}%", escape="\\"))
-    if " " not in query:
-        conditions.append(sa.func.lower(Account.external_id) == query.lower())
-    statement = sa.select(Account.id).where(sa.or_(*conditions)).limit(1)
-    return session.execute(statement).first() is not None
-
-
-def _exact_name(session, text: str) -> bool:
-    """Is `text` exactly an account's name (normalised) or CRM id?"""
-    key = normalize_name(text)
-    if not key:
-        return False
-    statement = (
-        sa.select(Account.id)
-        .where(sa.or_(Account.name_key == key, Account.external_id == text.strip()))
-        .limit(1)
-    )
-    return session.execute(statement).first() is not None
-
-
 def _code(text: str) -> str:
     """User text for inside `backticks`: escaped, and no backtick to end the span early."""
     return blocks.escape(blocks.cut(text, 200)).replace("`", "'")
 
 
-# --- read-only answers ------------------------------------------------------------------
-# These only read: on SQLite a write transaction (BEGIN IMMEDIATE) would hold the one
-# write lock for as long as they take, and every modal submit would wait behind it.
+# --- the book, lists, report ------------------------------------------------------------------
 
 
-def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> None:
-    tz = user_tz(runtime, user_id)
-    today = runtime.today_in(tz)
-    with runtime.db.session() as session:
-        account_id, private = _card_lookup(session, request.args, share=request.share)
-        if account_id is None:
-            reply(private, private=True)
-            return
-        status = account_status(
-            session=session,
-            account_id=account_id,
-            now=runtime.now(),
-            as_of=today,
-            tier_cadence=runtime.tier_cadence,
-            calendars=runtime.calendars,
-            record_tactics=None,
-            tz=tz,
-        )
-    note_tactics_shown(runtime, status)
-    reply(blocks.status_card(status))
-
-
-def _rep_or_explain(runtime, client, user_id, reply):
-    rep = current_rep(runtime=runtime, client=client, user_id=user_id)
+def _book_of(job: Job, reply: Answer):
+    """(rep, their assessed accounts as of their own today), or None after explaining."""
+    rep = current_rep(runtime=job.runtime, client=job.client, user_id=job.user_id)
     if rep is None:
         reply(
             blocks.notice(
@@ -312,18 +231,12 @@ def _rep_or_explain(runtime, client, user_id, reply):
             ),
             private=True,
         )
-    return rep
-
-
-def _book_of(runtime: Runtime, client: WebClient, user_id: str, reply):
-    """(rep, their assessed accounts as of their own today), or None after explaining."""
-    rep = _rep_or_explain(runtime, client, user_id, reply)
-    if rep is None:
         return None
+    runtime = job.runtime
     with runtime.db.session() as session:
-        entries = books.book_entries(
+        entries = rep_ops.book_of(
             session=session,
-            owner_id=rep.id,
+            rep_id=rep.id,
             as_of=rep_today(runtime, rep),
             tier_cadence=runtime.tier_cadence,
             calendars=runtime.calendars,
@@ -331,8 +244,8 @@ def _book_of(runtime: Runtime, client: WebClient, user_id: str, reply):
     return rep, entries
 
 
-def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
-    book = _book_of(runtime, client, user_id, reply)
+def show_book(job: Job, request: Request, reply: Answer) -> None:
+    book = _book_of(job, reply)
     if book is None:
         return
     rep, entries = book
@@ -351,31 +264,35 @@ def list_filter(args: list[str]) -> str:
         return books.normalize_filter(" ".join(args))  # explains, quoting what was typed
 
 
-def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str], reply) -> None:
-    which = list_filter(args)
-    book = _book_of(runtime, client, user_id, reply)
+def show_list(job: Job, request: Request, reply: Answer) -> None:
+    which = list_filter(request.args)
+    book = _book_of(job, reply)
     if book is not None:
         reply(blocks.account_list(which, books.filtered(book[1], which)))
 
 
-def show_report(runtime: Runtime, reply, *, is_admin: bool = False) -> None:
+def show_report(job: Job, request: Request, reply: Answer) -> None:
     """The recency report; admins also see the accounts nobody owns."""
+    runtime = job.runtime
     with runtime.db.session() as session:
-        report = recency_report(session=session, now=runtime.now())
-        report.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=runtime.now())
-        unowned = unowned_accounts(session=session) if is_admin else None
+        report, unowned = report_with_win_rates(
+            session=session,
+            now=runtime.now(),
+            with_unowned=job.user_id in runtime.settings.admin_user_ids,
+        )
     reply(blocks.recency_report(report, unowned=unowned))
 
 
-# --- log, snooze, plan --------------------------------------------------------------------
+def show_help(job: Job, request: Request, reply: Answer) -> None:
+    reply(blocks.help_message(), private=True)
 
 
-_DEFAULT_CADENCE = {"default", "tier", "reset"}
-_MAILTO = re.compile(r"^<mailto:([^|>]+)(\|[^>]*)?>$")
+# --- cadence, owner, plan ---------------------------------------------------------------------
 
 
-def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
+def cadence_from_command(job: Job, request: Request, reply: Answer) -> None:
     """`cadence acme corp 21` (days between touches) or `cadence acme corp default`."""
+    args, runtime = request.args, job.runtime
     last = args[-1].lower() if args else ""
     if len(args) < 2 or not (last.isdigit() or last in _DEFAULT_CADENCE):
         raise InvalidInput(
@@ -383,17 +300,16 @@ def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply)
             "or `default` for the tier's cadence."
         )
     days = None if last in _DEFAULT_CADENCE else int(last)
-    with runtime.db.session() as session:
-        account_id = _resolve(session, " ".join(args[:-1]), reply, verb="cadence")
-    if account_id is None:
+    match = resolve(runtime, " ".join(args[:-1]), reply, verb="cadence")
+    if match is None:
         return
     with runtime.db.transaction() as session:
         account = set_cadence(
             session=session,
-            account_id=account_id,
+            account_id=match.account_id,
             days=days,
             now=runtime.now(),
-            actor=actor_for(runtime, user_id),
+            actor=actor_for(runtime, job.user_id),
         )
         name, tier = account.name, account.tier
     if days:
@@ -407,8 +323,9 @@ def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply)
     reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now on {every}."))
 
 
-def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
+def owner_from_command(job: Job, request: Request, reply: Answer) -> None:
     """`owner acme corp ben@company.com`: hand the account to another rep."""
+    args, runtime = request.args, job.runtime
     email = args[-1] if args else ""
     mailto = _MAILTO.match(email)  # Slack may send an e-mail as <mailto:x@y|x@y>
     email = mailto.group(1) if mailto else email
@@ -417,89 +334,45 @@ def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -
             "Say the account and the new owner's e-mail, e.g. "
             "`/account owner acme ben@yourcompany.com`."
         )
-    with runtime.db.session() as session:
-        account_id = _resolve(session, " ".join(args[:-1]), reply, verb="owner")
-    if account_id is None:
+    match = resolve(runtime, " ".join(args[:-1]), reply, verb="owner")
+    if match is None:
         return
     with runtime.db.transaction() as session:
         account, rep = change_owner(
             session=session,
-            account_id=account_id,
+            account_id=match.account_id,
             owner_email=email,
             now=runtime.now(),
-            actor=actor_for(runtime, user_id),
+            actor=actor_for(runtime, job.user_id),
         )
         name, who = account.name, blocks.user_ref(rep.slack_user_id, rep.name or rep.email)
     reply(blocks.notice(f"👤 *{blocks.escape(name)}* now belongs to {who}."))
 
 
-def plan_from_command(
-    runtime: Runtime, client: WebClient, args: list[str], user_id: str, command: dict, reply
-) -> None:
-    with runtime.db.session() as session:
-        account_id = _resolve(session, " ".join(args), reply, verb="plan", pending={"do": "plan"})
-    if account_id is not None:
+def plan_from_command(job: Job, request: Request, reply: Answer) -> None:
+    query = " ".join(request.args)
+    match = resolve(job.runtime, query, reply, verb="plan", pending={"do": "plan"})
+    if match is not None:
         open_plan_modal(
-            runtime,
-            client,
-            trigger_id=command["trigger_id"],
-            account_id=account_id,
-            user_id=user_id,
+            job.runtime,
+            job.client,
+            trigger_id=job.body["trigger_id"],
+            account_id=match.account_id,
+            user_id=job.user_id,
         )
 
 
-# --- a pick-list button that carries the action -------------------------------------------
+ANSWERS: dict[str, Callable[[Job, Request, Answer], None]] = {
+    "": show_book,
+    "show": show_account,
+    "help": show_help,
+    "list": show_list,
+    "report": show_report,
+    "cadence": cadence_from_command,
+    "owner": owner_from_command,
+    "plan": plan_from_command,
+}
 
 
-def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply) -> None:
-    """The rep chose an account from a `log` / `snooze` / `plan` pick list: do what they
-    asked, and replace the pick list with the confirmation."""
-    pending = pick_value(body)  # checked: a tampered value gets a clear message
-    user_id = body["user"]["id"]
-    account_id = pending.id
-    with runtime.db.session() as session:
-        account = session.get(Account, account_id)
-        if account is None:
-            raise InvalidInput(GONE)
-        name = account.name
-    if pending.do == "log":
-        payload = _log_picked(runtime, pending, name=name, user_id=user_id)
-        if body.get("response_url"):
-            respond(**payload, response_type="ephemeral", replace_original=True)
-        else:
-            client.chat_postMessage(channel=user_id, **payload)
-        return
-    if pending.do == "snooze":
-        until = pending.snooze_until(today=user_today(runtime, user_id))
-        text = snooze_and_confirm(
-            runtime, account_id, until=until, reason=pending.reason, user_id=user_id
-        )
-    else:
-        open_plan_modal(
-            runtime, client, trigger_id=body["trigger_id"], account_id=account_id, user_id=user_id
-        )
-        text = f"📋 Opening the plan for *{blocks.escape(name)}*."
-    payload = blocks.notice(text)
-    if body.get("response_url"):
-        respond(**payload, response_type="ephemeral", replace_original=True)
-    else:
-        client.chat_postMessage(channel=user_id, **payload)
-
-
-def _log_picked(runtime: Runtime, pending, *, name: str, user_id: str) -> dict:
-    """A `log` pick: log it, or ask the kind when the command did not say."""
-    today = user_today(runtime, user_id)
-    if pending.on is not None:
-        check_touch_day(pending.on, today=today)
-    if pending.kind is None:
-        return log_blocks.kind_question(
-            account_id=pending.id, name=name, on=pending.on, today=today, note=pending.note,
-            query=None,
-        )  # fmt: skip
-    payload = log_and_confirm(
-        runtime, pending.id, kind=pending.kind, on=pending.on, note=pending.note,
-        user_id=user_id, today=today, query=None, key=None,
-    )  # fmt: skip
-    if pending.cut:
-        payload = blocks.notice(payload["text"] + " (The note was shortened to fit.)")
-    return payload
+def register(app: App) -> None:
+    app.command(COMMAND)(ack=accept, lazy=[after_ack(answer_command)])

@@ -68,18 +68,20 @@ def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logge
 
 
 def form_check(
-    field: str, budget: Callable[[], AbstractContextManager]
+    field: str, *, budget: Callable[[object], AbstractContextManager]
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """For a modal's ack function (it reads the database before Slack's 3 seconds are
-    up), run under `budget()`: a database that does not answer in time is shown in the
-    form, on `field`, instead of failing the ack (Slack would show "trouble connecting")."""
+    up), run under `budget(runtime)`: a database that does not answer in time is shown
+    in the form, on `field`, instead of failing the ack (Slack would show "trouble
+    connecting"). The wrapped function takes the same arguments (Bolt injects them by
+    name, reading the names through `functools.wraps`)."""
 
     def wrap(check: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(check)
-        def checked(ack, body: dict, view: dict, context) -> None:
+        def checked(ack, body: dict, view: dict, context, runtime, work) -> None:
             try:
-                with budget():
-                    check(ack, body, view, context)
+                with budget(runtime):
+                    check(ack, body, view, context, runtime, work)
             except Exception as error:
                 if not database_unavailable(error):
                     raise

@@ -35,7 +35,7 @@ from bot.http_front import make_wsgi_app
 from bot.runtime import Runtime
 from bot.server import HttpServer, start_http_server
 from bot.settings import Settings
-from handlers.common import Work
+from handlers.work import Work
 from tests.factories import NOW
 from tests.slack_double import SlackDouble
 from tests.slack_signing import (
@@ -199,7 +199,7 @@ def build_runtime(
 def serve(runtime: Runtime, double: SlackDouble, *, threads: int = 8) -> SlackApp:
     app = create_app(runtime)
     # Listeners ack first and work afterwards: count the work finished.
-    counter = runtime.caches["work"]
+    counter = app.services.work
     server = start_http_server(
         make_wsgi_app(app, signing_secret=SECRET), host="127.0.0.1", port=0, threads=threads
     )

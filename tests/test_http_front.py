@@ -321,12 +321,12 @@ def test_bolt_error_handler_never_answers_an_unverified_request(slack_app: Slack
 def test_an_error_in_a_verified_request_is_still_answered(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import handlers.commands
+    import bot.retention.account_ops
 
     def broken(**_kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(handlers.commands, "recency_report", broken)
+    monkeypatch.setattr(bot.retention.account_ops, "recency_report", broken)
 
     status, reply = slack_app.command("report")
 

@@ -12,7 +12,8 @@ from bot.messages import away as away_blocks
 from bot.messages import blocks
 from bot.messages import log as log_blocks
 from bot.runtime import Runtime
-from handlers.common import Work
+from handlers.home import HomePublisher
+from handlers.work import Work
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
@@ -56,11 +57,17 @@ class RecordingApp:
 def _registered() -> RecordingApp:
     app = RecordingApp()
     runtime = Runtime(settings=None, db=None, clock=None)  # type: ignore[arg-type]
-    work = Work(runtime)
+    services = handlers.Services(
+        runtime=runtime,
+        work=Work(),
+        homes=HomePublisher(runtime),
+        identity=handlers.Identity(team_id=None, app_id=None),
+        subcommands=handlers.subcommands(),
+    )
     try:
-        handlers.register(app, runtime, work, handlers.Identity(team_id=None, app_id=None))
+        handlers.register(app, services)
     finally:
-        work.shutdown()
+        services.shutdown()
     return app
 
 

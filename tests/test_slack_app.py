@@ -527,12 +527,12 @@ def test_a_slack_error_inside_a_handler_gives_a_friendly_reply(slack_app: SlackA
 def test_a_database_error_inside_a_handler_gives_a_friendly_reply(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import handlers.commands
+    import bot.retention.account_ops
 
     def broken(**_kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(handlers.commands, "recency_report", broken)
+    monkeypatch.setattr(bot.retention.account_ops, "recency_report", broken)
 
     status, reply = slack_app.command("report")
 
@@ -554,12 +554,12 @@ def test_users_info_failing_still_gets_an_answer(slack_app: SlackApp) -> None:
 def test_a_domain_error_message_is_shown_as_written(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import handlers.commands
+    import bot.retention.account_ops
 
     def refuse(**_kwargs):
         raise InvalidInput("The report is switched off for <b>maintenance</b>.")
 
-    monkeypatch.setattr(handlers.commands, "recency_report", refuse)
+    monkeypatch.setattr(bot.retention.account_ops, "recency_report", refuse)
     _, reply = slack_app.command("report")
     assert reply["text"] == "The report is switched off for &lt;b&gt;maintenance&lt;/b&gt;."
 
@@ -588,7 +588,7 @@ def test_commands_are_acked_fast_while_20_slow_events_are_processed(slack_app: S
     assert max(acks) < 3.0
     # ...and the slow work goes on (two rounds of Home builds; the rest are cancelled
     # when the test's app shuts down).
-    from handlers.events import HOME_BUILDS_AT_ONCE
+    from handlers.home import HOME_BUILDS_AT_ONCE
 
     slack_app.wait_for("views.publish", 2 * HOME_BUILDS_AT_ONCE, timeout=2 * slow + 10)
 
@@ -655,17 +655,17 @@ def write_commits_within(slack_app: SlackApp, seconds: float = 3.0) -> bool:
 def test_the_report_does_not_block_writers_while_it_runs(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import handlers.commands
+    import bot.retention.account_ops
 
     seed(slack_app)
-    real = handlers.commands.recency_report
+    real = bot.retention.account_ops.recency_report
     writes: list[bool] = []
 
     def slow_report(**kwargs):
         writes.append(write_commits_within(slack_app))  # a modal submit, say
         return real(**kwargs)
 
-    monkeypatch.setattr(handlers.commands, "recency_report", slow_report)
+    monkeypatch.setattr(bot.retention.account_ops, "recency_report", slow_report)
     _, reply = slack_app.command("report")
     assert "Recency report" in all_text(reply)
     assert writes == [True]
@@ -674,17 +674,17 @@ def test_the_report_does_not_block_writers_while_it_runs(
 def test_the_card_reads_without_the_write_lock_and_records_its_tactics(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import handlers.commands
+    import bot.retention.account_ops
 
     ids = seed(slack_app)
-    real = handlers.commands.account_status
+    real = bot.retention.account_ops.account_status
     calls: list[tuple[bool, object]] = []
 
     def watched(**kwargs):
         calls.append((write_commits_within(slack_app), kwargs.get("record_tactics")))
         return real(**kwargs)
 
-    monkeypatch.setattr(handlers.commands, "account_status", watched)
+    monkeypatch.setattr(bot.retention.account_ops, "account_status", watched)
     _, reply = slack_app.command("acme corp")
 
     assert calls == [(True, None)]
@@ -701,17 +701,17 @@ def test_the_card_reads_without_the_write_lock_and_records_its_tactics(
 def test_the_book_and_lists_do_not_block_writers(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
-    import handlers.commands
+    import bot.retention.book
 
     seed(slack_app)
-    real = handlers.commands.books.book_entries
+    real = bot.retention.book.book_entries
     writes: list[bool] = []
 
     def watched(**kwargs):
         writes.append(write_commits_within(slack_app))
         return real(**kwargs)
 
-    monkeypatch.setattr(handlers.commands.books, "book_entries", watched)
+    monkeypatch.setattr(bot.retention.book, "book_entries", watched)
     status, _ = slack_app.command(text)
     assert status == 200 and writes == [True]
 

@@ -125,7 +125,7 @@ def test_a_burst_of_100_signed_commands_is_acked_within_3_seconds_and_answered(
 def test_work_that_has_not_answered_in_time_apologises_and_answers_later(
     slack_app: SlackApp,
 ) -> None:
-    slack_app.runtime.caches["work"].watchdog.deadline = 0.5
+    slack_app.listeners.watchdog.deadline = 0.5
     slack_app.double.delay("users.info", 1.5, times=1)  # `/account` asks who the user is
     status, first = slack_app.command("", user_id="UNEW")
     assert status == 200

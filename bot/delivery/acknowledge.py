@@ -1,4 +1,5 @@
-"""Reactions on reminder DMs, and keeping those messages' acknowledgements current."""
+"""Keeping a reminder message's acknowledgements current: after a reaction, or a touch or
+snooze logged from its buttons, the message is re-rendered with a line per action."""
 
 from __future__ import annotations
 

@@ -1,0 +1,144 @@
+"""`/account log` and `/account snooze`, the "what kind of touch was it?" buttons, and
+Undo after a guessed name."""
+
+from __future__ import annotations
+
+import hashlib
+
+from slack_bolt import App
+
+from bot.messages import blocks
+from bot.messages import log as log_blocks
+from bot.retention.account_ops import account_name, snooze_named
+from bot.retention.actions import NOTE_MAX, REASON_MAX
+from bot.retention.dates import day_label
+from bot.retention.log_text import check_length, read_log_text, read_snooze_text
+from bot.retention.undo import take_back
+from bot.retention.when import check_touch_day
+from handlers.common import (
+    actor_for,
+    any_of,
+    guessed,
+    log_and_confirm,
+    new_key,
+    resolve,
+    resolve_match,
+    user_today,
+)
+from handlers.payloads import kind_choice, undo_value
+from handlers.work import Job, accept, after_ack
+
+# --- the commands ---------------------------------------------------------------------------
+
+
+def log_from_command(job: Job, verb: str, args: list[str], reply) -> None:
+    """`/account log acme call yesterday talked renewal`: log it (with Undo when the name
+    was a guess), or ask the kind when the text did not say."""
+    runtime, user_id = job.runtime, job.user_id
+    today = user_today(runtime, user_id)
+    with runtime.db.session() as session:
+        text = read_log_text(session=session, args=args, today=today)
+        check_length(text.note, NOTE_MAX, "note")
+        match = resolve_match(session, text.query, reply, verb="log", pending=text.pending())
+        if match is None:
+            return
+        name = account_name(session=session, account_id=match.account_id)
+    query = text.query if guessed(match) else None
+    if text.kind is None:
+        question = log_blocks.kind_question(
+            account_id=match.account_id,
+            name=name,
+            on=text.on,
+            today=today,
+            note=text.note,
+            query=query,
+        )
+        reply(question, private=True)
+        return
+    key = new_key() if query else None
+    reply(
+        log_and_confirm(
+            runtime, match.account_id, kind=text.kind, on=text.on, note=text.note,
+            user_id=user_id, today=today, query=query, key=key,
+        )
+    )  # fmt: skip
+
+
+def snooze_from_command(job: Job, verb: str, args: list[str], reply) -> None:
+    """`/account snooze acme 2w buyer on leave` (with Undo when the name was a guess)."""
+    runtime, user_id = job.runtime, job.user_id
+    snooze = read_snooze_text(args, today=user_today(runtime, user_id))
+    check_length(snooze.reason, REASON_MAX, "reason")
+    match = resolve(runtime, snooze.query, reply, verb="snooze", pending=snooze.pending())
+    if match is None:
+        return
+    key = new_key() if guessed(match) else None
+    with runtime.db.transaction() as session:
+        name = snooze_named(
+            session=session,
+            account_id=match.account_id,
+            until=snooze.until,
+            reason=snooze.reason,
+            now=runtime.now(),
+            actor=actor_for(runtime, user_id),
+            dedupe_key=key,
+        )
+    guess = f" (the closest match to {log_blocks.quoted(snooze.query)})" if key else ""
+    text = f"💤 *{blocks.escape(name)}*{guess} snoozed until {day_label(snooze.until)}."
+    reply(log_blocks.with_undo(text, what="snooze", key=key))
+
+
+# The `/account` verbs this surface answers (wired by `handlers.register`).
+SUBCOMMANDS = {"log": log_from_command, "snooze": snooze_from_command}
+
+
+# --- the buttons ----------------------------------------------------------------------------
+
+
+def _message_key(body: dict, user_id: str) -> str:
+    """One key per question message: a second click on it logs nothing more."""
+    container = body.get("container") or {}
+    where = f"{user_id}:{container.get('channel_id')}:{container.get('message_ts')}"
+    if not container.get("message_ts"):
+        return new_key()
+    return "cmd:" + hashlib.sha256(where.encode()).hexdigest()[:32]
+
+
+def finish_kind(job: Job) -> None:
+    """A button of "what kind of touch was it?": log it and replace the question."""
+    choice = kind_choice(job.body)  # checked: a tampered value gets a clear message
+    user_id = job.user_id
+    today = user_today(job.runtime, user_id)
+    if choice.on is not None:
+        check_touch_day(choice.on, today=today)
+    payload = log_and_confirm(
+        job.runtime, choice.id, kind=choice.kind, on=choice.on, note=choice.note,
+        user_id=user_id, today=today, query=choice.q, key=_message_key(job.body, user_id),
+    )  # fmt: skip
+    job.reply(**payload, response_type="ephemeral", replace_original=True)
+
+
+def finish_undo(job: Job) -> None:
+    """The Undo button: take back exactly that touch or snooze, once."""
+    value = undo_value(job.body)
+    with job.runtime.db.transaction() as session:
+        undone = take_back(
+            session=session,
+            what=value.what,
+            key=value.key,
+            slack_user_id=job.user_id,
+            now=job.runtime.now(),
+        )
+    if undone is None:
+        text = "↩️ Already undone."
+    elif undone.what == "touch":
+        what = blocks.with_article(undone.kind or "touch")
+        text = f"↩️ Undone: {what} on *{blocks.escape(undone.account_name)}* is no longer logged."
+    else:
+        text = f"↩️ Undone: *{blocks.escape(undone.account_name)}* is no longer snoozed."
+    job.reply(**blocks.notice(text), replace_original=True)
+
+
+def register(app: App) -> None:
+    app.action(any_of(log_blocks.LOG_KIND))(ack=accept, lazy=[after_ack(finish_kind)])
+    app.action(log_blocks.UNDO)(ack=accept, lazy=[after_ack(finish_undo)])
