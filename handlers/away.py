@@ -13,7 +13,8 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
 from bot.messages import away as away_blocks
-from bot.messages import blocks
+from bot.messages.ids import Action
+from bot.messages.kit import escape, finish_dicts, notice
 from bot.retention.actions import rep_for_slack_user
 from bot.retention.away_dates import MAX_AWAY_DAYS, parse_away_range
 from bot.retention.calendar import (
@@ -52,14 +53,14 @@ def answer(runtime: Runtime, client: WebClient, verb: str, args: list[str], user
     """`/account away …` or `/account holidays …` (always answered privately)."""
     rep = current_rep(runtime=runtime, client=client, user_id=user_id)
     if rep is None:
-        reply(blocks.notice(NOT_A_REP), private=True)
+        reply(notice(NOT_A_REP), private=True)
         return
     if verb == "holidays":
         reply(holidays(runtime, rep, args), private=True)
     elif not args:
         reply(overview(runtime, rep), private=True)
     elif len(args) == 1 and args[0].lower() in END_WORDS:
-        reply(blocks.notice(end_now(runtime, rep)), private=True)
+        reply(notice(end_now(runtime, rep)), private=True)
     else:
         reply(set_from_text(runtime, rep, " ".join(args)), private=True)
 
@@ -129,7 +130,7 @@ def _cover_rep_id(session, text: str) -> int:
         rep = _rep_by_handle(session, text.lstrip("@").lower())
     if rep is None or not rep.active:
         label = text.partition("|")[2].rstrip(">") if mention else ""
-        who = f"“{blocks.escape('@' + label if label else text)}”"
+        who = f"“{escape('@' + label if label else text)}”"
         raise InvalidInput(
             f"I can't find a rep {who} to cover for you: mention them "
             "(`cover @ben`) or use their e-mail (`cover ben@yourcompany.com`)."
@@ -188,9 +189,9 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
     def keep_pressed(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
         answer_offer(runtime, client, body, pause=False)
 
-    app.action(any_of(away_blocks.AWAY_CANCEL))(ack=accept, lazy=[work.lazy(cancel_pressed)])
-    app.action(away_blocks.AWAY_PAUSE)(ack=accept, lazy=[work.lazy(pause_pressed)])
-    app.action(away_blocks.AWAY_KEEP)(ack=accept, lazy=[work.lazy(keep_pressed)])
+    app.action(any_of(Action.AWAY_CANCEL))(ack=accept, lazy=[work.lazy(cancel_pressed)])
+    app.action(Action.AWAY_PAUSE)(ack=accept, lazy=[work.lazy(pause_pressed)])
+    app.action(Action.AWAY_KEEP)(ack=accept, lazy=[work.lazy(keep_pressed)])
 
 
 def _acting_rep(runtime: Runtime, body: dict) -> Rep:
@@ -226,9 +227,9 @@ def take_back(runtime: Runtime, client: WebClient, body: dict, reply: Reply) -> 
                 background.request(client, user_id)
         return  # the refreshed Home shows it
     if body.get("response_url"):
-        reply(**blocks.notice(text), response_type="ephemeral", replace_original=True)
+        reply(**notice(text), response_type="ephemeral", replace_original=True)
     else:
-        _tell(client, user_id, {}, blocks.notice(text))
+        _tell(client, user_id, {}, notice(text))
 
 
 def answer_offer(runtime: Runtime, client: WebClient, body: dict, *, pause: bool) -> None:
@@ -280,11 +281,11 @@ def _replace_offer(runtime: Runtime, client: WebClient, body: dict, note: str) -
     ts = container.get("message_ts")
     message = body.get("message") or {}
     if not channel or not ts or not isinstance(message.get("blocks"), list):
-        _tell(client, body["user"]["id"], {}, blocks.notice(note))
+        _tell(client, body["user"]["id"], {}, notice(note))
         return
     updated = away_blocks.without_offer(message["blocks"], note)
     text = message.get("text") or note
     try:
-        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks.finish_dicts(updated))
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=finish_dicts(updated))
     except SlackApiError as error:
         log.warning("could not update the away offer: %s", error.response.get("error"))

@@ -12,8 +12,16 @@ from rapidfuzz.distance import Levenshtein
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.messages import blocks
 from bot.messages import log as log_blocks
+from bot.messages.book import account_list
+from bot.messages.book import book as book_message
+from bot.messages.card import status_card
+from bot.messages.format import plural
+from bot.messages.help import help_message
+from bot.messages.ids import Action
+from bot.messages.kit import cut, escape, notice, user_ref
+from bot.messages.pick import pick_list
+from bot.messages.report import recency_report as report_message
 from bot.retention import book as books
 from bot.retention.actions import (
     change_owner,
@@ -100,7 +108,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         finish_pick(runtime, client, body, reply)
 
     app.command(COMMAND)(ack=accept, lazy=[work.lazy(answer_command)])
-    app.action(any_of(blocks.PICK_ACCOUNT))(ack=accept, lazy=[work.lazy(finish_pick_work)])
+    app.action(any_of(Action.PICK_ACCOUNT))(ack=accept, lazy=[work.lazy(finish_pick_work)])
 
 
 def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -> None:
@@ -127,7 +135,7 @@ def answer(runtime: Runtime, client: WebClient, command: dict, respond: Reply) -
         respond(**payload, response_type="in_channel" if shared else "ephemeral")
 
     if request.verb == "help":
-        reply(blocks.help_message(), private=True)
+        reply(help_message(), private=True)
     elif request.verb == "":
         show_book(runtime, client, user_id, reply)
     elif request.verb == "show":
@@ -172,7 +180,7 @@ def _card_lookup(session, words: list[str], *, share: bool) -> tuple[int | None,
     try:
         match = find_account_match(session=session, query=query)
     except AmbiguousAccount as error:
-        pick = blocks.pick_list(query, error.candidates, ambiguous=True, total=error.total)
+        pick = pick_list(query, error.candidates, ambiguous=True, total=error.total)
         if _exact_hit(session, query):  # several accounts really have that name
             return None, pick
         guessed, fallback = error.candidates, (None, pick)
@@ -199,11 +207,9 @@ def _not_an_account(
     meant = _near_subcommand(first)
     if meant is not None:
         suggestion = " ".join([COMMAND, meant, *words[1:], *(["share"] if share else [])])
-        return blocks.help_message(
-            f"I don't know `{_code(first)}`. Did you mean `{_code(suggestion)}`?"
-        )
+        return help_message(f"I don't know `{_code(first)}`. Did you mean `{_code(suggestion)}`?")
     if len(words) > 1 and _starts_with_an_account(session, words[1:]):
-        return blocks.help_message(f"I don't know `{_code(first)}`. Here's what I can do:")
+        return help_message(f"I don't know `{_code(first)}`. Here's what I can do:")
     return None
 
 
@@ -271,7 +277,7 @@ def _exact_name(session, text: str) -> bool:
 
 def _code(text: str) -> str:
     """User text for inside `backticks`: escaped, and no backtick to end the span early."""
-    return blocks.escape(blocks.cut(text, 200)).replace("`", "'")
+    return escape(cut(text, 200)).replace("`", "'")
 
 
 # --- read-only answers ------------------------------------------------------------------
@@ -298,14 +304,14 @@ def show_account(runtime: Runtime, request: Request, user_id: str, reply) -> Non
             tz=tz,
         )
     note_tactics_shown(runtime, status)
-    reply(blocks.status_card(status))
+    reply(status_card(status))
 
 
 def _rep_or_explain(runtime, client, user_id, reply):
     rep = current_rep(runtime=runtime, client=client, user_id=user_id)
     if rep is None:
         reply(
-            blocks.notice(
+            notice(
                 "I don't know your accounts yet. Ask your sales-ops admin to import accounts with "
                 "your e-mail as `owner_email` (then `rebuy reps sync`). Meanwhile, look up any "
                 "account with `/account NAME`."
@@ -338,7 +344,7 @@ def show_book(runtime: Runtime, client: WebClient, user_id: str, reply) -> None:
     rep, entries = book
     summary = books.summarize(entries)
     top = books.filtered(entries, "due")[:BOOK_TOP]
-    reply(blocks.book(summary, top, rep_label=rep.name or rep.email))
+    reply(book_message(summary, top, rep_label=rep.name or rep.email))
 
 
 def list_filter(args: list[str]) -> str:
@@ -355,7 +361,7 @@ def show_list(runtime: Runtime, client: WebClient, user_id: str, args: list[str]
     which = list_filter(args)
     book = _book_of(runtime, client, user_id, reply)
     if book is not None:
-        reply(blocks.account_list(which, books.filtered(book[1], which)))
+        reply(account_list(which, books.filtered(book[1], which)))
 
 
 def show_report(runtime: Runtime, reply, *, is_admin: bool = False) -> None:
@@ -364,7 +370,7 @@ def show_report(runtime: Runtime, reply, *, is_admin: bool = False) -> None:
         report = recency_report(session=session, now=runtime.now())
         report.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=runtime.now())
         unowned = unowned_accounts(session=session) if is_admin else None
-    reply(blocks.recency_report(report, unowned=unowned))
+    reply(report_message(report, unowned=unowned))
 
 
 # --- log, snooze, plan --------------------------------------------------------------------
@@ -397,14 +403,11 @@ def cadence_from_command(runtime: Runtime, args: list[str], user_id: str, reply)
         )
         name, tier = account.name, account.tier
     if days:
-        every = f"a touch every {blocks.plural(days, 'day')}"
+        every = f"a touch every {plural(days, 'day')}"
     else:
         default = runtime.settings.cadence_for_tier(tier)
-        every = (
-            f"a touch every {blocks.plural(default, 'day')}, "
-            f"the default for the {blocks.escape(tier)} tier"
-        )
-    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now on {every}."))
+        every = f"a touch every {plural(default, 'day')}, the default for the {escape(tier)} tier"
+    reply(notice(f"🗓️ *{escape(name)}* is now on {every}."))
 
 
 def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -> None:
@@ -429,8 +432,8 @@ def owner_from_command(runtime: Runtime, args: list[str], user_id: str, reply) -
             now=runtime.now(),
             actor=actor_for(runtime, user_id),
         )
-        name, who = account.name, blocks.user_ref(rep.slack_user_id, rep.name or rep.email)
-    reply(blocks.notice(f"👤 *{blocks.escape(name)}* now belongs to {who}."))
+        name, who = account.name, user_ref(rep.slack_user_id, rep.name or rep.email)
+    reply(notice(f"👤 *{escape(name)}* now belongs to {who}."))
 
 
 def plan_from_command(
@@ -478,8 +481,8 @@ def finish_pick(runtime: Runtime, client: WebClient, body: dict, respond: Reply)
         open_plan_modal(
             runtime, client, trigger_id=body["trigger_id"], account_id=account_id, user_id=user_id
         )
-        text = f"📋 Opening the plan for *{blocks.escape(name)}*."
-    payload = blocks.notice(text)
+        text = f"📋 Opening the plan for *{escape(name)}*."
+    payload = notice(text)
     if body.get("response_url"):
         respond(**payload, response_type="ephemeral", replace_original=True)
     else:
@@ -501,5 +504,5 @@ def _log_picked(runtime: Runtime, pending, *, name: str, user_id: str) -> dict:
         user_id=user_id, today=today, query=None, key=None,
     )  # fmt: skip
     if pending.cut:
-        payload = blocks.notice(payload["text"] + " (The note was shortened to fit.)")
+        payload = notice(payload["text"] + " (The note was shortened to fit.)")
     return payload

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookResponse
 from sqlalchemy.exc import IntegrityError
 
-from bot.messages import blocks
+from bot.messages.kit import escape, notice
 from bot.retention.actions import Actor, rep_for_slack_user, snooze_account
 from bot.retention.reps import link_rep
 from bot.retention.signals import day_label
@@ -127,7 +127,7 @@ def snooze_and_confirm(
             reason=reason,
         )
         name = session.get(Account, account_id).name
-    return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."
+    return f"💤 *{escape(name)}* snoozed until {day_label(until)}."
 
 
 # --- the ack path and the work after it ---------------------------------------------------
@@ -227,9 +227,7 @@ class Watchdog:
             if url is not None:
                 log.warning("work for %s has not answered in %.0f s", key, self.deadline)
                 try:
-                    Reply(url)(
-                        **blocks.notice(SLOW), response_type="ephemeral", replace_original=False
-                    )
+                    Reply(url)(**notice(SLOW), response_type="ephemeral", replace_original=False)
                 except OSError as error:
                     log.warning("could not apologise for slow work: %s", error)
 

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.messages import away as away_blocks
-from bot.messages import blocks
+from bot.messages.home import home
 from bot.retention import book as books
 from bot.retention.book import leaderboard, working_day_streak
 from bot.retention.calendar import away_with_covers
@@ -195,7 +195,7 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
     with runtime.db.session() as session:
         board = leaderboard(session=session, now=runtime.now())
         if rep is None:
-            view = blocks.home(
+            view = home(
                 rep_label="welcome",
                 summary=None,
                 due=[],
@@ -217,7 +217,7 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
             # Each account once, under its most urgent heading.
             sections = books.home_sections(entries)
             periods = away_with_covers(session=session, rep_id=rep.id, today=today)
-            view = blocks.home(
+            view = home(
                 rep_label=rep.name or rep.email,
                 summary=books.summarize(entries),
                 due=sections["due"],

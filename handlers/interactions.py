@@ -11,7 +11,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
-from bot.messages import blocks
+from bot.messages.card import status_card
+from bot.messages.format import ERROR_SHOWN, KIND_EMOJI, with_article
+from bot.messages.ids import Action, View
+from bot.messages.ids import Block as BlockId
+from bot.messages.kit import cut, escape, notice
+from bot.messages.modals import SNOOZE_CHOICES, log_touch_modal, plan_modal, snooze_modal
 from bot.retention.actions import (
     NOTE_MAX,
     REASON_MAX,
@@ -46,7 +51,7 @@ from handlers.reminders import refresh_reminder_message
 from models import Account, AccountPlan
 
 log = logging.getLogger(__name__)
-SNOOZE_LENGTHS = {value for value, _ in blocks.SNOOZE_CHOICES}
+SNOOZE_LENGTHS = {value for value, _ in SNOOZE_CHOICES}
 
 
 def any_of(action_id: str) -> re.Pattern:
@@ -97,7 +102,7 @@ def open_plan_modal(
             what="change the plan",
         )
         plan = session.exec(select(AccountPlan).where(AccountPlan.account_id == account_id)).first()
-        view = blocks.plan_modal(
+        view = plan_modal(
             account_id=account_id,
             account_name=account.name,
             today=user_today(runtime, user_id),
@@ -149,8 +154,8 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
                 calendars=runtime.calendars,
             )
         note_tactics_shown(runtime, status)
-        payload = blocks.status_card(status)
-        from_pick_list = body["actions"][0].get("block_id") == "account_pick"
+        payload = status_card(status)
+        from_pick_list = body["actions"][0].get("block_id") == BlockId.ACCOUNT_PICK
         if body.get("response_url"):
             reply(**payload, response_type="ephemeral", replace_original=from_pick_list)
         else:
@@ -162,7 +167,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
             name = session.get(Account, account_id).name
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=blocks.log_touch_modal(
+            view=log_touch_modal(
                 account_id=account_id,
                 account_name=name,
                 today=user_today(runtime, body["user"]["id"]),
@@ -176,7 +181,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
             name = session.get(Account, account_id).name
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=blocks.snooze_modal(account_id=account_id, account_name=name, **_origin(body)),
+            view=snooze_modal(account_id=account_id, account_name=name, **_origin(body)),
         )
 
     def open_plan(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
@@ -191,10 +196,10 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
         )
 
     for action_id, do in (
-        (blocks.SHOW_ACCOUNT, show_account),
-        (blocks.LOG_TOUCH, open_log_modal),
-        (blocks.SNOOZE, open_snooze_modal),
-        (blocks.EDIT_PLAN, open_plan),
+        (Action.SHOW_ACCOUNT, show_account),
+        (Action.LOG_TOUCH, open_log_modal),
+        (Action.SNOOZE, open_snooze_modal),
+        (Action.EDIT_PLAN, open_plan),
     ):
         app.action(any_of(action_id))(ack=accept, lazy=[work.lazy(do)])
 
@@ -260,14 +265,13 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
                 tactic_id=reminder.tactic_id if reminder else None,
             )
             name = session.get(Account, meta["account_id"]).name
-        emoji = blocks.KIND_EMOJI.get(kind, "✅")
+        emoji = KIND_EMOJI.get(kind, "✅")
         _report(
             client,
             runtime,
             user_id,
             meta,
-            f"{emoji} Logged {blocks.with_article(kind)} on *{blocks.escape(name)}* "
-            f"({day_label(on)}).",
+            f"{emoji} Logged {with_article(kind)} on *{escape(name)}* ({day_label(on)}).",
             ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
         )
 
@@ -335,7 +339,7 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
                 # The first sentence ("Only Ana Ruiz (the account owner) or a Rebuy admin
                 # can change the plan for …") fits the field; the advice does not.
                 first = error.message.split(". ")[0].rstrip(".") + "."
-                ack(response_action="errors", errors={"current_state": blocks.cut(first, 150)})
+                ack(response_action="errors", errors={"current_state": cut(first, ERROR_SHOWN)})
                 return
         problems = plan_problems(
             current_state=current_state,
@@ -377,12 +381,12 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
                 known_tactics=set(tactic_bank()),
             )
             name = session.get(Account, plan.account_id).name
-        text = f"📋 Plan saved for *{blocks.escape(name)}*: aiming for {day_label(plan.horizon)}."
-        _tell(client, user_id, meta, blocks.notice(text))
+        text = f"📋 Plan saved for *{escape(name)}*: aiming for {day_label(plan.horizon)}."
+        _tell(client, user_id, meta, notice(text))
 
-    app.view(blocks.LOG_MODAL)(ack=check_log, lazy=[work.lazy(log_from_modal)])
-    app.view(blocks.SNOOZE_MODAL)(ack=check_snooze, lazy=[work.lazy(snooze_from_modal)])
-    app.view(blocks.PLAN_MODAL)(ack=check_plan, lazy=[work.lazy(save_plan_from_modal)])
+    app.view(View.LOG_MODAL)(ack=check_log, lazy=[work.lazy(log_from_modal)])
+    app.view(View.SNOOZE_MODAL)(ack=check_snooze, lazy=[work.lazy(snooze_from_modal)])
+    app.view(View.PLAN_MODAL)(ack=check_plan, lazy=[work.lazy(save_plan_from_modal)])
 
 
 def _picked_date(view: dict, block_id: str) -> date | bool | None:
@@ -409,7 +413,7 @@ def _report(
         for background in runtime.caches.get("background", []):
             if isinstance(background, HomePublisher):
                 background.request(client, user_id)
-    _tell(client, user_id, meta, blocks.notice(text))
+    _tell(client, user_id, meta, notice(text))
 
 
 def _tell(client: WebClient, user_id: str, meta: dict, payload: dict) -> None:

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.messages import blocks
 from bot.messages import log as log_blocks
+from bot.messages.format import with_article
+from bot.messages.ids import Action
+from bot.messages.kit import escape, notice
 from bot.retention.actions import NOTE_MAX, REASON_MAX, log_touch, parse_snooze, snooze_account
 from bot.retention.dates import day_label
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
@@ -191,7 +193,7 @@ def log_and_confirm(
         )
         name = session.get(Account, account_id).name
     if touch is None:
-        return blocks.notice(f"Already logged on *{blocks.escape(name)}*.")
+        return notice(f"Already logged on *{escape(name)}*.")
     text = log_blocks.logged_text(kind=kind, name=name, on=on, today=today, query=query)
     return log_blocks.with_undo(text, what="touch", key=key if query else None)
 
@@ -216,7 +218,7 @@ def snooze_from_command(runtime: Runtime, args: list[str], user_id: str, reply) 
             reason=reason,
             dedupe_key=key,
         )
-        name = blocks.escape(session.get(Account, match.account_id).name)
+        name = escape(session.get(Account, match.account_id).name)
     guess = f" (the closest match to {log_blocks.quoted(query)})" if key else ""
     text = f"💤 *{name}*{guess} snoozed until {day_label(until)}."
     reply(log_blocks.with_undo(text, what="snooze", key=key))
@@ -337,11 +339,11 @@ def finish_undo(runtime: Runtime, body: dict, respond: Reply) -> None:
     if undone is None:
         text = "↩️ Already undone."
     elif undone.what == "touch":
-        what = blocks.with_article(undone.kind or "touch")
-        text = f"↩️ Undone: {what} on *{blocks.escape(undone.account_name)}* is no longer logged."
+        what = with_article(undone.kind or "touch")
+        text = f"↩️ Undone: {what} on *{escape(undone.account_name)}* is no longer logged."
     else:
-        text = f"↩️ Undone: *{blocks.escape(undone.account_name)}* is no longer snoozed."
-    respond(**blocks.notice(text), replace_original=True)
+        text = f"↩️ Undone: *{escape(undone.account_name)}* is no longer snoozed."
+    respond(**notice(text), replace_original=True)
 
 
 def register(app: App, runtime: Runtime, work: Work) -> None:
@@ -355,5 +357,5 @@ def register(app: App, runtime: Runtime, work: Work) -> None:
     def undo_work(body: dict, data: dict, reply: Reply, client: WebClient) -> None:
         finish_undo(runtime, body, reply)
 
-    app.action(any_of(log_blocks.LOG_KIND))(ack=accept, lazy=[work.lazy(kind_work)])
-    app.action(log_blocks.UNDO)(ack=accept, lazy=[work.lazy(undo_work)])
+    app.action(any_of(Action.LOG_KIND))(ack=accept, lazy=[work.lazy(kind_work)])
+    app.action(Action.UNDO)(ack=accept, lazy=[work.lazy(undo_work)])

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from bot.messages import blocks
+from bot.messages.help import help_message
+from bot.messages.kit import escape, notice
+from bot.messages.pick import pick_list
 from bot.retention.errors import AccountNotFound, AmbiguousAccount
 from bot.retention.lookup import Match, find_account_match
 
@@ -28,7 +30,7 @@ def resolve_match(
     if not query.strip():
         example = EXAMPLES.get(verb, "acme")
         reply(
-            blocks.help_message(f"Which account? Add its name, e.g. `/account {example}`."),
+            help_message(f"Which account? Add its name, e.g. `/account {example}`."),
             private=True,
         )
         return None
@@ -36,9 +38,7 @@ def resolve_match(
         return find_account_match(session=session, query=query)
     except AmbiguousAccount as error:
         reply(
-            blocks.pick_list(
-                query, error.candidates, ambiguous=True, total=error.total, pending=pending
-            ),
+            pick_list(query, error.candidates, ambiguous=True, total=error.total, pending=pending),
             private=True,
         )
     except AccountNotFound as error:
@@ -48,9 +48,9 @@ def resolve_match(
 
 def not_found(query: str, error: AccountNotFound, *, pending: dict | None = None) -> dict:
     if error.empty:
-        return blocks.notice(blocks.escape(error.message))
-    payload = blocks.pick_list(query, error.candidates, ambiguous=False, pending=pending)
-    return payload if error.candidates else blocks.help_message(payload["text"])
+        return notice(escape(error.message))
+    payload = pick_list(query, error.candidates, ambiguous=False, pending=pending)
+    return payload if error.candidates else help_message(payload["text"])
 
 
 def guessed(match: Match) -> bool:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from bot.messages.format import streak_text
 from bot.retention.facts import AccountFacts
+from bot.retention.results import reasons_once
 from bot.retention.signals import compute_signals, health_of, touch_schedule
-from bot.retention.urgency import (
-    one_heading_each,
-    plural,
-    reasons_once,
-    streak_text,
-    urgency_key,
-)
+from bot.retention.urgency import one_heading_each, urgency_key
+from bot.retention.wording import plural
 
 AS_OF = date(2026, 6, 15)
 TIERS = {"key": 14, "mid": 30, "small": 60}

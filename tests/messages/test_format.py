@@ -1,0 +1,76 @@
+"""Numbers, plurals, articles, money and dates read one way on every surface."""
+
+from __future__ import annotations
+
+from bot.messages.book import account_list, book
+from bot.messages.card import status_card
+from bot.messages.format import money, with_article
+from bot.messages.kit import finish, section
+from bot.messages.reminder import reminder_header
+from bot.messages.report import recency_report
+from bot.retention.report import CustomerGroup, RecencyReport
+from bot.retention.results import (
+    BookSummary,
+    LeaderboardRow,
+)
+from tests.messages.samples import (
+    TODAY,
+    entry,
+    facts,
+    home_view,
+    status,
+)
+from tests.slack_app_fixtures import block_texts
+
+
+def test_plurals_read_naturally() -> None:
+    view = home_view(entries=[entry(1)], board=[LeaderboardRow("a@x", "Ana", "U1", 1, 1)], streak=1)
+    text = "\n".join(block_texts(view["blocks"]))
+    assert "1 account in your book" in text and "*1* working day in a row" in text
+    assert "<@U1>: 1 touch on 1 account" in text
+    mine = book(BookSummary(1, 0, 0, 0, 0, 0, 0), [], rep_label="Ana")
+    assert mine["blocks"][0]["text"]["text"] == "Your book: 1 account"
+    card = status_card(status(facts=facts(7, orders_count=1, occasions=1)))
+    assert "1 order, $2,500 in all" in "\n".join(block_texts(card["blocks"]))
+
+
+def test_articles() -> None:
+    assert [with_article(k) for k in ("call", "email", "meeting", "visit", "note")] == [
+        "a call",
+        "an email",
+        "a meeting",
+        "a visit",
+        "a note",
+    ]
+    assert with_article("update") == "an update"
+
+
+def test_large_numbers_have_thousands_separators() -> None:
+    summary = BookSummary(1704, 1012, 1308, 1500, 1100, 1001, 1234)
+    mine = book(summary, [], rep_label="Ana")
+    text = "\n".join(block_texts(mine["blocks"]))
+    assert mine["text"] == "Ana: 1,704 accounts, 1,308 overdue"
+    for shown in ("*Due today*\n1,012", "*Overdue*\n1,308", "*At risk*\n1,100"):
+        assert shown in text
+    listed = account_list("all", [entry(1)] * 1704)
+    listed_text = "\n".join(block_texts(listed["blocks"]))
+    assert "All: 1,704 accounts" in listed_text and "…and 1,689 more" in listed_text
+    group = CustomerGroup("Best", 1, 1.0, 2.0, TODAY, TODAY, TODAY, 1200)
+    report = RecencyReport(TODAY, 100_000, 1, 47_488, 1, 0, 0, group, group, group)
+    recency = recency_report(report)
+    assert recency["text"].startswith("Recency report: 47,488 of 100,000 accounts")
+    assert "(1,200 days ago)" in "\n".join(block_texts(recency["blocks"]))
+    header = reminder_header(count=1500, more=2500, rep_name="Ana")
+    assert "1,500 accounts need you today (2,500 more due" in header["text"]
+    many = finish([section(str(n)) for n in range(1100)])
+    assert many[-1]["elements"][0]["text"] == "…and 1,051 more not shown."
+
+
+def test_money_and_dates_read_one_way() -> None:
+    assert [money(v) for v in (-4800, -0.4, 0, 1234.5, None)] == [
+        "−$4,800",
+        "$0",
+        "$0",
+        "$1,234",
+        "—",
+    ]
