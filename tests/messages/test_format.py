@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.messages.book import account_list, book
 from bot.messages.card import status_card
-from bot.messages.format import money, with_article
+from bot.messages.digest import weekly_digest
+from bot.messages.format import money, streak_text, with_article
 from bot.messages.kit import finish, section
 from bot.messages.reminder import reminder_header
 from bot.messages.report import recency_report
@@ -12,6 +15,8 @@ from bot.retention.report import CustomerGroup, RecencyReport
 from bot.retention.results import (
     BookSummary,
     LeaderboardRow,
+    RepCoverage,
+    WeeklyDigest,
 )
 from tests.messages.samples import (
     TODAY,
@@ -74,3 +79,41 @@ def test_money_and_dates_read_one_way() -> None:
         "$1,234",
         "—",
     ]
+
+
+def test_money_and_plurals_have_one_implementation() -> None:
+    """The card, the CLI and the domain's own reasons share one money and one plural."""
+    from bot import terminal
+    from bot.messages import format as fmt
+    from bot.retention import signals, wording
+
+    assert fmt.money is wording.money is terminal.money is signals.money
+    assert fmt.plural is wording.plural is terminal.plural
+    assert [fmt.plural(n, "day") for n in (0, 1, 2, 1200)] == [
+        "0 days",
+        "1 day",
+        "2 days",
+        "1,200 days",
+    ]
+
+
+def test_streaks_read_as_an_invitation_or_a_count() -> None:
+    assert streak_text(0).startswith("No streak yet")
+    assert streak_text(1) == "1 working day in a row"
+    assert streak_text(1500) == "1,500 working days in a row"
+
+
+def test_the_digest_counts_one_touch_as_one_touch() -> None:
+    digest = WeeklyDigest(
+        week_start=date(2026, 6, 15),
+        as_of=date(2026, 6, 15),
+        reps=[RepCoverage("a@x", "Ana", "U1", accounts=2, covered=1, touches=1)],
+        newly_at_risk=[],
+        shout_outs=[],
+    )
+    message = weekly_digest(digest)
+    text = "\n".join(block_texts(message["blocks"]))
+    assert "1 touch in the last 7 days" in text and "1 touches" not in text
+    assert message["text"] == (
+        "Rebuy weekly digest: team coverage 50%, 1 touch, 0 accounts newly at risk"
+    )
