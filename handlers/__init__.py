@@ -1,7 +1,7 @@
 """Slack listeners, one module per surface, each with a `register(app, runtime, work)`.
 
 Handlers are the only code that knows Slack payload shapes: they ack, pull plain values
-out, call the domain (`bot.retention`), render with `bot.messages.blocks`, and reply.
+out, call the domain (`bot.retention`), render with `bot.messages`, and reply.
 """
 
 from __future__ import annotations
