@@ -875,7 +875,7 @@ def _staleness_lines(fresh, reliable: bool) -> list[str]:
         )
     elif reliable and fresh.state == "dated":
         lines.append(
-            f'Warning: reps see the chance "as of {fresh.fit_cutoff.day} {fresh.fit_cutoff:%b}" '
+            f'Warning: reps see the chance "as of {day_label(fresh.fit_cutoff, year=False)}" '
             f"(data cut-off {day_label(fresh.fit_cutoff)}, {age}; current up to {FRESH_DAYS} days)."
         )
     if fresh.newer_data is not None:
