@@ -13,8 +13,7 @@ from sqlmodel import select
 
 from bot.messages.card import status_card
 from bot.messages.format import ERROR_SHOWN, KIND_EMOJI, with_article
-from bot.messages.ids import Action, View
-from bot.messages.ids import Block as BlockId
+from bot.messages.ids import Action, BlockId, View
 from bot.messages.kit import cut, escape, notice
 from bot.messages.modals import SNOOZE_CHOICES, log_touch_modal, plan_modal, snooze_modal
 from bot.retention.actions import (

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.messages.format import span_label, weekday_label
-from bot.messages.ids import Action
-from bot.messages.ids import Block as BlockId
+from bot.messages.ids import Action, BlockId
 from bot.messages.kit import button, context, escape, fallback_mrkdwn, finish, section, user_ref
 from bot.retention.results import Away, AwayWithCover
 

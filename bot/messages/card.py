@@ -18,8 +18,7 @@ from bot.messages.format import (
     money,
     plural,
 )
-from bot.messages.ids import Action
-from bot.messages.ids import Block as BlockId
+from bot.messages.ids import Action, BlockId
 from bot.messages.kit import (
     bullet_list,
     button,

@@ -47,7 +47,7 @@ class View(StrEnum):
     PLAN_MODAL = "plan_modal"
 
 
-class Block(StrEnum):
+class BlockId(StrEnum):
     """`block_id`s the listeners look for, or that carry an account id after a colon."""
 
     ACCOUNT_ACTIONS = "account_actions"  # + ":ID", the card's buttons

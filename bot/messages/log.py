@@ -8,8 +8,7 @@ from datetime import date
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.messages.format import KIND_EMOJI, QUERY_SHOWN, near_day_label, with_article
-from bot.messages.ids import Action
-from bot.messages.ids import Block as BlockId
+from bot.messages.ids import Action, BlockId
 from bot.messages.kit import button, context, cut, escape, message, section
 from bot.messages.pick import compact, pending_label, pick_value, quoted
 

@@ -10,8 +10,7 @@ from datetime import date
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.messages.format import QUERY_SHOWN, day_label, with_article
-from bot.messages.ids import Action
-from bot.messages.ids import Block as BlockId
+from bot.messages.ids import Action, BlockId
 from bot.messages.kit import BUTTON_VALUE, button, context, cut, escape, message, section
 
 PICK_BUTTONS = 25  # an actions block holds at most 25 elements

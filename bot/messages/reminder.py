@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.messages.format import day_label, money, plural
-from bot.messages.ids import Action
-from bot.messages.ids import Block as BlockId
+from bot.messages.ids import Action, BlockId
 from bot.messages.kit import button, context, escape, message, section, user_ref
 from bot.retention.results import DueAccount, ReactionAck
 

@@ -11,7 +11,14 @@ import pytest
 from bot.messages.away import away_set, offer_blocks
 from bot.messages.card import status_card
 from bot.messages.home import home
-from bot.messages.ids import PICK_ACCOUNT_ACTION, SHOW_ACCOUNT_ACTION, Action, Block, Field, View
+from bot.messages.ids import (
+    PICK_ACCOUNT_ACTION,
+    SHOW_ACCOUNT_ACTION,
+    Action,
+    BlockId,
+    Field,
+    View,
+)
 from bot.messages.log import kind_question, two_readings, with_undo
 from bot.messages.modals import log_touch_modal, plan_modal, snooze_modal
 from bot.messages.pick import pick_list
@@ -74,7 +81,7 @@ def test_every_rendered_id_is_one_the_listeners_know() -> None:
     actions = {a.partition(":")[0] for a in found["action_id"]} - {"value"}  # modal inputs
     assert actions == set(Action)  # every action is rendered somewhere, and no other
     # Blocks the listeners never look at carry no block_id (Slack gives them one).
-    assert {b.partition(":")[0] for b in found["block_id"]} == {*Block, *Field}
+    assert {b.partition(":")[0] for b in found["block_id"]} == {*BlockId, *Field}
     assert found["callback_id"] == set(View)
 
 
@@ -83,7 +90,7 @@ def test_ids_are_distinct_and_within_slack_limits() -> None:
     assert len(values) == len(set(values))
     biggest = 2**63 - 1  # an account id is a BIGINT
     assert all(len(Action(a).numbered(biggest)) <= 255 for a in Action)
-    assert all(len(Block(b).of(biggest)) <= 255 for b in Block)
+    assert all(len(BlockId(b).of(biggest)) <= 255 for b in BlockId)
 
 
 @pytest.mark.parametrize(
