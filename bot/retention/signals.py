@@ -11,7 +11,7 @@ from bot.retention.calendar import Calendars, WorkCalendar
 from bot.retention.dates import day_label
 from bot.retention.facts import AccountFacts, months_back
 from bot.retention.results import AT_RISK_BELOW, Health, Signal, TouchSchedule
-from bot.retention.wording import money
+from bot.retention.wording import money, plural
 
 SIGNAL_NAMES = (
     "dormant_6m",
@@ -46,7 +46,7 @@ OFF_RHYTHM_FACTOR = 1.5
 
 def _months_ago(days: int) -> str:
     if days < 45:
-        return f"{days} days ago"
+        return f"{plural(days, 'day')} ago"
     return f"{round(days / 30.44)} months ago"
 
 
@@ -162,8 +162,8 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
             signals.append(
                 Signal(
                     "off_rhythm",
-                    f"Usually orders every {gap:.0f} days; it has been {since} days "
-                    "since the last order.",
+                    f"Usually orders every {plural(round(gap), 'day')}; it has been "
+                    f"{plural(since, 'day')} since the last order.",
                     PENALTIES["off_rhythm"],
                 )
             )
@@ -176,9 +176,8 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
         signals.append(
             Signal(
                 "touch_overdue",
-                f"Touch overdue by {late} working day{'s' if late != 1 else ''} "
-                f"(due {due_text}, "
-                f"every {schedule.cadence_days} days).",
+                f"Touch overdue by {plural(late, 'working day')} "
+                f"(due {due_text}, every {plural(schedule.cadence_days, 'day')}).",
                 PENALTIES["touch_overdue"] + extra,
             )
         )

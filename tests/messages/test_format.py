@@ -16,6 +16,7 @@ from bot.retention.results import (
     BookSummary,
     LeaderboardRow,
     RepCoverage,
+    TouchSchedule,
     WeeklyDigest,
 )
 from tests.messages.samples import (
@@ -117,3 +118,19 @@ def test_the_digest_counts_one_touch_as_one_touch() -> None:
     assert message["text"] == (
         "Rebuy weekly digest: team coverage 50%, 1 touch, 0 accounts newly at risk"
     )
+
+
+def test_the_domain_reasons_say_one_day_not_one_days() -> None:
+    from bot.retention.signals import compute_signals
+
+    daily = TouchSchedule(
+        cadence_days=1,
+        cadence_source="account",
+        next_touch_due=date(2026, 6, 12),
+        snoozed_until=None,
+        days_overdue=1,
+    )
+    reasons = [s.reason for s in compute_signals(facts(1), as_of=TODAY, schedule=daily)]
+    overdue = next(r for r in reasons if r.startswith("Touch overdue"))
+    assert overdue == "Touch overdue by 1 working day (due 12 Jun, every 1 day)."
+    assert not any("1 days" in r for r in reasons)

@@ -32,6 +32,7 @@ from sqlmodel import Session
 from bot.retention.facts import AccountFacts, day_start, purchase_occasions
 from bot.retention.results import HORIZON_DAYS, Outlook, Signal
 from bot.retention.signals import PENALTIES, median_gap_days
+from bot.retention.wording import plural
 from models import ModelFit, Order
 
 from .store import freshness, latest_feed_through
@@ -69,7 +70,8 @@ def lapsing_reason(
     last = facts.last_order_day if facts is not None else None
     if gap and last is not None and not said:
         since = (as_of - last).days
-        return f"Usually orders every {gap:.0f} days, last order {since} days ago: c{chance}"
+        every, ago = plural(round(gap), "day"), plural(since, "day")
+        return f"Usually orders every {every}, last order {ago} ago: c{chance}"
     return f"A valuable account going quiet: c{chance}"
 
 
