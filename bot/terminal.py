@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bot.messages.format import money, plural
 from bot.retention.signals import day_label
 
 if TYPE_CHECKING:  # for annotations only: `rebuy account` never loads the report
@@ -19,13 +20,6 @@ if TYPE_CHECKING:  # for annotations only: `rebuy account` never loads the repor
     from bot.retention.status import AccountStatus
 
 BAND_STYLE = {"healthy": "green", "watch": "yellow", "at risk": "red"}
-
-
-def money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    whole = round(value)
-    return f"−${-whole:,}" if whole < 0 else f"${whole:,}"
 
 
 def short_money(value: float) -> str:
@@ -90,12 +84,12 @@ def status_card(status: AccountStatus) -> Panel:
 
     due = f"{day_label(schedule.next_touch_due)}"
     if schedule.days_overdue:
-        due_text = Text(f"{due} — {schedule.days_overdue} days overdue", style="red")
+        due_text = Text(f"{due} — {plural(schedule.days_overdue, 'day')} overdue", style="red")
     else:
         due_text = Text(due)
     if schedule.snoozed_until:
         due_text.append(" (snoozed)")
-    rows.add("Next touch", due_text, f" · every {schedule.cadence_days} days")
+    rows.add("Next touch", due_text, f" · every {plural(schedule.cadence_days, 'day')}")
 
     rfm = status.rfm
     # The segment in words; the R/F/M scores stay in --json.
@@ -138,7 +132,7 @@ def due_list(rep_label: str, items: list[DueAccount], *, more: int = 0) -> Panel
     rows.add_row("", Text(count, style="bold"))
     for item in items:
         late = item.schedule.days_overdue
-        when = f"{late} days overdue" if late else "due today"
+        when = f"{plural(late, 'day')} overdue" if late else "due today"
         text = Text(f"{item.name} — {when} · health {item.health.score}", style="bold")
         for reason in item.why[:3]:
             text.append(f"\n{reason}", style="dim")

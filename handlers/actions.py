@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.messages import blocks
-from bot.messages import log as log_blocks
+from bot.messages.card import status_card
+from bot.messages.ids import Action
+from bot.messages.kit import escape, notice
+from bot.messages.log import kind_question
+from bot.messages.modals import log_touch_modal, snooze_modal
 from bot.retention.account_ops import account_card, account_name
 from bot.retention.when import check_touch_day
 from handlers.common import (
@@ -52,7 +55,7 @@ def show_account(job: Job) -> None:
             calendars=runtime.calendars,
         )
     note_tactics_shown(runtime, status)
-    payload = blocks.status_card(status)
+    payload = status_card(status)
     from_pick_list = job.body["actions"][0].get("block_id") == "account_pick"
     if job.body.get("response_url"):
         job.reply(**payload, response_type="ephemeral", replace_original=from_pick_list)
@@ -69,7 +72,7 @@ def _button_account(job: Job) -> tuple[int, str]:
 
 def open_log_modal(job: Job) -> None:
     account_id, name = _button_account(job)
-    view = blocks.log_touch_modal(
+    view = log_touch_modal(
         account_id=account_id,
         account_name=name,
         today=user_today(job.runtime, job.user_id),
@@ -80,7 +83,7 @@ def open_log_modal(job: Job) -> None:
 
 def open_snooze_modal(job: Job) -> None:
     account_id, name = _button_account(job)
-    view = blocks.snooze_modal(account_id=account_id, account_name=name, **_origin(job.body))
+    view = snooze_modal(account_id=account_id, account_name=name, **_origin(job.body))
     job.client.views_open(trigger_id=job.body["trigger_id"], view=view)
 
 
@@ -121,8 +124,8 @@ def finish_pick(job: Job) -> None:
             account_id=pending.id,
             user_id=user_id,
         )
-        text = f"📋 Opening the plan for *{blocks.escape(name)}*."
-    reply_or_dm(job, blocks.notice(text), replace_original=True)
+        text = f"📋 Opening the plan for *{escape(name)}*."
+    reply_or_dm(job, notice(text), replace_original=True)
 
 
 def _log_picked(job: Job, pending: PickValue, *, name: str) -> dict:
@@ -131,7 +134,7 @@ def _log_picked(job: Job, pending: PickValue, *, name: str) -> dict:
     if pending.on is not None:
         check_touch_day(pending.on, today=today)
     if pending.kind is None:
-        return log_blocks.kind_question(
+        return kind_question(
             account_id=pending.id, name=name, on=pending.on, today=today, note=pending.note,
             query=None,
         )  # fmt: skip
@@ -140,16 +143,16 @@ def _log_picked(job: Job, pending: PickValue, *, name: str) -> dict:
         user_id=job.user_id, today=today, query=None, key=None,
     )  # fmt: skip
     if pending.cut:
-        payload = blocks.notice(payload["text"] + " (The note was shortened to fit.)")
+        payload = notice(payload["text"] + " (The note was shortened to fit.)")
     return payload
 
 
 def register(app: App) -> None:
     for action_id, do in (
-        (blocks.SHOW_ACCOUNT, show_account),
-        (blocks.LOG_TOUCH, open_log_modal),
-        (blocks.SNOOZE, open_snooze_modal),
-        (blocks.EDIT_PLAN, open_plan),
-        (blocks.PICK_ACCOUNT, finish_pick),
+        (Action.SHOW_ACCOUNT, show_account),
+        (Action.LOG_TOUCH, open_log_modal),
+        (Action.SNOOZE, open_snooze_modal),
+        (Action.EDIT_PLAN, open_plan),
+        (Action.PICK_ACCOUNT, finish_pick),
     ):
         app.action(any_of(action_id))(ack=accept, lazy=[after_ack(do)])

@@ -10,8 +10,16 @@ from datetime import date, timedelta
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from bot.messages import away as away_blocks
-from bot.messages import blocks
+from bot.messages.away import (
+    USAGE,
+    away_overview,
+    away_set,
+    away_taken_back,
+    holidays_answer,
+    without_offer,
+)
+from bot.messages.ids import Action
+from bot.messages.kit import escape, finish_dicts, notice
 from bot.retention.actions import rep_for_slack_user
 from bot.retention.away_dates import MAX_AWAY_DAYS, parse_away_range
 from bot.retention.calendar import WorkCalendar, away_with_covers, cancel_away
@@ -42,14 +50,14 @@ def answer(job: Job, verb: str, args: list[str], reply) -> None:
     runtime = job.runtime
     rep = current_rep(runtime=runtime, client=job.client, user_id=job.user_id)
     if rep is None:
-        reply(blocks.notice(NOT_A_REP), private=True)
+        reply(notice(NOT_A_REP), private=True)
         return
     if verb == "holidays":
         reply(holidays(runtime, rep, args), private=True)
     elif not args:
         reply(overview(runtime, rep), private=True)
     elif len(args) == 1 and args[0].lower() in END_WORDS:
-        reply(blocks.notice(end_now(runtime, rep)), private=True)
+        reply(notice(end_now(runtime, rep)), private=True)
     else:
         reply(set_from_text(runtime, rep, " ".join(args)), private=True)
 
@@ -62,7 +70,7 @@ def overview(runtime: Runtime, rep: Rep) -> dict:
     today = rep_today(runtime, rep)
     with runtime.db.session() as session:
         periods = away_with_covers(session=session, rep_id=rep.id, today=today)
-    return away_blocks.away_overview(periods, today=today, calendar=_calendar(runtime, rep))
+    return away_overview(periods, today=today, calendar=_calendar(runtime, rep))
 
 
 def end_now(runtime: Runtime, rep: Rep) -> str:
@@ -71,8 +79,8 @@ def end_now(runtime: Runtime, rep: Rep) -> str:
     with runtime.db.transaction() as session:
         ended = end_or_cancel_away(session=session, rep_id=rep.id, today=today)
     if ended is None:
-        return "You are not away, and no away days are set. " + away_blocks.USAGE
-    return away_blocks.away_taken_back(ended, today=today)
+        return "You are not away, and no away days are set. " + USAGE
+    return away_taken_back(ended, today=today)
 
 
 def set_from_text(runtime: Runtime, rep: Rep, text: str) -> dict:
@@ -93,7 +101,7 @@ def set_from_text(runtime: Runtime, rep: Rep, text: str) -> dict:
             cover=cover,
             not_found=_no_cover(cover) if cover else "",
         )
-    return away_blocks.away_set(period, today=today, calendar=_calendar(runtime, rep))
+    return away_set(period, today=today, calendar=_calendar(runtime, rep))
 
 
 def cover_ref(text: str) -> CoverRef:
@@ -108,7 +116,7 @@ def cover_ref(text: str) -> CoverRef:
 
 def _no_cover(cover: CoverRef) -> str:
     label = cover.text.partition("|")[2].rstrip(">") if cover.slack_user_id else ""
-    who = f"“{blocks.escape('@' + label if label else cover.text)}”"
+    who = f"“{escape('@' + label if label else cover.text)}”"
     return (
         f"I can't find a rep {who} to cover for you: mention them "
         "(`cover @ben`) or use their e-mail (`cover ben@yourcompany.com`)."
@@ -134,7 +142,7 @@ def holidays(runtime: Runtime, rep: Rep, args: list[str]) -> dict:
     calendar = runtime.calendars.of(rep.country, rep.subdivision)
     where = "-".join(p for p in (calendar.country, calendar.subdivision) if p) or None
     today = rep_today(runtime, rep)
-    return away_blocks.holidays_answer(
+    return holidays_answer(
         where=where, default=default, upcoming=calendar.upcoming(today, 3), changed=changed
     )
 
@@ -167,14 +175,14 @@ def take_back(job: Job) -> None:
     today = rep_today(job.runtime, rep)
     with job.runtime.db.transaction() as session:
         away = cancel_away(session=session, rep_id=rep.id, away_id=int(value), today=today)
-    text = away_blocks.away_taken_back(away, today=today)
+    text = away_taken_back(away, today=today)
     if (job.body.get("view") or {}).get("type") == "home":
         job.homes.request(job.client, job.user_id)
         return  # the refreshed Home shows it
     if job.body.get("response_url"):
-        job.reply(**blocks.notice(text), response_type="ephemeral", replace_original=True)
+        job.reply(**notice(text), response_type="ephemeral", replace_original=True)
     else:
-        tell(job.client, job.user_id, {}, blocks.notice(text))
+        tell(job.client, job.user_id, {}, notice(text))
 
 
 def pause_pressed(job: Job) -> None:
@@ -220,19 +228,17 @@ def _replace_offer(job: Job, note: str) -> None:
     ts = container.get("message_ts")
     message = body.get("message") or {}
     if not channel or not ts or not isinstance(message.get("blocks"), list):
-        tell(job.client, job.user_id, {}, blocks.notice(note))
+        tell(job.client, job.user_id, {}, notice(note))
         return
-    updated = away_blocks.without_offer(message["blocks"], note)
+    updated = without_offer(message["blocks"], note)
     text = message.get("text") or note
     try:
-        job.client.chat_update(
-            channel=channel, ts=ts, text=text, blocks=blocks.finish_dicts(updated)
-        )
+        job.client.chat_update(channel=channel, ts=ts, text=text, blocks=finish_dicts(updated))
     except SlackApiError as error:
         log.warning("could not update the away offer: %s", error.response.get("error"))
 
 
 def register(app: App) -> None:
-    app.action(any_of(away_blocks.AWAY_CANCEL))(ack=accept, lazy=[after_ack(take_back)])
-    app.action(away_blocks.AWAY_PAUSE)(ack=accept, lazy=[after_ack(pause_pressed)])
-    app.action(away_blocks.AWAY_KEEP)(ack=accept, lazy=[after_ack(keep_pressed)])
+    app.action(any_of(Action.AWAY_CANCEL))(ack=accept, lazy=[after_ack(take_back)])
+    app.action(Action.AWAY_PAUSE)(ack=accept, lazy=[after_ack(pause_pressed)])
+    app.action(Action.AWAY_KEEP)(ack=accept, lazy=[after_ack(keep_pressed)])

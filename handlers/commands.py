@@ -13,8 +13,15 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 from slack_bolt import App
 
-from bot.messages import blocks
-from bot.messages import log as log_blocks
+from bot.messages.book import account_list
+from bot.messages.book import book as book_message
+from bot.messages.card import status_card
+from bot.messages.format import plural
+from bot.messages.help import help_message
+from bot.messages.kit import cut, escape, notice, user_ref
+from bot.messages.log import two_readings as two_readings_message
+from bot.messages.pick import pick_list
+from bot.messages.report import recency_report
 from bot.retention import book as books
 from bot.retention import rep_ops
 from bot.retention.account_ops import CardLookup, look_up_card, report_with_win_rates
@@ -120,7 +127,7 @@ def _name_or_verb(job: Job, request: Request) -> Request | None:
         readings = two_readings(session=session, words=words, today=today)
         named = readings is None and is_exact_name(session=session, text=" ".join(words))
     if readings is not None:
-        payload = log_blocks.two_readings(
+        payload = two_readings_message(
             " ".join(words),
             name_id=readings.name_id,
             name=readings.name,
@@ -158,7 +165,7 @@ def show_account(job: Job, request: Request, reply: Answer) -> None:
         reply(private, private=True)
         return
     note_tactics_shown(runtime, found.status)
-    reply(blocks.status_card(found.status))
+    reply(status_card(found.status))
 
 
 def _private_answer(found: CardLookup, words: list[str], *, share: bool) -> dict | None:
@@ -168,7 +175,7 @@ def _private_answer(found: CardLookup, words: list[str], *, share: bool) -> dict
     `lgo acme call` or `cadence acme 14`) gets usage rather than a fuzzy guess."""
     query, error = found.query, found.error
     if isinstance(error, AmbiguousAccount):
-        fallback = blocks.pick_list(query, error.candidates, ambiguous=True, total=error.total)
+        fallback = pick_list(query, error.candidates, ambiguous=True, total=error.total)
     elif error is not None:
         fallback = not_found(query, error)
     else:
@@ -187,11 +194,9 @@ def _not_an_account(words: list[str], found: CardLookup, *, share: bool) -> dict
     meant = _near_subcommand(first)
     if meant is not None:
         suggestion = " ".join([COMMAND, meant, *words[1:], *(["share"] if share else [])])
-        return blocks.help_message(
-            f"I don't know `{_code(first)}`. Did you mean `{_code(suggestion)}`?"
-        )
+        return help_message(f"I don't know `{_code(first)}`. Did you mean `{_code(suggestion)}`?")
     if found.rest_names_an_account:
-        return blocks.help_message(f"I don't know `{_code(first)}`. Here's what I can do:")
+        return help_message(f"I don't know `{_code(first)}`. Here's what I can do:")
     return None
 
 
@@ -213,7 +218,7 @@ def _like_a_name_word(word: str, names: list[str]) -> bool:
 
 def _code(text: str) -> str:
     """User text for inside `backticks`: escaped, and no backtick to end the span early."""
-    return blocks.escape(blocks.cut(text, 200)).replace("`", "'")
+    return escape(cut(text, 200)).replace("`", "'")
 
 
 # --- the book, lists, report ------------------------------------------------------------------
@@ -224,7 +229,7 @@ def _book_of(job: Job, reply: Answer):
     rep = current_rep(runtime=job.runtime, client=job.client, user_id=job.user_id)
     if rep is None:
         reply(
-            blocks.notice(
+            notice(
                 "I don't know your accounts yet. Ask your sales-ops admin to import accounts with "
                 "your e-mail as `owner_email` (then `rebuy reps sync`). Meanwhile, look up any "
                 "account with `/account NAME`."
@@ -251,7 +256,7 @@ def show_book(job: Job, request: Request, reply: Answer) -> None:
     rep, entries = book
     summary = books.summarize(entries)
     top = books.filtered(entries, "due")[:BOOK_TOP]
-    reply(blocks.book(summary, top, rep_label=rep.name or rep.email))
+    reply(book_message(summary, top, rep_label=rep.name or rep.email))
 
 
 def list_filter(args: list[str]) -> str:
@@ -268,7 +273,7 @@ def show_list(job: Job, request: Request, reply: Answer) -> None:
     which = list_filter(request.args)
     book = _book_of(job, reply)
     if book is not None:
-        reply(blocks.account_list(which, books.filtered(book[1], which)))
+        reply(account_list(which, books.filtered(book[1], which)))
 
 
 def show_report(job: Job, request: Request, reply: Answer) -> None:
@@ -280,11 +285,11 @@ def show_report(job: Job, request: Request, reply: Answer) -> None:
             now=runtime.now(),
             with_unowned=job.user_id in runtime.settings.admin_user_ids,
         )
-    reply(blocks.recency_report(report, unowned=unowned))
+    reply(recency_report(report, unowned=unowned))
 
 
 def show_help(job: Job, request: Request, reply: Answer) -> None:
-    reply(blocks.help_message(), private=True)
+    reply(help_message(), private=True)
 
 
 # --- cadence, owner, plan ---------------------------------------------------------------------
@@ -313,14 +318,11 @@ def cadence_from_command(job: Job, request: Request, reply: Answer) -> None:
         )
         name, tier = account.name, account.tier
     if days:
-        every = f"a touch every {blocks.plural(days, 'day')}"
+        every = f"a touch every {plural(days, 'day')}"
     else:
         default = runtime.settings.cadence_for_tier(tier)
-        every = (
-            f"a touch every {blocks.plural(default, 'day')}, "
-            f"the default for the {blocks.escape(tier)} tier"
-        )
-    reply(blocks.notice(f"🗓️ *{blocks.escape(name)}* is now on {every}."))
+        every = f"a touch every {plural(default, 'day')}, the default for the {escape(tier)} tier"
+    reply(notice(f"🗓️ *{escape(name)}* is now on {every}."))
 
 
 def owner_from_command(job: Job, request: Request, reply: Answer) -> None:
@@ -345,8 +347,8 @@ def owner_from_command(job: Job, request: Request, reply: Answer) -> None:
             now=runtime.now(),
             actor=actor_for(runtime, job.user_id),
         )
-        name, who = account.name, blocks.user_ref(rep.slack_user_id, rep.name or rep.email)
-    reply(blocks.notice(f"👤 *{blocks.escape(name)}* now belongs to {who}."))
+        name, who = account.name, user_ref(rep.slack_user_id, rep.name or rep.email)
+    reply(notice(f"👤 *{escape(name)}* now belongs to {who}."))
 
 
 def plan_from_command(job: Job, request: Request, reply: Answer) -> None:

@@ -14,8 +14,11 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messages import blocks
-from bot.messages import log as log_blocks
+from bot.messages.help import help_message
+from bot.messages.kit import escape, notice
+from bot.messages.log import logged_text, with_undo
+from bot.messages.modals import plan_modal
+from bot.messages.pick import pick_list
 from bot.retention import account_ops
 from bot.retention.actions import Actor, rep_for_slack_user
 from bot.retention.errors import AccountNotFound, AmbiguousAccount
@@ -134,7 +137,7 @@ def resolve_match(
     if not query.strip():
         example = EXAMPLES.get(verb, "acme")
         reply(
-            blocks.help_message(f"Which account? Add its name, e.g. `/account {example}`."),
+            help_message(f"Which account? Add its name, e.g. `/account {example}`."),
             private=True,
         )
         return None
@@ -142,9 +145,7 @@ def resolve_match(
         return find_account_match(session=session, query=query)
     except AmbiguousAccount as error:
         reply(
-            blocks.pick_list(
-                query, error.candidates, ambiguous=True, total=error.total, pending=pending
-            ),
+            pick_list(query, error.candidates, ambiguous=True, total=error.total, pending=pending),
             private=True,
         )
     except AccountNotFound as error:
@@ -160,9 +161,9 @@ def resolve(runtime: Runtime, query: str, reply, *, verb: str, pending: dict | N
 
 def not_found(query: str, error: AccountNotFound, *, pending: dict | None = None) -> dict:
     if error.empty:
-        return blocks.notice(blocks.escape(error.message))
-    payload = blocks.pick_list(query, error.candidates, ambiguous=False, pending=pending)
-    return payload if error.candidates else blocks.help_message(payload["text"])
+        return notice(escape(error.message))
+    payload = pick_list(query, error.candidates, ambiguous=False, pending=pending)
+    return payload if error.candidates else help_message(payload["text"])
 
 
 def guessed(match: Match) -> bool:
@@ -207,9 +208,9 @@ def log_and_confirm(
             dedupe_key=key,
         )
     if not logged.logged:
-        return blocks.notice(f"Already logged on *{blocks.escape(logged.name)}*.")
-    text = log_blocks.logged_text(kind=kind, name=logged.name, on=on, today=today, query=query)
-    return log_blocks.with_undo(text, what="touch", key=key if query else None)
+        return notice(f"Already logged on *{escape(logged.name)}*.")
+    text = logged_text(kind=kind, name=logged.name, on=on, today=today, query=query)
+    return with_undo(text, what="touch", key=key if query else None)
 
 
 def snooze_and_confirm(
@@ -225,7 +226,7 @@ def snooze_and_confirm(
             now=runtime.now(),
             actor=actor_for(runtime, user_id),
         )
-    return f"💤 *{blocks.escape(name)}* snoozed until {day_label(until)}."
+    return f"💤 *{escape(name)}* snoozed until {day_label(until)}."
 
 
 def open_plan_modal(
@@ -236,7 +237,7 @@ def open_plan_modal(
         form = account_ops.plan_form(
             session=session, account_id=account_id, actor=actor_for(runtime, user_id)
         )
-    view = blocks.plan_modal(
+    view = plan_modal(
         account_id=account_id,
         account_name=form.name,
         today=user_today(runtime, user_id),

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.db_deadline import is_lock_timeout, is_unavailable
-from bot.messages import blocks
+from bot.messages.kit import escape, notice
 from bot.retention.errors import RebuyError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def database_unavailable(error: BaseException) -> bool:
 def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logger=log) -> None:
     """Answer the person whose request failed: the domain's message, or a generic apology."""
     if isinstance(error, RebuyError):
-        text = blocks.escape(error.message)
+        text = escape(error.message)
     elif database_unavailable(error):
         logger.warning("database unavailable in a listener: %s", type(error).__name__)
         busy = getattr(error, "busy", False) or is_lock_timeout(error)
@@ -56,7 +56,7 @@ def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logge
     else:
         logger.error("unhandled error in a listener", exc_info=error)
         text = f"⚠️ {SORRY}"
-    payload = blocks.notice(text)
+    payload = notice(text)
     user_id = (body.get("user") or {}).get("id") or body.get("user_id")
     try:
         if body.get("response_url") and respond is not None:

@@ -10,8 +10,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.inbox import claim_event
-from bot.messages import away as away_blocks
-from bot.messages import blocks
+from bot.messages.away import away_sections
+from bot.messages.home import home as home_message
 from bot.retention.rep_ops import home_content
 from bot.runtime import Runtime
 from handlers.common import current_rep
@@ -99,7 +99,7 @@ def publish_home(runtime: Runtime, client: WebClient, user_id: str) -> None:
 
 def render_home(runtime: Runtime, rep, content, today) -> dict:
     if rep is None:
-        return blocks.home(
+        return home_message(
             rep_label="welcome",
             summary=None,
             due=[],
@@ -111,7 +111,7 @@ def render_home(runtime: Runtime, rep, content, today) -> dict:
             unknown_rep=True,
         )
     sections = content.sections
-    return blocks.home(
+    return home_message(
         rep_label=rep.name or rep.email,
         summary=content.summary,
         due=sections["due"],
@@ -120,7 +120,7 @@ def render_home(runtime: Runtime, rep, content, today) -> dict:
         at_risk=sections["at-risk"],
         streak=content.streak,
         board=content.board,
-        away=away_blocks.away_sections(
+        away=away_sections(
             content.away, today=today, calendar=runtime.calendars.of(rep.country, rep.subdivision)
         ),
     )

@@ -7,8 +7,11 @@ import hashlib
 
 from slack_bolt import App
 
-from bot.messages import blocks
-from bot.messages import log as log_blocks
+from bot.messages.format import with_article
+from bot.messages.ids import Action
+from bot.messages.kit import escape, notice
+from bot.messages.log import kind_question, with_undo
+from bot.messages.pick import quoted
 from bot.retention.account_ops import account_name, snooze_named
 from bot.retention.actions import NOTE_MAX, REASON_MAX
 from bot.retention.dates import day_label
@@ -45,7 +48,7 @@ def log_from_command(job: Job, verb: str, args: list[str], reply) -> None:
         name = account_name(session=session, account_id=match.account_id)
     query = text.query if guessed(match) else None
     if text.kind is None:
-        question = log_blocks.kind_question(
+        question = kind_question(
             account_id=match.account_id,
             name=name,
             on=text.on,
@@ -83,9 +86,9 @@ def snooze_from_command(job: Job, verb: str, args: list[str], reply) -> None:
             actor=actor_for(runtime, user_id),
             dedupe_key=key,
         )
-    guess = f" (the closest match to {log_blocks.quoted(snooze.query)})" if key else ""
-    text = f"💤 *{blocks.escape(name)}*{guess} snoozed until {day_label(snooze.until)}."
-    reply(log_blocks.with_undo(text, what="snooze", key=key))
+    guess = f" (the closest match to {quoted(snooze.query)})" if key else ""
+    text = f"💤 *{escape(name)}*{guess} snoozed until {day_label(snooze.until)}."
+    reply(with_undo(text, what="snooze", key=key))
 
 
 # The `/account` verbs this surface answers (wired by `handlers.register`).
@@ -132,13 +135,13 @@ def finish_undo(job: Job) -> None:
     if undone is None:
         text = "↩️ Already undone."
     elif undone.what == "touch":
-        what = blocks.with_article(undone.kind or "touch")
-        text = f"↩️ Undone: {what} on *{blocks.escape(undone.account_name)}* is no longer logged."
+        what = with_article(undone.kind or "touch")
+        text = f"↩️ Undone: {what} on *{escape(undone.account_name)}* is no longer logged."
     else:
-        text = f"↩️ Undone: *{blocks.escape(undone.account_name)}* is no longer snoozed."
-    job.reply(**blocks.notice(text), replace_original=True)
+        text = f"↩️ Undone: *{escape(undone.account_name)}* is no longer snoozed."
+    job.reply(**notice(text), replace_original=True)
 
 
 def register(app: App) -> None:
-    app.action(any_of(log_blocks.LOG_KIND))(ack=accept, lazy=[after_ack(finish_kind)])
-    app.action(log_blocks.UNDO)(ack=accept, lazy=[after_ack(finish_undo)])
+    app.action(any_of(Action.LOG_KIND))(ack=accept, lazy=[after_ack(finish_kind)])
+    app.action(Action.UNDO)(ack=accept, lazy=[after_ack(finish_undo)])

@@ -14,14 +14,15 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from bot.messages.format import QUERY_SHOWN
 from bot.retention.actions import NOTE_MAX, REASON_MAX
 from bot.retention.errors import InvalidInput
-from models import TOUCH_KINDS
+from bot.retention.touch_kinds import TOUCH_KINDS
 
 BIGINT_MAX = 2**63 - 1
 # The same cap as `/account snooze` and the snooze modal.
 SNOOZE_MAX_DAYS = 366
-QUERY_MAX = 101  # the name a rep typed, as quoted back (blocks.QUERY_SHOWN + "…")
+QUERY_MAX = QUERY_SHOWN + 1  # the name a rep typed, as quoted back (+ "…")
 EXPIRED = "That button no longer works. Run the `/account` command again."
 STALE_MODAL = "This form is out of date. Close it and open it again from `/account NAME`."
 

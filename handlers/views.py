@@ -11,7 +11,10 @@ from datetime import date, timedelta
 from slack_bolt import Ack, App, BoltContext
 
 from bot.delivery.acknowledge import refresh_reminder_message
-from bot.messages import blocks
+from bot.messages.format import KIND_EMOJI, with_article
+from bot.messages.ids import View
+from bot.messages.kit import cut, escape, notice
+from bot.messages.modals import SNOOZE_CHOICES
 from bot.retention.account_ops import (
     ACCOUNT_GONE,
     account_exists,
@@ -35,7 +38,7 @@ from handlers.errors import form_check
 from handlers.payloads import ModalMetadata, modal_metadata
 from handlers.work import Job, Work, ack_budget, after_ack, response_url_prefixes
 
-SNOOZE_LENGTHS = {value for value, _ in blocks.SNOOZE_CHOICES}
+SNOOZE_LENGTHS = {value for value, _ in SNOOZE_CHOICES}
 TOUCH_DAYS_BACK = 366
 
 
@@ -128,11 +131,10 @@ def log_from_modal(job: Job) -> None:
             source="button",
             reminder=(meta["channel"], meta["message_ts"]) if from_reminder else None,
         )
-    emoji = blocks.KIND_EMOJI.get(kind, "✅")
+    emoji = KIND_EMOJI.get(kind, "✅")
     _report(
         job,
-        f"{emoji} Logged {blocks.with_article(kind)} on *{blocks.escape(logged.name)}* "
-        f"({day_label(on)}).",
+        f"{emoji} Logged {with_article(kind)} on *{escape(logged.name)}* ({day_label(on)}).",
         ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
     )
 
@@ -182,7 +184,7 @@ def _plan_editor_problem(runtime: Runtime, meta: ModalMetadata, user_id: str) ->
             # The first sentence ("Only Ana Ruiz (the account owner) or a Rebuy admin
             # can change the plan for …") fits the field; the advice does not.
             first = error.message.split(". ")[0].rstrip(".") + "."
-            return blocks.cut(first, 150)
+            return cut(first, 150)
     return None
 
 
@@ -242,10 +244,8 @@ def save_plan_from_modal(job: Job) -> None:
             actor=actor_for(job.runtime, job.user_id),
             known_tactics=set(tactic_bank()),
         )
-    text = (
-        f"📋 Plan saved for *{blocks.escape(saved.name)}*: aiming for {day_label(saved.horizon)}."
-    )
-    tell(job.client, job.user_id, meta, blocks.notice(text))
+    text = f"📋 Plan saved for *{escape(saved.name)}*: aiming for {day_label(saved.horizon)}."
+    tell(job.client, job.user_id, meta, notice(text))
 
 
 def _report(job: Job, text: str, *, ack_line: str) -> None:
@@ -262,10 +262,10 @@ def _report(job: Job, text: str, *, ack_line: str) -> None:
         )
     if meta.get("home"):
         job.homes.request(job.client, job.user_id)
-    tell(job.client, job.user_id, meta, blocks.notice(text))
+    tell(job.client, job.user_id, meta, notice(text))
 
 
 def register(app: App) -> None:
-    app.view(blocks.LOG_MODAL)(ack=check_log, lazy=[after_ack(log_from_modal)])
-    app.view(blocks.SNOOZE_MODAL)(ack=check_snooze, lazy=[after_ack(snooze_from_modal)])
-    app.view(blocks.PLAN_MODAL)(ack=check_plan, lazy=[after_ack(save_plan_from_modal)])
+    app.view(View.LOG_MODAL)(ack=check_log, lazy=[after_ack(log_from_modal)])
+    app.view(View.SNOOZE_MODAL)(ack=check_snooze, lazy=[after_ack(snooze_from_modal)])
+    app.view(View.PLAN_MODAL)(ack=check_plan, lazy=[after_ack(save_plan_from_modal)])

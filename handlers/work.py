@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookResponse
 
 from bot.inbox import claim_request
-from bot.messages import blocks
+from bot.messages.kit import notice
 from bot.runtime import Runtime
 from bot.slack_client import make_webhook_client
 from handlers.errors import replying_to_errors
@@ -141,9 +141,7 @@ class Watchdog:
             if url is not None:
                 log.warning("work for %s has not answered in %.0f s", key, self.deadline)
                 try:
-                    Reply(url)(
-                        **blocks.notice(SLOW), response_type="ephemeral", replace_original=False
-                    )
+                    Reply(url)(**notice(SLOW), response_type="ephemeral", replace_original=False)
                 except OSError as error:
                     log.warning("could not apologise for slow work: %s", error)
 

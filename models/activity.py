@@ -8,9 +8,10 @@ from decimal import Decimal
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# The one list of touch kinds lives with its words; re-exported for the models package.
+from bot.retention.touch_kinds import TOUCH_KINDS as TOUCH_KINDS
 from models.types import UTCDateTime
 
-TOUCH_KINDS = ("call", "email", "meeting", "visit", "note")
 TOUCH_SOURCES = ("reaction", "button", "command", "import", "demo")
 
 

@@ -268,7 +268,7 @@ def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
 
 
 def shown(text: str) -> str:
-    """What a reader sees of mrkdwn made inert by blocks.escape: the zero-width
+    """What a reader sees of mrkdwn made inert by escape: the zero-width
     non-joiners around `*`, `_`, `~` and backticks are invisible."""
     return text.replace("\u200c", "")
 

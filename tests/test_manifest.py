@@ -8,9 +8,7 @@ from pathlib import Path
 import yaml
 
 import handlers
-from bot.messages import away as away_blocks
-from bot.messages import blocks
-from bot.messages import log as log_blocks
+from bot.messages.ids import Action, View
 from bot.runtime import Runtime
 from handlers.home import HomePublisher
 from handlers.work import Work
@@ -94,19 +92,15 @@ def test_every_button_and_modal_rebuy_renders_has_a_listener() -> None:
 
     # Pick-list buttons carry the account in their action_id (`account_show:14`).
     rendered = [
-        *blocks.ACTION_IDS,
-        *away_blocks.ACTION_IDS,
-        *log_blocks.ACTION_IDS,
-        f"{blocks.SHOW_ACCOUNT}:14",
-        f"{blocks.PICK_ACCOUNT}:14",
-        f"{away_blocks.AWAY_CANCEL}:3",
-        f"{log_blocks.LOG_KIND}:3",  # the kind buttons are numbered within their block
+        *Action,
+        Action.SHOW_ACCOUNT.numbered(14),
+        Action.PICK_ACCOUNT.numbered(14),
+        Action.AWAY_CANCEL.numbered(3),
+        Action.LOG_KIND.numbered(3),  # the kind buttons are numbered within their block
     ]
     assert all(len(listeners_for(action_id)) == 1 for action_id in rendered)
-    assert len(app.actions) == (
-        len(blocks.ACTION_IDS) + len(away_blocks.ACTION_IDS) + len(log_blocks.ACTION_IDS)
-    )
-    assert app.views == set(blocks.VIEW_IDS)
+    assert len(app.actions) == len(Action)
+    assert app.views == set(View)
     assert yaml.safe_load(MANIFEST.read_text())["settings"]["interactivity"]["is_enabled"]
 
 

@@ -141,11 +141,11 @@ def test_the_card_path_never_loads_scipy(db: Database, tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        import bot.cli, bot.retention.status, bot.messages.blocks, bot.retention.report
+        import bot.cli, bot.retention.status, bot.messages.card, bot.retention.report
         assert "scipy" not in sys.modules and "numpy" not in sys.modules, "import"
         from bot.db import Database
         from bot.retention.status import account_status
-        from bot.messages.blocks import status_card
+        from bot.messages.card import status_card
         from tests.factories import NOW
         db = Database({url!r})
         with db.session() as session:

@@ -84,8 +84,8 @@ def weeks(later: date, earlier: date) -> float:
     ],
 )
 def test_chance_is_rounded_to_5_percent_and_banded_as_shown(chance, shown, band, text):
-    assert round(outlook.rounded_chance(chance) * 100) == shown
-    assert outlook.band_of(chance) == band
+    assert round(words.rounded_chance(chance) * 100) == shown
+    assert words.band_of(chance) == band
     assert words.percent_text(chance) == text
 
 
@@ -130,7 +130,7 @@ def test_the_sentence_a_rep_reads():
         "As of 31 Mar, chance of an order in the next 90 days: under 1 % "
         "(less than one order expected)"
     )
-    assert outlook.about_money(87.4) == "$87" and outlook.about_money(12_345) == "$12,000"
+    assert words.about_money(87.4) == "$87" and words.about_money(12_345) == "$12,000"
 
 
 def test_one_rhythm_figure_per_card_in_the_lapsing_reason():

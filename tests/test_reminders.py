@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from bot import cli
 from bot.clock import fixed_clock
 from bot.db import Database
-from bot.messages.blocks import LOG_TOUCH, REACTION_HINT, SHOW_ACCOUNT, SNOOZE
+from bot.messages.ids import Action
+from bot.messages.reminder import REACTION_HINT
 from bot.reminders import (
     MAX_ATTEMPTS,
     Pacer,
@@ -173,7 +174,11 @@ def test_header_then_one_message_per_due_account_in_rank_order(
     assert "Touch overdue" not in block_text(first)
     assert "💡 *" in block_text(first)  # one tactic
     actions = next(block for block in first if block["type"] == "actions")
-    assert [e["action_id"] for e in actions["elements"]] == [LOG_TOUCH, SNOOZE, SHOW_ACCOUNT]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        Action.LOG_TOUCH,
+        Action.SNOOZE,
+        Action.SHOW_ACCOUNT,
+    ]
     assert {e["value"] for e in actions["elements"]} == {str(alpha.id)}
     assert "<!channel>" not in str(posted[2])  # escaped everywhere
 

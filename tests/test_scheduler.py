@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from bot import cli
 from bot.db import Database
-from bot.messages import blocks
+from bot.messages.digest import weekly_digest as digest_message
 from bot.reminders import post_weekly_digest
 from bot.retention.digest import weekly_digest
 from bot.retention.tactics import tactic_bank
@@ -210,7 +210,7 @@ def test_weekly_digest_content(db: Database) -> None:
         (seeded["tactic"].id, 1, 1)
     ]
 
-    message = blocks.weekly_digest(digest)
+    message = digest_message(digest)
     text = "\n".join(
         b["text"]["text"] if "text" in b else " ".join(e["text"] for e in b.get("elements", []))
         for b in message["blocks"]

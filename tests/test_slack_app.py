@@ -601,8 +601,8 @@ MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 def test_manifest_and_handlers_agree(slack_app: SlackApp) -> None:
     """Every command and event the manifest subscribes to is answered (a 404 makes Slack
     retry and, at scale, disable the subscription), and every handler is subscribed."""
-    import bot.messages.blocks
     import handlers.commands
+    from bot.messages.ids import Action, View
     from handlers.events import EVENTS
 
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
@@ -624,10 +624,10 @@ def test_manifest_and_handlers_agree(slack_app: SlackApp) -> None:
         body = slash_command_body(command, "help", response_url=slack_app.new_response_url())
         assert slack_app.post(body, FORM)[0] == 200, command
     # Interactivity: every action_id and callback_id the builders use has a listener.
-    for action_id in bot.messages.blocks.ACTION_IDS:
+    for action_id in Action:
         body = block_actions_body(action_id, "999999", response_url=slack_app.new_response_url())
         assert slack_app.post(body, FORM)[0] == 200, action_id
-    for callback_id in bot.messages.blocks.VIEW_IDS:
+    for callback_id in View:
         status, ack = slack_app.submit(callback_id, {}, {"account_id": 999999})
         assert status == 200, callback_id
         assert ack["response_action"] == "errors"  # that account does not exist

@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot.retention.facts import AccountFacts
+from bot.retention.results import reasons_once
 from bot.retention.signals import compute_signals, health_of, touch_schedule
-from bot.retention.urgency import (
-    one_heading_each,
-    plural,
-    reasons_once,
-    streak_text,
-    urgency_key,
-)
+from bot.retention.urgency import one_heading_each, urgency_key
+from bot.retention.wording import plural
 
 AS_OF = date(2026, 6, 15)
 TIERS = {"key": 14, "mid": 30, "small": 60}
@@ -81,5 +77,4 @@ def test_wording_helpers() -> None:
     assert plural(1, "rep") == "1 rep"
     assert plural(2, "rep") == "2 reps"
     assert plural(1_204, "account") == "1,204 accounts"
-    assert streak_text(0).startswith("No streak yet")
-    assert streak_text(1) == "1 working day in a row"
+    # Streak wording is the messages' (tests/messages/test_format.py).

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messages import blocks
+from bot.messages.kit import context, finish_dicts
+from bot.messages.reminder import acknowledgement
 from bot.retention.reactions import acknowledgements, reminder_message_at
 from bot.runtime import Runtime
 
@@ -26,13 +27,14 @@ def refresh_reminder_message(
         message = reminder_message_at(session=session, channel=channel, ts=ts)
         if message is None:
             return False
-        lines = [*acknowledgements(session=session, message=message), *extra]
+        acks = acknowledgements(session=session, message=message)
+        lines = [*(acknowledgement(ack) for ack in acks), *extra]
         original = json.loads(message.blocks_json)
         text = message.text
-    acks = [blocks.context(line).to_dict() for line in lines[:10]]
+    acks = [context(line).to_dict() for line in lines[:10]]
     try:
         client.chat_update(
-            channel=channel, ts=ts, text=text, blocks=blocks.finish_dicts([*original, *acks])
+            channel=channel, ts=ts, text=text, blocks=finish_dicts([*original, *acks])
         )
     except SlackApiError as error:
         log.warning(

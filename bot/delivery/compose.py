@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from bot.delivery.plan import NOON, AwayOffer, Covered, RepTarget
 from bot.messages import away as away_blocks
-from bot.messages import blocks
+from bot.messages.kit import context, escape, fallback_mrkdwn, finish, finish_dicts, section
+from bot.messages.reminder import REACTION_HINT, reminder_account
 from bot.retention.calendar import Away
 from bot.retention.dates import day_label
 from bot.retention.due import DueAccount, due_by_rep
@@ -39,7 +40,7 @@ def greeting(rep_name: str | None, at: clock_time | None) -> str:
     """ "Good morning, Ana!" before noon, "Good afternoon, Ana!" after (a late REMINDER_CUTOFF
     can reach past noon), "Hello, Ana!" when the hour is unknown."""
     first = (rep_name or "").split()
-    who = f", {blocks.escape(first[0])}" if first else ""
+    who = f", {escape(first[0])}" if first else ""
     if at is None:
         return f"Hello{who}!"
     return f"Good {'morning' if at < NOON else 'afternoon'}{who}!"
@@ -62,19 +63,17 @@ def _header(
         text = f"{lead} {count:,} {needs} you first{extra}."
     else:
         text = f"{hello} {count:,} {needs} you today{extra}."
-    lines = [blocks.section(text)]
+    lines = [section(text)]
     if covering:
-        names = ", ".join(blocks.escape(c.name) for c in covering)
-        lines.append(
-            blocks.context(f"🤝 Covering for {names} while away: their accounts are marked.")
-        )
-    lines.append(blocks.context(blocks.REACTION_HINT))
-    return {"blocks": blocks.finish(lines), "text": blocks.fallback_mrkdwn(text)}
+        names = ", ".join(escape(c.name) for c in covering)
+        lines.append(context(f"🤝 Covering for {names} while away: their accounts are marked."))
+    lines.append(context(REACTION_HINT))
+    return {"blocks": finish(lines), "text": fallback_mrkdwn(text)}
 
 
 def _all_caught_up(hello: str) -> dict:
     text = f"{hello} All caught up: no account is due this week so far. ☕"
-    return {"blocks": blocks.finish([blocks.section(text)]), "text": blocks.fallback_mrkdwn(text)}
+    return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 
 def _with_offer(message: dict, offer: AwayOffer | None) -> dict:
@@ -85,14 +84,14 @@ def _with_offer(message: dict, offer: AwayOffer | None) -> dict:
     offer_raw = away_blocks.offer_blocks(
         last_day=offer.last_day, emoji=offer.emoji, text=offer.text
     )
-    return {**message, "blocks": blocks.finish_dicts([*first, *offer_raw, *rest])}
+    return {**message, "blocks": finish_dicts([*first, *offer_raw, *rest])}
 
 
 def _mark_covered(message: dict, who: Covered) -> dict:
     back = day_label(who.back_on, year=False, weekday=True)
-    note = f"🤝 Covered for {blocks.escape(who.name)}, back {back}"
-    raw = [*message["blocks"], blocks.context(note).to_dict()]
-    return {"blocks": blocks.finish_dicts(raw), "text": f"(Covering) {message['text']}"}
+    note = f"🤝 Covered for {escape(who.name)}, back {back}"
+    raw = [*message["blocks"], context(note).to_dict()]
+    return {"blocks": finish_dicts(raw), "text": f"(Covering) {message['text']}"}
 
 
 def compose(
@@ -125,7 +124,7 @@ def compose(
     header = _with_offer(header, away_offer)
     drafts = [Draft(0, None, None, header["text"], header["blocks"])]
     for position, item in enumerate(items, start=1):
-        message = blocks.reminder_account(item)
+        message = reminder_account(item)
         if item.account_id in covered:
             message = _mark_covered(message, covered[item.account_id])
         tactic_id = item.tactic.id if item.tactic else None

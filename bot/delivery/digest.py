@@ -17,7 +17,7 @@ from bot.delivery.common import (
     LEASE,
 )
 from bot.delivery.deliver import _describe, _posted_with_metadata
-from bot.messages import blocks
+from bot.messages.digest import weekly_digest as digest_message
 from bot.runtime import Runtime
 from models import DigestRun
 
@@ -126,7 +126,7 @@ def post_weekly_digest(
                 tier_cadence=runtime.tier_cadence,
                 calendars=runtime.calendars,
             )
-        message = blocks.weekly_digest(digest)
+        message = digest_message(digest)
         response = client.chat_postMessage(
             channel=channel,
             text=message["text"],

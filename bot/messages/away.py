@@ -6,28 +6,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.messages.blocks import (
-    button,
-    context,
-    escape,
-    fallback_mrkdwn,
-    finish,
-    section,
-    user_ref,
-)
-from bot.retention.calendar import Away, AwayWithCover, WorkCalendar
-from bot.retention.dates import span_label, weekday_label
+from bot.messages.format import span_label, weekday_label
+from bot.messages.ids import Action, BlockId
+from bot.messages.kit import button, context, escape, fallback_mrkdwn, finish, section, user_ref
+from bot.retention.results import Away, AwayWithCover
 
-AWAY_CANCEL = "away_cancel"  # value: the away period's id
-AWAY_PAUSE = "away_pause"  # value: the last away day, YYYY-MM-DD
-AWAY_KEEP = "away_keep"
-ACTION_IDS = (AWAY_CANCEL, AWAY_PAUSE, AWAY_KEEP)
+if TYPE_CHECKING:  # the holiday calendar; calendar.py itself still reads the database
+    from bot.retention.calendar import WorkCalendar
+
 EMOJI_CODE = re.compile(r"^:[a-z0-9_+\-']{1,80}:$")
-OFFER_BLOCK = "away_offer"
-OFFER_ACTIONS = "away_offer_actions"
+HOLIDAYS_SHOWN_HINT = (
+    "Set yours with `/account holidays DE` (or `US CA`, `GB`), "
+    "`/account holidays default` for the workspace's."
+)
 USAGE = (
     "Set away days with `/account away dec 24 to jan 2` (also `tomorrow`, `next week`, "
     "`3-21 aug`, `until friday`); add `cover @colleague` to hand them your due accounts."
@@ -58,7 +53,7 @@ def away_line(
 def away_button(away: Away, *, today: date) -> ButtonElement:
     """'I'm back' for a period under way, 'Cancel' for one ahead."""
     label = "I'm back" if away.starts_on <= today else "Cancel"
-    return button(label, f"{AWAY_CANCEL}:{away.id}", str(away.id))
+    return button(label, Action.AWAY_CANCEL.numbered(away.id), str(away.id))
 
 
 def cover_label(period: AwayWithCover) -> str | None:
@@ -120,23 +115,25 @@ def offer_blocks(*, last_day: date, emoji: str | None, text: str | None) -> list
         f"{weekday_label(last_day)}. Pause reminders until then?"
     )
     actions = ActionsBlock(
-        block_id=OFFER_ACTIONS,
+        block_id=BlockId.AWAY_OFFER_ACTIONS,
         elements=[
             button(
                 f"Pause until {weekday_label(last_day)}",
-                AWAY_PAUSE,
+                Action.AWAY_PAUSE,
                 last_day.isoformat(),
                 style="primary",
             ),
-            button("Keep them coming", AWAY_KEEP, "keep"),
+            button("Keep them coming", Action.AWAY_KEEP, "keep"),
         ],
     )
-    return [section(line, block_id=OFFER_BLOCK).to_dict(), actions.to_dict()]
+    return [section(line, block_id=BlockId.AWAY_OFFER).to_dict(), actions.to_dict()]
 
 
 def without_offer(raw: Sequence[dict], note: str) -> list[dict]:
     """A message's blocks with the offer replaced by a one-line answer."""
-    kept = [b for b in raw if b.get("block_id") not in (OFFER_BLOCK, OFFER_ACTIONS)]
+    kept = [
+        b for b in raw if b.get("block_id") not in (BlockId.AWAY_OFFER, BlockId.AWAY_OFFER_ACTIONS)
+    ]
     return [*kept, context(note).to_dict()]
 
 
@@ -158,10 +155,5 @@ def holidays_answer(
     parts = [section(text)]
     if lines:
         parts.append(section("*Next holidays*\n" + "\n".join(lines)))
-    parts.append(
-        context(
-            "Set yours with `/account holidays DE` (or `US CA`, `GB`), "
-            "`/account holidays default` for the workspace's."
-        )
-    )
+    parts.append(context(HOLIDAYS_SHOWN_HINT))
     return {"blocks": finish(parts), "text": fallback_mrkdwn(text)}

@@ -7,34 +7,13 @@ from datetime import date
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.messages.blocks import (
-    KIND_EMOJI,
-    PICK_ACCOUNT,
-    QUERY_SHOWN,
-    SHOW_ACCOUNT,
-    _compact,
-    button,
-    context,
-    cut,
-    escape,
-    fallback_mrkdwn,
-    finish,
-    pending_label,
-    pick_value,
-    section,
-    with_article,
-)
-from bot.retention.dates import near_day_label
+from bot.messages.format import KIND_EMOJI, QUERY_SHOWN, near_day_label, with_article
+from bot.messages.ids import Action, BlockId
+from bot.messages.kit import button, context, cut, escape, message, section
+from bot.messages.pick import compact, pending_label, pick_value, quoted
 
-LOG_KIND = "touch_kind"
-UNDO = "touch_undo"
-ACTION_IDS = (LOG_KIND, UNDO)  # each has one listener in handlers/log_command.py
 # The buttons of "what kind of touch was it?": (label, kind). "Other" is a note.
 KIND_CHOICES = (("Call", "call"), ("Email", "email"), ("Meeting", "meeting"), ("Other", "note"))
-
-
-def quoted(query: str) -> str:
-    return f"“{escape(cut(query.strip(), QUERY_SHOWN))}”"
 
 
 def day_words(on: date | None, *, today: date) -> str:
@@ -57,13 +36,16 @@ def kind_question(
     buttons = [
         button(
             f"{KIND_EMOJI[kind]} {label}",
-            f"{LOG_KIND}:{index}",
+            Action.LOG_KIND.numbered(index),
             pick_value(account_id, {"kind": kind, **base}),
         )
         for index, (label, kind) in enumerate(KIND_CHOICES)
     ]
-    blocks: list[Block] = [section(text), ActionsBlock(block_id="touch_kind", elements=buttons)]
-    return {"blocks": finish(blocks), "text": fallback_mrkdwn(text)}
+    blocks: list[Block] = [
+        section(text),
+        ActionsBlock(block_id=BlockId.TOUCH_KIND, elements=buttons),
+    ]
+    return message(blocks, text, mrkdwn=True)
 
 
 def logged_text(
@@ -82,10 +64,13 @@ def logged_text(
 def with_undo(text: str, *, what: str, key: str | None) -> dict:
     """A confirmation; with `key`, an Undo button that takes back exactly that change."""
     if key is None:
-        return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
-    undo = button("Undo", UNDO, _compact({"what": what, "key": key}))
-    blocks: list[Block] = [section(text), ActionsBlock(block_id="touch_undo", elements=[undo])]
-    return {"blocks": finish(blocks), "text": fallback_mrkdwn(text)}
+        return message([section(text)], text, mrkdwn=True)
+    undo = button("Undo", Action.UNDO, compact({"what": what, "key": key}))
+    blocks: list[Block] = [
+        section(text),
+        ActionsBlock(block_id=BlockId.TOUCH_UNDO, elements=[undo]),
+    ]
+    return message(blocks, text, mrkdwn=True)
 
 
 def _doing(pending: dict, name: str) -> str:
@@ -105,15 +90,15 @@ def two_readings(
     that account, or do the sub-command? The rep picks."""
     intro = f"{quoted(text)} reads two ways. Which did you mean?"
     doing = _doing(pending, action_name)
-    show = button(f"Show {name}", f"{SHOW_ACCOUNT}:{name_id}", str(name_id))
+    show = button(f"Show {name}", Action.SHOW_ACCOUNT.numbered(name_id), str(name_id))
     act = button(
         doing[:1].upper() + doing[1:],
-        f"{PICK_ACCOUNT}:{action_id}",
+        Action.PICK_ACCOUNT.numbered(action_id),
         pick_value(action_id, pending),
     )
     blocks: list[Block] = [
         section(intro),
-        ActionsBlock(block_id="account_pick", elements=[show, act]),
+        ActionsBlock(block_id=BlockId.ACCOUNT_PICK, elements=[show, act]),
         context(f"Show the card of *{escape(name)}*, or {escape(doing)}."),
     ]
-    return {"blocks": finish(blocks), "text": fallback_mrkdwn(intro)}
+    return message(blocks, intro, mrkdwn=True)

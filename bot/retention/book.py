@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -12,22 +11,14 @@ from sqlmodel import Session
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars, rep_calendar
 from bot.retention.errors import InvalidInput
-from bot.retention.facts import AccountFacts, day_start, load_facts
-from bot.retention.rebuy_model.outlook import Outlook, outlooks_for, with_outlook
-from bot.retention.signals import AT_RISK_BELOW, Health, Signal, TouchSchedule, health_of
+from bot.retention.facts import day_start, load_facts
+from bot.retention.rebuy_model.outlook import outlooks_for, with_outlook
+from bot.retention.results import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
+from bot.retention.signals import health_of
 from bot.retention.status import assess
 from bot.retention.urgency import HEADINGS, one_heading_each, urgency_key
 from models import AwayPeriod, Rep, Touch
 
-LIST_FILTERS = {
-    "due": "due today or overdue",
-    "overdue": "touch overdue",
-    "dormant": "no order in 6 months or more",
-    "at-risk": f"health under {AT_RISK_BELOW}",
-    "declining": "buying far less than before",
-    "single-threaded": "fewer than two contacts",
-    "all": "every account",
-}
 # Streaks look this far back (a long leave freezes, never resets, within it).
 STREAK_LOOKBACK_DAYS = 240
 FILTER_ALIASES = {
@@ -37,25 +28,6 @@ FILTER_ALIASES = {
     "single": "single-threaded",
     "single_threaded": "single-threaded",
 }
-
-
-@dataclass
-class BookEntry:
-    facts: AccountFacts
-    schedule: TouchSchedule
-    signals: list[Signal]
-    health: Health
-
-    @property
-    def names(self) -> set[str]:
-        return {signal.name for signal in self.signals}
-
-    @property
-    def due(self) -> bool:
-        return self.schedule.next_touch_due <= self.as_of
-
-    as_of: date = date.min
-    outlook: Outlook | None = None  # the re-buy model's, when a reliable fit is stored
 
 
 def book_entries(
@@ -121,17 +93,6 @@ def home_sections(entries: list[BookEntry]) -> dict[str, list[BookEntry]]:
     return one_heading_each(ranked, matches, HEADINGS)
 
 
-@dataclass(frozen=True)
-class BookSummary:
-    accounts: int
-    due_today: int
-    overdue: int
-    dormant: int
-    at_risk: int
-    declining: int
-    single_threaded: int
-
-
 def summarize(entries: list[BookEntry]) -> BookSummary:
     def count(which: str) -> int:
         return sum(1 for entry in entries if matches(entry, which))
@@ -192,15 +153,6 @@ def working_day_streak(
         streak += 1
         day -= timedelta(days=1)
     return streak
-
-
-@dataclass(frozen=True)
-class LeaderboardRow:
-    rep_email: str
-    rep_name: str | None
-    slack_user_id: str | None
-    touches: int
-    accounts: int
 
 
 def leaderboard(

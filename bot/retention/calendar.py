@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from bot.retention.away_dates import MAX_AWAY_DAYS
 from bot.retention.dates import span_label, weekday_label
 from bot.retention.errors import InvalidInput
+from bot.retention.results import Away, AwayWithCover
 from models import AwayPeriod, Rep
 
 if TYPE_CHECKING:
@@ -205,20 +206,6 @@ def rep_calendar(rep: Rep, *, default_country: str | None, default_subdivision: 
 # --- away periods -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Away:
-    """An away period as plain values."""
-
-    id: int
-    rep_id: int
-    starts_on: date
-    ends_on: date
-    cover_rep_id: int | None
-
-    def covers(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
-
-
 def _plain(row: AwayPeriod) -> Away:
     return Away(row.id, row.rep_id, row.starts_on, row.ends_on, row.cover_rep_id)
 
@@ -318,15 +305,6 @@ def away_periods(*, session: Session, rep_id: int, today: date) -> list[Away]:
         .order_by(AwayPeriod.starts_on)
     )
     return [_plain(row) for row in rows]
-
-
-@dataclass(frozen=True)
-class AwayWithCover:
-    """An away period and who covers it (their Slack id and name, for a mention)."""
-
-    away: Away
-    cover_slack_user_id: str | None = None
-    cover_name: str | None = None
 
 
 def away_with_covers(*, session: Session, rep_id: int, today: date) -> list[AwayWithCover]:

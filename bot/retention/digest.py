@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,75 +12,11 @@ from sqlmodel import Session, select
 
 from bot.retention.book import book_entries
 from bot.retention.calendar import Calendars
+from bot.retention.results import AtRiskAccount, RepCoverage, ShoutOut, WeeklyDigest
 from bot.retention.tactic_stats import WIN_WINDOW_DAYS, tactic_win_rates
 from models import Account, Order, Rep, Touch
 
 WEEK = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class RepCoverage:
-    """One rep's week: accounts within cadence and touches logged."""
-
-    email: str
-    name: str | None
-    slack_user_id: str | None
-    accounts: int
-    covered: int
-    touches: int
-
-    @property
-    def coverage(self) -> float:
-        return self.covered / self.accounts if self.accounts else 1.0
-
-
-@dataclass(frozen=True)
-class AtRiskAccount:
-    """An account whose health fell into "at risk" this week."""
-
-    name: str
-    owner_email: str | None
-    owner_slack_user_id: str | None
-    health: int
-    was: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class ShoutOut:
-    """A rep whose accounts ordered again within 60 days after a touch, this week."""
-
-    email: str
-    name: str | None
-    slack_user_id: str | None
-    accounts: list[str]
-    amount: float
-
-
-@dataclass
-class WeeklyDigest:
-    week_start: date
-    as_of: date
-    reps: list[RepCoverage]
-    newly_at_risk: list[AtRiskAccount]
-    shout_outs: list[ShoutOut]
-    tactic_win_rates: list[dict] = field(default_factory=list)
-
-    @property
-    def accounts(self) -> int:
-        return sum(rep.accounts for rep in self.reps)
-
-    @property
-    def covered(self) -> int:
-        return sum(rep.covered for rep in self.reps)
-
-    @property
-    def touches(self) -> int:
-        return sum(rep.touches for rep in self.reps)
-
-    @property
-    def coverage(self) -> float:
-        return self.covered / self.accounts if self.accounts else 1.0
 
 
 def touched_within_cadence(entry, as_of) -> bool:

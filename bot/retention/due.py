@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,24 +13,16 @@ from bot.clock import local_day_start
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars
 from bot.retention.facts import AccountFacts, day_start, load_facts
-from bot.retention.rebuy_model.outlook import (
-    Outlook,
-    outlooks_for,
-    with_outlook,
-    with_outlook_line,
-)
+from bot.retention.rebuy_model.outlook import outlooks_for, with_outlook
+from bot.retention.results import DueAccount
 from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
-    Health,
-    Signal,
-    TouchSchedule,
     compute_signals,
-    day_label,
     health_of,
 )
 from bot.retention.signals import touch_schedule as schedule_of
-from bot.retention.tactics import TacticContext, TacticPick, rank_tactics, tactic_bank
-from bot.retention.urgency import reasons_once, urgency_key
+from bot.retention.tactics import TacticContext, rank_tactics, tactic_bank
+from bot.retention.urgency import urgency_key
 from models import Account, Rep, TacticExposure, Touch
 from models.types import UTCDateTime
 
@@ -40,37 +31,6 @@ from models.types import UTCDateTime
 ROTATION_DAYS = 30
 # Keeps every IN (...) list well under SQLite's and PostgreSQL's bound-parameter limits.
 ID_CHUNK = 5000
-
-
-@dataclass
-class DueAccount:
-    facts: AccountFacts
-    schedule: TouchSchedule
-    signals: list[Signal]
-    health: Health
-    # `urgency.urgency_key`: sorting by it puts the most urgent first.
-    urgency_key: tuple
-    tactic: TacticPick | None = None
-    outlook: Outlook | None = None  # the re-buy model's, when a reliable fit is stored
-
-    @property
-    def account_id(self) -> int:
-        return self.facts.id
-
-    @property
-    def name(self) -> str:
-        return self.facts.name
-
-    @property
-    def why(self) -> list[str]:
-        """The reasons it is due, most important first, each fact once (the message header
-        already says how many days overdue)."""
-        reasons = reasons_once(self.signals, overdue_in_header=True)
-        if not self.schedule.overdue:
-            last = self.facts.last_touch_at
-            since = f"last touch {day_label(last.date())}" if last else "no touch logged yet"
-            reasons.insert(0, f"Due today: {since}, every {self.schedule.cadence_days} days.")
-        return with_outlook_line(reasons, self.outlook)
 
 
 def due_by_rep(

@@ -19,8 +19,8 @@ from bot.retention.actions import (
     undo_snooze,
     undo_touch,
 )
-from bot.retention.dates import day_label
 from bot.retention.reps import valid_tz
+from bot.retention.results import ReactionAck
 from bot.retention.touch_kinds import touch_kind
 from models import Account, ReactionState, ReminderMessage, ReminderRun, Snooze, Touch
 
@@ -43,8 +43,6 @@ REACTION_KINDS: dict[str, str] = {
     "zzz": "snooze",
 }
 SNOOZE_DAYS = 7
-KIND_WORDS = {"note": "Touch", "call": "Call", "email": "Email", "meeting": "Meeting"}
-KIND_EMOJI = {"note": "✅", "call": "📞", "email": "✉️", "meeting": "🤝", "snooze": "💤"}
 
 
 @dataclass(frozen=True)
@@ -260,24 +258,19 @@ def _log(session, account_id, kind, now, actor, message, key) -> Touch | None:
     )
 
 
-def acknowledgements(*, session: Session, message: ReminderMessage) -> list[str]:
-    """One line per touch or snooze currently logged from reactions on `message`, as
-    mrkdwn (Slack user mentions are safe: they are ids Slack gave us)."""
+def acknowledgements(*, session: Session, message: ReminderMessage) -> list[ReactionAck]:
+    """Each touch, then each snooze, currently logged from reactions on `message`, oldest
+    first, as plain values (`bot.messages.reminder.acknowledgement` writes the line)."""
     prefix = f"reaction:{message.channel}:{message.ts}:"
-    lines = []
     touches = session.exec(
         select(Touch).where(Touch.dedupe_key.startswith(prefix)).order_by(Touch.id)
     )
-    for touch in touches:
-        lines.append(
-            f"{KIND_EMOJI.get(touch.kind, '✅')} {KIND_WORDS.get(touch.kind, 'Touch')} "
-            f"logged by <@{touch.slack_user_id}>"
-        )
+    acks = [ReactionAck(kind=touch.kind, slack_user_id=touch.slack_user_id) for touch in touches]
     snoozes = session.exec(
         select(Snooze).where(Snooze.dedupe_key.startswith(prefix)).order_by(Snooze.id)
     )
-    for snooze in snoozes:
-        lines.append(
-            f"💤 Snoozed until {day_label(snooze.until, year=False)} by <@{snooze.slack_user_id}>"
-        )
-    return lines
+    acks += [
+        ReactionAck(kind="snooze", slack_user_id=snooze.slack_user_id, until=snooze.until)
+        for snooze in snoozes
+    ]
+    return acks

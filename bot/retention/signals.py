@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
 
 from bot.retention.calendar import Calendars, WorkCalendar
 from bot.retention.dates import day_label
 from bot.retention.facts import AccountFacts, months_back
+from bot.retention.results import AT_RISK_BELOW, Health, Signal, TouchSchedule
+from bot.retention.wording import money, plural
 
 SIGNAL_NAMES = (
     "dormant_6m",
@@ -39,55 +40,13 @@ PENALTIES = {
 }
 # An overdue touch costs a point more per week late, up to this many extra points.
 OVERDUE_EXTRA_MAX = 10
-AT_RISK_BELOW = 50
 HEALTHY_FROM = 75
 OFF_RHYTHM_FACTOR = 1.5
 
 
-@dataclass(frozen=True)
-class Signal:
-    name: str
-    reason: str
-    penalty: int
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "reason": self.reason, "penalty": self.penalty}
-
-
-@dataclass(frozen=True)
-class Health:
-    score: int
-    band: str  # "healthy", "watch" or "at risk"
-    reasons: list[str]
-
-    def to_dict(self) -> dict:
-        return {"score": self.score, "band": self.band, "reasons": self.reasons}
-
-
-@dataclass(frozen=True)
-class TouchSchedule:
-    cadence_days: int
-    cadence_source: str  # "account" or "tier"
-    next_touch_due: date
-    snoozed_until: date | None
-    days_overdue: int  # working days since the due day; > 0 once it has passed
-    # False while no touch is logged: the first touch is planned, never overdue.
-    touched: bool = True
-
-    @property
-    def overdue(self) -> bool:
-        return self.days_overdue > 0
-
-
-def _money(value: float) -> str:
-    """ "$4,800"; a net credit as "−$4,800" (a real minus sign, before the dollar)."""
-    whole = round(value)
-    return f"−${-whole:,}" if whole < 0 else f"${whole:,}"
-
-
 def _months_ago(days: int) -> str:
     if days < 45:
-        return f"{days} days ago"
+        return f"{plural(days, 'day')} ago"
     return f"{round(days / 30.44)} months ago"
 
 
@@ -178,20 +137,20 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
         )
         if facts.value_last_6m > 0:
             reason = (
-                f"Buying far less: {_money(facts.value_last_6m)} in the last 6 months against "
-                f"{_money(facts.value_prev_6m)} in the 6 before ({drop:.0%} down)."
+                f"Buying far less: {money(facts.value_last_6m)} in the last 6 months against "
+                f"{money(facts.value_prev_6m)} in the 6 before ({drop:.0%} down)."
             )
         elif bought_lately:
             # Orders in the last 6 months, outweighed by credits: not "nothing bought".
             reason = (
                 f"Buying far less: credits outweigh the orders of the last 6 months "
-                f"({_money(facts.value_last_6m)} net) against "
-                f"{_money(facts.value_prev_6m)} in the 6 before."
+                f"({money(facts.value_last_6m)} net) against "
+                f"{money(facts.value_prev_6m)} in the 6 before."
             )
         else:
             reason = (
                 f"Stopped buying: nothing in the last 6 months after "
-                f"{_money(facts.value_prev_6m)} in the 6 before."
+                f"{money(facts.value_prev_6m)} in the 6 before."
             )
         signals.append(Signal("declining", reason, PENALTIES["declining"]))
 
@@ -203,8 +162,8 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
             signals.append(
                 Signal(
                     "off_rhythm",
-                    f"Usually orders every {gap:.0f} days; it has been {since} days "
-                    "since the last order.",
+                    f"Usually orders every {plural(round(gap), 'day')}; it has been "
+                    f"{plural(since, 'day')} since the last order.",
                     PENALTIES["off_rhythm"],
                 )
             )
@@ -217,9 +176,8 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
         signals.append(
             Signal(
                 "touch_overdue",
-                f"Touch overdue by {late} working day{'s' if late != 1 else ''} "
-                f"(due {due_text}, "
-                f"every {schedule.cadence_days} days).",
+                f"Touch overdue by {plural(late, 'working day')} "
+                f"(due {due_text}, every {plural(schedule.cadence_days, 'day')}).",
                 PENALTIES["touch_overdue"] + extra,
             )
         )

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 from bot.retention.errors import InvalidInput
-from models import TOUCH_KINDS
+
+# Every kind of touch Rebuy stores (`touch.kind`); `models` and the messages read it here.
+TOUCH_KINDS = ("call", "email", "meeting", "visit", "note")
 
 # Keys are lower-case letters only (see `_key`): "E-mail", "Logged call" and
 # "telephone_receiver" are found as "email", "loggedcall" and "telephonereceiver".

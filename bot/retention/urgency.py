@@ -14,7 +14,7 @@ risk**. Reminders are ordered by it.
 
 Most urgent first; ties go to the longer overdue, then the name. Each account appears
 once per view, under the most urgent heading it qualifies for (`one_heading_each`),
-and a reminder says each fact once (`reasons_once`).
+and a reminder says each fact once (`results.reasons_once`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.retention.facts import RFM_WINDOW_MONTHS, AccountFacts
-from bot.retention.signals import Health, Signal, TouchSchedule
+from bot.retention.signals import Health, TouchSchedule
 
 if TYPE_CHECKING:
     from bot.retention.rebuy_model.outlook import Outlook
@@ -94,40 +94,3 @@ def one_heading_each(
                 placed[heading].append(item)
                 break
     return placed
-
-
-# Signals that restate a fact another signal already says: "no order in over 12
-# months" already says the rhythm is broken and nothing was bought in 6 months.
-_SAID_BY = {
-    "off_rhythm": {"dormant_6m", "dormant_12m", "dormant_18m"},
-}
-
-
-def reasons_once(signals: Sequence[Signal], *, overdue_in_header: bool = False) -> list[str]:
-    """A reminder's reasons, most important first, each fact once: off-rhythm is dropped
-    when dormancy says it, "stopped buying" when dormancy says it, and the overdue touch
-    when the message header already gives the days overdue."""
-    names = {signal.name for signal in signals}
-    dormant = bool(names & {"dormant_6m", "dormant_12m", "dormant_18m"})
-    kept = []
-    for signal in sorted(signals, key=lambda s: -s.penalty):
-        if _SAID_BY.get(signal.name, set()) & names:
-            continue
-        if signal.name == "declining" and dormant and signal.reason.startswith("Stopped"):
-            continue
-        if signal.name == "touch_overdue" and overdue_in_header:
-            continue
-        kept.append(signal.reason)
-    return kept
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """ "1 rep", "2 reps", "1,204 accounts"."""
-    return f"{count:,} {word if count == 1 else (many or word + 's')}"
-
-
-def streak_text(days: int) -> str:
-    """ "No streak yet", "1 working day in a row", "5 working days in a row"."""
-    if days <= 0:
-        return "No streak yet: log a touch today to start one"
-    return f"{plural(days, 'working day')} in a row"

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from bot.messages import blocks
+from bot.messages.ids import Action, View
 from bot.retention.account_ops import ACCOUNT_GONE
 from bot.retention.errors import InvalidInput
 from handlers import actions
@@ -24,7 +24,7 @@ def seed(runtime) -> int:
 
 def test_show_account_replies_with_the_card_and_notes_its_tactics(runtime, job, replies) -> None:
     acme = seed(runtime)
-    actions.show_account(job(button(blocks.SHOW_ACCOUNT, str(acme))))
+    actions.show_account(job(button(Action.SHOW_ACCOUNT, str(acme))))
     assert replies.last["blocks"][0]["text"]["text"] == "Acme Corp"
     assert replies.last["replace_original"] is False
     with runtime.db.session() as session:
@@ -34,12 +34,12 @@ def test_show_account_replies_with_the_card_and_notes_its_tactics(runtime, job, 
 
 def test_log_button_opens_the_modal_with_where_it_was_pressed(runtime, job, client) -> None:
     acme = seed(runtime)
-    pressed = button(blocks.LOG_TOUCH, str(acme))
+    pressed = button(Action.LOG_TOUCH, str(acme))
     actions.open_log_modal(job(pressed))
     [opened] = client.calls_to("views.open")
     assert opened["trigger_id"] == pressed["trigger_id"]
     view = opened["view"]
-    assert view["callback_id"] == blocks.LOG_MODAL
+    assert view["callback_id"] == View.LOG_MODAL
     meta = json.loads(view["private_metadata"])
     assert meta["account_id"] == acme and meta["channel"] == "C1"
     assert meta["response_url"] == pressed["response_url"]
@@ -48,7 +48,7 @@ def test_log_button_opens_the_modal_with_where_it_was_pressed(runtime, job, clie
 def test_a_button_for_a_deleted_account_says_so(runtime, job, client) -> None:
     seed(runtime)
     with pytest.raises(InvalidInput) as raised:
-        actions.open_snooze_modal(job(button(blocks.SNOOZE, "999999")))
+        actions.open_snooze_modal(job(button(Action.SNOOZE, "999999")))
     assert raised.value.message == ACCOUNT_GONE
     assert client.calls == []
 
@@ -56,7 +56,7 @@ def test_a_button_for_a_deleted_account_says_so(runtime, job, client) -> None:
 def test_a_snooze_pick_stores_the_snooze_and_replaces_the_pick_list(runtime, job, replies) -> None:
     acme = seed(runtime)
     value = json.dumps({"id": acme, "do": "snooze", "until": "2026-06-29", "reason": "travel"})
-    actions.finish_pick(job(button(blocks.PICK_ACCOUNT, value)))
+    actions.finish_pick(job(button(Action.PICK_ACCOUNT, value)))
     assert replies.last["replace_original"] is True
     assert "*Acme Corp* snoozed until" in texts(replies.last)
     with runtime.db.session() as session:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot.messages import away as away_blocks
+from bot.messages.ids import Action
 from bot.retention.errors import InvalidInput
 from handlers import away, commands
 from models import AwayPeriod
@@ -52,7 +52,7 @@ def test_cancel_on_the_home_tab_refreshes_the_home(runtime, job, homes) -> None:
         session.add(period)
         session.flush()
         period_id = period.id
-    pressed = button(away_blocks.AWAY_CANCEL, str(period_id), view={"type": "home"})
+    pressed = button(Action.AWAY_CANCEL, str(period_id), view={"type": "home"})
     away.take_back(job(pressed))
     assert homes.requested == [ANA]
     with runtime.db.session() as session:

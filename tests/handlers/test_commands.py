@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.messages import blocks
+from bot.messages.ids import View
 from handlers import commands
 from handlers.work import TICKET, accept
 from models import Account, Touch
@@ -99,5 +99,5 @@ def test_plan_opens_the_modal_for_the_owner(runtime, job, client) -> None:
     commands.answer_command(job(body))
     [opened] = client.calls_to("views.open")
     assert opened["trigger_id"] == body["trigger_id"]
-    assert opened["view"]["callback_id"] == blocks.PLAN_MODAL
+    assert opened["view"]["callback_id"] == View.PLAN_MODAL
     assert "Acme Corp" in texts(opened["view"])

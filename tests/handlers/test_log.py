@@ -6,7 +6,7 @@ import json
 
 from sqlmodel import select
 
-from bot.messages import log as log_blocks
+from bot.messages.ids import Action
 from handlers import commands, log
 from models import Snooze, Touch
 from tests import factories as f
@@ -41,10 +41,10 @@ def test_log_without_a_kind_asks_and_the_button_logs_once(runtime, job, replies)
         element["value"]
         for block in question["blocks"]
         for element in block.get("elements", [])
-        if element.get("action_id", "").startswith(log_blocks.LOG_KIND)
+        if element.get("action_id", "").startswith(Action.LOG_KIND)
     ]
     email = next(v for v in values if json.loads(v)["kind"] == "email")
-    pressed = button(log_blocks.LOG_KIND, email)
+    pressed = button(Action.LOG_KIND, email)
     log.finish_kind(job(pressed))
     log.finish_kind(job(pressed))  # a second click on the same question
     assert replies.last["replace_original"] is True
@@ -61,11 +61,11 @@ def test_snooze_by_a_guessed_name_can_be_undone(runtime, job, replies) -> None:
         element["value"]
         for block in replies.last["blocks"]
         for element in block.get("elements", [])
-        if element.get("action_id") == log_blocks.UNDO
+        if element.get("action_id") == Action.UNDO
     )
     with runtime.db.session() as session:
         assert len(session.exec(select(Snooze)).all()) == 1
-    log.finish_undo(job(button(log_blocks.UNDO, undo)))
+    log.finish_undo(job(button(Action.UNDO, undo)))
     assert replies.last["text"] == "↩️ Undone: *Acme Corp* is no longer snoozed."
     with runtime.db.session() as session:
         assert session.exec(select(Snooze)).all() == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.messages import blocks
+from bot.messages.ids import View
 from bot.retention.account_ops import ACCOUNT_GONE
 from handlers import views
 from handlers.work import TICKET
@@ -24,7 +24,7 @@ def test_a_logged_touch_is_checked_acked_then_stored_and_confirmed(
 ) -> None:
     acme = seed(runtime)
     body, view = submission(
-        blocks.LOG_MODAL,
+        View.LOG_MODAL,
         {"kind": {"selected_option": {"value": "meeting"}}, "note": {"value": "QBR"}},
         {"account_id": acme, "home": 1},
     )
@@ -51,7 +51,7 @@ def test_a_logged_touch_is_checked_acked_then_stored_and_confirmed(
 
 def test_a_form_for_a_deleted_account_is_refused_in_the_form(runtime, work) -> None:
     seed(runtime)
-    body, view = submission(blocks.SNOOZE_MODAL, {}, {"account_id": 999999})
+    body, view = submission(View.SNOOZE_MODAL, {}, {"account_id": 999999})
     ack, context = FakeAck(), {}
     views.check_snooze(ack, body, view, context, runtime, work)
     assert ack.calls == [{"response_action": "errors", "errors": {"length": ACCOUNT_GONE}}]
@@ -61,7 +61,7 @@ def test_a_form_for_a_deleted_account_is_refused_in_the_form(runtime, work) -> N
 def test_a_plan_from_someone_else_is_refused_in_the_form(runtime, work) -> None:
     acme = seed(runtime)
     body, view = submission(
-        blocks.PLAN_MODAL,
+        View.PLAN_MODAL,
         {"current_state": {"value": "buys A"}, "target_state": {"value": "buys A and B"}},
         {"account_id": acme},
         user_id="UOTHER",

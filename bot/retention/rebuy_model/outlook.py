@@ -22,7 +22,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,16 +30,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.facts import AccountFacts, day_start, purchase_occasions
-from bot.retention.signals import PENALTIES, Signal, median_gap_days
+from bot.retention.results import HORIZON_DAYS, Outlook, Signal
+from bot.retention.signals import PENALTIES, median_gap_days
+from bot.retention.wording import plural
 from models import ModelFit, Order
 
 from .store import freshness, latest_feed_through
 from .words import (
-    about_money,
-    band_of,
-    orders_text,
     percent_text,
-    rounded_chance,
     short_day,
 )
 
@@ -47,84 +45,10 @@ if TYPE_CHECKING:
     from .inputs import ModelInputs
     from .result import FitResult
 
-HORIZON_DAYS = 90
 # An account is "valuable" with at least this many order days (a rhythm to break) and
 # an expected order value at or above the repeaters' median (stored with the fit).
 LAPSING_MIN_ORDER_DAYS = 3
 ID_CHUNK = 5000
-
-
-@dataclass(frozen=True)
-class Outlook:
-    """One account's outlook for the next `horizon_days`, from stored fit `fit_id`."""
-
-    fit_id: int
-    cutoff: date
-    chance: float  # of at least one order in the horizon
-    expected_orders: float
-    expected_value: float | None  # None without 2 order days or a usable spend fit
-    order_value: float | None  # Gamma-Gamma expected value of one order
-    order_days: int
-    valuable: bool
-    horizon_days: int = HORIZON_DAYS
-    # A later data cut-off than the fit's (the refit is queued), for freshness.
-    newer_data: date | None = None
-    # Set by `with_outlook` when the fit is not current on the day shown: "As of ...".
-    dated: bool = False
-
-    @property
-    def shown_chance(self) -> float:
-        return rounded_chance(self.chance)
-
-    @property
-    def percent(self) -> int:
-        return round(self.shown_chance * 100)
-
-    @property
-    def band(self) -> str:
-        return band_of(self.chance)
-
-    @property
-    def lapsing(self) -> bool:
-        """A valuable account whose chance fell below the unlikely band."""
-        return self.valuable and self.band == "unlikely"
-
-    def chance_text(self) -> str:
-        """ "Chance of an order in the next 90 days: 20 % (less than one order expected)",
-        after "As of 31 Mar, " when the fit is not current."""
-        text = (
-            f"hance of an order in the next {self.horizon_days} days: "
-            f"{percent_text(self.chance)} ({orders_text(self.expected_orders)})"
-        )
-        return f"As of {short_day(self.cutoff)}, c{text}" if self.dated else f"C{text}"
-
-    def value_text(self) -> str | None:
-        if self.expected_value is None:
-            return None
-        if self.expected_value < 0.5:  # never "worth about $0"
-            return "worth under $1 next quarter"
-        return f"worth about {about_money(self.expected_value)} next quarter"
-
-    def line(self) -> str:
-        """The whole outlook in one line, for a reminder or the Home tab."""
-        value = self.value_text()
-        return f"{self.chance_text()}, {value}" if value else self.chance_text()
-
-    def to_dict(self) -> dict:
-        return {
-            "fit_id": self.fit_id,
-            "cutoff": self.cutoff.isoformat(),
-            "as_of_cutoff": self.dated,
-            "horizon_days": self.horizon_days,
-            "chance_of_order": round(self.chance, 4),
-            "chance_shown": self.percent,
-            "band": self.band,
-            "expected_orders": round(self.expected_orders, 4),
-            "expected_value": None
-            if self.expected_value is None
-            else round(self.expected_value, 2),
-            "likely_lapsing": self.lapsing,
-        }
 
 
 def lapsing_reason(
@@ -146,7 +70,8 @@ def lapsing_reason(
     last = facts.last_order_day if facts is not None else None
     if gap and last is not None and not said:
         since = (as_of - last).days
-        return f"Usually orders every {gap:.0f} days, last order {since} days ago: c{chance}"
+        every, ago = plural(round(gap), "day"), plural(since, "day")
+        return f"Usually orders every {every}, last order {ago} ago: c{chance}"
     return f"A valuable account going quiet: c{chance}"
 
 
@@ -186,14 +111,6 @@ def with_outlook(
         outlook = replace(outlook, dated=True)
     lapsing = lapsing_signal(outlook, facts, signals, as_of=as_of)
     return ([*signals, lapsing] if lapsing else signals), outlook
-
-
-def with_outlook_line(reasons: list[str], outlook: Outlook | None) -> list[str]:
-    """A reminder's reasons with the outlook second (after the most important one),
-    unless `likely_lapsing` already says the chance."""
-    if outlook is None or outlook.lapsing:
-        return reasons
-    return [*reasons[:1], f"{outlook.line()}.", *reasons[1:]]
 
 
 # --- the stored fit, parsed once per fit ------------------------------------------------

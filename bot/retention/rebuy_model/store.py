@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.dates import day_label
-from bot.retention.urgency import plural
+from bot.retention.wording import plural
 from models import ModelFit, Order, OrderFeed
 
 from .result import FitResult, as_day

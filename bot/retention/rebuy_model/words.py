@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from bot.retention.dates import day_label
+
 LIKELY_FROM = 0.60
 UNLIKELY_BELOW = 0.25
 ROUND_TO = 0.05
@@ -64,5 +66,5 @@ def about_money(value: float) -> str:
 
 
 def short_day(day: date) -> str:
-    """ "31 Mar" (no zero padding)."""
-    return f"{day.day} {day:%b}"
+    """ "31 Mar" (no zero padding): `dates.day_label`, the one date formatter."""
+    return day_label(day, year=False)
