@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -67,9 +67,7 @@ class Account(SQLModel, table=True):
     name: str = Field(max_length=300)
     # Lower-cased, accent- and punctuation-free name for forgiving look-ups.
     name_key: str = Field(max_length=300, index=True)
-    owner_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("rep.id", ondelete="SET NULL"))
-    )
+    owner_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     tier: str = Field(default="mid", max_length=32)
     annual_value: Decimal | None = Field(default=None, max_digits=16, decimal_places=2)
     cadence_days: int | None = Field(default=None)
@@ -91,9 +89,7 @@ class Contact(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("account_id", "contact_key", name="uq_contact_account_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=320)
     title: str | None = Field(default=None, max_length=200)
@@ -112,11 +108,7 @@ class AccountPlan(SQLModel, table=True):
     __tablename__ = "account_plan"
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, unique=True
-        )
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE", unique=True)
     current_state: str = Field(sa_column=Column(Text, nullable=False))
     target_state: str = Field(sa_column=Column(Text, nullable=False))
     horizon: date
