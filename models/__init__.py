@@ -12,10 +12,9 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
+from models.statuses import DigestStatus, OutboxStatus, ReminderStatus, SyncStatus
 from models.summary import AccountSummary
 from models.sync import (
-    OUTBOX_STATUSES,
-    SYNC_STATUSES,
     CrmOutbox,
     SyncCursor,
     SyncLease,
@@ -24,8 +23,6 @@ from models.sync import (
 )
 
 __all__ = [
-    "OUTBOX_STATUSES",
-    "SYNC_STATUSES",
     "TOUCH_KINDS",
     "TOUCH_SOURCES",
     "Account",
@@ -35,12 +32,15 @@ __all__ = [
     "Contact",
     "CrmOutbox",
     "DigestRun",
+    "DigestStatus",
     "ModelFit",
     "Order",
     "OrderFeed",
+    "OutboxStatus",
     "ReactionState",
     "ReminderMessage",
     "ReminderRun",
+    "ReminderStatus",
     "Rep",
     "RfmCutoffs",
     "SlackEvent",
@@ -50,6 +50,7 @@ __all__ = [
     "SyncLease",
     "SyncPlanned",
     "SyncRun",
+    "SyncStatus",
     "TacticExposure",
     "Touch",
 ]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.statuses import DigestStatus, ReminderStatus, status_type
 from models.types import UTCDateTime
 
 
@@ -19,8 +20,9 @@ class ReminderRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     rep_id: int = Field(foreign_key="rep.id", ondelete="CASCADE")
     local_date: date
-    # claimed -> sent | failed | empty; a claim whose lease ran out may be taken over.
-    status: str = Field(default="claimed", max_length=16)
+    status: ReminderStatus = Field(
+        default=ReminderStatus.CLAIMED, sa_type=status_type(ReminderStatus)
+    )
     attempts: int = Field(default=1)
     claimed_by: str | None = Field(default=None, max_length=100)
     lease_until: datetime = Field(sa_type=UTCDateTime)
@@ -99,7 +101,7 @@ class DigestRun(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     week_start: date = Field(unique=True)
-    status: str = Field(default="claimed", max_length=16)
+    status: DigestStatus = Field(default=DigestStatus.CLAIMED, sa_type=status_type(DigestStatus))
     channel: str | None = Field(default=None, max_length=64)
     ts: str | None = Field(default=None, max_length=32)
     lease_until: datetime = Field(sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.crm.base import Cursor
 from bot.retention.dates import moment_label
-from models import SyncCursor, SyncRun
+from models import SyncCursor, SyncRun, SyncStatus
 
 
 @dataclass
@@ -61,7 +61,9 @@ class SyncResult:
 
 def latest_through(session: Session, source: str | None = None) -> datetime | None:
     """The newest time up to which a finished sync took everything: the data cut-off."""
-    query = select(SyncRun.through).where(SyncRun.status == "ok", SyncRun.through.is_not(None))
+    query = select(SyncRun.through).where(
+        SyncRun.status == SyncStatus.OK, SyncRun.through.is_not(None)
+    )
     if source is not None:
         query = query.where(SyncRun.source == source)
     return session.exec(query.order_by(SyncRun.through.desc()).limit(1)).first()

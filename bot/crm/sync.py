@@ -52,7 +52,7 @@ from bot.crm.runs import (
 )
 from bot.db import Database
 from bot.retention.importer import record_order_feed
-from models import SyncRun
+from models import SyncRun, SyncStatus
 
 __all__ = [
     "SyncResult",
@@ -160,8 +160,8 @@ def _run(
         # A run still "running" was killed (kill -9, a crash): its stored chunks stand.
         session.execute(
             sa.update(SyncRun)
-            .where(SyncRun.source == source.name, SyncRun.status == "running")
-            .values(status="interrupted")
+            .where(SyncRun.source == source.name, SyncRun.status == SyncStatus.RUNNING)
+            .values(status=SyncStatus.INTERRUPTED)
         )
         before = stored_cursors(session, source.name)
         run = SyncRun(
@@ -207,7 +207,7 @@ def _finish(db: Database, result: SyncResult, started: datetime, began: float, c
     with db.transaction() as session:
         run = session.get(SyncRun, result.run_id)
         assert run is not None
-        run.status = result.status
+        run.status = SyncStatus(result.status)
         run.finished_at = clock()
         run.duration_s = round(result.duration_s, 3)
         run.cursor_after = cursor_json(stored_cursors(session, result.source))

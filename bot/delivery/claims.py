@@ -14,7 +14,7 @@ from bot.delivery.common import (
     MAX_ATTEMPTS,
 )
 from bot.runtime import Runtime
-from models import ReminderRun
+from models import ReminderRun, ReminderStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def claim_run(
     run = ReminderRun(
         rep_id=rep_id,
         local_date=local_date,
-        status="claimed",
+        status=ReminderStatus.CLAIMED,
         attempts=1,
         claimed_by=instance_id,
         lease_until=now + lease,
@@ -58,12 +58,14 @@ def claim_run(
             ReminderRun.local_date == local_date,
             ReminderRun.attempts < MAX_ATTEMPTS,
             sa.or_(
-                ReminderRun.status == "failed",
-                sa.and_(ReminderRun.status == "claimed", ReminderRun.lease_until < now),
+                ReminderRun.status == ReminderStatus.FAILED,
+                sa.and_(
+                    ReminderRun.status == ReminderStatus.CLAIMED, ReminderRun.lease_until < now
+                ),
             ),
         )
         .values(
-            status="claimed",
+            status=ReminderStatus.CLAIMED,
             claimed_by=instance_id,
             lease_until=now + lease,
             attempts=ReminderRun.attempts + 1,
@@ -87,7 +89,7 @@ def _still_ours(session: Session, run_id: int, instance_id: str, now: datetime) 
         .where(
             ReminderRun.id == run_id,
             ReminderRun.claimed_by == instance_id,
-            ReminderRun.status == "claimed",
+            ReminderRun.status == ReminderStatus.CLAIMED,
         )
         .values(lease_until=now + LEASE)
         .execution_options(synchronize_session=False)
@@ -96,7 +98,11 @@ def _still_ours(session: Session, run_id: int, instance_id: str, now: datetime) 
 
 
 def _finish(
-    runtime: Runtime, run_id: int, instance_id: str, status: str, error: str | None = None
+    runtime: Runtime,
+    run_id: int,
+    instance_id: str,
+    status: ReminderStatus,
+    error: str | None = None,
 ) -> None:
     now = runtime.now()
     with runtime.db.transaction() as session:
@@ -105,7 +111,7 @@ def _finish(
             .where(
                 ReminderRun.id == run_id,
                 ReminderRun.claimed_by == instance_id,
-                ReminderRun.status == "claimed",
+                ReminderRun.status == ReminderStatus.CLAIMED,
             )
             .values(status=status, error=error, finished_at=now, lease_until=now)
             .execution_options(synchronize_session=False)

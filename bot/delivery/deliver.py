@@ -31,7 +31,7 @@ from bot.delivery.reconcile import (
 )
 from bot.retention.due import DueAccount
 from bot.runtime import Runtime
-from models import ReminderMessage, ReminderRun, Rep
+from models import ReminderMessage, ReminderRun, ReminderStatus, Rep
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,11 @@ def deliver_run(
                 away_offer=target.away_offer,
             )
             if not drafts:
-                run.status, run.finished_at, run.lease_until = "empty", claimed_at, claimed_at
+                run.status, run.finished_at, run.lease_until = (
+                    ReminderStatus.EMPTY,
+                    claimed_at,
+                    claimed_at,
+                )
                 session.add(run)
                 return RepOutcome(target.email, "empty")
             rows = _write_drafts(session, run, drafts, now=now)
@@ -161,7 +165,7 @@ def deliver_run(
     # A crashed owner (still "claimed") or an uncertain failure may have posted
     # messages it could not record: look before posting anything.
     check_first = prior is not None and (
-        prior.status == "claimed" or (prior.error or "").startswith(UNCERTAIN)
+        prior.status == ReminderStatus.CLAIMED or (prior.error or "").startswith(UNCERTAIN)
     )
     post = _Poster(runtime, client, pacer, backoff, run_id, instance_id, created_at)
     try:
@@ -173,7 +177,12 @@ def deliver_run(
             pending = _record_found(runtime, post.channel, run_id, pending, found)
         for message in pending:
             post(message)
-        _finish(runtime, run_id, instance_id, "sent" if has_accounts else "empty")
+        _finish(
+            runtime,
+            run_id,
+            instance_id,
+            ReminderStatus.SENT if has_accounts else ReminderStatus.EMPTY,
+        )
         return RepOutcome(target.email, "sent" if has_accounts else "empty", post.posted)
     except LostClaim:
         log.warning("reminder for %s was taken over by another instance", target.email)
@@ -181,7 +190,7 @@ def deliver_run(
     except HistoryUnreadable as error:
         reason = f"{UNCERTAIN}held, DM history unreadable ({error})"
         log.warning("reminder for %s: %s", target.email, reason)
-        _finish(runtime, run_id, instance_id, "failed", reason)
+        _finish(runtime, run_id, instance_id, ReminderStatus.FAILED, reason)
         return RepOutcome(target.email, "held", post.posted, reason)
     except Exception as error:
         reason = _describe(error)
@@ -196,7 +205,7 @@ def deliver_run(
         if _slack_error(error) in SLACK_ERRORS_CLEARING_DM and post.channel:
             _forget_dm_channel(runtime, target.rep_id, post.channel)
         marked = f"{UNCERTAIN}{reason}" if is_uncertain(error) else reason
-        _finish(runtime, run_id, instance_id, "failed", marked)
+        _finish(runtime, run_id, instance_id, ReminderStatus.FAILED, marked)
         return RepOutcome(target.email, "failed", post.posted, reason)
 
 

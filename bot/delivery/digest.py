@@ -19,7 +19,7 @@ from bot.delivery.common import (
 from bot.delivery.deliver import _describe, _posted_with_metadata
 from bot.messages import blocks
 from bot.runtime import Runtime
-from models import DigestRun
+from models import DigestRun, DigestStatus
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def claim_digest(
     """Claim the week's digest (same rule as `claim_run`): the run and whether it was taken
     over from a failed or dead attempt, or None. The caller commits."""
     run = DigestRun(
-        week_start=week_start, status="claimed", lease_until=now + lease, created_at=now
+        week_start=week_start, status=DigestStatus.CLAIMED, lease_until=now + lease, created_at=now
     )
     try:
         with session.begin_nested():
@@ -54,11 +54,11 @@ def claim_digest(
         .where(
             DigestRun.week_start == week_start,
             sa.or_(
-                DigestRun.status == "failed",
-                sa.and_(DigestRun.status == "claimed", DigestRun.lease_until < now),
+                DigestRun.status == DigestStatus.FAILED,
+                sa.and_(DigestRun.status == DigestStatus.CLAIMED, DigestRun.lease_until < now),
             ),
         )
-        .values(status="claimed", lease_until=now + lease)
+        .values(status=DigestStatus.CLAIMED, lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
@@ -92,7 +92,7 @@ def post_weekly_digest(
         status = session.execute(
             sa.select(DigestRun.status).where(DigestRun.week_start == monday)
         ).scalar_one_or_none()
-    if status == "sent":  # every tick on a Monday gets here; no write needed
+    if status == DigestStatus.SENT:  # every tick on a Monday gets here; no write needed
         return None
     with runtime.db.transaction() as session:
         claimed = claim_digest(session, week_start=monday, now=runtime.now())
@@ -112,11 +112,11 @@ def post_weekly_digest(
                     "posted it, so it is not posted again",
                     monday,
                 )
-                _finish_digest(runtime, run_id, "unverified")
+                _finish_digest(runtime, run_id, DigestStatus.UNVERIFIED)
                 return None
             for payload, ts in found:
                 if payload.get("week_start") == monday.isoformat():
-                    _finish_digest(runtime, run_id, "sent", channel=channel, ts=ts)
+                    _finish_digest(runtime, run_id, DigestStatus.SENT, channel=channel, ts=ts)
                     return ts
         with runtime.db.session() as session:
             digest = weekly_digest(
@@ -145,15 +145,22 @@ def post_weekly_digest(
             _describe(error),
             exc_info=not isinstance(error, SlackApiError),
         )
-        _finish_digest(runtime, run_id, "failed")
+        _finish_digest(runtime, run_id, DigestStatus.FAILED)
         return None
-    _finish_digest(runtime, run_id, "sent", channel=response["channel"], ts=response["ts"])
+    _finish_digest(
+        runtime, run_id, DigestStatus.SENT, channel=response["channel"], ts=response["ts"]
+    )
     log.info("weekly digest for the week of %s posted to %s", monday, channel)
     return response["ts"]
 
 
 def _finish_digest(
-    runtime: Runtime, run_id: int, status: str, *, channel: str | None = None, ts: str | None = None
+    runtime: Runtime,
+    run_id: int,
+    status: DigestStatus,
+    *,
+    channel: str | None = None,
+    ts: str | None = None,
 ) -> None:
     now = runtime.now()
     with runtime.db.transaction() as session:

@@ -35,7 +35,7 @@ from bot.retention.errors import InvalidInput
 from bot.retention.reps import valid_tz
 from bot.runtime import Runtime
 from bot.settings import Settings
-from models import AwayPeriod, ReminderRun, Rep
+from models import AwayPeriod, ReminderRun, ReminderStatus, Rep
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ def _split_by_run_state(session: Session, plan: SweepPlan, candidates: list[RepT
         status, attempts = runs.get((target.rep_id, target.local_date), (None, 0))
         if status in FINISHED:
             plan.finished += 1
-        elif status == "failed" and attempts >= MAX_ATTEMPTS:
+        elif status == ReminderStatus.FAILED and attempts >= MAX_ATTEMPTS:
             plan.exhausted.append(target.email)
         else:
             plan.targets.append(target)
