@@ -1,6 +1,6 @@
 """The SQLModel tables, and nothing else. Every table module is imported here."""
 
-from models.accounts import Account, AccountPlan, AwayPeriod, Contact, Rep
+from models.accounts import Account, AccountPlan, AccountPlanTactic, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
 from models.rebuy_model import ModelFit, OrderFeed
 from models.slack import (
@@ -27,6 +27,7 @@ __all__ = [
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
+    "AccountPlanTactic",
     "AccountSummary",
     "AwayPeriod",
     "Contact",

@@ -1,12 +1,12 @@
 """Reps and their away periods, the accounts they own, their contacts, account plans."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: SQLModel reads the Relationship's
+# annotation as a real type.
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from models.types import UTCDateTime
 
@@ -112,7 +112,32 @@ class AccountPlan(SQLModel, table=True):
     current_state: str = Field(sa_column=Column(Text, nullable=False))
     target_state: str = Field(sa_column=Column(Text, nullable=False))
     horizon: date
-    # Comma-separated tactic ids from the tactic bank.
-    tactic_ids: str = Field(default="", max_length=1000)
     updated_by: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The tactics the plan uses, in the order the rep chose them.
+    tactics: list["AccountPlanTactic"] = Relationship(
+        sa_relationship_kwargs={
+            "order_by": "AccountPlanTactic.position",
+            "cascade": "all, delete-orphan",
+            "passive_deletes": True,
+            "lazy": "selectin",
+        }
+    )
+
+    @property
+    def tactic_ids(self) -> str:
+        """Transitional, read-only: the ids comma-separated as the column held them until
+        migration 0010. Use `bot.retention.tactics.plans.plan_tactic_ids` instead."""
+        return ",".join(row.tactic_id for row in self.tactics)
+
+
+class AccountPlanTactic(SQLModel, table=True):
+    """One tactic of an account plan (from the tactic bank), at its place in the plan."""
+
+    __tablename__ = "account_plan_tactic"
+
+    account_plan_id: int | None = Field(
+        default=None, foreign_key="account_plan.id", ondelete="CASCADE", primary_key=True
+    )
+    position: int = Field(primary_key=True)
+    tactic_id: str = Field(max_length=64)

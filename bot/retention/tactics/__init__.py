@@ -7,7 +7,8 @@
 - `bank`: `tactics.yaml`, validated with pydantic;
 - `reasons`: why a tactic suits an account when it has no why of its own;
 - `recommender`: scoring, variety and rotation (`rank_tactics`, `recommend_tactics`);
-- `history`: exposures and tactic-using touches, read for rotation and recorded.
+- `history`: exposures and tactic-using touches, read for rotation and recorded;
+- `plans`: the tactics an account plan uses (`account_plan_tactic` rows).
 
 Importing this package loads only `tactic`; the other names are loaded on first use, so
 `from bot.retention.tactics import Tactic` pulls in no database code.
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         premise_holds,
     )
     from bot.retention.tactics.history import record_exposure
+    from bot.retention.tactics.plans import plan_tactic_ids, set_plan_tactic_ids
     from bot.retention.tactics.recommender import rank_tactics, recommend_tactics
     from bot.retention.tactics.vocabulary import (
         FIT_NAMES,
@@ -45,6 +47,8 @@ _LAZY = {
     "TacticContext": "context",
     "premise_holds": "context",
     "record_exposure": "history",
+    "plan_tactic_ids": "plans",
+    "set_plan_tactic_ids": "plans",
     "rank_tactics": "recommender",
     "recommend_tactics": "recommender",
     "FIT_NAMES": "vocabulary",
@@ -65,11 +69,13 @@ __all__ = [
     "TacticContext",
     "TacticPick",
     "load_tactics",
+    "plan_tactic_ids",
     "premise_holds",
     "rank_tactics",
     "recommend_tactics",
     "record_exposure",
     "segment_fit_name",
+    "set_plan_tactic_ids",
     "tactic_bank",
 ]
 
