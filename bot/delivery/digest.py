@@ -16,7 +16,7 @@ from bot.delivery.common import (
     DIGEST_METADATA,
     LEASE,
 )
-from bot.delivery.deliver import _describe, _posted_with_metadata
+from bot.delivery.reconcile import describe_error, messages_with_metadata
 from bot.messages import blocks
 from bot.runtime import Runtime
 from models import DigestRun, DigestStatus
@@ -102,7 +102,7 @@ def post_weekly_digest(
         run_id, created_at = run.id, run.created_at
     try:
         if taken_over:  # the last attempt may have posted before it died
-            found = _posted_with_metadata(client, channel, created_at, DIGEST_METADATA)
+            found = _posted_digests(client, channel, created_at)
             if found is None:
                 # Unknowable, and a manager reading the digest twice is worse than a
                 # digest missed once: stop here (invite the bot to the channel so that
@@ -142,7 +142,7 @@ def post_weekly_digest(
         log.warning(
             "weekly digest for the week of %s failed: %s",
             monday,
-            _describe(error),
+            describe_error(error),
             exc_info=not isinstance(error, SlackApiError),
         )
         _finish_digest(runtime, run_id, DigestStatus.FAILED)
@@ -170,3 +170,15 @@ def _finish_digest(
             .values(status=status, channel=channel, ts=ts, lease_until=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def _posted_digests(
+    client: WebClient, channel: str, since: datetime
+) -> list[tuple[dict, str]] | None:
+    """(payload, ts) of the digests in `channel` since `since`; None when the history
+    cannot be read (a missing scope, not a member)."""
+    try:
+        return messages_with_metadata(client, channel, since, DIGEST_METADATA)
+    except SlackApiError as error:
+        log.warning("cannot check %s for earlier posts: %s", channel, describe_error(error))
+        return None

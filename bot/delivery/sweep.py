@@ -16,10 +16,10 @@ from bot.delivery.common import (
     MAX_ATTEMPTS,
     default_instance_id,
 )
-from bot.delivery.deliver import RepOutcome, _describe, deliver_run
+from bot.delivery.deliver import RepOutcome, deliver_run
 from bot.delivery.pacing import Pacer
 from bot.delivery.plan import Covered, RepTarget, SweepPlan, plan_sweep
-from bot.delivery.reconcile import Backoff
+from bot.delivery.reconcile import Backoff, describe_error
 from bot.delivery.slack_users import refresh_statuses
 from bot.retention.due import DueAccount, due_by_rep
 from bot.runtime import Runtime
@@ -71,6 +71,10 @@ class SweepResult:
 
     def __str__(self) -> str:
         """The summary `rebuy remind` prints."""
+        return " ".join([*self._delivery_parts(), *_plan_parts(self.plan)])
+
+    def _delivery_parts(self) -> list[str]:
+        """What this run did: sent, nothing due, already done, failed, held, given up."""
         plan, parts = self.plan, []
         if self.sent:
             parts.append(
@@ -105,30 +109,35 @@ class SweepResult:
                 f"Gave up for today on {_reps(len(plan.exhausted))} after {MAX_ATTEMPTS} "
                 f"attempts: {', '.join(plan.exhausted[:10])}."
             )
-        if plan.weekend:
-            parts.append(f"{_reps(plan.weekend)}: weekend in their time zone.")
-        if plan.holiday:
-            parts.append(f"Public holiday for {', '.join(plan.holiday[:10])}.")
-        if plan.away:
-            parts.append(f"Away today: {', '.join(plan.away[:10])}.")
-        if plan.uncovered:
-            parts.append(
-                f"Away without an active cover (their accounts wait): "
-                f"{', '.join(plan.uncovered[:10])}."
-            )
-        if plan.waiting:
-            parts.append(f"{_reps(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
-        if plan.missed:
-            parts.append(
-                f"{_reps(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
-                f"reminder is skipped, never sent late): {', '.join(plan.missed[:10])}."
-            )
-        if plan.unlinked:
-            parts.append(
-                f"{_reps(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
-                f"sync`): {', '.join(plan.unlinked[:10])}."
-            )
-        return " ".join(parts)
+        return parts
+
+
+def _plan_parts(plan: SweepPlan) -> list[str]:
+    """Who was not due in this run, and why: weekend, holiday, away, time of day, unlinked."""
+    parts = []
+    if plan.weekend:
+        parts.append(f"{_reps(plan.weekend)}: weekend in their time zone.")
+    if plan.holiday:
+        parts.append(f"Public holiday for {', '.join(plan.holiday[:10])}.")
+    if plan.away:
+        parts.append(f"Away today: {', '.join(plan.away[:10])}.")
+    if plan.uncovered:
+        parts.append(
+            f"Away without an active cover (their accounts wait): {', '.join(plan.uncovered[:10])}."
+        )
+    if plan.waiting:
+        parts.append(f"{_reps(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
+    if plan.missed:
+        parts.append(
+            f"{_reps(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
+            f"reminder is skipped, never sent late): {', '.join(plan.missed[:10])}."
+        )
+    if plan.unlinked:
+        parts.append(
+            f"{_reps(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
+            f"sync`): {', '.join(plan.unlinked[:10])}."
+        )
+    return parts
 
 
 def _reps(count: int) -> str:
@@ -239,7 +248,7 @@ def run_sweep(
             )
         except Exception as error:  # one rep's trouble (even the database) never stops others
             log.exception("reminder for %s failed before delivery", target.email)
-            return RepOutcome(target.email, "failed", error=_describe(error))
+            return RepOutcome(target.email, "failed", error=describe_error(error))
 
     if targets:
         workers = max(1, min(settings.delivery_concurrency, len(targets)))
