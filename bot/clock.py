@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
@@ -24,6 +25,10 @@ def clock_from(now: datetime | None) -> Clock:
     return fixed_clock(now) if now is not None else system_clock
 
 
+@overload
+def as_utc(value: datetime | str) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | str | None) -> datetime | None:
     """Normalise a datetime read from the database to aware UTC: SQLite forgets zones, and
     its aggregates (`max(touched_at)`) can come back as ISO text. Naive means UTC."""
