@@ -21,7 +21,7 @@ at 10,000 results, so a long pull restarts the search from the last record read.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -294,8 +294,3 @@ class HubSpotSource:
             }
             add_touches(out, records, companies, self._owners(), s.touch_key_property)
         return out.batch(kind, records[-1])
-
-
-def pull_all(source: HubSpotSource, kinds: Iterable[str] = KINDS) -> dict[str, int]:
-    """Rows per kind in a full pull (for the benchmark and smoke checks)."""
-    return {k: sum(len(b.rows) for b in source.pull(k)) for k in kinds}

@@ -18,8 +18,6 @@ from models import ReminderRun, ReminderStatus
 
 log = logging.getLogger(__name__)
 
-# --- the claim ----------------------------------------------------------------------------
-
 
 def claim_run(
     session: Session,

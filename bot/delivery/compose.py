@@ -23,8 +23,6 @@ from models import ReminderMessage, ReminderRun
 
 log = logging.getLogger(__name__)
 
-# --- composing --------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Draft:

@@ -34,8 +34,6 @@ from models import ReminderMessage, ReminderRun, ReminderStatus, Rep
 
 log = logging.getLogger(__name__)
 
-# --- delivering -----------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class RepOutcome:

@@ -23,8 +23,6 @@ from models import DigestRun, DigestStatus
 
 log = logging.getLogger(__name__)
 
-# --- the weekly digest -------------------------------------------------------------------------
-
 
 def digest_week_due(runtime: Runtime, now: datetime) -> date | None:
     """The Monday of the week whose digest is due at `now`: Monday, at or after

@@ -21,8 +21,6 @@ from bot.slack_client import make_web_client
 
 log = logging.getLogger(__name__)
 
-# --- the command line -------------------------------------------------------------------------
-
 
 def _require_token(runtime: Runtime, why: str) -> None:
     if not runtime.settings.slack_bot_token:

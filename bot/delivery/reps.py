@@ -18,8 +18,6 @@ from models import Rep
 
 log = logging.getLogger(__name__)
 
-# --- reps and their time zones ------------------------------------------------------------
-
 
 def sync_reps(runtime: Runtime, client: WebClient | None = None) -> str:
     """`rebuy reps sync`: link reps to Slack users by e-mail and refresh their time zones."""

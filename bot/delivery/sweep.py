@@ -26,8 +26,6 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# --- the sweep ------------------------------------------------------------------------------
-
 
 @dataclass
 class SweepResult:
