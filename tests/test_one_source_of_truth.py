@@ -83,4 +83,3 @@ def test_crm_money_and_text() -> None:
     assert [as_money(v) for v in (None, "", "n/a", "NaN", "Infinity")] == [None] * 5
     assert as_text("  Acme  ") == "Acme"
     assert as_text("   ") is None and as_text(None) is None
-
