@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from bot.clock import as_utc
 from bot.retention.facts import (
     RFM_WINDOW_MONTHS,
     AccountFacts,
@@ -40,7 +41,6 @@ from bot.retention.facts import (
     is_occasion,
     months_back,
     order_days,
-    utc_value,
 )
 from bot.retention.signals import dormancy, is_declining
 from models import RfmCutoffs
@@ -236,7 +236,7 @@ def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float
     for last_at, occasions, value in rows:
         if last_at is None:  # only credits or zero rows: not a buyer
             continue
-        days = (as_of - utc_value(last_at).date()).days
+        days = (as_of - as_utc(last_at).date()).days
         measures.append((-float(days), float(occasions or 0), float(value or 0)))
     return measures
 
