@@ -80,7 +80,7 @@ def claim_run(
     ).one()
 
 
-def _still_ours(session: Session, run_id: int, instance_id: str, now: datetime) -> bool:
+def still_ours(session: Session, run_id: int, instance_id: str, now: datetime) -> bool:
     """Renew the lease; False when the claim was taken over (we must stop posting)."""
     renewed = session.execute(
         sa.update(ReminderRun)
@@ -95,13 +95,14 @@ def _still_ours(session: Session, run_id: int, instance_id: str, now: datetime) 
     return renewed.rowcount == 1
 
 
-def _finish(
+def finish_run(
     runtime: Runtime,
     run_id: int,
     instance_id: str,
     status: ReminderStatus,
     error: str | None = None,
 ) -> None:
+    """End the run with `status` (and `error`), if this instance still holds its claim."""
     now = runtime.now()
     with runtime.db.transaction() as session:
         session.execute(

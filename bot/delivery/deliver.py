@@ -13,11 +13,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
-from bot.delivery.claims import LostClaim, _finish, claim_run
+from bot.delivery.claims import LostClaim, claim_run, finish_run
 from bot.delivery.common import SLACK_ERRORS_CLEARING_DM
-from bot.delivery.compose import _due_for, _write_drafts, compose
+from bot.delivery.compose import compose, due_for, write_drafts
 from bot.delivery.pacing import Pacer
-from bot.delivery.plan import Covered, RepTarget, _zone
+from bot.delivery.plan import Covered, RepTarget, rep_zone
 from bot.delivery.post import Poster, record_found
 from bot.delivery.reconcile import (
     UNCERTAIN,
@@ -93,7 +93,7 @@ def deliver_run(
     """
     backoff = backoff or Backoff()
     claimed_at = runtime.now()
-    if target.local_date != claimed_at.astimezone(_zone(target.tz)).date():
+    if target.local_date != claimed_at.astimezone(rep_zone(target.tz)).date():
         return RepOutcome(target.email, "skipped", error="the rep's local day is over")
     claimed = _claim_and_compose(
         runtime,
@@ -158,7 +158,7 @@ def _claim_and_compose(
         )
         if not rows:
             if due is None:
-                due, more = _due_for(runtime, session, target, now)
+                due, more = due_for(runtime, session, target, now)
             drafts = compose(
                 due,
                 more=more,
@@ -175,7 +175,7 @@ def _claim_and_compose(
                 run.finished_at = run.lease_until = claimed_at
                 session.add(run)
                 return RepOutcome(target.email, "empty")
-            rows = _write_drafts(session, run, drafts, now=now)
+            rows = write_drafts(session, run, drafts, now=now)
             if target.away_offer is not None:  # offered once, with the drafts that carry it
                 rep = session.get(Rep, target.rep_id)
                 rep.away_offered_until = target.away_offer.last_day
@@ -218,7 +218,7 @@ def _post_run(
         for message in pending:
             post(message)
         status = ReminderStatus.SENT if claimed.has_accounts else ReminderStatus.EMPTY
-        _finish(runtime, run_id, instance_id, status)
+        finish_run(runtime, run_id, instance_id, status)
         return RepOutcome(target.email, status.value, post.posted)
     except LostClaim:
         log.warning("reminder for %s was taken over by another instance", target.email)
@@ -226,7 +226,7 @@ def _post_run(
     except HistoryUnreadable as error:
         reason = f"{UNCERTAIN}held, DM history unreadable ({error})"
         log.warning("reminder for %s: %s", target.email, reason)
-        _finish(runtime, run_id, instance_id, ReminderStatus.FAILED, reason)
+        finish_run(runtime, run_id, instance_id, ReminderStatus.FAILED, reason)
         return RepOutcome(target.email, "held", post.posted, reason)
     except Exception as error:
         reason = describe_error(error)
@@ -241,7 +241,7 @@ def _post_run(
         if _slack_error(error) in SLACK_ERRORS_CLEARING_DM and post.channel:
             _forget_dm_channel(runtime, target.rep_id, post.channel)
         marked = f"{UNCERTAIN}{reason}" if is_uncertain(error) else reason
-        _finish(runtime, run_id, instance_id, ReminderStatus.FAILED, marked)
+        finish_run(runtime, run_id, instance_id, ReminderStatus.FAILED, marked)
         return RepOutcome(target.email, "failed", post.posted, reason)
 
 

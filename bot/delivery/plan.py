@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 NOON = clock_time(12, 0)
 
 
-def _zone(tz: str | None) -> ZoneInfo:
+def rep_zone(tz: str | None) -> ZoneInfo:
+    """The rep's Slack time zone, UTC when unknown or not a zone."""
     return ZoneInfo(valid_tz(tz) or "UTC")
 
 
@@ -57,7 +58,7 @@ def local_reminder_day(
     """The rep's local date when their reminder is due at `now`: a working day in their
     zone (per `calendar`; Monday to Friday without one), with the local time inside
     [`reminder_time`, `cutoff`). None otherwise."""
-    local = now.astimezone(_zone(tz))
+    local = now.astimezone(rep_zone(tz))
     calendar = calendar or WorkCalendar()
     if not calendar.is_working_day(local.date()):
         return None
@@ -181,7 +182,7 @@ def _local_reps(session: Session, now: datetime, settings: Settings) -> dict[int
             default_country=settings.holiday_country,
             default_subdivision=settings.holiday_subdivision,
         )
-        moment = now.astimezone(_zone(rep.tz))
+        moment = now.astimezone(rep_zone(rep.tz))
         local[rep.id] = _Local(rep, moment.date(), moment.time(), calendar)
     return local
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from bot.delivery.claims import LostClaim, _still_ours
+from bot.delivery.claims import LostClaim, still_ours
 from bot.delivery.common import REMINDER_METADATA
 from bot.delivery.reconcile import (
     Backoff,
@@ -128,9 +128,9 @@ def _record_post(
             .values(channel=channel, ts=ts, posted_at=now)
             .execution_options(synchronize_session=False)
         )
-        return _still_ours(session, run_id, instance_id, now)
+        return still_ours(session, run_id, instance_id, now)
 
 
 def _renew(runtime: Runtime, run_id: int, instance_id: str) -> bool:
     with runtime.db.transaction() as session:
-        return _still_ours(session, run_id, instance_id, runtime.now())
+        return still_ours(session, run_id, instance_id, runtime.now())

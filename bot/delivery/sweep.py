@@ -76,35 +76,35 @@ class SweepResult:
         plan, parts = self.plan, []
         if self.sent:
             parts.append(
-                f"Sent today's reminders to {_reps(self.sent)} ({self.messages} messages)."
+                f"Sent today's reminders to {reps_text(self.sent)} ({self.messages} messages)."
             )
         else:
             parts.append("No reminders sent.")
         if self.nothing_due or self.count("empty"):
-            parts.append(f"{_reps(self.nothing_due + self.count('empty'))}: nothing due.")
+            parts.append(f"{reps_text(self.nothing_due + self.count('empty'))}: nothing due.")
         done = plan.finished + self.count("skipped") + self.count("lost")
         if done:
             parts.append(
-                f"{_reps(done)} already had today's reminder (or it is being sent): "
+                f"{reps_text(done)} already had today's reminder (or it is being sent): "
                 "nothing sent again."
             )
         failed = [o for o in self.outcomes if o.status == "failed"]
         if failed:
             listed = "; ".join(f"{o.email} ({o.error})" for o in failed[:10])
             parts.append(
-                f"Could not reach {_reps(len(failed))} after retries: {listed}. "
+                f"Could not reach {reps_text(len(failed))} after retries: {listed}. "
                 "The next sweep retries the messages not yet delivered."
             )
         held = [o for o in self.outcomes if o.status == "held"]
         if held:
             listed = ", ".join(o.email for o in held[:10])
             parts.append(
-                f"Held the reminders of {_reps(len(held))} (their DM history could not be read, so "
-                f"nothing is posted blindly): {listed}. The next sweep looks again."
+                f"Held the reminders of {reps_text(len(held))} (their DM history could not "
+                f"be read, so nothing is posted blindly): {listed}. The next sweep looks again."
             )
         if plan.exhausted:
             parts.append(
-                f"Gave up for today on {_reps(len(plan.exhausted))} after {MAX_ATTEMPTS} "
+                f"Gave up for today on {reps_text(len(plan.exhausted))} after {MAX_ATTEMPTS} "
                 f"attempts: {', '.join(plan.exhausted[:10])}."
             )
         return parts
@@ -114,7 +114,7 @@ def _plan_parts(plan: SweepPlan) -> list[str]:
     """Who was not due in this run, and why: weekend, holiday, away, time of day, unlinked."""
     parts = []
     if plan.weekend:
-        parts.append(f"{_reps(plan.weekend)}: weekend in their time zone.")
+        parts.append(f"{reps_text(plan.weekend)}: weekend in their time zone.")
     if plan.holiday:
         parts.append(f"Public holiday for {', '.join(plan.holiday[:10])}.")
     if plan.away:
@@ -124,21 +124,22 @@ def _plan_parts(plan: SweepPlan) -> list[str]:
             f"Away without an active cover (their accounts wait): {', '.join(plan.uncovered[:10])}."
         )
     if plan.waiting:
-        parts.append(f"{_reps(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
+        parts.append(f"{reps_text(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
     if plan.missed:
         parts.append(
-            f"{_reps(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
+            f"{reps_text(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
             f"reminder is skipped, never sent late): {', '.join(plan.missed[:10])}."
         )
     if plan.unlinked:
         parts.append(
-            f"{_reps(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
+            f"{reps_text(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
             f"sync`): {', '.join(plan.unlinked[:10])}."
         )
     return parts
 
 
-def _reps(count: int) -> str:
+def reps_text(count: int) -> str:
+    """ "1 rep", "3 reps"."""
     return f"{count} rep{'s' if count != 1 else ''}"
 
 
@@ -153,7 +154,7 @@ class DueLists:
     covered: dict[int, dict[int, Covered]] = field(default_factory=dict)
 
 
-def _due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) -> DueLists:
+def due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) -> DueLists:
     """Every target's due list, one `due_by_rep` call per local date."""
     limit = runtime.settings.reminder_max_per_day
     by_day: dict[date, set[int]] = defaultdict(set)
@@ -224,7 +225,7 @@ def run_sweep(
             plan = plan_sweep(session=session, now=now, settings=settings, rep_email=rep_email)
     result = SweepResult(plan=plan)
     targets = plan.targets
-    lists = _due_lists(runtime, targets, now) if targets else DueLists()
+    lists = due_lists(runtime, targets, now) if targets else DueLists()
     if force:
         result.nothing_due = sum(1 for target in targets if not lists.due.get(target.rep_id))
         targets = [target for target in targets if lists.due.get(target.rep_id)]
