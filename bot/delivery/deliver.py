@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from slack_sdk import WebClient
@@ -35,32 +36,41 @@ from models import ReminderMessage, ReminderRun, ReminderStatus, Rep
 log = logging.getLogger(__name__)
 
 
+class Outcome(StrEnum):
+    """How one rep's reminder run ended in this sweep."""
+
+    SENT = "sent"  # every message posted
+    EMPTY = "empty"  # nothing due (perhaps an all-caught-up line)
+    FAILED = "failed"  # Slack stayed unreachable: the next sweep retries
+    HELD = "held"  # the DM's history stayed unreadable: nothing posted blindly
+    SKIPPED = "skipped"  # done today, in progress elsewhere, or the rep's day is over
+    LOST = "lost"  # another instance took the claim over
+
+
 @dataclass(frozen=True)
 class RepOutcome:
     email: str
-    status: str  # sent | empty | failed | held | skipped | lost | nothing_due
+    status: Outcome
     posted: int = 0
     error: str | None = None
 
     def __str__(self) -> str:
-        if self.status == "sent":
+        if self.status == Outcome.SENT:
             return f"{self.email}: {self.posted} message{'s' if self.posted != 1 else ''} sent"
-        if self.status == "empty":
+        if self.status == Outcome.EMPTY:
             return f"{self.email}: nothing due" + (
                 " (all-caught-up line sent)" if self.posted else ""
             )
-        if self.status == "failed":
+        if self.status == Outcome.FAILED:
             return f"{self.email}: could not be reached ({self.error}); the next sweep retries"
-        if self.status == "held":
+        if self.status == Outcome.HELD:
             return (
                 f"{self.email}: held ({self.error}): nothing is posted again until the DM's "
                 "history shows what arrived; the next sweep looks again"
             )
-        if self.status == "skipped":
+        if self.status == Outcome.SKIPPED:
             return f"{self.email}: already sent today or in progress elsewhere"
-        if self.status == "lost":
-            return f"{self.email}: taken over by another instance"
-        return f"{self.email}: nothing due"
+        return f"{self.email}: taken over by another instance"
 
 
 def _slack_error(error: Exception) -> str | None:
@@ -94,7 +104,7 @@ def deliver_run(
     backoff = backoff or Backoff()
     claimed_at = runtime.now()
     if target.local_date != claimed_at.astimezone(rep_zone(target.tz)).date():
-        return RepOutcome(target.email, "skipped", error="the rep's local day is over")
+        return RepOutcome(target.email, Outcome.SKIPPED, error="the rep's local day is over")
     claimed = _claim_and_compose(
         runtime,
         target,
@@ -148,7 +158,7 @@ def _claim_and_compose(
             instance_id=instance_id,
         )
         if run is None:
-            return RepOutcome(target.email, "skipped")
+            return RepOutcome(target.email, Outcome.SKIPPED)
         rows = list(
             session.exec(
                 select(ReminderMessage)
@@ -174,7 +184,7 @@ def _claim_and_compose(
                 run.status = ReminderStatus.EMPTY
                 run.finished_at = run.lease_until = claimed_at
                 session.add(run)
-                return RepOutcome(target.email, "empty")
+                return RepOutcome(target.email, Outcome.EMPTY)
             rows = write_drafts(session, run, drafts, now=now)
             if target.away_offer is not None:  # offered once, with the drafts that carry it
                 rep = session.get(Rep, target.rep_id)
@@ -219,15 +229,16 @@ def _post_run(
             post(message)
         status = ReminderStatus.SENT if claimed.has_accounts else ReminderStatus.EMPTY
         finish_run(runtime, run_id, instance_id, status)
-        return RepOutcome(target.email, status.value, post.posted)
+        outcome = Outcome.SENT if claimed.has_accounts else Outcome.EMPTY
+        return RepOutcome(target.email, outcome, post.posted)
     except LostClaim:
         log.warning("reminder for %s was taken over by another instance", target.email)
-        return RepOutcome(target.email, "lost", post.posted)
+        return RepOutcome(target.email, Outcome.LOST, post.posted)
     except HistoryUnreadable as error:
         reason = f"{UNCERTAIN}held, DM history unreadable ({error})"
         log.warning("reminder for %s: %s", target.email, reason)
         finish_run(runtime, run_id, instance_id, ReminderStatus.FAILED, reason)
-        return RepOutcome(target.email, "held", post.posted, reason)
+        return RepOutcome(target.email, Outcome.HELD, post.posted, reason)
     except Exception as error:
         reason = describe_error(error)
         log.warning(
@@ -242,7 +253,7 @@ def _post_run(
             _forget_dm_channel(runtime, target.rep_id, post.channel)
         marked = f"{UNCERTAIN}{reason}" if is_uncertain(error) else reason
         finish_run(runtime, run_id, instance_id, ReminderStatus.FAILED, marked)
-        return RepOutcome(target.email, "failed", post.posted, reason)
+        return RepOutcome(target.email, Outcome.FAILED, post.posted, reason)
 
 
 def _dm_channel(

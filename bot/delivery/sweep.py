@@ -16,7 +16,7 @@ from bot.delivery.common import (
     MAX_ATTEMPTS,
     default_instance_id,
 )
-from bot.delivery.deliver import RepOutcome, deliver_run
+from bot.delivery.deliver import Outcome, RepOutcome, deliver_run
 from bot.delivery.pacing import Pacer
 from bot.delivery.plan import Covered, RepTarget, SweepPlan, plan_sweep
 from bot.delivery.reconcile import Backoff, describe_error
@@ -34,21 +34,21 @@ class SweepResult:
     nothing_due: int = 0
     seconds: float = 0.0
 
-    def count(self, status: str) -> int:
+    def count(self, status: Outcome) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
     @property
     def sent(self) -> int:
-        return self.count("sent")
+        return self.count(Outcome.SENT)
 
     @property
     def failed(self) -> int:
-        return self.count("failed")
+        return self.count(Outcome.FAILED)
 
     @property
     def complete(self) -> bool:
         """Every rep due in this run got their whole set (or was already done)."""
-        unfinished = {"failed", "held"}
+        unfinished = {Outcome.FAILED, Outcome.HELD}
         return not self.plan.exhausted and not any(o.status in unfinished for o in self.outcomes)
 
     @property
@@ -80,22 +80,22 @@ class SweepResult:
             )
         else:
             parts.append("No reminders sent.")
-        if self.nothing_due or self.count("empty"):
-            parts.append(f"{reps_text(self.nothing_due + self.count('empty'))}: nothing due.")
-        done = plan.finished + self.count("skipped") + self.count("lost")
+        if self.nothing_due or self.count(Outcome.EMPTY):
+            parts.append(f"{reps_text(self.nothing_due + self.count(Outcome.EMPTY))}: nothing due.")
+        done = plan.finished + self.count(Outcome.SKIPPED) + self.count(Outcome.LOST)
         if done:
             parts.append(
                 f"{reps_text(done)} already had today's reminder (or it is being sent): "
                 "nothing sent again."
             )
-        failed = [o for o in self.outcomes if o.status == "failed"]
+        failed = [o for o in self.outcomes if o.status == Outcome.FAILED]
         if failed:
             listed = "; ".join(f"{o.email} ({o.error})" for o in failed[:10])
             parts.append(
                 f"Could not reach {reps_text(len(failed))} after retries: {listed}. "
                 "The next sweep retries the messages not yet delivered."
             )
-        held = [o for o in self.outcomes if o.status == "held"]
+        held = [o for o in self.outcomes if o.status == Outcome.HELD]
         if held:
             listed = ", ".join(o.email for o in held[:10])
             parts.append(
@@ -247,7 +247,7 @@ def run_sweep(
             )
         except Exception as error:  # one rep's trouble (even the database) never stops others
             log.exception("reminder for %s failed before delivery", target.email)
-            return RepOutcome(target.email, "failed", error=describe_error(error))
+            return RepOutcome(target.email, Outcome.FAILED, error=describe_error(error))
 
     if targets:
         workers = max(1, min(settings.delivery_concurrency, len(targets)))
