@@ -10,6 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
+from bot.retention.tactics.plans import plan_tactic_ids
 from models import Account, AccountPlan, ReminderMessage, ReminderRun, Snooze, Touch
 from tests import factories as f
 from tests import slack_app_fixtures as app_fixtures
@@ -327,7 +328,7 @@ def test_a_valid_plan_is_saved(slack_app: SlackApp) -> None:
     assert plan.account_id == ids["acme"]
     assert (plan.current_state, plan.target_state) == ("One line, $20k a quarter", "Two lines")
     assert plan.horizon == date(2026, 10, 15)
-    assert plan.tactic_ids == "ask-for-referral,range-sell-adjacent-line"
+    assert plan_tactic_ids(plan) == ["ask-for-referral", "range-sell-adjacent-line"]
     assert plan.updated_by == ANA
     dm = slack_app.wait_for("chat.postMessage")[0]
     assert dm["text"] == "📋 Plan saved for *Acme Corp*: aiming for 15 Oct 2026."
