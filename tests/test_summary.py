@@ -22,7 +22,7 @@ from bot.retention.facts import months_back
 from bot.retention.importer import import_csv
 from bot.retention.report import recency_report
 from bot.retention.summary import refresh_summary
-from bot.retention.summary_read import window_edges
+from bot.retention.windows import window_edges
 from models import Account, AccountSummary, Order
 from tests import factories as f
 
