@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from bot.db import Database
 from bot.retention.facts import months_back
 from bot.retention.importer import import_csv
-from bot.retention.report import recency_report
+from bot.retention.report import read_report, recency_report, recomputed_report
+from bot.retention.report_command import open_database
 from bot.retention.summary import refresh_summary
 from bot.retention.windows import window_edges
-from models import Account, AccountSummary, Order
+from models import Account, AccountSummary, Order, RfmCutoffs
 from tests import factories as f
 
 NOW = f.NOW
@@ -201,12 +202,41 @@ def _load(db: Database, rows: list[tuple[str, datetime, Decimal]], *, today: dat
         refresh_summary(session.connection(), None, today=today)
 
 
+def _plain_report(db: Database, *, now: datetime, as_of: date) -> dict:
+    """The report as `rebuy report` reads it: the driver's own connection, no ORM."""
+    database = open_database(db.engine.url.render_as_string(hide_password=False))
+    try:
+        return read_report(
+            database.run,
+            database.sql,
+            now=now,
+            as_of=as_of,
+            orm=lambda: pytest.fail("no ORM session is needed here"),
+            store_cutoffs=database.store_cutoffs(now),
+        ).to_dict()
+    finally:
+        database.close()
+
+
 def _same_report(db: Database, as_of: date) -> None:
+    """The report read from the summary (cut points computed in SQL, then read back from
+    the cache; through the ORM session's connection and through the driver's own) equals
+    the report recomputed from every order in Python."""
     now = datetime.combine(as_of, time(12), tzinfo=UTC)
     with db.session() as session:
+        full = recomputed_report(session=session, now=now, as_of=as_of).to_dict()
+        assert session.get(RfmCutoffs, as_of) is None
         fast = recency_report(session=session, now=now, as_of=as_of).to_dict()
-        full = recency_report(session=session, now=now, as_of=as_of, from_summary=False).to_dict()
     assert fast == full
+    with db.session() as session:
+        assert session.get(RfmCutoffs, as_of) is not None  # the fast path cached them
+        cached = recency_report(session=session, now=now, as_of=as_of).to_dict()
+    assert cached == full
+    assert _plain_report(db, now=now, as_of=as_of) == full
+    with db.transaction() as session:
+        session.execute(sa.delete(RfmCutoffs))
+    assert _plain_report(db, now=now, as_of=as_of) == full
+    assert set(full) >= {"tactic_win_rates", "accounts_without_owner"}
 
 
 def _cdnow_rows() -> list[tuple[str, datetime, Decimal]]:

@@ -183,7 +183,7 @@ def recomputed_report(
     """The report recomputed from every order, account by account in Python: the
     reference `recency_report` is tested against (and the way it was computed before
     the summary)."""
-    from bot.retention.rfm import score_account, workspace_cutoffs
+    from bot.retention.rfm import compute_cutoffs, score_account
     from bot.retention.tactic_stats import tactic_win_rates
     from bot.retention.unowned import unowned_accounts
 
@@ -208,7 +208,8 @@ def recomputed_report(
         best, worst = buyers[:1], buyers[-1:] if len(buyers) > 1 else []
         average = buyers[1:-1] if len(buyers) > 2 else []
 
-    cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now, facts=facts)
+    # Computed, never read from the cache: this is the reference.
+    cutoffs = compute_cutoffs(facts, as_of=as_of)
     segments = Counter(
         score_account(f, cutoffs=cutoffs, as_of=as_of).segment for f in facts.values()
     )
