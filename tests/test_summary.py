@@ -118,6 +118,7 @@ def test_summary_equals_a_recomputation_after_imports(
     with db.transaction() as session:
         session.execute(sa.delete(Order))
         session.execute(sa.delete(AccountSummary))
+        session.execute(sa.delete(RfmCutoffs))
         session.execute(sa.delete(Account))
         for external_id in ACCOUNT_IDS:
             f.account(session, name=f"Account {external_id}", external_id=external_id)
@@ -128,6 +129,13 @@ def test_summary_equals_a_recomputation_after_imports(
             import_csv(session=session, kind="orders", path=path, now=NOW, tiers=TIERS)
         with db.session() as session:
             assert stored_summaries(session) == expected_summaries(session, NOW.date())
+    # The report read from that summary equals the one recomputed from every order, on
+    # the summary's day and on a day whose windows move by the edges' orders.
+    for as_of in (NOW.date(), NOW.date() - timedelta(days=40)):
+        now = datetime.combine(as_of, time(12), tzinfo=UTC)
+        with db.session() as session:
+            full = recomputed_report(session=session, now=now, as_of=as_of).to_dict()
+            assert recency_report(session=session, now=now, as_of=as_of).to_dict() == full
 
 
 def test_rebuild_command_and_a_removed_order(db: Database) -> None:
