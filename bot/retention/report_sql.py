@@ -286,8 +286,10 @@ class ReportQuery:
     # --- the report -------------------------------------------------------------------
 
     def groups(self, cutoffs: Cutoffs) -> Sequence[tuple]:
-        """One row per (band, R, F, M, not bought in 6/12/18 months, declining): how many
-        accounts, their value range and last orders, the band's median last order."""
+        """Two kinds of rows. Kind 0, one per (band, R, F, M, not bought in 6/12/18
+        months, declining): how many accounts, their value range and last orders.
+        Kind 1, one per band and last order day: how many buyers (for the band's
+        median). Bands: 0 best, 1 average, 2 worst, None never bought."""
         sql = self.sql
         params: dict = {}
 
@@ -299,9 +301,7 @@ class ReportQuery:
                     terms.append(f" + CASE WHEN {expression} >= :{name}{k} THEN 1 ELSE 0 END")
             return f"CASE WHEN last_day IS NULL THEN 0 ELSE 1{''.join(terms)} END"
 
-        r = score("-days", cutoffs.recency, "rc")
-        f = score("o24", cutoffs.frequency, "fc")
-        m = score("money", cutoffs.monetary, "mc")
+        # The ranking by spend is the only sort per account; everything after it groups.
         return self.run(
             f"""{self.facts()},
             s AS (SELECT last_day, total, o24, {sql.days_since("last_day")} AS days,
@@ -312,23 +312,26 @@ class ReportQuery:
                     ) AS rank,
                     count(last_day) OVER () AS buyers
                 FROM a),
-            b AS (SELECT s.*, CASE
+            b AS MATERIALIZED (SELECT last_day, total, declining,
+                    {score("-days", cutoffs.recency, "rc")} AS r,
+                    {score("o24", cutoffs.frequency, "fc")} AS f,
+                    {score("money", cutoffs.monetary, "mc")} AS m,
+                    CASE
                     WHEN last_day IS NULL THEN NULL
                     WHEN buyers >= 5 THEN CASE WHEN rank <= buyers / 5 THEN 0
                         WHEN rank > buyers - buyers / 5 THEN 2 ELSE 1 END
                     WHEN rank = 1 THEN 0 WHEN rank = buyers THEN 2 ELSE 1 END AS band
-                FROM s),
-            m AS (SELECT b.*,
-                    row_number() OVER (PARTITION BY band ORDER BY last_day) AS at,
-                    count(*) OVER (PARTITION BY band) AS members
-                FROM b)
-            SELECT band, {r}, {f}, {m},
+                FROM s)
+            SELECT 0, band, r, f, m,
                 CASE WHEN last_day IS NULL OR last_day < :since6 THEN 1 ELSE 0 END,
                 CASE WHEN last_day IS NULL OR last_day < :since12 THEN 1 ELSE 0 END,
                 CASE WHEN last_day IS NULL OR last_day < :since18 THEN 1 ELSE 0 END,
-                declining, count(*), min(total), max(total), min(last_day), max(last_day),
-                max(CASE WHEN at = (members - 1) / 2 + 1 THEN last_day END)
-            FROM m GROUP BY 1, 2, 3, 4, 5, 6, 7, 8""",
+                declining, count(*), min(total), max(total), min(last_day), max(last_day)
+            FROM b GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+            UNION ALL
+            SELECT 1, band, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*), NULL, NULL,
+                last_day, NULL
+            FROM b WHERE band IS NOT NULL GROUP BY band, last_day""",
             params,
         )
 
@@ -375,25 +378,16 @@ def first_data_day(run: Run, sql: Sql) -> date | None:
 def build_report(query: ReportQuery, cutoffs: Cutoffs) -> RecencyReport:
     """Counts, value bands and segments from the grouped rows of `query.groups`."""
     as_of = query.as_of
-    totals = Counter()
+    totals: Counter[str] = Counter()
     segments: Counter[str] = Counter()
     bands: list[dict] = [{} for _ in BAND_LABELS]
-    for (
-        band,
-        r,
-        f,
-        m,
-        not_6m,
-        not_12m,
-        not_18m,
-        declining,
-        count,
-        low,
-        high,
-        oldest,
-        newest,
-        median,
-    ) in query.groups(cutoffs):
+    days: list[Counter[date]] = [Counter() for _ in BAND_LABELS]
+    for kind, band, r, f, m, not_6m, not_12m, not_18m, declining, count, *values in query.groups(
+        cutoffs
+    ):
+        if kind == 1:
+            days[band][as_date(values[2])] += count
+            continue
         totals["accounts"] += count
         totals["not_6m"] += count * int(not_6m)
         totals["not_12m"] += count * int(not_12m)
@@ -407,6 +401,7 @@ def build_report(query: ReportQuery, cutoffs: Cutoffs) -> RecencyReport:
         if declining:
             signals.add("declining")
         segments[segment_for(r, f, m, signals)] += count
+        low, high, oldest, newest = values
         seen = bands[band]
         seen["accounts"] = seen.get("accounts", 0) + count
         for key, value, pick in (
@@ -414,10 +409,10 @@ def build_report(query: ReportQuery, cutoffs: Cutoffs) -> RecencyReport:
             ("high", int(high), max),
             ("oldest", as_date(oldest), min),
             ("newest", as_date(newest), max),
-            ("median", as_date(median), max),
         ):
-            if value is not None:
-                seen[key] = pick(seen[key], value) if key in seen else value
+            seen[key] = pick(seen[key], value) if key in seen else value
+    for seen, counts in zip(bands, days, strict=True):
+        seen["median"] = _median_day(counts)
     groups = [_group(label, seen, as_of) for label, seen in zip(BAND_LABELS, bands, strict=True)]
     return RecencyReport(
         as_of=as_of,
@@ -437,6 +432,17 @@ def build_report(query: ReportQuery, cutoffs: Cutoffs) -> RecencyReport:
             )
         ),
     )
+
+
+def _median_day(counts: Counter[date]) -> date | None:
+    """The lower median of the days counted (the ((n - 1) // 2)-th, oldest first)."""
+    wanted = (sum(counts.values()) - 1) // 2
+    seen = 0
+    for day in sorted(counts):
+        seen += counts[day]
+        if seen > wanted:
+            return day
+    return None
 
 
 def _group(label: str, seen: dict, as_of: date) -> CustomerGroup:
