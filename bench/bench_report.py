@@ -100,17 +100,20 @@ SELECT
 """
 
 
-def _run(command: list[str], env: dict[str, str]) -> float:
-    """The CPU seconds (user + system) the new process used: on a machine shared with
-    other work, wall time measures the neighbours as much as the command."""
+def _run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The CPU seconds (user + system) the new process used, and its wall seconds: on a
+    machine shared with other work, wall time measures the neighbours as much as the
+    command; on PostgreSQL the server's CPU is not the process's, so read both."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # `rebuy account` exits 1 when a name is not found: still an answer.
     if done.returncode != 0 and not (command[1] == "account" and done.returncode == 1):
         raise SystemExit(f"{command[:3]} failed: {done.stderr[-800:]}")
-    return elapsed
+    return elapsed, wall
 
 
 def main() -> None:
@@ -154,10 +157,13 @@ def _compare(args: argparse.Namespace, url: str, accounts: Path, orders: Path) -
         commands["rebuy account (exact)"] = [rebuy, "account", "ACC-0000042"]
         commands["rebuy account (typo)"] = [rebuy, "account", "Acme Harbr Systms 42"]
     times: dict[str, list[float]] = {name: [] for name in commands}
+    walls: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.rounds):
         for name, command in list(commands.items()):
             try:
-                times[name].append(_run(command, env))
+                cpu, wall = _run(command, env)
+                times[name].append(cpu)
+                walls[name].append(wall)
             except SystemExit as problem:
                 if name in ("pandas", "duckdb"):
                     print(f"{name}: not run ({problem})")
@@ -165,12 +171,18 @@ def _compare(args: argparse.Namespace, url: str, accounts: Path, orders: Path) -
                     continue
                 raise
     medians = {name: statistics.median(ts) for name, ts in times.items() if ts}
+    wall = {name: statistics.median(ts) for name, ts in walls.items() if ts}
     for name, value in medians.items():
-        print(f"{name:24} median {value:6.2f} s CPU (of {len(times[name])})")
+        print(
+            f"{name:24} median {value:6.2f} s CPU, {wall[name]:6.2f} s wall (of {len(times[name])})"
+        )
     for ours in ("rebuy report --json", "report body"):
         for peer in ("pandas", "duckdb"):
             if peer in medians:
-                print(f"{ours} / {peer}: {medians[ours] / medians[peer]:.2f}x")
+                print(
+                    f"{ours} / {peer}: {medians[ours] / medians[peer]:.2f}x CPU, "
+                    f"{wall[ours] / wall[peer]:.2f}x wall"
+                )
 
 
 if __name__ == "__main__":
