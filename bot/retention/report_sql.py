@@ -302,8 +302,13 @@ class ReportQuery:
             return f"CASE WHEN last_day IS NULL THEN 0 ELSE 1{''.join(terms)} END"
 
         # The ranking by spend is the only sort per account; everything after it groups.
-        # The number of buyers comes first, from a scan: cheaper than a window over all.
-        ((params["buyers"],),) = self.run(f"{self.facts()} SELECT count(last_day) FROM a")
+        # The number of buyers: on SQLite a scan first is cheaper than a window over every
+        # account; PostgreSQL counts them in the ranking's own pass.
+        if sql.postgres:
+            buyers = "count(last_day) OVER ()"
+        else:
+            ((params["buyers"],),) = self.run(f"{self.facts()} SELECT count(last_day) FROM a")
+            buyers = "CAST(:buyers AS INTEGER)"
         return self.run(
             f"""{self.facts()},
             s AS (SELECT last_day, total, o24, {sql.days_since("last_day")} AS days,
@@ -312,7 +317,7 @@ class ReportQuery:
                     row_number() OVER (
                         ORDER BY CASE WHEN last_day IS NULL THEN 1 ELSE 0 END, total DESC, id
                     ) AS rank,
-                    CAST(:buyers AS INTEGER) AS buyers
+                    {buyers} AS buyers
                 FROM a),
             b AS MATERIALIZED (SELECT last_day, total, declining,
                     {score("-days", cutoffs.recency, "rc")} AS r,
