@@ -63,3 +63,10 @@ def test_the_rendered_report_types_import_no_database_code() -> None:
         f"print([m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m == 'bot.db'])"
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_forecast_horizon_is_the_models() -> None:
+    from bot.retention.rebuy_model.outlook import HORIZON_DAYS
+    from bot.retention.report_result import HORIZON_DAYS as SHOWN
+
+    assert SHOWN == HORIZON_DAYS

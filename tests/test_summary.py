@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.db import Database
-from bot.retention.facts import months_back
+from bot.retention.facts import day_start, load_facts, months_back
 from bot.retention.importer import import_csv
 from bot.retention.report import read_report, recency_report, recomputed_report
 from bot.retention.report_command import open_database
+from bot.retention.rfm import Cutoffs, compute_cutoffs
 from bot.retention.summary import refresh_summary
 from bot.retention.windows import window_edges
 from models import Account, AccountSummary, Order, RfmCutoffs
@@ -237,7 +238,17 @@ def _same_report(db: Database, as_of: date) -> None:
         fast = recency_report(session=session, now=now, as_of=as_of).to_dict()
     assert fast == full
     with db.session() as session:
-        assert session.get(RfmCutoffs, as_of) is not None  # the fast path cached them
+        # The fast path cached the cut points it computed in SQL: those of rfm.py.
+        stored = Cutoffs.from_json(session.get(RfmCutoffs, as_of).payload)
+        facts = {
+            i: fact
+            for i, fact in load_facts(session=session, as_of=as_of).items()
+            if fact.created_at < day_start(as_of + timedelta(days=1)) or fact.orders_count
+        }
+        expected = compute_cutoffs(facts, as_of=as_of)
+        assert (stored.recency, stored.frequency) == (expected.recency, expected.frequency)
+        assert stored.monetary == pytest.approx(expected.monetary, abs=1e-9)
+        assert stored.population == expected.population
         cached = recency_report(session=session, now=now, as_of=as_of).to_dict()
     assert cached == full
     assert _plain_report(db, now=now, as_of=as_of) == full
