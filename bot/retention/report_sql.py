@@ -194,33 +194,43 @@ class ReportQuery:
 
     def _adjustments(self, moved: list[date]) -> str:
         """Per account, what the orders between the window edges add to or take from the
-        windows stored as of another day (one CASE per window, one range per edge)."""
-        ranges: list[str] = []
+        windows stored as of another day (one CASE per window, one range per edge). The
+        orders are found by time through the index on `ordered_at`, one scan per merged
+        range of days, and joined to their summary row by key."""
+        sql = self.sql
+        scans: list[str] = []
         cases: dict[int, list[str]] = {months: [] for months in WINDOWS}
         for i, stored_on in enumerate(moved):
-            self.params[f"on{i}"] = self.sql.day_param(stored_on)
+            self.params[f"on{i}"] = sql.day_param(stored_on)
+            spans = []
             for months in WINDOWS:
                 edges = window_edges(self.as_of, stored_on, months)
                 for j, (start, stop, sign) in enumerate(edges):
                     key = f"e{i}_{months}_{j}"
-                    self.params[f"{key}a"] = self.sql.day_param(start)
-                    self.params[f"{key}b"] = self.sql.day_param(stop)
-                    self.params[f"{key}ta"] = self.sql.moment(day_start(start))
-                    self.params[f"{key}tb"] = self.sql.moment(day_start(stop))
+                    self.params[f"{key}a"] = sql.day_param(start)
+                    self.params[f"{key}b"] = sql.day_param(stop)
                     cases[months].append(
                         f"WHEN e.stored_on = :on{i} AND e.day >= :{key}a AND e.day < :{key}b "
                         f"THEN {sign} * {{value}}"
                     )
-                    ranges.append(
-                        f"(s.windows_on = :on{i} AND o.ordered_at >= :{key}ta "
-                        f"AND o.ordered_at < :{key}tb)"
-                    )
-        daily = self._daily(
-            "JOIN account_summary s ON s.account_id = o.account_id "
-            f"WHERE s.last_row_at < :end AND ({' OR '.join(ranges) or 'FALSE'})",
-            extra=", s.windows_on AS stored_on",
-            group=", s.windows_on",
-        )
+                    spans.append((start, stop))
+            for k, (start, stop) in enumerate(_merged(spans)):
+                key = f"r{i}_{k}"
+                self.params[f"{key}a"] = sql.moment(day_start(start))
+                self.params[f"{key}b"] = sql.moment(day_start(stop))
+                # CROSS JOIN: SQLite takes the orders first (by time), not every summary row.
+                scans.append(
+                    f"""SELECT o.account_id, {sql.day("o.ordered_at")} AS day,
+                        {sql.cents("o.amount")} AS cents,
+                        CASE WHEN o.amount > 0 THEN 1 ELSE 0 END AS positive,
+                        s.windows_on AS stored_on
+                    FROM "order" o CROSS JOIN account_summary s
+                    WHERE o.ordered_at >= :{key}a AND o.ordered_at < :{key}b
+                        AND s.account_id = o.account_id AND s.windows_on = :on{i}
+                        AND s.last_row_at < :end"""
+                )
+        daily = f"""SELECT account_id, day, stored_on, sum(cents) AS net, max(positive) AS bought
+            FROM ({" UNION ALL ".join(scans)}) edge GROUP BY account_id, day, stored_on"""
 
         def delta(months: int, value: str) -> str:
             whens = " ".join(cases[months]).format(value=value) if cases[months] else ""
@@ -368,6 +378,17 @@ class ReportQuery:
         """Whether the newest stored model fit is reliable (else no forecast is shown)."""
         rows = self.run("SELECT reliable FROM model_fit ORDER BY created_at DESC, id DESC LIMIT 1")
         return bool(rows and rows[0][0])
+
+
+def _merged(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Day ranges [start, stop) merged so that no day is in two of them."""
+    merged: list[tuple[date, date]] = []
+    for start, stop in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
 
 
 def first_data_day(run: Run, sql: Sql) -> date | None:
