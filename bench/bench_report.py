@@ -9,7 +9,7 @@ at the end; the import keeps the purchase summary), then runs, interleaved round
 round, each as a new process over the same data:
 
 - rebuy: `rebuy report --json` (the CLI: its start-up, then the report);
-- report body: the same report through `report_command` alone, without the CLI's
+- report body: the same report through `read_report` alone, without the CLI's
   start-up (what the report's own read path costs: DB-API driver, aggregate SQL over
   the summary, cut points cached after the first round as `rebuy report` caches them);
 - pandas: a script that reads the two CSV files and computes the report's core (per
@@ -65,11 +65,11 @@ print(out)
 """
 
 BODY = r"""
-import sys
+import json, sys
 from datetime import datetime
-from bot.retention.report_command import report_command
-sys.exit(report_command(database_url=sys.argv[1], now=datetime.fromisoformat(sys.argv[2]),
-                        as_json=True, as_of=None))
+from bot.retention.report_command import read_report
+report = read_report(sys.argv[1], now=datetime.fromisoformat(sys.argv[2]), as_of=None)
+print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
 """
 
 DUCKDB = r"""

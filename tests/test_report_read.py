@@ -18,9 +18,10 @@ HEAVY = ("sqlalchemy", "sqlmodel", "models", "alembic", "bot.db")
 CHILD = """
 import json, sys
 from datetime import datetime
-from bot.retention.report_command import report_command
-code = report_command(database_url=sys.argv[1], now=datetime.fromisoformat(sys.argv[2]),
-                      as_json=True, as_of=None)
+from bot.retention.report_command import read_report
+report = read_report(sys.argv[1], now=datetime.fromisoformat(sys.argv[2]), as_of=None)
+print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+code = 0
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "sqlmodel",
                "models", "alembic") or m == "bot.db")
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)

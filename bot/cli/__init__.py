@@ -97,4 +97,9 @@ def _database_problem(error: Exception) -> str | None:
     exc = sys.modules.get("sqlalchemy.exc")
     if exc is not None and isinstance(error, exc.OperationalError):
         return f"Cannot use the database: {str(error.orig).strip()}. Check DATABASE_URL."
+    # The DB-API drivers themselves, for commands that read without SQLAlchemy (report).
+    for driver in ("psycopg", "sqlite3"):
+        module = sys.modules.get(driver)
+        if module is not None and isinstance(error, module.OperationalError):
+            return f"Cannot use the database: {str(error).strip()}. Check DATABASE_URL."
     return None

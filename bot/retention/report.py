@@ -136,10 +136,9 @@ def _extra(win_rates: list[dict], unowned: Unowned) -> dict:
 
 
 def _store_cutoffs(session: Session, as_of: date, cutoffs: Cutoffs, now: datetime) -> None:
-    from bot.retention.rfm import _store
-    from models import RfmCutoffs
+    from bot.retention.rfm import cache_cutoffs
 
-    _store(session, RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
+    cache_cutoffs(session, cutoffs, as_of=as_of, now=now)
 
 
 def _report_facts(session: Session, *, as_of: date, summary: bool) -> dict[int, AccountFacts]:

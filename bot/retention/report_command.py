@@ -1,4 +1,4 @@
-"""`rebuy report`: the command's whole body, cheap to start.
+"""The recency report for `rebuy report`, cheap to start.
 
 It opens the database with its DB-API driver (sqlite3, or psycopg for PostgreSQL) and
 reads the report in a few aggregate statements (bot/retention/report_sql.py): no
@@ -8,41 +8,33 @@ touch used a tactic (then an ORM session is opened for those parts only).
 
 from __future__ import annotations
 
-import json
-import sys
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from urllib.parse import unquote, urlsplit
 
 from bot.retention.errors import InvalidInput
-from bot.retention.report import check_day, read_report
-from bot.retention.report_result import RecencyReport, Unowned
+from bot.retention.report import check_day
+from bot.retention.report import read_report as read_summary_report
+from bot.retention.report_result import RecencyReport
 from bot.retention.report_sql import Sql
 from bot.retention.rfm_rules import Cutoffs
 from bot.schema import SCHEMA_HEAD, SchemaOutOfDate
 
-# How long the cut-point cache write waits for another writer (rfm._store's figure).
+# How long the cut-point cache write waits for another writer (rfm.CACHE_LOCK_WAIT_MS).
 CACHE_WAIT_MS = 250
 
 
-def report_command(*, database_url: str, now: datetime, as_json: bool, as_of: str | None) -> int:
-    """Print the recency report (text, or JSON with `as_json`) as of `as_of` (YYYY-MM-DD,
-    default today); returns the exit code. A bad `--as-of` is a friendly error: in JSON
-    printed as {"error": ...} with exit code 1, else raised as InvalidInput."""
+def read_report(database_url: str, *, now: datetime, as_of: str | None) -> RecencyReport:
+    """The recency report as of `as_of` (YYYY-MM-DD, default today), read through the
+    DB-API. A bad `as_of` raises InvalidInput (a sentence for the person who typed it)."""
     database = open_database(database_url)
     try:
         _require_schema(database, database_url)
-        try:
-            day = _parse_day(as_of)
-            if day is not None:
-                check_day(database.run, database.sql, as_of=day, today=now.date())
-                now = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
-        except InvalidInput as error:
-            if not as_json:
-                raise
-            _print_json({"error": error.message})
-            return 1
-        report = read_report(
+        day = _parse_day(as_of)
+        if day is not None:
+            check_day(database.run, database.sql, as_of=day, today=now.date())
+            now = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+        return read_summary_report(
             database.run,
             database.sql,
             now=now,
@@ -52,11 +44,6 @@ def report_command(*, database_url: str, now: datetime, as_json: bool, as_of: st
         )
     finally:
         database.close()
-    if as_json:
-        _print_json(report.to_dict())
-    else:
-        _print_text(report)
-    return 0
 
 
 def _require_schema(database: PlainDatabase, database_url: str) -> None:
@@ -86,42 +73,6 @@ def _parse_day(value: str | None) -> date | None:
         raise InvalidInput(
             f"--as-of: “{value}” is not a date; use YYYY-MM-DD, e.g. 2026-06-30."
         ) from None
-
-
-def _print_json(payload: dict) -> None:
-    # As rich's print_json wrote it before: two-space indent, non-ASCII kept.
-    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _print_text(report: RecencyReport) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from bot.terminal import report_view
-
-    out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-    out.print(report_view(report))
-    rows = report.extra["tactic_win_rates"]
-    if not rows:
-        out.print(
-            "\nTactics that bring rebuys: no results yet. A touch logged from a reminder "
-            "counts once its account re-orders, or after 60 days without one."
-        )
-    else:
-        table = Table(title="Tactics that bring rebuys (re-order within 60 days of the touch)")
-        table.add_column("Tactic")
-        table.add_column("Touches", justify="right")
-        table.add_column("Re-bought", justify="right")
-        table.add_column("Win rate", justify="right")
-        for row in rows:
-            table.add_row(
-                row["title"], str(row["touches"]), str(row["wins"]), f"{row['win_rate']:.0%}"
-            )
-        out.print(table)
-    owners = report.extra["accounts_without_owner"]
-    unowned = Unowned(owners["count"], owners["first"])
-    if unowned.count:
-        out.print("\n" + unowned.sentence())
 
 
 @contextmanager

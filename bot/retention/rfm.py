@@ -96,7 +96,7 @@ def workspace_cutoffs(
     cutoffs = cached_cutoffs(session=session, as_of=as_of)
     if cutoffs is None:
         cutoffs = compute_workspace_cutoffs(session=session, as_of=as_of, facts=facts)
-        _cache(session, cutoffs, as_of=as_of, now=now)
+        cache_cutoffs(session, cutoffs, as_of=as_of, now=now)
     return cutoffs
 
 
@@ -135,7 +135,7 @@ def store_cutoffs(*, session: Session, cutoffs: Cutoffs, as_of: date, now: datet
 CACHE_LOCK_WAIT_MS = 250
 
 
-def _cache(session: Session, cutoffs: Cutoffs, *, as_of: date, now: datetime) -> None:
+def cache_cutoffs(session: Session, cutoffs: Cutoffs, *, as_of: date, now: datetime) -> None:
     """Cache the cut points so that they outlive the caller's (often read-only) session:
     in the caller's transaction when it already holds SQLite's write lock (a second
     writer would wait for that very lock), else in a short write of their own."""
