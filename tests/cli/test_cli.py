@@ -9,7 +9,7 @@ import pytest
 
 from bot import cli
 from bot.db import Database
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = "2026-06-15T14:00:00+00:00"
 

@@ -13,8 +13,9 @@ from bot.cli import importing
 from bot.db import Database
 from bot.retention import importer as cli_importer
 from models import Account, Order
-from tests import factories as f
-from tests.test_cli import NOW, run
+from tests.cli.test_cli import NOW, run
+from tests.support import factories as f
+from tests.support.paths import EXPORTS
 
 ORDERS_HEADER = "account_external_id,ordered_at,amount,order_id,product\n"
 
@@ -288,8 +289,6 @@ def test_the_progress_bar_ends_full(
 
 
 # --- CRM exports as they are -------------------------------------------------------------
-
-EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 
 
 def test_a_salesforce_opportunities_report_imports_won_deals_as_orders(workspace, capsys) -> None:

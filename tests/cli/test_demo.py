@@ -12,7 +12,7 @@ from bot.demo import DemoSummary, DemoWorkspaceNotEmpty, seed_demo
 from bot.retention.facts import AccountFacts, load_facts
 from bot.retention.signals import SIGNAL_NAMES, TouchSchedule, compute_signals, touch_schedule
 from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
 TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}

@@ -4,17 +4,14 @@ the preset and the mapping, the real run stores the rows."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlmodel import func, select
 
 from bot.db import Database
 from models import Account, Contact, Order, Touch
-from tests import factories as f
-from tests.test_cli import NOW, run
-
-EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+from tests.cli.test_cli import NOW, run
+from tests.support import factories as f
+from tests.support.paths import EXPORTS
 
 # (kind, file, preset named in the dry run, a mapping line it shows, rows stored)
 VENDORS = {

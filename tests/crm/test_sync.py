@@ -39,10 +39,10 @@ from models import (
     Touch,
 )
 from tests.doubles.hubspot_double import HubSpotDouble
-from tests.factories import NOW
+from tests.support.factories import NOW
+from tests.support.paths import REPO_ROOT as REPO
 
 TIERS = ("key", "mid", "small")
-REPO = Path(__file__).resolve().parents[1]
 
 
 class Clock:
@@ -488,7 +488,7 @@ def test_an_expired_token_stops_the_write_back_with_a_clear_status(
 
 
 def test_a_touch_on_an_account_from_files_is_not_queued(db: Database) -> None:
-    from tests import factories as f
+    from tests.support import factories as f
 
     with db.transaction() as session:
         rep = f.rep(session, slack_user_id="UANA")

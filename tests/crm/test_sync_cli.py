@@ -19,9 +19,9 @@ from bot.runtime import Runtime
 from bot.scheduler import ReminderJobs, _sync_and_refit, add_jobs
 from bot.settings import Settings
 from models import Account, SyncRun
+from tests.cli.test_cli import run
 from tests.doubles.hubspot_double import HubSpotDouble
-from tests.factories import NOW
-from tests.test_cli import run
+from tests.support.factories import NOW
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,11 +23,11 @@ from bot.db import Database
 from bot.runtime import Runtime
 from bot.settings import Settings
 from models import SyncLease, SyncRun
+from tests.crm.test_sync import TIERS, Clock, counts, expected, source_for
 from tests.doubles.hubspot_double import HubSpotDouble
-from tests.factories import NOW
-from tests.test_sync import TIERS, Clock, counts, expected, source_for
+from tests.support.factories import NOW
+from tests.support.paths import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[1]
 WALL = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 

@@ -16,9 +16,9 @@ from bot.crm.writeback import SalesforceWriter
 from bot.db import Database
 from bot.retention.reactions import apply_reaction
 from models import Account, CrmOutbox, ReminderMessage, ReminderRun, Rep, Touch
+from tests.crm.test_sync import Clock, counts
 from tests.doubles.salesforce_double import SalesforceDouble
-from tests.factories import NOW
-from tests.test_sync import Clock, counts
+from tests.support.factories import NOW
 
 TIERS = ("key", "mid", "small")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -14,12 +13,11 @@ from sqlmodel import select
 from bot.crm.outbox import drain_outbox
 from bot.db import Database
 from models import CrmOutbox, SyncRun
+from tests.cli.test_cli import run
+from tests.crm.test_sync import Clock, react, reminder_on_synced_account, sync, writer_for
 from tests.doubles.hubspot_double import HubSpotDouble, required_scopes
-from tests.factories import NOW
-from tests.test_cli import run
-from tests.test_sync import Clock, react, reminder_on_synced_account, sync, writer_for
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+from tests.support.factories import NOW
+from tests.support.paths import README
 
 
 def readme_scopes() -> set[str]:

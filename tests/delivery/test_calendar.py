@@ -21,9 +21,7 @@ from bot.retention.calendar import (
     set_away,
 )
 from bot.retention.errors import InvalidInput
-from tests import factories
-from tests.slack_double import SlackDouble
-from tests.test_reminders import (
+from tests.delivery.test_reminders import (
     client_for,
     due_account,
     fast_pacer,
@@ -31,6 +29,8 @@ from tests.test_reminders import (
     make_runtime,
     runs,
 )
+from tests.doubles.slack_double import SlackDouble
+from tests.support import factories
 
 NINE, NOON = time(9, 0), time(12, 0)
 

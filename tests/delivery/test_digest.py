@@ -6,8 +6,8 @@ from datetime import date
 
 from bot.db import Database
 from bot.retention.digest import weekly_digest
-from tests import factories as f
-from tests.factories import NOW
+from tests.support import factories as f
+from tests.support.factories import NOW
 
 CADENCE = {"key": 14, "mid": 30, "small": 60}
 

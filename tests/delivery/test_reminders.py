@@ -35,9 +35,9 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack_client import make_web_client
 from models import Account, ReminderMessage, ReminderRun, Rep, TacticExposure
-from tests import factories
-from tests.factories import NOW
-from tests.slack_double import SlackDouble
+from tests.doubles.slack_double import SlackDouble
+from tests.support import factories
+from tests.support.factories import NOW
 
 TOKEN = "xoxb-test"
 SECRET = "secret"
@@ -52,7 +52,7 @@ def make_runtime(
 ) -> Runtime:
     """A runtime at `now` against the double. Its morning window runs to 23:59 unless a
     test sets `reminder_cutoff`: content, claims and faults are tested at any hour (NOW
-    is 16:00 in Berlin), the window by the tests that set it (tests/test_calendar*.py)."""
+    is 16:00 in Berlin), the window by the tests that set it (tests/delivery/test_calendar.py)."""
     overrides.setdefault("reminder_cutoff", time(23, 59))
     settings = Settings(
         _env_file=None,

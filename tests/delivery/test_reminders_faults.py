@@ -17,8 +17,7 @@ from bot.db import Database
 from bot.delivery.reconcile import Backoff
 from bot.reminders import run_sweep
 from bot.slack_client import make_retry_handlers
-from tests.slack_double import SlackDouble
-from tests.test_reminders import (
+from tests.delivery.test_reminders import (
     MORNING,
     TOKEN,
     client_for,
@@ -29,6 +28,7 @@ from tests.test_reminders import (
     runs,
     stored_messages,
 )
+from tests.doubles.slack_double import SlackDouble
 
 FAST = Backoff((0.05, 0.1, 0.2, 0.4))
 

@@ -7,8 +7,8 @@ from sqlmodel import select
 from bot.db import Database
 from bot.retention.reps import link_rep
 from models import Rep, Touch
-from tests import factories as f
-from tests.factories import NOW
+from tests.support import factories as f
+from tests.support.factories import NOW
 
 
 def test_linking_counts_earlier_touches_for_the_rep(db: Database) -> None:

@@ -35,10 +35,7 @@ from bot.scheduler import (
     start_scheduler,
 )
 from models import DigestRun, Rep
-from tests import factories
-from tests.factories import NOW
-from tests.slack_double import SlackDouble
-from tests.test_reminders import (
+from tests.delivery.test_reminders import (
     client_for,
     due_account,
     fresh_account,
@@ -47,6 +44,9 @@ from tests.test_reminders import (
     posts_by_slot,
     runs,
 )
+from tests.doubles.slack_double import SlackDouble
+from tests.support import factories
+from tests.support.factories import NOW
 
 DIGEST_CHANNEL = "C0DIGEST"
 

@@ -13,8 +13,8 @@ import pytest
 
 from bot.scheduler import SchedulerProcess
 from bot.settings import Settings
-from tests.factories import NOW
-from tests.slack_double import SlackDouble
+from tests.doubles.slack_double import SlackDouble
+from tests.support.factories import NOW
 
 STARTUP = 30.0  # a spawned interpreter imports everything again; the machine may be busy
 
@@ -80,7 +80,7 @@ def test_rebuy_serve_runs_the_scheduler_in_a_child_and_stops_both_on_sigterm(
     import subprocess
     import sys
 
-    from tests.slack_signing import get
+    from tests.support.slack_signing import get
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.db import Database, SchemaOutOfDate
 from models import Order, Rep
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_migrations_reach_head_and_match_the_models(db: Database) -> None:

@@ -16,7 +16,7 @@ from bot.retention.importer import IMPORT_KINDS, ImportOptions, ImportResult, im
 from bot.retention.importer import staging as _staging  # noqa: F401 (monkeypatched)
 from bot.retention.importer import writing as _writing  # noqa: F401 (monkeypatched)
 from models import Account, Contact, Order, Rep, RfmCutoffs
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = f.NOW
 LATER = NOW + timedelta(days=1)

@@ -7,7 +7,7 @@ import pytest
 from bot.db import Database
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
 from bot.retention.lookup import find_account, find_account_id
-from tests import factories as f
+from tests.support import factories as f
 
 NAMES = [
     "Acme Corp",

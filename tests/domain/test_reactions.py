@@ -10,8 +10,8 @@ from bot.db import Database
 from bot.retention.book import leaderboard
 from bot.retention.reactions import apply_reaction
 from models import ReminderMessage, ReminderRun, Touch
-from tests import factories as f
-from tests.factories import NOW
+from tests.support import factories as f
+from tests.support.factories import NOW
 
 
 def _reminder(db: Database) -> None:

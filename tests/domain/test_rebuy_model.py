@@ -7,7 +7,6 @@ import json
 import math
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +21,8 @@ from bot.retention.rebuy_model.fitting import (
     score_accounts,
 )
 from bot.retention.rebuy_model.inputs import ModelInputs
+from tests.support.paths import CDNOW
 
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow"
 PAPER = bgnbd.BGNBDParams(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
 
 

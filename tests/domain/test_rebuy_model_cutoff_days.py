@@ -12,11 +12,11 @@ from bot.retention.rebuy_model import store
 from bot.retention.rebuy_model.outlook import Outlook
 from bot.retention.status import account_status
 from models import OrderFeed
-from tests import factories as f
-from tests import test_cli_import as cli_import
-from tests.test_cli import NOW
-from tests.test_cli_import import run, write
-from tests.test_rebuy_outlook import CADENCE, stored_fit
+from tests.cli import test_cli_import as cli_import
+from tests.cli.test_cli import NOW
+from tests.cli.test_cli_import import run, write
+from tests.e2e.test_rebuy_outlook import CADENCE, stored_fit
+from tests.support import factories as f
 
 TODAY = f.NOW.date()  # 15 Jun 2026
 workspace = cli_import.workspace

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,8 @@ from bot.retention.rebuy_model.backtest import BacktestError, format_table, run_
 from bot.retention.rebuy_model.fitting import MAX_DROPOUT_PARAM
 from bot.retention.rebuy_model.gamma_gamma import GammaGammaParams
 from bot.retention.rebuy_model.inputs import build_inputs
+from tests.support.paths import CDNOW
 
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow"
 CALIBRATION_END = date(1997, 9, 30)
 DATA_END = date(1998, 6, 30)
 D0 = date(2025, 1, 6)

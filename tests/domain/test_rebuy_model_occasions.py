@@ -20,7 +20,7 @@ from bot.retention.facts import load_facts
 from bot.retention.rebuy_model.fit_job import load_orders
 from bot.retention.rebuy_model.inputs import build_inputs
 from models import Order
-from tests import factories as f
+from tests.support import factories as f
 
 CUTOFF = date(2026, 5, 31)
 

@@ -16,7 +16,7 @@ from bot.retention.rfm import (
     workspace_cutoffs,
 )
 from models import RfmCutoffs
-from tests import factories as f
+from tests.support import factories as f
 
 AS_OF = date(2026, 6, 15)
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)

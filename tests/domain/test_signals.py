@@ -18,7 +18,7 @@ from bot.retention.signals import (
     median_gap_days,
     touch_schedule,
 )
-from tests import factories as f
+from tests.support import factories as f
 
 CADENCE = {"key": 14, "mid": 30, "small": 60}
 AS_OF = date(2026, 6, 15)

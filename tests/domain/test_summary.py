@@ -24,11 +24,11 @@ from bot.retention.report import recency_report
 from bot.retention.summary import refresh_summary
 from bot.retention.summary_read import window_edges
 from models import Account, AccountSummary, Order
-from tests import factories as f
+from tests.support import factories as f
+from tests.support.paths import CDNOW_MASTER as CDNOW
 
 NOW = f.NOW
 TIERS = ("key", "mid", "small")
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_master.txt.gz"
 
 
 def expected_summaries(session, today: date) -> dict[int, dict]:

@@ -28,7 +28,7 @@ from bot.retention.tactics import (
     tactic_bank,
 )
 from models import TacticExposure
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = f.NOW
 SEGMENT_NAMES = (

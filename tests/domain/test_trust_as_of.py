@@ -9,7 +9,7 @@ import pytest
 from bot.db import Database
 from bot.retention.errors import InvalidInput
 from bot.retention.report import check_as_of, recency_report
-from tests import factories as f
+from tests.support import factories as f
 
 TODAY = date(2026, 6, 15)
 

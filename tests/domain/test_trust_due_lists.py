@@ -13,8 +13,8 @@ from bot.retention import book as books
 from bot.retention.due import due_by_rep
 from bot.retention.tactics import PREMISES, TacticContext, record_exposure, tactic_bank
 from models import TacticExposure
-from tests import factories as f
-from tests.factories import NOW
+from tests.support import factories as f
+from tests.support.factories import NOW
 
 TIERS = {"key": 14, "mid": 30, "small": 60}
 AS_OF = NOW.date()

@@ -7,7 +7,7 @@ import pytest
 from bot.db import Database
 from bot.retention.errors import AccountNotFound, AmbiguousAccount
 from bot.retention.lookup import find_account_match
-from tests import factories as f
+from tests.support import factories as f
 
 NAMES = [
     "Lakeside Physiotherapy",

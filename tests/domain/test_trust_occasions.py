@@ -7,7 +7,6 @@ import gzip
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -24,12 +23,12 @@ from bot.retention.rfm import (
 from bot.retention.signals import compute_signals, touch_schedule
 from bot.retention.status import account_status
 from models import Account, Order
-from tests import factories as f
+from tests.support import factories as f
+from tests.support.paths import CDNOW_MASTER as CDNOW
 
 AS_OF = date(2026, 6, 15)
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 TIERS = {"key": 14, "mid": 30, "small": 60}
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_master.txt.gz"
 RECENT_SEGMENTS = {"Champions", "Loyal", "Potential loyalists", "New customers", "Promising"}
 BUYS_WELL_SEGMENTS = {"Champions", "Loyal", "Potential loyalists"}
 

@@ -18,7 +18,7 @@ from bot.retention.tactics import (
     rank_tactics,
     tactic_bank,
 )
-from tests import factories as f
+from tests.support import factories as f
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
 TIERS = {"key": 14, "mid": 30, "small": 60}

@@ -25,7 +25,7 @@ Socket Mode: set `socket_mode_url` (a `ws://` URL, or a function returning a
 fresh one for each call) and `apps.connections.open` answers `{"ok": true,
 "url": ...}` to an app-level (`xapp-`) token, as Slack does; other token types
 get `not_allowed_token_type`. Unset, the method answers as before.
-See `tests/socket_mode_double.py` for the WebSocket side.
+See `tests/doubles/socket_mode_double.py` for the WebSocket side.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.block_kit_rules import check_message, check_metadata, check_view
+from tests.support.block_kit_rules import check_message, check_metadata, check_view
 
 TEAM_ID = "T123"
 TEAM_NAME = "Test"
@@ -728,7 +728,7 @@ class SlackDouble:
         }
 
     def _message_content(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The stored part of a message, after Slack's checks (see tests/block_kit_rules.py).
+        """The stored part of a message, after Slack's checks (tests/support/block_kit_rules.py).
 
         Warnings Slack would attach to the answer are returned under `_warnings`."""
         content: dict[str, Any] = {"text": params.get("text") or ""}

@@ -55,7 +55,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from tests.block_kit_rules import check_message, check_view
+from tests.support.block_kit_rules import check_message, check_view
 
 APP_ID = "A123"
 WAIT = 5.0

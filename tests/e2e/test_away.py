@@ -13,10 +13,10 @@ from bot.retention.away_dates import parse_away_range
 from bot.retention.away_status import SlackStatus, away_offer, status_from_profile
 from bot.retention.errors import InvalidInput
 from models import AwayPeriod, Rep
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp, all_text, build_runtime, buttons
-from tests.slack_signing import USER_ID, app_home_opened_event
-from tests.test_reminders import client_for, due_account, fast_pacer, linked_rep
+from tests.delivery.test_reminders import client_for, due_account, fast_pacer, linked_rep
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SlackApp, all_text, build_runtime, buttons
+from tests.support.slack_signing import USER_ID, app_home_opened_event
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 double = app_fixtures.double

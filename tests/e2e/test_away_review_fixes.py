@@ -15,14 +15,20 @@ from bot.db import Database
 from bot.reminders import run_sweep
 from bot.retention.calendar import set_away
 from models import Rep
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp, all_text
-from tests.slack_double import SlackDouble
-from tests.slack_signing import USER_ID
-from tests.test_import import run as run_import
-from tests.test_import import write
-from tests.test_reminders import client_for, due_account, fast_pacer, linked_rep, make_runtime
-from tests.test_reminders_faults import FAST, _env, two_reps
+from tests.delivery.test_reminders import (
+    client_for,
+    due_account,
+    fast_pacer,
+    linked_rep,
+    make_runtime,
+)
+from tests.delivery.test_reminders_faults import FAST, _env, two_reps
+from tests.domain.test_import import run as run_import
+from tests.domain.test_import import write
+from tests.doubles.slack_double import SlackDouble
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SlackApp, all_text
+from tests.support.slack_signing import USER_ID
 
 slack_app = app_fixtures.slack_app
 
@@ -122,10 +128,10 @@ def test_rebuy_remind_names_the_reps_it_held(
 
 
 def test_the_home_streak_skips_the_workspace_default_holidays(db: Database) -> None:
-    from tests import factories
-    from tests.slack_app_fixtures import block_texts, build_runtime, serve, shut_down
-    from tests.slack_double import SlackDouble as Double
-    from tests.slack_signing import app_home_opened_event
+    from tests.doubles.slack_double import SlackDouble as Double
+    from tests.support import factories
+    from tests.support.slack_app import block_texts, build_runtime, serve, shut_down
+    from tests.support.slack_signing import app_home_opened_event
 
     friday = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 10:00 in New York
     with Double(clock=lambda: friday) as slack:

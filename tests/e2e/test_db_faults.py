@@ -20,13 +20,13 @@ from bot.db import Database
 from bot.http_front import make_wsgi_app
 from bot.server import start_http_server
 from handlers.errors import FORM_DATABASE_DOWN
-from tests import factories
-from tests import slack_app_fixtures as app_fixtures
 from tests.conftest import PG_ADMIN_URL, _pg_reachable
+from tests.doubles.slack_double import SlackDouble
 from tests.doubles.stalling_proxy import StallingProxy
-from tests.slack_app_fixtures import SECRET, build_runtime, serve, shut_down
-from tests.slack_double import SlackDouble
-from tests.slack_signing import (
+from tests.support import factories
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SECRET, build_runtime, serve, shut_down
+from tests.support.slack_signing import (
     FORM,
     datepicker,
     get,

@@ -5,19 +5,18 @@ subscribed in the app's settings that Rebuy has no use for)."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp
-from tests.slack_signing import USER_ID, app_home_opened_event, reaction_event
+from tests.support import slack_app as app_fixtures
+from tests.support.paths import MANIFEST
+from tests.support.slack_app import SlackApp
+from tests.support.slack_signing import USER_ID, app_home_opened_event, reaction_event
 
 double = app_fixtures.double
 slack_app = app_fixtures.slack_app
 
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 BOT_EVENTS = yaml.safe_load(MANIFEST.read_text())["settings"]["event_subscriptions"]["bot_events"]
 
 

@@ -19,9 +19,9 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bot.server import start_http_server
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SECRET, SlackApp
-from tests.slack_signing import (
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SECRET, SlackApp
+from tests.support.slack_signing import (
     FORM,
     JSON,
     event_callback_body,

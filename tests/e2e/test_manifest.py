@@ -3,8 +3,6 @@ listener, and every listener is for something the manifest subscribes to."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 import handlers
@@ -12,8 +10,7 @@ from bot.messages.ids import Action, View
 from bot.runtime import Runtime
 from handlers.home import HomePublisher
 from handlers.work import Work
-
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+from tests.support.paths import MANIFEST
 
 
 class RecordingApp:

@@ -23,10 +23,7 @@ from bot.retention.due import due_by_rep
 from bot.runtime import Runtime
 from bot.server import HttpServer, start_http_server
 from models import ReminderMessage, Snooze, Touch
-from tests.factories import NOW
-from tests.slack_double import SlackDouble
-from tests.slack_signing import JSON, event_callback_body, post_signed, reaction_event
-from tests.test_reminders import (
+from tests.delivery.test_reminders import (
     SECRET,
     client_for,
     due_account,
@@ -34,6 +31,9 @@ from tests.test_reminders import (
     linked_rep,
     make_runtime,
 )
+from tests.doubles.slack_double import SlackDouble
+from tests.support.factories import NOW
+from tests.support.slack_signing import JSON, event_callback_body, post_signed, reaction_event
 
 pytestmark = pytest.mark.slow
 

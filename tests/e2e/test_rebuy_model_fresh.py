@@ -18,11 +18,11 @@ from bot.retention.status import account_status
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from models import ModelFit, OrderFeed
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp, all_text
-from tests.test_cli import NOW, run
-from tests.test_rebuy_outlook import CADENCE, CDNOW, stored_fit
+from tests.cli.test_cli import NOW, run
+from tests.e2e.test_rebuy_outlook import CADENCE, CDNOW, stored_fit
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SlackApp, all_text
 
 double = app_fixtures.double
 slack_app = app_fixtures.slack_app
@@ -146,7 +146,7 @@ def test_the_card_path_never_loads_scipy(db: Database, tmp_path):
         from bot.db import Database
         from bot.retention.status import account_status
         from bot.messages.card import status_card
-        from tests.factories import NOW
+        from tests.support.factories import NOW
         db = Database({url!r})
         with db.session() as session:
             status = account_status(session=session, account_id={acme.id}, now=NOW,

@@ -18,10 +18,10 @@ from bot.retention.rebuy_model.fit_job import store_fit
 from bot.retention.rebuy_model.fitting import FitResult, SpendFit
 from bot.retention.status import account_status
 from bot.retention.tactics import recommend_tactics
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp, all_text
-from tests.test_cli import NOW, run
+from tests.cli.test_cli import NOW, run
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SlackApp, all_text
 
 double = app_fixtures.double
 slack_app = app_fixtures.slack_app
@@ -363,9 +363,9 @@ def test_slack_card_shows_the_chance_only_with_a_reliable_fit(slack_app: SlackAp
 
 
 def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
-    from tests.slack_signing import app_home_opened_event
-    from tests.test_slack_home import sections
-    from tests.test_slack_home import seed as seed_home
+    from tests.e2e.test_slack_home import sections
+    from tests.e2e.test_slack_home import seed as seed_home
+    from tests.support.slack_signing import app_home_opened_event
 
     seed_home(slack_app)
     stored_fit(slack_app.db)

@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,9 +16,10 @@ from sqlmodel import select
 
 from bot.retention.errors import InvalidInput
 from models import Account, Rep, Snooze, TacticExposure, Touch
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import (
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.paths import MANIFEST
+from tests.support.slack_app import (
     ADMIN_ID,
     SlackApp,
     all_text,
@@ -27,7 +27,7 @@ from tests.slack_app_fixtures import (
     mrkdwn_texts,
     shown,
 )
-from tests.slack_signing import (
+from tests.support.slack_signing import (
     FORM,
     JSON,
     app_home_opened_event,
@@ -594,8 +594,6 @@ def test_commands_are_acked_fast_while_20_slow_events_are_processed(slack_app: S
 
 
 # ------------------------------------------------------------------ manifest <-> handlers
-
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
 
 def test_manifest_and_handlers_agree(slack_app: SlackApp) -> None:

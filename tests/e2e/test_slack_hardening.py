@@ -12,10 +12,10 @@ import pytest
 from sqlmodel import select
 
 from models import ReminderMessage, ReminderRun, Snooze, Touch
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp, all_text
-from tests.slack_signing import (
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SlackApp, all_text
+from tests.support.slack_signing import (
     APP_ID,
     FORM,
     TEAM_ID,

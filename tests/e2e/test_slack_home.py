@@ -10,15 +10,15 @@ from sqlmodel import select
 from bot.app import finish_listeners
 from handlers.events import EVENTS
 from models import Rep, SlackEvent, Touch
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import (
+from tests.e2e.test_slack_modals import post_reminder
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import (
     SlackApp,
     all_text,
     buttons,
 )
-from tests.slack_signing import app_home_opened_event, reaction_event
-from tests.test_slack_modals import post_reminder
+from tests.support.slack_signing import app_home_opened_event, reaction_event
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 double = app_fixtures.double

@@ -11,16 +11,16 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from models import Account, AccountPlan, ReminderMessage, ReminderRun, Snooze, Touch
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import (
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import (
     ADMIN_ID,
     TOKEN,
     SlackApp,
     all_text,
     buttons,
 )
-from tests.slack_signing import datepicker, static_select, text_input
+from tests.support.slack_signing import datepicker, static_select, text_input
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 double = app_fixtures.double

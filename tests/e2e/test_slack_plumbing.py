@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,9 @@ from bot.http_front import make_wsgi_app
 from bot.server import HttpServer, start_http_server, start_socket_mode
 from bot.settings import Settings
 from bot.slack_client import AnyServerErrorRetryHandler, make_web_client
-from tests.slack_double import RateLimits, SlackDouble
-from tests.slack_signing import (
+from tests.doubles.slack_double import RateLimits, SlackDouble
+from tests.support.paths import REPO_ROOT
+from tests.support.slack_signing import (
     FORM,
     JSON,
     event_callback_body,
@@ -40,7 +40,6 @@ from tests.slack_signing import (
 
 SECRET = "secret"
 TOKEN = "xoxb-test"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def client_for(double: SlackDouble) -> WebClient:

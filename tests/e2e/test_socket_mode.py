@@ -35,9 +35,11 @@ from bot.runtime import Runtime
 from bot.server import start_socket_mode
 from bot.settings import Settings
 from models import ReminderMessage, Touch
-from tests import factories as f
-from tests.slack_double import SlackDouble
-from tests.slack_signing import (
+from tests.delivery.test_reminders import due_account, fast_pacer, linked_rep
+from tests.doubles.slack_double import SlackDouble
+from tests.doubles.socket_mode_double import SocketModeDouble
+from tests.support import factories as f
+from tests.support.slack_signing import (
     app_home_opened_event,
     block_actions_body,
     datepicker,
@@ -48,8 +50,6 @@ from tests.slack_signing import (
     text_input,
     view_submission_body,
 )
-from tests.socket_mode_double import SocketModeDouble
-from tests.test_reminders import due_account, fast_pacer, linked_rep
 
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"

@@ -10,16 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from websockets.sync.client import connect
 
-from tests import socket_mode_double as smd
-from tests.slack_signing import view_submission_body
-from tests.socket_mode_double import SocketModeDouble
-from tests.test_socket_mode import (  # noqa: F401  (the fixture)
+from tests.doubles import socket_mode_double as smd
+from tests.doubles.socket_mode_double import SocketModeDouble
+from tests.e2e.test_socket_mode import (  # noqa: F401  (the fixture)
     SocketApp,
     command_fields,
     interaction,
     seed_acme,
     socket_app,
 )
+from tests.support.slack_signing import view_submission_body
 
 MODAL_VIEW = {
     "blocks": [{"type": "input", "block_id": "date", "label": {"type": "plain_text", "text": "D"}}]

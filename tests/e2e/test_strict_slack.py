@@ -15,12 +15,12 @@ from sqlmodel import select as sql_select
 
 from bot.demo import seed_demo
 from models import Account, Touch
-from tests import slack_app_fixtures as app_fixtures
-from tests.block_kit_rules import check_message, check_view
-from tests.factories import NOW
-from tests.slack_app_fixtures import SlackApp, buttons
-from tests.slack_double import SlackDouble
-from tests.slack_signing import check_ack, slash_command_body
+from tests.doubles.slack_double import SlackDouble
+from tests.support import slack_app as app_fixtures
+from tests.support.block_kit_rules import check_message, check_view
+from tests.support.factories import NOW
+from tests.support.slack_app import SlackApp, buttons
+from tests.support.slack_signing import check_ack, slash_command_body
 
 
 def section(text: str = "hi", **extra: Any) -> dict:

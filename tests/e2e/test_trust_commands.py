@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories as f
-from tests import slack_app_fixtures as app_fixtures
-from tests.slack_app_fixtures import SlackApp, all_text
+from tests.support import factories as f
+from tests.support import slack_app as app_fixtures
+from tests.support.slack_app import SlackApp, all_text
 
 double = app_fixtures.double
 slack_app = app_fixtures.slack_app

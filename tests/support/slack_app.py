@@ -36,9 +36,9 @@ from bot.runtime import Runtime
 from bot.server import HttpServer, start_http_server
 from bot.settings import Settings
 from handlers.work import Work
-from tests.factories import NOW
-from tests.slack_double import SlackDouble
-from tests.slack_signing import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support.factories import NOW
+from tests.support.slack_signing import (
     FORM,
     JSON,
     USER_ID,

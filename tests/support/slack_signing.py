@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from tests.block_kit_rules import check_message, check_view
+from tests.support.block_kit_rules import check_message, check_view
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
