@@ -18,11 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from bot.db import Database
-
-PG_ADMIN_URL = os.environ.get(
-    "REBUY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_PG = os.environ.get("REBUY_REQUIRE_POSTGRES") == "1"
+from tests.support.postgres import PG_ADMIN_URL, REQUIRE_PG, pg_reachable
 
 
 @pytest.fixture(autouse=True)
@@ -41,17 +37,6 @@ def _no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
-def _pg_reachable() -> str | None:
-    try:
-        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(sa.text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as error:  # any failure means "not reachable" here
-        return f"{type(error).__name__}: {error}".splitlines()[0]
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test (migrating each time is slow)."""
@@ -67,7 +52,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A private PostgreSQL database for this test process, migrated once."""
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required but unreachable at {PG_ADMIN_URL}: {problem}")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from bot import cli
 from bot.db import Database
 from tests.support import factories as f
-
-NOW = "2026-06-15T14:00:00+00:00"
+from tests.support.cli import NOW, run
 
 
 @pytest.fixture
@@ -31,20 +28,6 @@ def workspace(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
         f.account(session, "Northwind Traders")
         f.account(session, "Northwind Logistics")
     return db
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    argv = sys.argv
-    sys.argv = ["rebuy", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_account_json_has_the_documented_fields(workspace, capsys) -> None:

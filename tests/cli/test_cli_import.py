@@ -13,28 +13,8 @@ from bot.cli import importing
 from bot.db import Database
 from bot.retention import importer as cli_importer
 from models import Account, Order
-from tests.cli.test_cli import NOW, run
-from tests.support import factories as f
+from tests.support.cli import ORDERS_HEADER, run, write
 from tests.support.paths import EXPORTS
-
-ORDERS_HEADER = "account_external_id,ordered_at,amount,order_id,product\n"
-
-
-@pytest.fixture
-def workspace(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
-    """Two accounts, A1 and B2, and the CLI pointed at them with a fixed "now"."""
-    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("REBUY_NOW", NOW)
-    with db.transaction() as session:
-        f.account(session, "Acme", external_id="A1")
-        f.account(session, "Beta Supply", external_id="B2")
-    return db
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def count(db: Database, model: Any) -> int:

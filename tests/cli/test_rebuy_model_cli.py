@@ -15,8 +15,8 @@ from bot.retention.rebuy_model import simulate
 from bot.retention.rebuy_model.bgnbd import BGNBDParams
 from bot.retention.rebuy_model.gamma_gamma import GammaGammaParams
 from models import Order
-from tests.cli.test_cli import run
 from tests.support import factories as f
+from tests.support.cli import run
 
 START = date(2024, 1, 1)
 LAST_DAY: list[date] = []

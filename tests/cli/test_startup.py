@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.db import SCHEMA_HEAD, Database
-from tests.cli.test_cli import run as run_cli
 from tests.support import factories as f
+from tests.support.cli import run as run_cli
 
 HEAVY = ("slack_bolt", "slack_sdk", "alembic", "scipy", "numpy", "hubspot", "simple_salesforce")
 # Runs the CLI's own main in-process, then reports which modules were loaded.

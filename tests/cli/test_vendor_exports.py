@@ -9,8 +9,8 @@ from sqlmodel import func, select
 
 from bot.db import Database
 from models import Account, Contact, Order, Touch
-from tests.cli.test_cli import NOW, run
 from tests.support import factories as f
+from tests.support.cli import NOW, run
 from tests.support.paths import EXPORTS
 
 # (kind, file, preset named in the dry run, a mapping line it shows, rows stored)

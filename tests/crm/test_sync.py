@@ -17,85 +17,41 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.crm.base import KINDS, RetryPolicy
-from bot.crm.hubspot import HubSpotSettings, HubSpotSource
+from bot.crm.base import KINDS
 from bot.crm.outbox import drain_outbox
 from bot.crm.sync import last_runs, latest_through, run_sync, stored_cursors
-from bot.crm.writeback import HubSpotWriter
 from bot.db import Database
 from bot.retention.due import due_by_rep
 from bot.retention.errors import RebuyError
 from bot.retention.lookup import find_account
-from bot.retention.reactions import apply_reaction
 from models import (
     Account,
     CrmOutbox,
     Order,
     OrderFeed,
-    ReminderMessage,
-    ReminderRun,
-    Rep,
     SyncRun,
     Touch,
 )
 from tests.doubles.hubspot_double import HubSpotDouble
 from tests.support.factories import NOW
 from tests.support.paths import REPO_ROOT as REPO
-
-TIERS = ("key", "mid", "small")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
+from tests.support.sync import (
+    TIERS,
+    Clock,
+    counts,
+    expected,
+    react,
+    reminder_on_synced_account,
+    source_for,
+    sync,
+    writer_for,
+)
 
 
 @pytest.fixture
 def hubspot() -> Iterator[HubSpotDouble]:
     with HubSpotDouble() as double:
         yield double
-
-
-def source_for(double: HubSpotDouble, **retry: object) -> HubSpotSource:
-    policy = RetryPolicy(attempts=3, sleep=lambda s: None, **retry)  # type: ignore[arg-type]
-    return HubSpotSource(
-        HubSpotSettings(access_token=double.token, host=double.url, page_size=100, retry=policy)
-    )
-
-
-def expected(double: HubSpotDouble) -> dict[str, int]:
-    """What the source itself yields per kind (distinct ids), read without the sync."""
-    source = source_for(double)
-    found: dict[str, set[str]] = {}
-    for kind in KINDS:
-        ids = found.setdefault(kind, set())
-        for batch in source.pull(kind):
-            for row in batch.rows:
-                key = getattr(row, "order_id", None) or getattr(row, "external_id", None)
-                ids.add(f"{getattr(row, 'account_external_id', '')}/{key}")
-    return {kind: len(ids) for kind, ids in found.items()}
-
-
-def counts(db: Database) -> dict[str, int]:
-    with db.session() as session:
-        return {
-            kind: session.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
-            for kind, table in (
-                ("accounts", "account"),
-                ("contacts", "contact"),
-                ("orders", "order"),
-                ("touches", "touch"),
-            )
-        }
-
-
-def sync(db: Database, double: HubSpotDouble, clock: Clock | None = None, **options):
-    return run_sync(
-        db=db, source=source_for(double), clock=clock or Clock(), tiers=TIERS, **options
-    )
 
 
 def test_a_sync_loads_what_the_source_yields_and_a_second_run_moves_only_the_changes(
@@ -350,54 +306,6 @@ def test_kill_9_mid_run_loses_and_duplicates_nothing(
 
 
 # --- write-back ------------------------------------------------------------------------
-
-
-def writer_for(double: HubSpotDouble) -> HubSpotWriter:
-    policy = RetryPolicy(attempts=2, sleep=lambda s: None)
-    return HubSpotWriter(HubSpotSettings(access_token=double.token, host=double.url, retry=policy))
-
-
-def reminder_on_synced_account(db: Database, double: HubSpotDouble) -> tuple[str, str]:
-    """A reminder to the owner of a synced company; (its CRM id, the owner's CRM id)."""
-    with db.transaction() as session:
-        account = session.exec(
-            select(Account).where(Account.owner_id.is_not(None)).order_by(Account.id)
-        ).first()
-        assert account is not None and account.crm_source == "hubspot"
-        rep = session.get(Rep, account.owner_id)
-        rep.slack_user_id = "UREP"
-        session.add(rep)
-        run = ReminderRun(
-            rep_id=rep.id, local_date=NOW.date(), status="sent", lease_until=NOW, created_at=NOW
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=account.id,
-                channel="DREP",
-                ts="1700000000.000100",
-                text="x",
-                blocks_json="[]",
-            )
-        )
-        owner = next(o["id"] for o in double.owners if o["email"] == rep.email)
-        return account.external_id, owner
-
-
-def react(db: Database, *, added: bool = True, minutes: int = 5) -> None:
-    with db.transaction() as session:
-        apply_reaction(
-            session=session,
-            channel="DREP",
-            ts="1700000000.000100",
-            user="UREP",
-            reaction="phone",
-            added=added,
-            now=NOW + timedelta(minutes=minutes),
-        )
 
 
 def calls_with_key(double: HubSpotDouble) -> list:

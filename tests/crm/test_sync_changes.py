@@ -16,7 +16,9 @@ from bot.crm.sync import run_sync, stored_cursors
 from bot.db import Database
 from bot.retention.status import account_status
 from models import Account, Contact, CrmOutbox, SyncPlanned, SyncRun, Touch
-from tests.crm.test_sync import (
+from tests.doubles.hubspot_double import HubSpotDouble, iso_ms
+from tests.support.factories import NOW
+from tests.support.sync import (
     TIERS,
     Clock,
     react,
@@ -24,8 +26,6 @@ from tests.crm.test_sync import (
     source_for,
     writer_for,
 )
-from tests.doubles.hubspot_double import HubSpotDouble, iso_ms
-from tests.support.factories import NOW
 
 CADENCE = {"key": 14, "mid": 30, "small": 60}
 
@@ -242,8 +242,8 @@ def test_salesforce_contacts_deleted_or_taken_off_their_account_are_archived(
     db: Database,
 ) -> None:
     from bot.crm.salesforce import SalesforceSource
-    from tests.crm.test_sync_salesforce import settings
     from tests.doubles.salesforce_double import SalesforceDouble
+    from tests.support.sync import settings
 
     with SalesforceDouble(batch_size=200) as org:
         org.generate(accounts=5, contacts=20, opportunities=10, activities=10)
@@ -265,7 +265,7 @@ def test_rate_limits_with_retry_after_and_5xx_after_success_end_in_a_complete_sy
 ) -> None:
     from bot.crm.base import RetryPolicy
     from bot.crm.hubspot import HubSpotSettings
-    from tests.crm.test_sync import counts, expected
+    from tests.support.sync import counts, expected
 
     with HubSpotDouble(retry_after=True) as double:
         double.generate(companies=200, contacts=0, deals=200, activities=100, owners=2)

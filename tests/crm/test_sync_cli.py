@@ -19,8 +19,8 @@ from bot.runtime import Runtime
 from bot.scheduler import ReminderJobs, _sync_and_refit, add_jobs
 from bot.settings import Settings
 from models import Account, SyncRun
-from tests.cli.test_cli import run
 from tests.doubles.hubspot_double import HubSpotDouble
+from tests.support.cli import run
 from tests.support.factories import NOW
 
 

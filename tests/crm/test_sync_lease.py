@@ -23,10 +23,10 @@ from bot.db import Database
 from bot.runtime import Runtime
 from bot.settings import Settings
 from models import SyncLease, SyncRun
-from tests.crm.test_sync import TIERS, Clock, counts, expected, source_for
 from tests.doubles.hubspot_double import HubSpotDouble
 from tests.support.factories import NOW
 from tests.support.paths import REPO_ROOT as REPO
+from tests.support.sync import TIERS, Clock, counts, expected, source_for
 
 WALL = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 

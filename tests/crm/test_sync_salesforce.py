@@ -8,17 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.crm.base import KINDS, RetryPolicy
+from bot.crm.base import KINDS
 from bot.crm.outbox import drain_outbox
-from bot.crm.salesforce import SalesforceSettings, SalesforceSource
+from bot.crm.salesforce import SalesforceSource
 from bot.crm.sync import run_sync
 from bot.crm.writeback import SalesforceWriter
 from bot.db import Database
 from bot.retention.reactions import apply_reaction
 from models import Account, CrmOutbox, ReminderMessage, ReminderRun, Rep, Touch
-from tests.crm.test_sync import Clock, counts
 from tests.doubles.salesforce_double import SalesforceDouble
 from tests.support.factories import NOW
+from tests.support.sync import Clock, counts, settings
 
 TIERS = ("key", "mid", "small")
 
@@ -27,15 +27,6 @@ TIERS = ("key", "mid", "small")
 def org() -> Iterator[SalesforceDouble]:
     with SalesforceDouble(batch_size=250) as double:
         yield double
-
-
-def settings(double: SalesforceDouble) -> SalesforceSettings:
-    return SalesforceSettings(
-        instance_url=double.url,
-        session_id=double.session_id,
-        session=double.session(),
-        retry=RetryPolicy(attempts=2, sleep=lambda s: None),
-    )
 
 
 def sync(db: Database, double: SalesforceDouble, clock: Clock | None = None):

@@ -19,10 +19,10 @@ from bot.crm.sync import run_sync
 from bot.crm.writeback import OutgoingTouch, SalesforceWriter
 from bot.db import Database
 from models import Account
-from tests.cli.test_cli import run
-from tests.crm.test_sync import TIERS, Clock, counts
 from tests.doubles.salesforce_double import SalesforceDouble
+from tests.support.cli import run
 from tests.support.factories import NOW
+from tests.support.sync import TIERS, Clock, counts
 
 USER, PASSWORD, TOKEN = "integration@acme.example", "pa<ss>&word", "SECTOKEN42"
 MY_DOMAIN = "https://acme.my.salesforce.com"

@@ -13,11 +13,11 @@ from sqlmodel import select
 from bot.crm.outbox import drain_outbox
 from bot.db import Database
 from models import CrmOutbox, SyncRun
-from tests.cli.test_cli import run
-from tests.crm.test_sync import Clock, react, reminder_on_synced_account, sync, writer_for
 from tests.doubles.hubspot_double import HubSpotDouble, required_scopes
+from tests.support.cli import run
 from tests.support.factories import NOW
 from tests.support.paths import README
+from tests.support.sync import Clock, react, reminder_on_synced_account, sync, writer_for
 
 
 def readme_scopes() -> set[str]:

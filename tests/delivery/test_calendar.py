@@ -21,7 +21,9 @@ from bot.retention.calendar import (
     set_away,
 )
 from bot.retention.errors import InvalidInput
-from tests.delivery.test_reminders import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support import factories
+from tests.support.reminders import (
     client_for,
     due_account,
     fast_pacer,
@@ -29,8 +31,6 @@ from tests.delivery.test_reminders import (
     make_runtime,
     runs,
 )
-from tests.doubles.slack_double import SlackDouble
-from tests.support import factories
 
 NINE, NOON = time(9, 0), time(12, 0)
 

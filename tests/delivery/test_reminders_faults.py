@@ -17,20 +17,18 @@ from bot.db import Database
 from bot.delivery.reconcile import Backoff
 from bot.reminders import run_sweep
 from bot.slack_client import make_retry_handlers
-from tests.delivery.test_reminders import (
-    MORNING,
+from tests.doubles.slack_double import SlackDouble
+from tests.support.reminders import (
+    FAST,
     TOKEN,
     client_for,
-    due_account,
     fast_pacer,
-    linked_rep,
     make_runtime,
+    remind_env,
     runs,
     stored_messages,
+    two_reps,
 )
-from tests.doubles.slack_double import SlackDouble
-
-FAST = Backoff((0.05, 0.1, 0.2, 0.4))
 
 
 @pytest.fixture
@@ -51,14 +49,6 @@ def in_slack(double: SlackDouble, channels) -> Counter:
         for m in double.messages(channel)
         if m.get("metadata", {}).get("event_type") == "rebuy_reminder"
     )
-
-
-def two_reps(db: Database, users=("U1", "U2")) -> None:
-    with db.transaction() as session:
-        for user in users:
-            rep = linked_rep(session, user, dm_channel_id=f"D{user}")
-            due_account(session, rep, f"{user} first", value=20_000)
-            due_account(session, rep, f"{user} second")
 
 
 def sweep(runtime, client=None, **kwargs):
@@ -175,15 +165,6 @@ def test_two_instances_through_faults_send_each_message_once(
     assert {run.status for run in runs(db)} == {"sent"}
 
 
-def _env(db: Database, double: SlackDouble) -> dict[str, str]:
-    return {
-        "DATABASE_URL": db.url,
-        "REBUY_NOW": MORNING.isoformat(),
-        "SLACK_API_URL": double.api_url,
-        "SLACK_BOT_TOKEN": TOKEN,
-    }
-
-
 def test_rebuy_remind_through_failing_posts_delivers_everything_and_exits_0(
     db: Database, double: SlackDouble
 ) -> None:
@@ -191,7 +172,7 @@ def test_rebuy_remind_through_failing_posts_delivers_everything_and_exits_0(
     double.fail_next("chat.postMessage", status=500, after=True, times=1)
     double.fail_next("chat.postMessage", status=500, times=1)
 
-    result = CliRunner().invoke(cli.app, ["remind"], env=_env(db, double))
+    result = CliRunner().invoke(cli.app, ["remind"], env=remind_env(db, double))
 
     assert result.exit_code == 0, result.output
     assert "Sent today's reminders to 2 reps (6 messages)." in result.output
@@ -206,7 +187,7 @@ def test_rebuy_remind_with_slack_down_exits_1_naming_the_reps(
     double.fail_next("chat.postMessage", status=503, times=None, channel="DU2")
     monkeypatch.setattr("bot.delivery.reconcile.DELAYS", FAST.delays)
 
-    result = CliRunner().invoke(cli.app, ["remind"], env=_env(db, double))
+    result = CliRunner().invoke(cli.app, ["remind"], env=remind_env(db, double))
 
     assert result.exit_code == 1, result.output
     assert "Could not reach 1 rep after retries: u2@example.com" in result.output

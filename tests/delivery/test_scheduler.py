@@ -35,7 +35,10 @@ from bot.scheduler import (
     start_scheduler,
 )
 from models import DigestRun, Rep
-from tests.delivery.test_reminders import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support import factories
+from tests.support.factories import NOW
+from tests.support.reminders import (
     client_for,
     due_account,
     fresh_account,
@@ -44,9 +47,6 @@ from tests.delivery.test_reminders import (
     posts_by_slot,
     runs,
 )
-from tests.doubles.slack_double import SlackDouble
-from tests.support import factories
-from tests.support.factories import NOW
 
 DIGEST_CHANNEL = "C0DIGEST"
 

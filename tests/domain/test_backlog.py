@@ -18,8 +18,8 @@ from bot.retention.due import due_by_rep
 from bot.retention.names import normalize_name
 from bot.settings import DEFAULT_TIER_CADENCE, Settings
 from models import Account, Order, Rep
-from tests.cli.test_cli import run
 from tests.support import factories as f
+from tests.support.cli import run
 
 START = f.NOW  # Monday 15 June 2026, 14:00 UTC: the import happens today
 CADENCE = DEFAULT_TIER_CADENCE["small"]  # 60 days

@@ -17,36 +17,12 @@ from bot.retention.importer import staging as _staging  # noqa: F401 (monkeypatc
 from bot.retention.importer import writing as _writing  # noqa: F401 (monkeypatched)
 from models import Account, Contact, Order, Rep, RfmCutoffs
 from tests.support import factories as f
+from tests.support.importing import NOW, bad_rows, run, where, write
 
-NOW = f.NOW
 LATER = NOW + timedelta(days=1)
-TIERS = ("key", "mid", "small")
 
 ORDERS_HEADER = "account_external_id,ordered_at,amount,order_id,product\n"
 ACCOUNTS_HEADER = "external_id,name,owner_email,tier,annual_value,cadence_days\n"
-
-
-def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def run(db: Database, kind: str, path: Path, *, now: datetime = NOW, **options) -> ImportResult:
-    with db.transaction() as session:
-        return import_csv(session=session, kind=kind, path=path, now=now, tiers=TIERS, **options)
-
-
-def bad_rows(db: Database, kind: str, path: Path, **options) -> list[RowProblem]:
-    with pytest.raises(ImportRowError) as caught:
-        run(db, kind, path, **options)
-    assert caught.value.kind == kind
-    assert caught.value.path == str(path)
-    return caught.value.problems
-
-
-def where(problems: list[RowProblem]) -> list[tuple[int, str | None]]:
-    return [(problem.line, problem.column) for problem in problems]
 
 
 def count(db: Database, model) -> int:

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from bot.db import Database
 from models import Rep
-from tests.domain.test_import import bad_rows, run, where, write
 from tests.support import factories as f
+from tests.support.importing import bad_rows, run, where, write
 
 HEADER = "external_id,name,owner_email,owner_country,owner_subdivision\n"
 

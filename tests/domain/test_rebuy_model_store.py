@@ -16,9 +16,8 @@ from bot.retention.rebuy_model import fit_job
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from models import Account, ModelFit, OrderFeed
-from tests.cli.test_cli import NOW, run
-from tests.cli.test_cli_import import ORDERS_HEADER, write
 from tests.support import factories as f
+from tests.support.cli import NOW, ORDERS_HEADER, run, write
 
 
 @pytest.fixture

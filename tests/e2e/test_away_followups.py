@@ -14,15 +14,15 @@ from bot.reminders import run_sweep
 from bot.retention.calendar import set_away
 from bot.retention.dates import span_label
 from models import AwayPeriod
-from tests.delivery.test_reminders import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support import slack_app as app_fixtures
+from tests.support.reminders import (
     client_for,
     due_account,
     fast_pacer,
     linked_rep,
     make_runtime,
 )
-from tests.doubles.slack_double import SlackDouble
-from tests.support import slack_app as app_fixtures
 from tests.support.slack_app import SlackApp, all_text, buttons
 from tests.support.slack_signing import USER_ID, app_home_opened_event
 

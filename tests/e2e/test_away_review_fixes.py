@@ -15,18 +15,20 @@ from bot.db import Database
 from bot.reminders import run_sweep
 from bot.retention.calendar import set_away
 from models import Rep
-from tests.delivery.test_reminders import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support import slack_app as app_fixtures
+from tests.support.importing import run as run_import
+from tests.support.importing import write
+from tests.support.reminders import (
+    FAST,
     client_for,
     due_account,
     fast_pacer,
     linked_rep,
     make_runtime,
+    remind_env,
+    two_reps,
 )
-from tests.delivery.test_reminders_faults import FAST, _env, two_reps
-from tests.domain.test_import import run as run_import
-from tests.domain.test_import import write
-from tests.doubles.slack_double import SlackDouble
-from tests.support import slack_app as app_fixtures
 from tests.support.slack_app import SlackApp, all_text
 from tests.support.slack_signing import USER_ID
 
@@ -118,7 +120,7 @@ def test_rebuy_remind_names_the_reps_it_held(
     double.fail_next("chat.postMessage", drop=True, after=True, times=1, channel="DU2")
     double.fail_next("conversations.history", status=500, times=None)
 
-    result = CliRunner().invoke(cli.app, ["remind"], env=_env(db, double))
+    result = CliRunner().invoke(cli.app, ["remind"], env=remind_env(db, double))
 
     assert result.exit_code == 1, result.output
     summary = result.output.strip().splitlines()[-1]

@@ -20,11 +20,11 @@ from bot.db import Database
 from bot.http_front import make_wsgi_app
 from bot.server import start_http_server
 from handlers.errors import FORM_DATABASE_DOWN
-from tests.conftest import PG_ADMIN_URL, _pg_reachable
 from tests.doubles.slack_double import SlackDouble
 from tests.doubles.stalling_proxy import StallingProxy
 from tests.support import factories
 from tests.support import slack_app as app_fixtures
+from tests.support.postgres import PG_ADMIN_URL, pg_reachable
 from tests.support.slack_app import SECRET, build_runtime, serve, shut_down
 from tests.support.slack_signing import (
     FORM,
@@ -113,7 +113,7 @@ def test_many_starts_at_once_on_an_empty_sqlite_file() -> None:
 
 
 def test_many_starts_at_once_on_an_empty_postgresql_database() -> None:
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         pytest.skip(f"PostgreSQL not reachable ({problem})")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -23,7 +23,9 @@ from bot.retention.due import due_by_rep
 from bot.runtime import Runtime
 from bot.server import HttpServer, start_http_server
 from models import ReminderMessage, Snooze, Touch
-from tests.delivery.test_reminders import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support.factories import NOW
+from tests.support.reminders import (
     SECRET,
     client_for,
     due_account,
@@ -31,8 +33,6 @@ from tests.delivery.test_reminders import (
     linked_rep,
     make_runtime,
 )
-from tests.doubles.slack_double import SlackDouble
-from tests.support.factories import NOW
 from tests.support.slack_signing import JSON, event_callback_body, post_signed, reaction_event
 
 pytestmark = pytest.mark.slow

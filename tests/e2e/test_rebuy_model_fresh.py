@@ -18,10 +18,10 @@ from bot.retention.status import account_status
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from models import ModelFit, OrderFeed
-from tests.cli.test_cli import NOW, run
-from tests.e2e.test_rebuy_outlook import CADENCE, CDNOW, stored_fit
 from tests.support import factories as f
 from tests.support import slack_app as app_fixtures
+from tests.support.cli import NOW, run
+from tests.support.rebuy_model import CADENCE, CDNOW, stored_fit
 from tests.support.slack_app import SlackApp, all_text
 
 double = app_fixtures.double

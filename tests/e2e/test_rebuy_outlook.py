@@ -14,52 +14,16 @@ import pytest
 from bot.db import Database
 from bot.retention.due import due_by_rep
 from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook, words
-from bot.retention.rebuy_model.fit_job import store_fit
-from bot.retention.rebuy_model.fitting import FitResult, SpendFit
 from bot.retention.status import account_status
 from bot.retention.tactics import recommend_tactics
-from tests.cli.test_cli import NOW, run
 from tests.support import factories as f
 from tests.support import slack_app as app_fixtures
+from tests.support.cli import NOW, run
+from tests.support.rebuy_model import CADENCE, CDNOW, CUTOFF, SPEND, stored_fit
 from tests.support.slack_app import SlackApp, all_text
 
 double = app_fixtures.double
 slack_app = app_fixtures.slack_app
-
-# The paper's CDNOW parameters (weeks) and Gamma-Gamma from the same sample.
-CDNOW = bgnbd.BGNBDParams(r=0.2426, alpha=4.4136, a=0.7929, b=2.4259)
-SPEND = gamma_gamma.GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
-CUTOFF = date(2026, 3, 31)  # the data cut-off; "now" (f.NOW) is 15 Jun 2026
-CADENCE = {"key": 14, "mid": 30, "small": 60}
-
-
-def stored_fit(
-    db: Database,
-    *,
-    reliable: bool = True,
-    valuable_from: float | None = 10.0,
-    cutoff: date = CUTOFF,
-):
-    """A stored fit with the paper's parameters, as `rebuy model fit` would store it."""
-    result = FitResult(
-        r=CDNOW.r,
-        alpha=CDNOW.alpha,
-        a=CDNOW.a,
-        b=CDNOW.b,
-        log_likelihood=-9582.43,
-        cutoff=cutoff,
-        accounts=2357,
-        repeaters=1000 if reliable else 12,
-        fit_seconds=0.5,
-        unit="weeks",
-        reliable=reliable,
-        reason="" if reliable else "only 12 accounts have ordered on more than one day",
-        history_days=500,
-        converged=True,
-        spend=SpendFit(SPEND.p, SPEND.q, SPEND.gamma, reliable=True),
-    )
-    with db.transaction() as session:
-        return store_fit(session=session, result=result, now=f.NOW, valuable=valuable_from)
 
 
 def weeks(later: date, earlier: date) -> float:
@@ -363,8 +327,8 @@ def test_slack_card_shows_the_chance_only_with_a_reliable_fit(slack_app: SlackAp
 
 
 def test_home_tab_shows_the_chance_next_to_the_account(slack_app: SlackApp):
-    from tests.e2e.test_slack_home import sections
-    from tests.e2e.test_slack_home import seed as seed_home
+    from tests.support.scenes import sections
+    from tests.support.scenes import seed as seed_home
     from tests.support.slack_signing import app_home_opened_event
 
     seed_home(slack_app)

@@ -10,9 +10,8 @@ from sqlmodel import select
 from bot.app import finish_listeners
 from handlers.events import EVENTS
 from models import Rep, SlackEvent, Touch
-from tests.e2e.test_slack_modals import post_reminder
-from tests.support import factories as f
 from tests.support import slack_app as app_fixtures
+from tests.support.scenes import ANA, BEN, post_reminder, sections, seed
 from tests.support.slack_app import (
     SlackApp,
     all_text,
@@ -22,52 +21,6 @@ from tests.support.slack_signing import app_home_opened_event, reaction_event
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 double = app_fixtures.double
-slack_app = app_fixtures.slack_app
-
-ANA = "U123"
-BEN = "UBEN"
-
-
-def seed(slack_app: SlackApp) -> dict[str, int]:
-    """Ana's book: one account due today, one overdue, one dormant, one at risk, one fine.
-    She touched something on each of the last three working days; Ben once."""
-    slack_app.double.add_user(ANA, email="ana@seller.example", real_name="Ana Lima")
-    with slack_app.db.transaction() as session:
-        ana = f.rep(session, "ana@seller.example", name="Ana Lima")  # linked on first open
-        ben = f.rep(session, "ben@seller.example", name="Ben Ode", slack_user_id=BEN)
-        due = f.account(session, "Due Today GmbH", owner_id=ana.id, cadence_days=30)
-        f.order(session, due, "2026-05-20")
-        f.touch(session, due, "2026-05-16", rep_id=ana.id)  # + 30 days = 15 Jun
-        overdue = f.account(session, "Overdue Oy", owner_id=ana.id, cadence_days=30)
-        f.order(session, overdue, "2026-05-20")
-        f.touch(session, overdue, "2026-05-01", rep_id=ana.id)
-        dormant = f.account(session, "Dormant AB", owner_id=ana.id)
-        f.order(session, dormant, "2025-10-01")
-        f.touch(session, dormant, "2026-06-11", rep_id=ana.id)
-        risky = f.account(session, "Risky Inc", owner_id=ana.id)
-        f.order(session, risky, "2024-01-01")
-        f.touch(session, risky, "2026-06-12", rep_id=ana.id)
-        fine = f.account(session, "Fine Ltd", owner_id=ana.id)
-        f.order(session, fine, "2026-06-01")
-        f.contact(session, fine, "A")
-        f.contact(session, fine, "B")
-        f.touch(session, fine, "2026-06-15", rep_id=ana.id)
-        f.touch(session, f.account(session, "Ben Co", owner_id=ben.id), "2026-06-12", rep_id=ben.id)
-        return {"due": due.id, "overdue": overdue.id, "risky": risky.id, "ana": ana.id}
-
-
-def sections(view: dict) -> dict[str, list[str]]:
-    """Home view text grouped under the part titles (Due today, Overdue, ...)."""
-    parts: dict[str, list[str]] = {}
-    current = "top"
-    for block in view["blocks"]:
-        text = (block.get("text") or {}).get("text", "")
-        for title in ("Due today", "Overdue", "Dormant", "At risk", "Team leaderboard"):
-            if text.startswith(f"*{title}*"):
-                current = title
-        if text:
-            parts.setdefault(current, []).append(text)
-    return parts
 
 
 def test_app_home_shows_the_reps_dashboard(slack_app: SlackApp) -> None:

@@ -7,15 +7,14 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from slack_sdk import WebClient
 from sqlmodel import select
 
-from models import Account, AccountPlan, ReminderMessage, ReminderRun, Snooze, Touch
+from models import Account, AccountPlan, Snooze, Touch
 from tests.support import factories as f
 from tests.support import slack_app as app_fixtures
+from tests.support.scenes import ANA, TODAY, post_reminder
 from tests.support.slack_app import (
     ADMIN_ID,
-    TOKEN,
     SlackApp,
     all_text,
     buttons,
@@ -24,11 +23,8 @@ from tests.support.slack_signing import datepicker, static_select, text_input
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
-ANA = "U123"
 BEN = "UBEN"
-TODAY = f.NOW.date()
 
 
 def seed(slack_app: SlackApp) -> dict[str, int]:
@@ -225,33 +221,6 @@ def test_logging_from_a_reminder_acknowledges_on_the_reminder(slack_app: SlackAp
     assert (update["channel"], update["ts"]) == (channel, ts)
     assert update["blocks"][-1]["elements"][0]["text"] == f"✉️ Email logged by <@{ANA}>"
     assert slack_app.double.messages(channel)[0]["blocks"][-1] == update["blocks"][-1]
-
-
-def post_reminder(slack_app: SlackApp, ids: dict[str, int]) -> tuple[str, str]:
-    """A reminder DM about Acme Corp, as the daily run would have posted and stored it."""
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Acme Corp* · due today"}}]
-    client = WebClient(token=TOKEN, base_url=slack_app.double.api_url)
-    posted = client.chat_postMessage(channel=f"D{ANA}", text="Acme Corp: due", blocks=blocks)
-    with slack_app.db.transaction() as session:
-        run = ReminderRun(
-            rep_id=ids["ana"], local_date=TODAY, status="sent", lease_until=f.NOW, created_at=f.NOW
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=ids["acme"],
-                channel=posted["channel"],
-                ts=posted["ts"],
-                text="Acme Corp: due",
-                blocks_json=json.dumps(blocks),
-                posted_at=f.NOW,
-            )
-        )
-    slack_app.double.reset()
-    return posted["channel"], posted["ts"]
 
 
 # ------------------------------------------------------------------ the snooze modal

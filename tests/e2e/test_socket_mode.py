@@ -12,62 +12,38 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
-from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl
 
 import pytest
-from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from sqlmodel import select
 
-from bot.app import create_app
-from bot.clock import fixed_clock
-from bot.db import Database
 from bot.reminders import run_sweep
-from bot.runtime import Runtime
-from bot.server import start_socket_mode
-from bot.settings import Settings
 from models import ReminderMessage, Touch
-from tests.delivery.test_reminders import due_account, fast_pacer, linked_rep
-from tests.doubles.slack_double import SlackDouble
-from tests.doubles.socket_mode_double import SocketModeDouble
 from tests.support import factories as f
+from tests.support.reminders import due_account, fast_pacer, linked_rep
 from tests.support.slack_signing import (
     app_home_opened_event,
     block_actions_body,
     datepicker,
     event_callback_body,
     reaction_event,
-    slash_command_body,
     static_select,
     text_input,
     view_submission_body,
 )
-
-BOT_TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-test"
-ANA = "U123"  # the default acting user of the payload builders
-WAIT = 5.0
-
+from tests.support.socket_app import (
+    ANA,
+    WAIT,
+    SocketApp,
+    command_fields,
+    interaction,
+    seed_acme,
+)
 
 # ---------------------------------------------------------------------- Slack's payloads as dicts
 # Over Socket Mode Slack sends the same fields as over HTTP, decoded, inside an envelope.
-
-
-def command_fields(text: str, response_url: str, **options: Any) -> dict[str, str]:
-    body = slash_command_body(text=text, response_url=response_url, **options)
-    return dict(parse_qsl(body.decode()))
-
-
-def interaction(body: bytes) -> dict[str, Any]:
-    return json.loads(parse_qs(body.decode())["payload"][0])
 
 
 def event_body(event: Mapping[str, Any], event_id: str) -> dict[str, Any]:
@@ -75,135 +51,6 @@ def event_body(event: Mapping[str, Any], event_id: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the running app
-
-
-class ListenerRuns(ListenerCompletionHandler):
-    """Bolt calls this after every listener run: how often each event_id was handled."""
-
-    def __init__(self) -> None:
-        self.seen: Counter[str] = Counter()
-        self._cond = threading.Condition()
-
-    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
-        with self._cond:
-            self.seen[(request.body or {}).get("event_id", "?")] += 1
-            self._cond.notify_all()
-
-    def wait(self, event_id: str, timeout: float = WAIT) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self.seen[event_id] > 0, timeout):
-                raise AssertionError(f"event {event_id} was not handled within {timeout}s")
-
-
-@dataclass
-class SocketApp:
-    runtime: Runtime
-    app: App
-    slack: SlackDouble
-    socket: SocketModeDouble
-    runs: ListenerRuns
-    handlers: list[SocketModeHandler]  # what start_socket_mode created
-    stop: threading.Event = field(default_factory=threading.Event)
-    failures: list[BaseException] = field(default_factory=list)
-    thread: threading.Thread | None = None
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
-
-    def start(self) -> None:
-        def run() -> None:
-            try:
-                start_socket_mode(self.app, APP_TOKEN, stop=self.stop)
-            except BaseException as error:  # reported by stop_app / the fixture
-                self.failures.append(error)
-
-        self.thread = threading.Thread(target=run, name="rebuy-socket-mode", daemon=True)
-        self.thread.start()
-
-    def stop_app(self, timeout: float = WAIT) -> float:
-        """Set `stop` and wait for start_socket_mode to return; seconds it took."""
-        started = time.monotonic()
-        self.stop.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-            assert not self.thread.is_alive(), f"start_socket_mode still running after {timeout}s"
-        assert self.failures == [], f"start_socket_mode raised: {self.failures!r}"
-        return time.monotonic() - started
-
-    def quiesce(self) -> None:
-        """Let every listener already started finish; nothing can happen after this."""
-        self.app.listener_runner.listener_executor.shutdown(wait=True)
-
-    def response(self, response_url: str) -> dict[str, Any]:
-        """The first post to `response_url` (waits for it)."""
-        deadline = time.monotonic() + WAIT
-        while True:
-            posts = [
-                call
-                for call in self.slack.calls_to("response_url")
-                if call["response_url"] == response_url
-            ]
-            if posts:
-                return posts[0]
-            seen = len(self.slack.calls_to("response_url"))
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"nothing was posted to {response_url} within {WAIT}s")
-            try:
-                self.slack.wait_for("response_url", seen + 1, timeout=left)
-            except AssertionError:
-                continue
-
-
-@pytest.fixture
-def socket_app(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[SocketApp]:
-    """Rebuy connected over Socket Mode; the Web API double knows only the two tokens."""
-    handlers: list[SocketModeHandler] = []
-
-    class RecordingHandler(SocketModeHandler):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            handlers.append(self)
-
-    monkeypatch.setattr("bot.server.SocketModeHandler", RecordingHandler)
-    with (
-        SlackDouble(tokens={BOT_TOKEN, APP_TOKEN}) as slack,
-        SocketModeDouble() as socket,
-    ):
-        slack.socket_mode_url = socket.connection_url
-        settings = Settings(
-            _env_file=None,
-            slack_bot_token=BOT_TOKEN,
-            slack_app_token=APP_TOKEN,
-            slack_api_url=slack.api_url,
-            rebuy_now=f.NOW,
-            listener_threads=8,
-        )
-        assert settings.slack_signing_secret is None  # Socket Mode needs none
-        runtime = Runtime(settings=settings, db=sqlite_db, clock=fixed_clock(f.NOW))
-        app = create_app(runtime)
-        runs = ListenerRuns()
-        app.listener_runner.listener_completion_handler = runs
-        running = SocketApp(runtime, app, slack, socket, runs, handlers)
-        running.start()
-        try:
-            socket.wait_connected()
-            yield running
-        finally:
-            running.stop.set()
-            if running.thread is not None:
-                running.thread.join(WAIT)
-            running.quiesce()
-    assert running.failures == []
-
-
-def seed_acme(db: Database) -> int:
-    with db.transaction() as session:
-        ana = f.rep(session, "ana@seller.example", name="Ana Lima", slack_user_id=ANA)
-        acme = f.account(session, "Acme Corp", owner_id=ana.id, annual_value=50_000)
-        f.order(session, acme, "2025-05-01", 800)
-        return acme.id
 
 
 # ---------------------------------------------------------------------- slash commands

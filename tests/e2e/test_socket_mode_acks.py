@@ -12,14 +12,13 @@ from websockets.sync.client import connect
 
 from tests.doubles import socket_mode_double as smd
 from tests.doubles.socket_mode_double import SocketModeDouble
-from tests.e2e.test_socket_mode import (  # noqa: F401  (the fixture)
+from tests.support.slack_signing import view_submission_body
+from tests.support.socket_app import (
     SocketApp,
     command_fields,
     interaction,
     seed_acme,
-    socket_app,
 )
-from tests.support.slack_signing import view_submission_body
 
 MODAL_VIEW = {
     "blocks": [{"type": "input", "block_id": "date", "label": {"type": "plain_text", "text": "D"}}]
@@ -104,7 +103,7 @@ def test_a_valid_ack_is_not_refused() -> None:
 
 
 def test_a_burst_of_commands_over_socket_mode_is_acked_once_each_in_time(
-    socket_app: SocketApp,  # noqa: F811
+    socket_app: SocketApp,
 ) -> None:
     seed_acme(socket_app.db)
     urls = [socket_app.slack.response_url(f"burst-{n}") for n in range(30)]

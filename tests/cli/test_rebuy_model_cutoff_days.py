@@ -12,14 +12,11 @@ from bot.retention.rebuy_model import store
 from bot.retention.rebuy_model.outlook import Outlook
 from bot.retention.status import account_status
 from models import OrderFeed
-from tests.cli import test_cli_import as cli_import
-from tests.cli.test_cli import NOW
-from tests.cli.test_cli_import import run, write
-from tests.e2e.test_rebuy_outlook import CADENCE, stored_fit
 from tests.support import factories as f
+from tests.support.cli import NOW, run, write
+from tests.support.rebuy_model import CADENCE, stored_fit
 
 TODAY = f.NOW.date()  # 15 Jun 2026
-workspace = cli_import.workspace
 
 
 def test_a_rep_west_of_utc_still_sees_the_chance_after_a_sync_past_utc_midnight(db: Database):
