@@ -32,13 +32,9 @@ from tests.support.reminders import (
     runs,
 )
 
+pytestmark = pytest.mark.real_clock  # the double stamps messages with the real time
+
 NINE, NOON = time(9, 0), time(12, 0)
-
-
-@pytest.fixture
-def double():
-    with SlackDouble() as slack:
-        yield slack
 
 
 # --- public holidays ------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -49,7 +48,7 @@ from tests.support.reminders import (
 TUESDAY = NOW + timedelta(days=1)  # NOW is Monday 15 June 2026, 14:00 UTC
 
 
-# --- helpers (also used by test_scheduler and test_reactions_e2e) -----------------------------
+# --- helpers (the shared ones are in tests/support/reminders.py) -------------------------------
 
 
 def block_text(blocks: list[dict]) -> str:
@@ -60,12 +59,6 @@ def block_text(blocks: list[dict]) -> str:
         for element in block.get("elements", []):
             parts.append(element.get("text", "") if isinstance(element.get("text"), str) else "")
     return "\n".join(parts)
-
-
-@pytest.fixture
-def double() -> Iterator[SlackDouble]:
-    with SlackDouble(clock=lambda: NOW) as slack:
-        yield slack
 
 
 # --- content and order --------------------------------------------------------------------

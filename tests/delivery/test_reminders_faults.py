@@ -30,11 +30,7 @@ from tests.support.reminders import (
     two_reps,
 )
 
-
-@pytest.fixture
-def double():
-    with SlackDouble() as slack:
-        yield slack
+pytestmark = pytest.mark.real_clock  # the double stamps messages with the real time
 
 
 def in_slack(double: SlackDouble, channels) -> Counter:

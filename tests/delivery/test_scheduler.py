@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -49,12 +48,6 @@ from tests.support.reminders import (
 )
 
 DIGEST_CHANNEL = "C0DIGEST"
-
-
-@pytest.fixture
-def double() -> Iterator[SlackDouble]:
-    with SlackDouble(clock=lambda: NOW) as slack:
-        yield slack
 
 
 # --- jobs ---------------------------------------------------------------------------------

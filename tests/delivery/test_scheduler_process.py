@@ -16,6 +16,8 @@ from bot.settings import Settings
 from tests.doubles.slack_double import SlackDouble
 from tests.support.factories import NOW
 
+pytestmark = pytest.mark.real_clock  # the double stamps messages with the real time
+
 STARTUP = 30.0  # a spawned interpreter imports everything again; the machine may be busy
 
 
@@ -31,12 +33,6 @@ def settings(tmp_path: Path, sqlite_template: Path, double: SlackDouble) -> Sett
         slack_api_url=double.api_url,
         rebuy_now=NOW,
     )
-
-
-@pytest.fixture
-def double():
-    with SlackDouble() as slack:
-        yield slack
 
 
 @pytest.mark.parametrize("how", ["stop", signal.SIGINT])

@@ -13,14 +13,11 @@ from bot.retention.away_dates import parse_away_range
 from bot.retention.away_status import SlackStatus, away_offer, status_from_profile
 from bot.retention.errors import InvalidInput
 from models import AwayPeriod, Rep
-from tests.support import slack_app as app_fixtures
 from tests.support.reminders import client_for, due_account, fast_pacer, linked_rep
 from tests.support.slack_app import SlackApp, all_text, build_runtime, buttons
 from tests.support.slack_signing import USER_ID, app_home_opened_event
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 WEDNESDAY = date(2026, 8, 5)
 # Tests run at NOW, Monday 15 June 2026 14:00 UTC: 10:00 in New York, inside the window.

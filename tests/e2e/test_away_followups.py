@@ -15,7 +15,6 @@ from bot.retention.calendar import set_away
 from bot.retention.dates import span_label
 from models import AwayPeriod
 from tests.doubles.slack_double import SlackDouble
-from tests.support import slack_app as app_fixtures
 from tests.support.reminders import (
     client_for,
     due_account,
@@ -26,8 +25,6 @@ from tests.support.reminders import (
 from tests.support.slack_app import SlackApp, all_text, buttons
 from tests.support.slack_signing import USER_ID, app_home_opened_event
 
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 # The slack_app tests run at Monday 15 June 2026 14:00 UTC: 10:00 in New York.
 NEW_YORK = "America/New_York"
 

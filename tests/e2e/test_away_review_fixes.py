@@ -16,7 +16,6 @@ from bot.reminders import run_sweep
 from bot.retention.calendar import set_away
 from models import Rep
 from tests.doubles.slack_double import SlackDouble
-from tests.support import slack_app as app_fixtures
 from tests.support.importing import run as run_import
 from tests.support.importing import write
 from tests.support.reminders import (
@@ -32,16 +31,11 @@ from tests.support.reminders import (
 from tests.support.slack_app import SlackApp, all_text
 from tests.support.slack_signing import USER_ID
 
-slack_app = app_fixtures.slack_app
+pytestmark = pytest.mark.real_clock  # the double stamps messages with the real time
+
 
 # Tuesday 16 June 2026, 07:30 UTC: 09:30 in Berlin (Tuesday), 21:30 in Honolulu (Monday).
 TUESDAY_MORNING = datetime(2026, 6, 16, 7, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def double():
-    with SlackDouble() as slack:
-        yield slack
 
 
 @pytest.mark.parametrize("later_first", [False, True], ids=["in-order", "later-first"])

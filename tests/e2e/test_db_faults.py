@@ -23,7 +23,6 @@ from handlers.errors import FORM_DATABASE_DOWN
 from tests.doubles.slack_double import SlackDouble
 from tests.doubles.stalling_proxy import StallingProxy
 from tests.support import factories
-from tests.support import slack_app as app_fixtures
 from tests.support.postgres import PG_ADMIN_URL, pg_reachable
 from tests.support.slack_app import SECRET, build_runtime, serve, shut_down
 from tests.support.slack_signing import (
@@ -34,8 +33,6 @@ from tests.support.slack_signing import (
     static_select,
     text_input,
 )
-
-double = app_fixtures.double
 
 STARTERS = 5
 ROUNDS = 10

@@ -9,13 +9,9 @@ import time
 import pytest
 import yaml
 
-from tests.support import slack_app as app_fixtures
 from tests.support.paths import MANIFEST
 from tests.support.slack_app import SlackApp
 from tests.support.slack_signing import USER_ID, app_home_opened_event, reaction_event
-
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 BOT_EVENTS = yaml.safe_load(MANIFEST.read_text())["settings"]["event_subscriptions"]["bot_events"]
 

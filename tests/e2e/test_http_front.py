@@ -19,7 +19,6 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bot.server import start_http_server
-from tests.support import slack_app as app_fixtures
 from tests.support.slack_app import SECRET, SlackApp
 from tests.support.slack_signing import (
     FORM,
@@ -31,9 +30,6 @@ from tests.support.slack_signing import (
     slash_command_body,
     view_submission_body,
 )
-
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 REFUSAL_LOG_LIMIT = 300  # bytes of log a refused request may cost
 

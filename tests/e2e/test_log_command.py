@@ -13,11 +13,7 @@ from sqlmodel import select
 
 from models import Snooze, Touch
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.slack_app import SlackApp, all_text, buttons
-
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 ANA = "U123"  # the default acting user of the signed-request helpers
 BEN = "UBEN"

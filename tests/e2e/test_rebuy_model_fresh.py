@@ -19,13 +19,9 @@ from bot.runtime import build_runtime
 from bot.settings import Settings
 from models import ModelFit, OrderFeed
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.cli import NOW, run
 from tests.support.rebuy_model import CADENCE, CDNOW, stored_fit
 from tests.support.slack_app import SlackApp, all_text
-
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 TODAY = f.NOW.date()  # 15 Jun 2026
 FRESH = TODAY - timedelta(days=5)

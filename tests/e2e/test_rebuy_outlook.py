@@ -17,13 +17,9 @@ from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook, words
 from bot.retention.status import account_status
 from bot.retention.tactics import recommend_tactics
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.cli import NOW, run
 from tests.support.rebuy_model import CADENCE, CDNOW, CUTOFF, SPEND, stored_fit
 from tests.support.slack_app import SlackApp, all_text
-
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 
 def weeks(later: date, earlier: date) -> float:

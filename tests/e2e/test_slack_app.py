@@ -17,7 +17,6 @@ from sqlmodel import select
 from bot.retention.errors import InvalidInput
 from models import Account, Rep, Snooze, TacticExposure, Touch
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.paths import MANIFEST
 from tests.support.slack_app import (
     ADMIN_ID,
@@ -40,8 +39,6 @@ from tests.support.slack_signing import (
 )
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 ANA = "U123"  # the default acting user of the signed-request helpers
 BEN = "UBEN"

@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from models import ReminderMessage, ReminderRun, Snooze, Touch
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.slack_app import SlackApp, all_text
 from tests.support.slack_signing import (
     APP_ID,
@@ -26,8 +25,6 @@ from tests.support.slack_signing import (
     slash_command_body,
 )
 
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 ANA = USER_ID
 TS = "1700000000.000100"
 

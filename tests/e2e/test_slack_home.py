@@ -10,7 +10,6 @@ from sqlmodel import select
 from bot.app import finish_listeners
 from handlers.events import EVENTS
 from models import Rep, SlackEvent, Touch
-from tests.support import slack_app as app_fixtures
 from tests.support.scenes import ANA, BEN, post_reminder, sections, seed
 from tests.support.slack_app import (
     SlackApp,
@@ -18,9 +17,6 @@ from tests.support.slack_app import (
     buttons,
 )
 from tests.support.slack_signing import app_home_opened_event, reaction_event
-
-# The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
-double = app_fixtures.double
 
 
 def test_app_home_shows_the_reps_dashboard(slack_app: SlackApp) -> None:

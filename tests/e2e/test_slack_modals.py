@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from models import Account, AccountPlan, Snooze, Touch
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.scenes import ANA, TODAY, post_reminder
 from tests.support.slack_app import (
     ADMIN_ID,
@@ -22,7 +21,6 @@ from tests.support.slack_app import (
 from tests.support.slack_signing import datepicker, static_select, text_input
 
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
-double = app_fixtures.double
 
 BEN = "UBEN"
 

@@ -38,6 +38,8 @@ from tests.support.slack_signing import (
     slash_command_body,
 )
 
+pytestmark = pytest.mark.real_clock  # the double stamps messages with the real time
+
 SECRET = "secret"
 TOKEN = "xoxb-test"
 
@@ -45,12 +47,6 @@ TOKEN = "xoxb-test"
 def client_for(double: SlackDouble) -> WebClient:
     settings = Settings(_env_file=None, slack_api_url=double.api_url, slack_bot_token=TOKEN)
     return make_web_client(settings)
-
-
-@pytest.fixture
-def double() -> Iterator[SlackDouble]:
-    with SlackDouble() as slack:
-        yield slack
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from sqlmodel import select as sql_select
 from bot.demo import seed_demo
 from models import Account, Touch
 from tests.doubles.slack_double import SlackDouble
-from tests.support import slack_app as app_fixtures
 from tests.support.block_kit_rules import check_message, check_view
 from tests.support.factories import NOW
 from tests.support.slack_app import SlackApp, buttons
@@ -61,10 +60,6 @@ def text_input(block_id: str = "note") -> dict:
 def message(*blocks: dict) -> dict:
     return {"text": "fallback", "blocks": list(blocks)}
 
-
-# Rebuy served over HTTP against a strict double (for the demo pick lists).
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 # One payload per rule: each is refused, and the problem names where.
 REFUSED_MESSAGES = {

@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import factories as f
-from tests.support import slack_app as app_fixtures
 from tests.support.slack_app import SlackApp, all_text
-
-double = app_fixtures.double
-slack_app = app_fixtures.slack_app
 
 
 def _seed(slack_app: SlackApp) -> None:

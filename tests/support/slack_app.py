@@ -1,8 +1,8 @@
 """The whole Slack app behind its real HTTP endpoint, for end-to-end tests.
 
-`slack_app` builds a Runtime on the `db` fixture (SQLite and PostgreSQL) with a
-fixed clock, creates the Bolt app with `create_app`, serves it with waitress on a
-free port, and points its Web API client at a local Slack double. Tests talk to
+The `slack_app` fixture (tests/conftest.py) builds a Runtime on the `db` fixture (SQLite
+and PostgreSQL) with a fixed clock, creates the Bolt app with `create_app`, serves it
+with waitress on a free port, and points its Web API client at the `double` fixture. Tests talk to
 it only through signed HTTP requests shaped like Slack's:
 
     def test_card(slack_app):
@@ -20,12 +20,11 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pytest
 from slack_bolt import App
 
 from bot.app import create_app, finish_listeners
@@ -210,22 +209,6 @@ def shut_down(slack_app: SlackApp) -> None:
     """Stop the HTTP server, then let every listener finish before the database goes away."""
     slack_app.server.stop()
     finish_listeners(slack_app.app, slack_app.runtime)
-
-
-@pytest.fixture
-def double() -> Iterator[SlackDouble]:
-    with SlackDouble(clock=lambda: NOW) as slack:
-        yield slack
-
-
-@pytest.fixture
-def slack_app(db: Database, double: SlackDouble) -> Iterator[SlackApp]:
-    """Rebuy's Slack app on `db`, served over HTTP, talking to `double`."""
-    running = serve(build_runtime(db, double), double)
-    try:
-        yield running
-    finally:
-        shut_down(running)
 
 
 # ---------------------------------------------------------------------- reading Block Kit
