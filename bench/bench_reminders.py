@@ -135,7 +135,6 @@ def seed(database: Database, *, reps: int, accounts_per_rep: int, seed_value: in
                         "current_state": "One product line",
                         "target_state": "Two product lines",
                         "horizon": date(2026, 10, 1),
-                        "tactic_ids": "",
                         "updated_at": NOW,
                     }
                 )

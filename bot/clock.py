@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
@@ -24,10 +25,17 @@ def clock_from(now: datetime | None) -> Clock:
     return fixed_clock(now) if now is not None else system_clock
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """Normalise a datetime read from the database (SQLite forgets zones) to aware UTC."""
+@overload
+def as_utc(value: datetime | str) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | str | None) -> datetime | None:
+    """Normalise a datetime read from the database to aware UTC: SQLite forgets zones, and
+    its aggregates (`max(touched_at)`) can come back as ISO text. Naive means UTC."""
     if value is None:
         return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -42,3 +50,10 @@ def local_day_start(now: datetime, tz: str | None) -> datetime:
         zone = UTC
     local = now.astimezone(zone)
     return datetime.combine(local.date(), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def aware_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is refused (a caller's "now" must say its zone)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: pass an aware UTC time")
+    return moment.astimezone(UTC)

@@ -354,7 +354,6 @@ def _plan(
         current_state=current,
         target_state=target,
         horizon=now.date() + timedelta(days=rng.randint(95, 150)),
-        tactic_ids="",
         updated_by=rep.slack_user_id,
         updated_at=now,
     )

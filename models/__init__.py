@@ -1,6 +1,6 @@
 """The SQLModel tables, and nothing else. Every table module is imported here."""
 
-from models.accounts import Account, AccountPlan, AwayPeriod, Contact, Rep
+from models.accounts import Account, AccountPlan, AccountPlanTactic, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
 from models.rebuy_model import ModelFit, OrderFeed
 from models.slack import (
@@ -12,10 +12,9 @@ from models.slack import (
     SlackEvent,
     SlackRequest,
 )
+from models.statuses import DigestStatus, OutboxStatus, ReminderStatus, SyncStatus
 from models.summary import AccountSummary
 from models.sync import (
-    OUTBOX_STATUSES,
-    SYNC_STATUSES,
     CrmOutbox,
     SyncCursor,
     SyncLease,
@@ -24,23 +23,25 @@ from models.sync import (
 )
 
 __all__ = [
-    "OUTBOX_STATUSES",
-    "SYNC_STATUSES",
     "TOUCH_KINDS",
     "TOUCH_SOURCES",
     "Account",
     "AccountPlan",
+    "AccountPlanTactic",
     "AccountSummary",
     "AwayPeriod",
     "Contact",
     "CrmOutbox",
     "DigestRun",
+    "DigestStatus",
     "ModelFit",
     "Order",
     "OrderFeed",
+    "OutboxStatus",
     "ReactionState",
     "ReminderMessage",
     "ReminderRun",
+    "ReminderStatus",
     "Rep",
     "RfmCutoffs",
     "SlackEvent",
@@ -50,6 +51,7 @@ __all__ = [
     "SyncLease",
     "SyncPlanned",
     "SyncRun",
+    "SyncStatus",
     "TacticExposure",
     "Touch",
 ]

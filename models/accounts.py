@@ -1,12 +1,12 @@
 """Reps and their away periods, the accounts they own, their contacts, account plans."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: SQLModel reads the Relationship's
+# annotation as a real type.
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
 
 from models.types import UTCDateTime
 
@@ -67,9 +67,7 @@ class Account(SQLModel, table=True):
     name: str = Field(max_length=300)
     # Lower-cased, accent- and punctuation-free name for forgiving look-ups.
     name_key: str = Field(max_length=300, index=True)
-    owner_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("rep.id", ondelete="SET NULL"))
-    )
+    owner_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     tier: str = Field(default="mid", max_length=32)
     annual_value: Decimal | None = Field(default=None, max_digits=16, decimal_places=2)
     cadence_days: int | None = Field(default=None)
@@ -91,9 +89,7 @@ class Contact(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("account_id", "contact_key", name="uq_contact_account_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
     name: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=320)
     title: str | None = Field(default=None, max_length=200)
@@ -112,15 +108,36 @@ class AccountPlan(SQLModel, table=True):
     __tablename__ = "account_plan"
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, unique=True
-        )
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE", unique=True)
     current_state: str = Field(sa_column=Column(Text, nullable=False))
     target_state: str = Field(sa_column=Column(Text, nullable=False))
     horizon: date
-    # Comma-separated tactic ids from the tactic bank.
-    tactic_ids: str = Field(default="", max_length=1000)
     updated_by: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The tactics the plan uses, in the order the rep chose them.
+    tactics: list["AccountPlanTactic"] = Relationship(
+        sa_relationship_kwargs={
+            "order_by": "AccountPlanTactic.position",
+            "cascade": "all, delete-orphan",
+            "passive_deletes": True,
+            "lazy": "selectin",
+        }
+    )
+
+    @property
+    def tactic_ids(self) -> str:
+        """Transitional, read-only: the ids comma-separated as the column held them until
+        migration 0010. Use `bot.retention.tactics.plans.plan_tactic_ids` instead."""
+        return ",".join(row.tactic_id for row in self.tactics)
+
+
+class AccountPlanTactic(SQLModel, table=True):
+    """One tactic of an account plan (from the tactic bank), at its place in the plan."""
+
+    __tablename__ = "account_plan_tactic"
+
+    account_plan_id: int | None = Field(
+        default=None, foreign_key="account_plan.id", ondelete="CASCADE", primary_key=True
+    )
+    position: int = Field(primary_key=True)
+    tactic_id: str = Field(max_length=64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # The one list of touch kinds lives with its words; re-exported for the models package.
@@ -27,9 +27,7 @@ class Order(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
     ordered_at: datetime = Field(sa_type=UTCDateTime)
     amount: Decimal = Field(max_digits=16, decimal_places=2)
     order_id: str | None = Field(default=None, max_length=128)
@@ -44,14 +42,10 @@ class Touch(SQLModel, table=True):
     __table_args__ = (Index("ix_touch_account_touched_at", "account_id", "touched_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
     kind: str = Field(max_length=16)
     touched_at: datetime = Field(sa_type=UTCDateTime)
-    rep_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("rep.id", ondelete="SET NULL"))
-    )
+    rep_id: int | None = Field(default=None, foreign_key="rep.id", ondelete="SET NULL")
     # Who did it, as Slack knows them (may be set when no Rep row exists).
     slack_user_id: str | None = Field(default=None, max_length=32)
     note: str | None = Field(default=None, sa_column=Column(Text))
@@ -70,9 +64,7 @@ class Snooze(SQLModel, table=True):
     __table_args__ = (Index("ix_snooze_account_until", "account_id", "until"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
     until: date
     reason: str | None = Field(default=None, max_length=500)
     slack_user_id: str | None = Field(default=None, max_length=32)
@@ -87,9 +79,7 @@ class TacticExposure(SQLModel, table=True):
     __table_args__ = (Index("ix_tactic_exposure_account_shown", "account_id", "shown_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
     tactic_id: str = Field(max_length=64)
     shown_at: datetime = Field(sa_type=UTCDateTime)
     surface: str = Field(default="card", max_length=16)

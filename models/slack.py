@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.statuses import DigestStatus, ReminderStatus, status_type
 from models.types import UTCDateTime
 
 
@@ -17,12 +18,11 @@ class ReminderRun(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("rep_id", "local_date", name="uq_reminder_run_rep_day"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    rep_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("rep.id", ondelete="CASCADE"), nullable=False)
-    )
+    rep_id: int = Field(foreign_key="rep.id", ondelete="CASCADE")
     local_date: date
-    # claimed -> sent | failed | empty; a claim whose lease ran out may be taken over.
-    status: str = Field(default="claimed", max_length=16)
+    status: ReminderStatus = Field(
+        default=ReminderStatus.CLAIMED, sa_type=status_type(ReminderStatus)
+    )
     attempts: int = Field(default=1)
     claimed_by: str | None = Field(default=None, max_length=100)
     lease_until: datetime = Field(sa_type=UTCDateTime)
@@ -41,13 +41,9 @@ class ReminderMessage(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("reminder_run.id", ondelete="CASCADE"), nullable=False)
-    )
+    run_id: int = Field(foreign_key="reminder_run.id", ondelete="CASCADE")
     position: int
-    account_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"))
-    )
+    account_id: int | None = Field(default=None, foreign_key="account.id", ondelete="CASCADE")
     tactic_id: str | None = Field(default=None, max_length=64)
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
@@ -105,7 +101,7 @@ class DigestRun(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     week_start: date = Field(unique=True)
-    status: str = Field(default="claimed", max_length=16)
+    status: DigestStatus = Field(default=DigestStatus.CLAIMED, sa_type=status_type(DigestStatus))
     channel: str | None = Field(default=None, max_length=64)
     ts: str | None = Field(default=None, max_length=32)
     lease_until: datetime = Field(sa_type=UTCDateTime)

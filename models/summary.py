@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -21,9 +21,7 @@ class AccountSummary(SQLModel, table=True):
     __tablename__ = "account_summary"
     __table_args__ = (Index("ix_account_summary_windows_on", "windows_on"),)
 
-    account_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
-    )
+    account_id: int = Field(foreign_key="account.id", ondelete="CASCADE", primary_key=True)
     # Purchase occasions (net-positive order days): first and last, and how many.
     first_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

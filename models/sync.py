@@ -7,10 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.statuses import OutboxStatus, SyncStatus, status_type
 from models.types import UTCDateTime
-
-SYNC_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
-OUTBOX_STATUSES = ("pending", "sent", "cancelled", "delete", "deleted", "failed", "auth_failed")
 
 
 class SyncCursor(SQLModel, table=True):
@@ -36,7 +34,7 @@ class SyncRun(SQLModel, table=True):
     source: str = Field(max_length=32)
     streams: str = Field(default="", max_length=300)  # the streams pulled, comma-separated
     full: bool = Field(default=False)
-    status: str = Field(default="running", max_length=16)
+    status: SyncStatus = Field(default=SyncStatus.RUNNING, sa_type=status_type(SyncStatus))
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     duration_s: float | None = Field(default=None)
@@ -118,7 +116,7 @@ class CrmOutbox(SQLModel, table=True):
     touched_at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, sa_column=Column(Text))
     rep_email: str | None = Field(default=None, max_length=320)
-    status: str = Field(default="pending", max_length=16)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=status_type(OutboxStatus))
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text))

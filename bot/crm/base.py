@@ -24,14 +24,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
+from bot.clock import as_utc
 from bot.retention.errors import RebuyError
 
 KINDS = ("accounts", "contacts", "orders", "touches")
-TOUCH_KINDS = ("call", "email", "meeting", "visit", "note")
 _REMOVED = ":removed"
 
 
@@ -49,11 +49,6 @@ def is_removed_stream(stream: str) -> bool:
     return stream.endswith(_REMOVED)
 
 
-def utc(when: datetime) -> datetime:
-    """A timezone-aware UTC datetime (naive values are taken as UTC, as the CRMs send them)."""
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 @dataclass(frozen=True, order=True)
 class Cursor:
     """Resume point: everything up to and including (modified_at, record_id) has been pulled."""
@@ -62,7 +57,7 @@ class Cursor:
     record_id: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "modified_at", utc(self.modified_at))
+        object.__setattr__(self, "modified_at", as_utc(self.modified_at))
 
     def to_text(self) -> str:
         """For the sync-run table: `2026-01-02T03:04:05.678000+00:00|12345`."""
@@ -109,7 +104,7 @@ class OrderRow:
 class TouchRow:
     account_external_id: str
     touched_at: datetime
-    kind: str  # one of TOUCH_KINDS
+    kind: str  # one of TOUCH_KINDS (models)
     rep_email: str | None = None
     note: str | None = None
     external_id: str | None = None  # the CRM's activity id

@@ -21,10 +21,9 @@ at 10,000 results, so a long pull restarts the search from the last record read.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -35,52 +34,38 @@ from hubspot.crm.objects import (
     PublicObjectSearchRequest,
 )
 
+from bot.clock import as_utc
 from bot.crm.base import (
     KINDS,
-    AccountRow,
     Batch,
-    ContactRow,
     Cursor,
-    OrderRow,
     Removed,
     RetryPolicy,
-    Row,
-    Skipped,
     SourceError,
-    TouchRow,
     base_kind,
     is_removed_stream,
     removed_kind,
-    utc,
     with_retries,
 )
-from bot.crm.hubspot_api import (
-    after_cursor,
-    as_money,
-    as_text,
-    as_when,
-    classify,
-    maybe_when,
-    modified_property,
+from bot.crm.hubspot_api import after_cursor, classify, modified_property
+from bot.crm.hubspot_rows import (
+    ENGAGEMENTS,
+    NOTE_PROPERTY,
+    AccountFields,
+    BatchBuilder,
+    HubSpotRecord,
+    add_accounts,
+    add_contacts,
+    add_orders,
+    add_touches,
+    is_won,
 )
-from bot.retention.touch_kinds import touch_kind
+from bot.crm.values import as_when
 
 SOURCE = "HubSpot"
 SEARCH_RESULT_CAP = 10_000  # HubSpot's search never pages past this many results
-# Engagement object types; each one's kind (and a task's `hs_task_type`) is read
-# through the one table of touch words, `touch_kind`.
-ENGAGEMENTS = ("calls", "emails", "meetings", "notes")
-# Meetings that did not take place: never a touch (and taken back if one was imported).
-MISSED_OUTCOMES = {"CANCELED", "CANCELLED", "NO_SHOW", "RESCHEDULED"}
 _OBJECTS = {"accounts": ("companies",), "contacts": ("contacts",), "orders": ("deals",)}
 _OBJECTS["touches"] = (*ENGAGEMENTS, "tasks")
-_NOTE_PROPERTY = {
-    "calls": "hs_call_title",
-    "emails": "hs_email_subject",
-    "meetings": "hs_meeting_title",
-    "notes": "hs_note_body",
-    "tasks": "hs_task_subject",
-}
 
 
 @dataclass(frozen=True)
@@ -101,17 +86,6 @@ class HubSpotSettings:
         if self.host:
             options["host"] = self.host.rstrip("/")
         return Client.create(**options)
-
-
-@dataclass(frozen=True)
-class _Record:
-    object_type: str
-    id: str
-    properties: dict[str, Any]
-    modified: datetime
-
-    def key(self) -> tuple[datetime, int]:
-        return (self.modified, int(self.id))
 
 
 class HubSpotSource:
@@ -137,7 +111,7 @@ class HubSpotSource:
         object_types = _OBJECTS[kind]
         merged = heapq.merge(
             *(self._search(t, self._properties(kind, t), cursor) for t in object_types),
-            key=_Record.key,
+            key=HubSpotRecord.key,
         )
         while chunk := list(islice(merged, self.settings.page_size)):
             yield self._batch(kind, chunk)
@@ -150,14 +124,14 @@ class HubSpotSource:
 
     def _search(
         self, object_type: str, properties: list[str], cursor: Cursor | None
-    ) -> Iterator[_Record]:
+    ) -> Iterator[HubSpotRecord]:
         """Every record modified after `cursor`, oldest first, past the 10,000-result cap."""
         modified = modified_property(object_type)
         limit = min(self.settings.page_size, 200)
         while True:
             request_after: str | None = None
             read = 0
-            last: _Record | None = None
+            last: HubSpotRecord | None = None
             while True:
                 request = PublicObjectSearchRequest(
                     filter_groups=after_cursor(modified, cursor),
@@ -175,7 +149,7 @@ class HubSpotSource:
                 for result in page.results:
                     props = result.properties or {}
                     stamp = props.get(modified) or result.updated_at
-                    last = _Record(object_type, str(result.id), props, as_when(stamp))
+                    last = HubSpotRecord(object_type, str(result.id), props, as_when(stamp))
                     yield last
                 read += len(page.results)
                 nxt = page.paging.next.after if page.paging and page.paging.next else None
@@ -196,7 +170,7 @@ class HubSpotSource:
             return ["firstname", "lastname", "email", "jobtitle"]
         if kind == "orders":
             return ["dealname", "amount", "closedate", "hs_is_closed_won", "dealstage"]
-        props = ["hs_timestamp", "hubspot_owner_id", _NOTE_PROPERTY[object_type]]
+        props = ["hs_timestamp", "hubspot_owner_id", NOTE_PROPERTY[object_type]]
         if object_type == "tasks":
             props += ["hs_task_status", "hs_task_type"]
         if object_type == "meetings":
@@ -282,7 +256,7 @@ class HubSpotSource:
                     ),
                 )
                 for result in page.results:
-                    when = utc(result.archived_at or result.updated_at)
+                    when = as_utc(result.archived_at or result.updated_at)
                     found.append((when, int(result.id), object_type))
                 if not (page.paging and page.paging.next):
                     break
@@ -297,51 +271,19 @@ class HubSpotSource:
             yield Batch(stream, removed=removed, cursor=Cursor(last[0], str(last[1])))
 
     # -- rows ---------------------------------------------------------------------
-    def _batch(self, kind: str, records: list[_Record]) -> Batch:
-        rows: list[Row] = []
-        removed: list[Removed] = []
-        skipped: list[Skipped] = []
+    def _batch(self, kind: str, records: list[HubSpotRecord]) -> Batch:
+        out = BatchBuilder()
+        s = self.settings
         if kind == "accounts":
-            owners = self._owners()
-            for r in records:
-                rows.append(self._account(r, owners))
-                for gone in filter(
-                    None, (r.properties.get("hs_merged_object_ids") or "").split(";")
-                ):
-                    removed.append(Removed("accounts", gone.strip(), r.modified, merged_into=r.id))
+            fields = AccountFields(s.annual_value_property, s.tier_property, s.cadence_property)
+            add_accounts(out, records, self._owners(), fields)
         elif kind == "contacts":
-            companies = self._companies_of("contacts", [r.id for r in records])
-            for r in records:
-                p = r.properties
-                name = " ".join(filter(None, (p.get("firstname"), p.get("lastname")))).strip()
-                if r.id not in companies:
-                    # Taken off its last company: it leaves the company it was on.
-                    removed.append(Removed("contacts", r.id, r.modified))
-                    continue
-                rows.append(
-                    ContactRow(
-                        companies[r.id],
-                        name or (p.get("email") or ""),
-                        as_text(p.get("email")),
-                        as_text(p.get("jobtitle")),
-                        r.id,
-                    )
-                )
+            add_contacts(out, records, self._companies_of("contacts", [r.id for r in records]))
         elif kind == "orders":
-            won = [r for r in records if (r.properties.get("hs_is_closed_won") or "") == "true"]
-            companies = self._companies_of("deals", [r.id for r in won])
-            products = self._line_item_names([r.id for r in won])
-            for r in records:
-                if r not in won:
-                    removed.append(Removed("orders", r.id, r.modified))
-                    continue
-                order = self._order(r, companies, products)
-                if isinstance(order, Skipped):
-                    skipped.append(order)
-                else:
-                    rows.append(order)
+            won = [r.id for r in records if is_won(r)]
+            companies = self._companies_of("deals", won)
+            add_orders(out, records, companies, self._line_item_names(won))
         else:
-            owners = self._owners()
             by_type: dict[str, list[str]] = {}
             for r in records:
                 by_type.setdefault(r.object_type, []).append(r.id)
@@ -350,78 +292,5 @@ class HubSpotSource:
                 for t, ids in by_type.items()
                 for i, c in self._companies_of(t, ids).items()
             }
-            for r in records:
-                touch = self._touch(r, companies.get((r.object_type, r.id)), owners)
-                if isinstance(touch, Skipped):
-                    skipped.append(touch)
-                elif isinstance(touch, Removed):
-                    removed.append(touch)
-                else:
-                    rows.append(touch)
-        last = records[-1]
-        return Batch(
-            kind, tuple(rows), tuple(removed), tuple(skipped), Cursor(last.modified, last.id)
-        )
-
-    def _account(self, r: _Record, owners: dict[str, str]) -> AccountRow:
-        p, s = r.properties, self.settings
-        cadence = as_text(p.get(s.cadence_property)) if s.cadence_property else None
-        return AccountRow(
-            r.id,
-            as_text(p.get("name")) or f"HubSpot company {r.id}",
-            owners.get(p.get("hubspot_owner_id") or ""),
-            as_text(p.get(s.tier_property)) if s.tier_property else None,
-            as_money(p.get(s.annual_value_property)) if s.annual_value_property else None,
-            int(Decimal(cadence)) if cadence and as_money(cadence) is not None else None,
-        )
-
-    def _order(
-        self, r: _Record, companies: dict[str, str], products: dict[str, list[str]]
-    ) -> OrderRow | Skipped:
-        p = r.properties
-        if r.id not in companies:
-            return Skipped(r.id, "deal is on no company")
-        amount = as_money(p.get("amount"))
-        if amount is None:
-            return Skipped(r.id, f"deal has no amount (“{p.get('amount') or ''}”)")
-        if not p.get("closedate"):
-            return Skipped(r.id, "deal has no close date")
-        closed = maybe_when(p["closedate"])
-        if closed is None:
-            return Skipped(r.id, f"closedate “{p['closedate']}” is not a date", malformed=True)
-        names = products.get(r.id) or []
-        return OrderRow(companies[r.id], closed, amount, r.id, "; ".join(names) or None)
-
-    def _touch(
-        self, r: _Record, company: str | None, owners: dict[str, str]
-    ) -> TouchRow | Skipped | Removed:
-        p = r.properties
-        if (p.get("hs_meeting_outcome") or "").upper() in MISSED_OUTCOMES:
-            return Removed("touches", r.id, r.modified)
-        if r.object_type == "tasks":
-            if p.get("hs_task_status") != "COMPLETED":
-                return Skipped(r.id, "task is not completed")
-            kind = touch_kind(p.get("hs_task_type")) or "note"
-        else:
-            kind = touch_kind(r.object_type) or "note"
-        if company is None:
-            return Skipped(r.id, f"{r.object_type[:-1]} is on no company")
-        when = maybe_when(p["hs_timestamp"]) if p.get("hs_timestamp") else r.modified
-        if when is None:
-            return Skipped(
-                r.id, f"hs_timestamp “{p['hs_timestamp']}” is not a time", malformed=True
-            )
-        return TouchRow(
-            company,
-            when,
-            kind,
-            owners.get(p.get("hubspot_owner_id") or ""),
-            as_text(p.get(_NOTE_PROPERTY[r.object_type])),
-            f"{r.object_type}:{r.id}",
-            as_text(p.get(self.settings.touch_key_property)),
-        )
-
-
-def pull_all(source: HubSpotSource, kinds: Iterable[str] = KINDS) -> dict[str, int]:
-    """Rows per kind in a full pull (for the benchmark and smoke checks)."""
-    return {k: sum(len(b.rows) for b in source.pull(k)) for k in kinds}
+            add_touches(out, records, companies, self._owners(), s.touch_key_property)
+        return out.batch(kind, records[-1])

@@ -1,12 +1,10 @@
-"""HubSpot's values and answers: times, amounts, the search filter after a cursor, and how
-an exception from `hubspot-api-client` is classified (rate limit, server error, a missing
-scope)."""
+"""HubSpot's answers: the search filter after a cursor, and how an exception from
+`hubspot-api-client` is classified (rate limit, server error, a missing scope). Its
+values (times, amounts, text) are read by `bot.crm.values`."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import urllib3
@@ -15,7 +13,7 @@ from hubspot.crm.objects import ApiException as ObjectsApiException
 from hubspot.crm.objects import Filter, FilterGroup
 from hubspot.crm.owners import ApiException as OwnersApiException
 
-from bot.crm.base import Cursor, Failure, utc
+from bot.crm.base import Cursor, Failure
 
 _API_ERRORS = (ObjectsApiException, AssociationsApiException, OwnersApiException)
 
@@ -84,35 +82,3 @@ def after_cursor(modified: str, cursor: Cursor | None) -> list[FilterGroup] | No
             ]
         ),
     ]
-
-
-def as_when(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return utc(value)
-    text = str(value).strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, UTC)
-    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def maybe_when(value: Any) -> datetime | None:
-    """A time the CRM holds in a record's properties, or None when it is not one."""
-    try:
-        return as_when(value)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-def as_money(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def as_text(value: Any) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text or None

@@ -14,9 +14,11 @@ from bot.crm.base import SourceError
 from bot.crm.config import build_source, build_writer, configured_sources
 from bot.crm.lease import Holder
 from bot.crm.outbox import OutboxResult, drain_outbox
+from bot.crm.runs import BUSY
 from bot.crm.sync import Progress, SyncResult, run_sync
 from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
+from models import SyncStatus
 
 log = logging.getLogger(__name__)
 SYNC_JOB_ID = "crm-sync"
@@ -57,7 +59,7 @@ def sync_sources(
         try:
             source = build_source(runtime.settings, name)
         except SourceError as error:  # a source that cannot be reached never stops the others
-            result = SyncResult(source=name, status="failed", dry_run=dry_run)
+            result = SyncResult(source=name, status=SyncStatus.FAILED, dry_run=dry_run)
             result.errors.append(error.message)
             results.append(result)
             if on_result is not None:
@@ -97,7 +99,7 @@ def sync_all(runtime: Runtime) -> list[SyncResult]:
         except RebuyError as error:
             log.warning("CRM sync of %s: %s", name, error.message)
     for result in results:
-        if result.status == "busy":  # a hand-run sync is at it: skip this round
+        if result.status == BUSY:  # a hand-run sync is at it: skip this round
             log.info("skipped: %s", result.summary())
         else:
             log.info("%s", result.summary())

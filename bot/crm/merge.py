@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.summary import refresh_summary
-from models import Account, Contact, CrmOutbox, Order, Touch
+from models import Account, Contact, CrmOutbox, Order, OutboxStatus, Touch
 
 _ACCOUNTS = Account.__table__
 _ORDERS = Order.__table__
 _CONTACTS = Contact.__table__
 _TOUCHES = Touch.__table__
 _OUTBOX = CrmOutbox.__table__
-_WAITING = ("pending", "auth_failed")
+_WAITING = (OutboxStatus.PENDING, OutboxStatus.AUTH_FAILED)
 
 
 def absorb(session: Session, merged: str, survivor: str, *, today: date) -> None:

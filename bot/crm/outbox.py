@@ -25,14 +25,14 @@ from sqlmodel import select
 from bot.crm.base import SourceAuthError, SourceError
 from bot.crm.writeback import OutgoingTouch, TouchWriter
 from bot.db import Database
-from models import CrmOutbox
+from models import CrmOutbox, OutboxStatus
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
-DUE_STATUSES = ("pending", "delete", "auth_failed")
+DUE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.DELETE, OutboxStatus.AUTH_FAILED)
 
 
 @dataclass
@@ -98,10 +98,10 @@ def _handle(
             return  # another worker took it
         now = clock()
         try:
-            if item.status == "delete":
+            if item.status == OutboxStatus.DELETE:
                 if item.crm_id:
                     writer.delete_touch(item.crm_id, item.kind)
-                item.status = "deleted"
+                item.status = OutboxStatus.DELETED
                 result.deleted += 1
             else:
                 owner = writer.owner_for(item.rep_email) if item.rep_email else None
@@ -115,13 +115,13 @@ def _handle(
                     ),
                     owner,
                 )
-                item.status = "sent"
+                item.status = OutboxStatus.SENT
                 item.crm_id = written.crm_id
                 result.sent += 1
             item.last_error = None
         except SourceAuthError as error:
-            if item.status != "delete":
-                item.status = "auth_failed"
+            if item.status != OutboxStatus.DELETE:
+                item.status = OutboxStatus.AUTH_FAILED
             item.last_error = error.message
             item.next_attempt_at = now
             result.auth_failed[item.source] = error.message
@@ -129,11 +129,11 @@ def _handle(
             item.attempts += 1
             item.last_error = error.message
             if item.attempts >= MAX_ATTEMPTS:
-                item.status = "failed"
+                item.status = OutboxStatus.FAILED
                 result.failed += 1
             else:
-                if item.status == "auth_failed":
-                    item.status = "pending"
+                if item.status == OutboxStatus.AUTH_FAILED:
+                    item.status = OutboxStatus.PENDING
                 item.next_attempt_at = now + backoff(item.attempts)
                 result.retrying += 1
             log.warning("write-back of %s: %s", item.key, error.message)

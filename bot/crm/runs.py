@@ -6,12 +6,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from sqlmodel import Session, select
 
 from bot.crm.base import Cursor
 from bot.retention.dates import moment_label
-from models import SyncCursor, SyncRun
+from models import SyncCursor, SyncRun, SyncStatus
+
+BUSY: Literal["busy"] = "busy"
 
 
 @dataclass
@@ -20,7 +23,8 @@ class SyncResult:
 
     source: str
     run_id: int | None = None
-    status: str = "running"
+    # How the run ended, or BUSY: another run held the source's lease, nothing was done.
+    status: SyncStatus | Literal["busy"] = SyncStatus.RUNNING
     dry_run: bool = False
     records: int = 0
     created: int = 0
@@ -43,9 +47,9 @@ class SyncResult:
         return self.created + self.updated + self.archived + self.removed
 
     def summary(self) -> str:
-        if self.status == "busy":
+        if self.status == BUSY:
             return f"{self.source}: {self.errors[0]}"
-        if self.status == "failed" and self.run_id is None and not self.dry_run:
+        if self.status == SyncStatus.FAILED and self.run_id is None and not self.dry_run:
             return f"{self.source}: not synced"  # could not even start (the reason follows)
         planned_text = f", {self.planned:,} planned for later" if self.planned else ""
         text = (
@@ -61,7 +65,9 @@ class SyncResult:
 
 def latest_through(session: Session, source: str | None = None) -> datetime | None:
     """The newest time up to which a finished sync took everything: the data cut-off."""
-    query = select(SyncRun.through).where(SyncRun.status == "ok", SyncRun.through.is_not(None))
+    query = select(SyncRun.through).where(
+        SyncRun.status == SyncStatus.OK, SyncRun.through.is_not(None)
+    )
     if source is not None:
         query = query.where(SyncRun.source == source)
     return session.exec(query.order_by(SyncRun.through.desc()).limit(1)).first()

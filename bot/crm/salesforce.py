@@ -20,8 +20,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -48,10 +47,10 @@ from bot.crm.base import (
     base_kind,
     is_removed_stream,
     removed_kind,
-    utc,
     with_retries,
 )
 from bot.crm.salesforce_auth import SalesforceCredentials
+from bot.crm.values import as_money, as_text, as_when, maybe_when
 from bot.retention.touch_kinds import touch_kind
 
 SOURCE = "Salesforce"
@@ -202,7 +201,7 @@ class SalesforceSource(SalesforceSession):
             stamp = cursor.modified_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             where.append(
                 f"(SystemModstamp > {stamp} OR "
-                f"(SystemModstamp = {stamp} AND Id > '{_soql_text(cursor.record_id)}'))"
+                f"(SystemModstamp = {stamp} AND Id > '{soql_text(cursor.record_id)}'))"
             )
         soql = f"SELECT {', '.join(fields)} FROM {sobject}"
         if where:
@@ -213,7 +212,7 @@ class SalesforceSource(SalesforceSession):
         )
         while True:
             for r in page["records"]:
-                yield _Record(sobject, r["Id"], r, _when(r["SystemModstamp"]))
+                yield _Record(sobject, r["Id"], r, as_when(r["SystemModstamp"]))
             if page.get("done", True):
                 return
             url = page["nextRecordsUrl"]
@@ -249,8 +248,8 @@ class SalesforceSource(SalesforceSession):
                     ContactRow(
                         account,
                         f.get("Name") or "",
-                        _text(f.get("Email")),
-                        _text(f.get("Title")),
+                        as_text(f.get("Email")),
+                        as_text(f.get("Title")),
                         r.id,
                     )
                 )
@@ -258,11 +257,11 @@ class SalesforceSource(SalesforceSession):
                 if not f.get("IsWon"):
                     removed.append(Removed("orders", r.id, r.modified))
                     continue
-                amount = _money(f.get("Amount"))
+                amount = as_money(f.get("Amount"))
                 if amount is None or not f.get("CloseDate"):
                     skipped.append(Skipped(r.id, "opportunity has no amount or close date"))
                     continue
-                closed = _maybe_when(f["CloseDate"])
+                closed = maybe_when(f["CloseDate"])
                 if closed is None:
                     reason = f"CloseDate “{f['CloseDate']}” is not a date"
                     skipped.append(Skipped(r.id, reason, malformed=True))
@@ -278,13 +277,13 @@ class SalesforceSource(SalesforceSession):
 
     def _account(self, r: _Record) -> AccountRow:
         f, s = r.fields, self.settings
-        cadence = _money(f.get(s.cadence_field)) if s.cadence_field else None
+        cadence = as_money(f.get(s.cadence_field)) if s.cadence_field else None
         return AccountRow(
             r.id,
-            _text(f.get("Name")) or f"Salesforce account {r.id}",
+            as_text(f.get("Name")) or f"Salesforce account {r.id}",
             _owner_email(f),
-            _text(f.get(s.tier_field)) if s.tier_field else None,
-            _money(f.get(s.annual_value_field)) if s.annual_value_field else None,
+            as_text(f.get(s.tier_field)) if s.tier_field else None,
+            as_money(f.get(s.annual_value_field)) if s.annual_value_field else None,
             int(cadence) if cadence is not None else None,
         )
 
@@ -298,7 +297,7 @@ class SalesforceSource(SalesforceSession):
         else:
             kind = "visit" if (f.get("Type") or "").strip().lower() == "visit" else "meeting"
             when = f.get("ActivityDateTime") or f["SystemModstamp"]
-        at = _maybe_when(when)
+        at = maybe_when(when)
         if at is None:
             return Skipped(r.id, f"the activity's date “{when}” is not a time", malformed=True)
         return TouchRow(
@@ -306,58 +305,18 @@ class SalesforceSource(SalesforceSession):
             at,
             kind,
             _owner_email(f),
-            _text(f.get("Subject")),
+            as_text(f.get("Subject")),
             f"{r.sobject}:{r.id}",
-            _text(f.get(TOUCH_KEY_FIELD)),
+            as_text(f.get(TOUCH_KEY_FIELD)),
         )
 
 
 def _owner_email(fields: dict[str, Any]) -> str | None:
     owner = fields.get("Owner") or {}
-    email = _text(owner.get("Email")) if isinstance(owner, dict) else None
+    email = as_text(owner.get("Email")) if isinstance(owner, dict) else None
     return email.lower() if email else None
 
 
 def soql_text(text: str) -> str:
     """`text` as a SOQL string literal's contents (quotes and backslashes escaped)."""
-    return _soql_text(text)
-
-
-def _soql_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _when(value: Any) -> datetime:
-    """Salesforce times (`2026-01-02T03:04:05.000+0000`) and dates, as UTC datetimes."""
-    if isinstance(value, datetime):
-        return utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    text = str(value).strip()
-    if len(text) == 10:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    if text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]
-    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-
-
-def _maybe_when(value: Any) -> datetime | None:
-    try:
-        return _when(value)
-    except (ValueError, IndexError, OverflowError):
-        return None
-
-
-def _money(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def _text(value: Any) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text or None

@@ -28,9 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.clock import as_utc
 from bot.crm.base import (
     KINDS,
-    TOUCH_KINDS,
     AccountRow,
     Batch,
     ContactRow,
@@ -40,9 +40,9 @@ from bot.crm.base import (
     Skipped,
     SourceError,
     TouchRow,
-    utc,
 )
 from bot.retention.touch_kinds import touch_kind
+from models import TOUCH_KINDS
 
 _ROW_TYPES: dict[str, type] = {
     "accounts": AccountRow,
@@ -206,10 +206,10 @@ def _convert(name: str, value: Any, column: str) -> Any:
 
 def _when(value: Any, column: str) -> datetime:
     if isinstance(value, datetime):
-        return utc(value)
+        return as_utc(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     try:
-        return utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+        return as_utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
     except ValueError:
         raise _BadValue(f"{column} “{value}” is not a date or time") from None

@@ -43,6 +43,7 @@ from bot.crm.base import (
 )
 from bot.crm.lease import Holder, SyncBusy, WallClock, acquire, release, renew, wall_clock
 from bot.crm.runs import (
+    BUSY,
     SyncResult,
     cursor_json,
     describe_runs,
@@ -52,7 +53,7 @@ from bot.crm.runs import (
 )
 from bot.db import Database
 from bot.retention.importer import record_order_feed
-from models import SyncRun
+from models import SyncRun, SyncStatus
 
 __all__ = [
     "SyncResult",
@@ -113,7 +114,7 @@ def run_sync(
             before = {} if full else stored_cursors(session, source.name)
             try:
                 _pull(session, None, source, streams, before, clock, tiers, result, progress)
-                result.status = "partial" if result.bad else "ok"
+                result.status = SyncStatus.PARTIAL if result.bad else SyncStatus.OK
             except SourceError as error:
                 _failed(result, error)
             finally:
@@ -125,7 +126,7 @@ def run_sync(
     try:
         acquire(db, source.name, holder, now=wall())
     except SyncBusy as busy:
-        result.status = "busy"
+        result.status = BUSY
         result.errors.append(busy.message)
         result.duration_s = time.perf_counter() - began
         return result
@@ -160,8 +161,8 @@ def _run(
         # A run still "running" was killed (kill -9, a crash): its stored chunks stand.
         session.execute(
             sa.update(SyncRun)
-            .where(SyncRun.source == source.name, SyncRun.status == "running")
-            .values(status="interrupted")
+            .where(SyncRun.source == source.name, SyncRun.status == SyncStatus.RUNNING)
+            .values(status=SyncStatus.INTERRUPTED)
         )
         before = stored_cursors(session, source.name)
         run = SyncRun(
@@ -180,14 +181,14 @@ def _run(
         _pull(
             None, db, source, streams, cursors, clock, tiers, result, progress, chunk_records, lease
         )
-        result.status = "partial" if result.bad else "ok"
+        result.status = SyncStatus.PARTIAL if result.bad else SyncStatus.OK
     except SourceError as error:
         _failed(result, error)
     except SyncBusy as error:
-        result.status = "failed"
+        result.status = SyncStatus.FAILED
         result.errors.append(error.message)
     except BaseException:
-        result.status = "failed"
+        result.status = SyncStatus.FAILED
         result.errors.append("The sync stopped unexpectedly; the stored chunks stand.")
         _finish(db, result, started, began, clock)
         raise
@@ -196,13 +197,13 @@ def _run(
 
 
 def _failed(result: SyncResult, error: SourceError) -> None:
-    result.status = "failed"
+    result.status = SyncStatus.FAILED
     result.errors.append(error.message)
 
 
 def _finish(db: Database, result: SyncResult, started: datetime, began: float, clock: Clock):
     result.duration_s = time.perf_counter() - began
-    if result.status in ("ok", "partial"):
+    if result.status in (SyncStatus.OK, SyncStatus.PARTIAL):
         result.through = started
     with db.transaction() as session:
         run = session.get(SyncRun, result.run_id)

@@ -30,9 +30,11 @@ from hubspot.crm.objects import (
     SimplePublicObjectBatchInputUpsert,
 )
 
+from bot.clock import as_utc
 from bot.crm import hubspot as hs
 from bot.crm import salesforce as sf
-from bot.crm.base import TOUCH_KINDS, SourceError, utc, with_retries
+from bot.crm.base import SourceError, with_retries
+from models import TOUCH_KINDS
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class OutgoingTouch:
     def __post_init__(self) -> None:
         if self.kind not in TOUCH_KINDS:
             raise SourceError(f"A touch of kind “{self.kind}” cannot be written to a CRM.")
-        object.__setattr__(self, "touched_at", utc(self.touched_at))
+        object.__setattr__(self, "touched_at", as_utc(self.touched_at))
 
 
 @dataclass(frozen=True)

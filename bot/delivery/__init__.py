@@ -1,5 +1,7 @@
-"""The reminder service: who is due (plan), pacing, the exactly-once claim, composing,
-delivery with reconciliation, the sweep, `rebuy remind`, rep sync and the weekly digest.
+"""The reminder service: who is due (`plan`), `pacing`, the exactly-once claim
+(`claims`), composing (`compose`), delivery (`deliver`, `post`) with reconciliation
+(`reconcile`), the `sweep`, `rebuy remind` (`remind`), rep sync (`reps`, `slack_users`)
+and the weekly `digest`.
 
 The scheduler's sweep and `rebuy remind` share one path:
 

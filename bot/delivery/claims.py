@@ -14,11 +14,9 @@ from bot.delivery.common import (
     MAX_ATTEMPTS,
 )
 from bot.runtime import Runtime
-from models import ReminderRun
+from models import ReminderRun, ReminderStatus
 
 log = logging.getLogger(__name__)
-
-# --- the claim ----------------------------------------------------------------------------
 
 
 def claim_run(
@@ -39,7 +37,7 @@ def claim_run(
     run = ReminderRun(
         rep_id=rep_id,
         local_date=local_date,
-        status="claimed",
+        status=ReminderStatus.CLAIMED,
         attempts=1,
         claimed_by=instance_id,
         lease_until=now + lease,
@@ -58,12 +56,14 @@ def claim_run(
             ReminderRun.local_date == local_date,
             ReminderRun.attempts < MAX_ATTEMPTS,
             sa.or_(
-                ReminderRun.status == "failed",
-                sa.and_(ReminderRun.status == "claimed", ReminderRun.lease_until < now),
+                ReminderRun.status == ReminderStatus.FAILED,
+                sa.and_(
+                    ReminderRun.status == ReminderStatus.CLAIMED, ReminderRun.lease_until < now
+                ),
             ),
         )
         .values(
-            status="claimed",
+            status=ReminderStatus.CLAIMED,
             claimed_by=instance_id,
             lease_until=now + lease,
             attempts=ReminderRun.attempts + 1,
@@ -80,14 +80,14 @@ def claim_run(
     ).one()
 
 
-def _still_ours(session: Session, run_id: int, instance_id: str, now: datetime) -> bool:
+def still_ours(session: Session, run_id: int, instance_id: str, now: datetime) -> bool:
     """Renew the lease; False when the claim was taken over (we must stop posting)."""
     renewed = session.execute(
         sa.update(ReminderRun)
         .where(
             ReminderRun.id == run_id,
             ReminderRun.claimed_by == instance_id,
-            ReminderRun.status == "claimed",
+            ReminderRun.status == ReminderStatus.CLAIMED,
         )
         .values(lease_until=now + LEASE)
         .execution_options(synchronize_session=False)
@@ -95,9 +95,14 @@ def _still_ours(session: Session, run_id: int, instance_id: str, now: datetime) 
     return renewed.rowcount == 1
 
 
-def _finish(
-    runtime: Runtime, run_id: int, instance_id: str, status: str, error: str | None = None
+def finish_run(
+    runtime: Runtime,
+    run_id: int,
+    instance_id: str,
+    status: ReminderStatus,
+    error: str | None = None,
 ) -> None:
+    """End the run with `status` (and `error`), if this instance still holds its claim."""
     now = runtime.now()
     with runtime.db.transaction() as session:
         session.execute(
@@ -105,7 +110,7 @@ def _finish(
             .where(
                 ReminderRun.id == run_id,
                 ReminderRun.claimed_by == instance_id,
-                ReminderRun.status == "claimed",
+                ReminderRun.status == ReminderStatus.CLAIMED,
             )
             .values(status=status, error=error, finished_at=now, lease_until=now)
             .execution_options(synchronize_session=False)

@@ -7,12 +7,14 @@ import socket
 import uuid
 from datetime import timedelta
 
+from models import ReminderStatus
+
 # A claim older than this without progress belongs to a dead instance and may be taken
 # over. Renewed after every post, so only a stalled owner ever loses it.
 LEASE = timedelta(minutes=10)
 # A run that keeps failing (a deleted user, a revoked token) stops being retried.
 MAX_ATTEMPTS = 8
-FINISHED = ("sent", "empty")
+FINISHED = (ReminderStatus.SENT, ReminderStatus.EMPTY)
 # Slack: about one message a second per channel, short bursts tolerated. We burst less
 # than Slack allows so the per-channel limit never answers 429.
 CHANNEL_PER_SEC = 1.0

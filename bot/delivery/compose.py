@@ -24,8 +24,6 @@ from models import ReminderMessage, ReminderRun
 
 log = logging.getLogger(__name__)
 
-# --- composing --------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Draft:
@@ -134,9 +132,11 @@ def compose(
     return drafts
 
 
-def _write_drafts(
+def write_drafts(
     session: Session, run: ReminderRun, drafts: Sequence[Draft], *, now: datetime
 ) -> list[ReminderMessage]:
+    """Store the run's messages, rendered, before any is posted, and the tactics they
+    show as exposures (flushes; the caller commits)."""
     rows = [
         ReminderMessage(
             run_id=run.id,
@@ -162,7 +162,9 @@ def _write_drafts(
     return rows
 
 
-def _due_for(runtime: Runtime, session: Session, target: RepTarget, now: datetime):
+def due_for(runtime: Runtime, session: Session, target: RepTarget, now: datetime):
+    """The rep's due accounts (with the colleagues' they cover) and how many more are due,
+    when the sweep did not work them out beforehand."""
     counts: dict[int, int] = {}
     due = due_by_rep(
         session=session,

@@ -16,14 +16,12 @@ from bot.delivery.common import (
     DIGEST_METADATA,
     LEASE,
 )
-from bot.delivery.deliver import _describe, _posted_with_metadata
+from bot.delivery.reconcile import describe_error, messages_with_metadata
 from bot.messages.digest import weekly_digest as digest_message
 from bot.runtime import Runtime
-from models import DigestRun
+from models import DigestRun, DigestStatus
 
 log = logging.getLogger(__name__)
-
-# --- the weekly digest -------------------------------------------------------------------------
 
 
 def digest_week_due(runtime: Runtime, now: datetime) -> date | None:
@@ -41,7 +39,7 @@ def claim_digest(
     """Claim the week's digest (same rule as `claim_run`): the run and whether it was taken
     over from a failed or dead attempt, or None. The caller commits."""
     run = DigestRun(
-        week_start=week_start, status="claimed", lease_until=now + lease, created_at=now
+        week_start=week_start, status=DigestStatus.CLAIMED, lease_until=now + lease, created_at=now
     )
     try:
         with session.begin_nested():
@@ -54,11 +52,11 @@ def claim_digest(
         .where(
             DigestRun.week_start == week_start,
             sa.or_(
-                DigestRun.status == "failed",
-                sa.and_(DigestRun.status == "claimed", DigestRun.lease_until < now),
+                DigestRun.status == DigestStatus.FAILED,
+                sa.and_(DigestRun.status == DigestStatus.CLAIMED, DigestRun.lease_until < now),
             ),
         )
-        .values(status="claimed", lease_until=now + lease)
+        .values(status=DigestStatus.CLAIMED, lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
@@ -92,7 +90,7 @@ def post_weekly_digest(
         status = session.execute(
             sa.select(DigestRun.status).where(DigestRun.week_start == monday)
         ).scalar_one_or_none()
-    if status == "sent":  # every tick on a Monday gets here; no write needed
+    if status == DigestStatus.SENT:  # every tick on a Monday gets here; no write needed
         return None
     with runtime.db.transaction() as session:
         claimed = claim_digest(session, week_start=monday, now=runtime.now())
@@ -102,7 +100,7 @@ def post_weekly_digest(
         run_id, created_at = run.id, run.created_at
     try:
         if taken_over:  # the last attempt may have posted before it died
-            found = _posted_with_metadata(client, channel, created_at, DIGEST_METADATA)
+            found = _posted_digests(client, channel, created_at)
             if found is None:
                 # Unknowable, and a manager reading the digest twice is worse than a
                 # digest missed once: stop here (invite the bot to the channel so that
@@ -112,11 +110,11 @@ def post_weekly_digest(
                     "posted it, so it is not posted again",
                     monday,
                 )
-                _finish_digest(runtime, run_id, "unverified")
+                _finish_digest(runtime, run_id, DigestStatus.UNVERIFIED)
                 return None
             for payload, ts in found:
                 if payload.get("week_start") == monday.isoformat():
-                    _finish_digest(runtime, run_id, "sent", channel=channel, ts=ts)
+                    _finish_digest(runtime, run_id, DigestStatus.SENT, channel=channel, ts=ts)
                     return ts
         with runtime.db.session() as session:
             digest = weekly_digest(
@@ -142,18 +140,25 @@ def post_weekly_digest(
         log.warning(
             "weekly digest for the week of %s failed: %s",
             monday,
-            _describe(error),
+            describe_error(error),
             exc_info=not isinstance(error, SlackApiError),
         )
-        _finish_digest(runtime, run_id, "failed")
+        _finish_digest(runtime, run_id, DigestStatus.FAILED)
         return None
-    _finish_digest(runtime, run_id, "sent", channel=response["channel"], ts=response["ts"])
+    _finish_digest(
+        runtime, run_id, DigestStatus.SENT, channel=response["channel"], ts=response["ts"]
+    )
     log.info("weekly digest for the week of %s posted to %s", monday, channel)
     return response["ts"]
 
 
 def _finish_digest(
-    runtime: Runtime, run_id: int, status: str, *, channel: str | None = None, ts: str | None = None
+    runtime: Runtime,
+    run_id: int,
+    status: DigestStatus,
+    *,
+    channel: str | None = None,
+    ts: str | None = None,
 ) -> None:
     now = runtime.now()
     with runtime.db.transaction() as session:
@@ -163,3 +168,15 @@ def _finish_digest(
             .values(status=status, channel=channel, ts=ts, lease_until=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def _posted_digests(
+    client: WebClient, channel: str, since: datetime
+) -> list[tuple[dict, str]] | None:
+    """(payload, ts) of the digests in `channel` since `since`; None when the history
+    cannot be read (a missing scope, not a member)."""
+    try:
+        return messages_with_metadata(client, channel, since, DIGEST_METADATA)
+    except SlackApiError as error:
+        log.warning("cannot check %s for earlier posts: %s", channel, describe_error(error))
+        return None

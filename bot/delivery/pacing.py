@@ -15,8 +15,6 @@ from bot.delivery.common import (
 
 log = logging.getLogger(__name__)
 
-# --- pace -----------------------------------------------------------------------------
-
 
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up. A caller reserves a token (the

@@ -35,14 +35,15 @@ from bot.retention.errors import InvalidInput
 from bot.retention.reps import valid_tz
 from bot.runtime import Runtime
 from bot.settings import Settings
-from models import AwayPeriod, ReminderRun, Rep
+from models import AwayPeriod, ReminderRun, ReminderStatus, Rep
 
 log = logging.getLogger(__name__)
 
 NOON = clock_time(12, 0)
 
 
-def _zone(tz: str | None) -> ZoneInfo:
+def rep_zone(tz: str | None) -> ZoneInfo:
+    """The rep's Slack time zone, UTC when unknown or not a zone."""
     return ZoneInfo(valid_tz(tz) or "UTC")
 
 
@@ -57,7 +58,7 @@ def local_reminder_day(
     """The rep's local date when their reminder is due at `now`: a working day in their
     zone (per `calendar`; Monday to Friday without one), with the local time inside
     [`reminder_time`, `cutoff`). None otherwise."""
-    local = now.astimezone(_zone(tz))
+    local = now.astimezone(rep_zone(tz))
     calendar = calendar or WorkCalendar()
     if not calendar.is_working_day(local.date()):
         return None
@@ -147,16 +148,50 @@ def plan_sweep(
     off (weekend, holiday, away), not linked. With `rep_email`, only that rep (plus the
     away colleagues they cover)."""
     plan = SweepPlan()
-    local: dict[int, _Local] = {}
     _check_rep(session, rep_email)
+    local = _local_reps(session, now, settings)
+    away, covering = _away_and_covers(session, local, settings, plan)
+    wanted = rep_email.strip().lower() if rep_email is not None else None
+    candidates = [
+        RepTarget(
+            rep_id=x.rep.id,
+            email=x.rep.email,
+            name=x.rep.name,
+            slack_user_id=x.rep.slack_user_id,
+            tz=valid_tz(x.rep.tz) or "UTC",
+            dm_channel_id=x.rep.dm_channel_id,
+            local_date=x.day,
+            local_time=x.at,
+            covering=tuple(covering.get(x.rep.id, ())),
+            away_offer=_away_offer(session, x.rep, now),
+        )
+        for x in local.values()
+        if (wanted is None or x.rep.email == wanted) and _due_now(x, plan, away, settings)
+    ]
+    candidates = _with_returns(session, candidates)
+    _split_by_run_state(session, plan, candidates)
+    return plan
+
+
+def _local_reps(session: Session, now: datetime, settings: Settings) -> dict[int, _Local]:
+    """Every active rep with their own day, time of day and working calendar."""
+    local: dict[int, _Local] = {}
     for rep in session.exec(select(Rep).where(Rep.active).order_by(Rep.email)):
         calendar = rep_calendar(
             rep,
             default_country=settings.holiday_country,
             default_subdivision=settings.holiday_subdivision,
         )
-        moment = now.astimezone(_zone(rep.tz))
+        moment = now.astimezone(rep_zone(rep.tz))
         local[rep.id] = _Local(rep, moment.date(), moment.time(), calendar)
+    return local
+
+
+def _away_and_covers(
+    session: Session, local: dict[int, _Local], settings: Settings, plan: SweepPlan
+) -> tuple[dict[int, Away], dict[int, list[Covered]]]:
+    """Who is away on their own day, and whose accounts each cover rep receives; an away
+    rep whose cover's morning cannot carry them goes to `plan.uncovered`."""
     # A rep may have two back-to-back periods among the sweep's local days (one ending on
     # Monday, the next starting Tuesday): keep the one covering the rep's own day.
     away = {
@@ -177,49 +212,32 @@ def plan_sweep(
         name = owner.rep.name or owner.rep.email
         back = owner.calendar.next_working_day(_day_after(period.ends_on))
         covering[cover.rep.id].append(Covered(rep_id, name, back))
+    return away, covering
 
-    wanted = rep_email.strip().lower() if rep_email is not None else None
-    candidates: list[RepTarget] = []
-    for x in local.values():
-        rep = x.rep
-        if wanted is not None and rep.email != wanted:
-            continue
-        if not rep.slack_user_id:
-            plan.unlinked.append(rep.email)
-            continue
-        if rep.id in away:
-            plan.away.append(rep.email)
-            continue
-        why_off = x.calendar.why_off(x.day)
-        if why_off == "weekend":
-            plan.weekend += 1
-            continue
-        if why_off:
-            plan.holiday.append(f"{rep.email} ({why_off})")
-            continue
-        if x.at < settings.reminder_time:
-            plan.waiting += 1
-            continue
-        if x.at >= settings.reminder_cutoff:
-            plan.missed.append(rep.email)
-            continue
-        candidates.append(
-            RepTarget(
-                rep_id=rep.id,
-                email=rep.email,
-                name=rep.name,
-                slack_user_id=rep.slack_user_id,
-                tz=valid_tz(rep.tz) or "UTC",
-                dm_channel_id=rep.dm_channel_id,
-                local_date=x.day,
-                local_time=x.at,
-                covering=tuple(covering.get(rep.id, ())),
-                away_offer=_away_offer(session, rep, now),
-            )
-        )
-    candidates = _with_returns(session, candidates)
-    _split_by_run_state(session, plan, candidates)
-    return plan
+
+def _due_now(x: _Local, plan: SweepPlan, away: dict[int, Away], settings: Settings) -> bool:
+    """Is the rep's reminder due at this moment of their day? If not, `plan` counts why."""
+    rep = x.rep
+    if not rep.slack_user_id:
+        plan.unlinked.append(rep.email)
+        return False
+    if rep.id in away:
+        plan.away.append(rep.email)
+        return False
+    why_off = x.calendar.why_off(x.day)
+    if why_off == "weekend":
+        plan.weekend += 1
+        return False
+    if why_off:
+        plan.holiday.append(f"{rep.email} ({why_off})")
+        return False
+    if x.at < settings.reminder_time:
+        plan.waiting += 1
+        return False
+    if x.at >= settings.reminder_cutoff:
+        plan.missed.append(rep.email)
+        return False
+    return True
 
 
 def _cover_gap(cover: _Local | None, away: dict[int, Away], settings: Settings) -> str | None:
@@ -318,7 +336,7 @@ def _split_by_run_state(session: Session, plan: SweepPlan, candidates: list[RepT
         status, attempts = runs.get((target.rep_id, target.local_date), (None, 0))
         if status in FINISHED:
             plan.finished += 1
-        elif status == "failed" and attempts >= MAX_ATTEMPTS:
+        elif status == ReminderStatus.FAILED and attempts >= MAX_ATTEMPTS:
             plan.exhausted.append(target.email)
         else:
             plan.targets.append(target)

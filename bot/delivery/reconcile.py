@@ -77,20 +77,26 @@ def posted_positions(
         if attempt:
             backoff.sleep(backoff.delays[attempt - 1])
         try:
-            found = _read(client, channel, since)
+            found = messages_with_metadata(client, channel, since, REMINDER_METADATA)
         except (SlackApiError, OSError, http.client.HTTPException) as error:
             last = error
-            log.warning("cannot read %s to check earlier posts: %s", channel, _short(error))
+            log.warning(
+                "cannot read %s to check earlier posts: %s", channel, describe_error(error, 300)
+            )
             continue
         return {
             int(payload["position"]): ts
             for payload, ts in found
             if payload.get("run_id") == run_id and payload.get("position") is not None
         }
-    raise HistoryUnreadable(_short(last) if last else "unreadable")
+    raise HistoryUnreadable(describe_error(last, 300) if last else "unreadable")
 
 
-def _read(client: WebClient, channel: str, since: datetime) -> list[tuple[dict, str]]:
+def messages_with_metadata(
+    client: WebClient, channel: str, since: datetime, event_type: str
+) -> list[tuple[dict, str]]:
+    """(payload, ts) of the messages in `channel` since `since` (a minute's slack for
+    clocks) that carry `event_type` metadata, every page. Slack's errors propagate."""
     found = []
     cursor = None
     while True:
@@ -103,16 +109,19 @@ def _read(client: WebClient, channel: str, since: datetime) -> list[tuple[dict, 
         )
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
-            if metadata.get("event_type") == REMINDER_METADATA:
+            if metadata.get("event_type") == event_type:
                 found.append((metadata.get("event_payload") or {}, message["ts"]))
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             return found
 
 
-def _short(error: Exception) -> str:
-    if isinstance(error, SlackApiError) and error.response is not None:
-        code = error.response.get("error") or "slack_error"
+def describe_error(error: Exception, limit: int = 500) -> str:
+    """A short line for logs and run errors: Slack's error code (and HTTP status when not
+    200), or the exception's type and message."""
+    if isinstance(error, SlackApiError):
+        response = error.response
+        code = (response.get("error") if response is not None else None) or "slack_error"
         status = status_of(error)
         return f"{code} (HTTP {status})" if status and status != 200 else code
-    return f"{type(error).__name__}: {error}"[:300]
+    return f"{type(error).__name__}: {error}"[:limit]

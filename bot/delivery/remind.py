@@ -13,7 +13,7 @@ from bot.delivery.common import (
 from bot.delivery.compose import compose
 from bot.delivery.plan import plan_sweep
 from bot.delivery.reconcile import Backoff
-from bot.delivery.sweep import DueLists, SweepResult, _due_lists, _reps, run_sweep
+from bot.delivery.sweep import DueLists, SweepResult, due_lists, reps_text, run_sweep
 from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
 from bot.runtime import Runtime
@@ -21,10 +21,9 @@ from bot.slack_client import make_web_client
 
 log = logging.getLogger(__name__)
 
-# --- the command line -------------------------------------------------------------------------
 
-
-def _require_token(runtime: Runtime, why: str) -> None:
+def require_token(runtime: Runtime, why: str) -> None:
+    """InvalidInput saying `why` the bot token is needed, when it is not set."""
     if not runtime.settings.slack_bot_token:
         raise InvalidInput(f"SLACK_BOT_TOKEN is not set: {why}")
 
@@ -40,7 +39,7 @@ def remind_now(
     """`rebuy remind`: today's reminders now for every rep inside their morning window on
     a working day with accounts due (or just `rep_email`). A second run the same day
     sends nothing; `result.complete` says whether every due rep got their whole set."""
-    _require_token(
+    require_token(
         runtime,
         "reminders are sent as the Rebuy bot. Use `rebuy remind --dry-run` to see them "
         "without Slack.",
@@ -78,7 +77,7 @@ def preview_reminders(
     now = runtime.now()
     with runtime.db.session() as session:
         plan = plan_sweep(session=session, now=now, settings=runtime.settings, rep_email=rep_email)
-    lists = _due_lists(runtime, plan.targets, now) if plan.targets else DueLists()
+    lists = due_lists(runtime, plan.targets, now) if plan.targets else DueLists()
     shown = 0
     for target in plan.targets:
         items = lists.due.get(target.rep_id, [])
@@ -102,7 +101,7 @@ def preview_reminders(
             echo("")
     result = SweepResult(plan=plan, nothing_due=len(plan.targets) - shown)
     summary = str(result).replace("No reminders sent.", "")
-    return f"Dry run: nothing sent. Would remind {_reps(shown)}. {summary}".strip()
+    return f"Dry run: nothing sent. Would remind {reps_text(shown)}. {summary}".strip()
 
 
 def message_preview(message_blocks: Iterable[dict]) -> str:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 
 from bot.clock import as_utc
-from bot.delivery.remind import _require_token
+from bot.delivery.remind import require_token
 from bot.delivery.slack_users import slack_users
 from bot.retention.reps import store_statuses, sync_reps_from
 from bot.runtime import Runtime
@@ -18,13 +18,11 @@ from models import Rep
 
 log = logging.getLogger(__name__)
 
-# --- reps and their time zones ------------------------------------------------------------
-
 
 def sync_reps(runtime: Runtime, client: WebClient | None = None) -> str:
     """`rebuy reps sync`: link reps to Slack users by e-mail and refresh their time zones."""
     if client is None:
-        _require_token(runtime, "`rebuy reps sync` reads the workspace's users as the bot.")
+        require_token(runtime, "`rebuy reps sync` reads the workspace's users as the bot.")
         client = make_web_client(runtime.settings)
     users = slack_users(client)
     with runtime.db.transaction() as session:

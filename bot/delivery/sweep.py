@@ -16,17 +16,15 @@ from bot.delivery.common import (
     MAX_ATTEMPTS,
     default_instance_id,
 )
-from bot.delivery.deliver import RepOutcome, _describe, deliver_run
+from bot.delivery.deliver import Outcome, RepOutcome, deliver_run
 from bot.delivery.pacing import Pacer
 from bot.delivery.plan import Covered, RepTarget, SweepPlan, plan_sweep
-from bot.delivery.reconcile import Backoff
+from bot.delivery.reconcile import Backoff, describe_error
 from bot.delivery.slack_users import refresh_statuses
 from bot.retention.due import DueAccount, due_by_rep
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-# --- the sweep ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -36,21 +34,21 @@ class SweepResult:
     nothing_due: int = 0
     seconds: float = 0.0
 
-    def count(self, status: str) -> int:
+    def count(self, status: Outcome) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
 
     @property
     def sent(self) -> int:
-        return self.count("sent")
+        return self.count(Outcome.SENT)
 
     @property
     def failed(self) -> int:
-        return self.count("failed")
+        return self.count(Outcome.FAILED)
 
     @property
     def complete(self) -> bool:
         """Every rep due in this run got their whole set (or was already done)."""
-        unfinished = {"failed", "held"}
+        unfinished = {Outcome.FAILED, Outcome.HELD}
         return not self.plan.exhausted and not any(o.status in unfinished for o in self.outcomes)
 
     @property
@@ -71,67 +69,77 @@ class SweepResult:
 
     def __str__(self) -> str:
         """The summary `rebuy remind` prints."""
+        return " ".join([*self._delivery_parts(), *_plan_parts(self.plan)])
+
+    def _delivery_parts(self) -> list[str]:
+        """What this run did: sent, nothing due, already done, failed, held, given up."""
         plan, parts = self.plan, []
         if self.sent:
             parts.append(
-                f"Sent today's reminders to {_reps(self.sent)} ({self.messages} messages)."
+                f"Sent today's reminders to {reps_text(self.sent)} ({self.messages} messages)."
             )
         else:
             parts.append("No reminders sent.")
-        if self.nothing_due or self.count("empty"):
-            parts.append(f"{_reps(self.nothing_due + self.count('empty'))}: nothing due.")
-        done = plan.finished + self.count("skipped") + self.count("lost")
+        if self.nothing_due or self.count(Outcome.EMPTY):
+            parts.append(f"{reps_text(self.nothing_due + self.count(Outcome.EMPTY))}: nothing due.")
+        done = plan.finished + self.count(Outcome.SKIPPED) + self.count(Outcome.LOST)
         if done:
             parts.append(
-                f"{_reps(done)} already had today's reminder (or it is being sent): "
+                f"{reps_text(done)} already had today's reminder (or it is being sent): "
                 "nothing sent again."
             )
-        failed = [o for o in self.outcomes if o.status == "failed"]
+        failed = [o for o in self.outcomes if o.status == Outcome.FAILED]
         if failed:
             listed = "; ".join(f"{o.email} ({o.error})" for o in failed[:10])
             parts.append(
-                f"Could not reach {_reps(len(failed))} after retries: {listed}. "
+                f"Could not reach {reps_text(len(failed))} after retries: {listed}. "
                 "The next sweep retries the messages not yet delivered."
             )
-        held = [o for o in self.outcomes if o.status == "held"]
+        held = [o for o in self.outcomes if o.status == Outcome.HELD]
         if held:
             listed = ", ".join(o.email for o in held[:10])
             parts.append(
-                f"Held the reminders of {_reps(len(held))} (their DM history could not be read, so "
-                f"nothing is posted blindly): {listed}. The next sweep looks again."
+                f"Held the reminders of {reps_text(len(held))} (their DM history could not "
+                f"be read, so nothing is posted blindly): {listed}. The next sweep looks again."
             )
         if plan.exhausted:
             parts.append(
-                f"Gave up for today on {_reps(len(plan.exhausted))} after {MAX_ATTEMPTS} "
+                f"Gave up for today on {reps_text(len(plan.exhausted))} after {MAX_ATTEMPTS} "
                 f"attempts: {', '.join(plan.exhausted[:10])}."
             )
-        if plan.weekend:
-            parts.append(f"{_reps(plan.weekend)}: weekend in their time zone.")
-        if plan.holiday:
-            parts.append(f"Public holiday for {', '.join(plan.holiday[:10])}.")
-        if plan.away:
-            parts.append(f"Away today: {', '.join(plan.away[:10])}.")
-        if plan.uncovered:
-            parts.append(
-                f"Away without an active cover (their accounts wait): "
-                f"{', '.join(plan.uncovered[:10])}."
-            )
-        if plan.waiting:
-            parts.append(f"{_reps(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
-        if plan.missed:
-            parts.append(
-                f"{_reps(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
-                f"reminder is skipped, never sent late): {', '.join(plan.missed[:10])}."
-            )
-        if plan.unlinked:
-            parts.append(
-                f"{_reps(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
-                f"sync`): {', '.join(plan.unlinked[:10])}."
-            )
-        return " ".join(parts)
+        return parts
 
 
-def _reps(count: int) -> str:
+def _plan_parts(plan: SweepPlan) -> list[str]:
+    """Who was not due in this run, and why: weekend, holiday, away, time of day, unlinked."""
+    parts = []
+    if plan.weekend:
+        parts.append(f"{reps_text(plan.weekend)}: weekend in their time zone.")
+    if plan.holiday:
+        parts.append(f"Public holiday for {', '.join(plan.holiday[:10])}.")
+    if plan.away:
+        parts.append(f"Away today: {', '.join(plan.away[:10])}.")
+    if plan.uncovered:
+        parts.append(
+            f"Away without an active cover (their accounts wait): {', '.join(plan.uncovered[:10])}."
+        )
+    if plan.waiting:
+        parts.append(f"{reps_text(plan.waiting)}: not yet REMINDER_TIME in their time zone.")
+    if plan.missed:
+        parts.append(
+            f"{reps_text(len(plan.missed))} past REMINDER_CUTOFF in their time zone (today's "
+            f"reminder is skipped, never sent late): {', '.join(plan.missed[:10])}."
+        )
+    if plan.unlinked:
+        parts.append(
+            f"{reps_text(len(plan.unlinked))} not linked to a Slack user (run `rebuy reps "
+            f"sync`): {', '.join(plan.unlinked[:10])}."
+        )
+    return parts
+
+
+def reps_text(count: int) -> str:
+    """ "1 rep", "3 reps"."""
     return f"{count} rep{'s' if count != 1 else ''}"
 
 
@@ -146,7 +154,7 @@ class DueLists:
     covered: dict[int, dict[int, Covered]] = field(default_factory=dict)
 
 
-def _due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) -> DueLists:
+def due_lists(runtime: Runtime, targets: Sequence[RepTarget], now: datetime) -> DueLists:
     """Every target's due list, one `due_by_rep` call per local date."""
     limit = runtime.settings.reminder_max_per_day
     by_day: dict[date, set[int]] = defaultdict(set)
@@ -217,7 +225,7 @@ def run_sweep(
             plan = plan_sweep(session=session, now=now, settings=settings, rep_email=rep_email)
     result = SweepResult(plan=plan)
     targets = plan.targets
-    lists = _due_lists(runtime, targets, now) if targets else DueLists()
+    lists = due_lists(runtime, targets, now) if targets else DueLists()
     if force:
         result.nothing_due = sum(1 for target in targets if not lists.due.get(target.rep_id))
         targets = [target for target in targets if lists.due.get(target.rep_id)]
@@ -239,7 +247,7 @@ def run_sweep(
             )
         except Exception as error:  # one rep's trouble (even the database) never stops others
             log.exception("reminder for %s failed before delivery", target.email)
-            return RepOutcome(target.email, "failed", error=_describe(error))
+            return RepOutcome(target.email, Outcome.FAILED, error=describe_error(error))
 
     if targets:
         workers = max(1, min(settings.delivery_concurrency, len(targets)))

@@ -33,7 +33,7 @@ from bot.messages.kit import (
 from bot.retention.touch_kinds import TOUCH_KINDS
 
 if TYPE_CHECKING:  # the tactic bank's type; tactics.py itself still reads the database
-    from bot.retention.tactics import Tactic
+    from bot.retention.tactics.tactic import Tactic
 
 NOTE_MAX = 2000  # the log modal's note
 SNOOZE_REASON_MAX = 500

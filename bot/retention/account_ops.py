@@ -26,7 +26,7 @@ from bot.retention.reactions import reminder_message_at
 from bot.retention.report import RecencyReport, recency_report
 from bot.retention.status import AccountStatus, account_status
 from bot.retention.tactic_stats import tactic_win_rates
-from bot.retention.tactics import record_exposure
+from bot.retention.tactics import plan_tactic_ids, record_exposure
 from bot.retention.unowned import Unowned, unowned_accounts
 from models import Account, AccountPlan
 
@@ -255,7 +255,7 @@ def plan_form(*, session: Session, account_id: int, actor: Actor) -> PlanForm:
         current_state=plan.current_state if plan else "",
         target_state=plan.target_state if plan else "",
         horizon=plan.horizon if plan else None,
-        chosen=[t for t in plan.tactic_ids.split(",") if t] if plan else [],
+        chosen=plan_tactic_ids(plan) if plan else [],
     )
 
 

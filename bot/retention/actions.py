@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from bot.retention.errors import InvalidForm, InvalidInput, PermissionDenied
 from bot.retention.outbox import enqueue_touch, take_back
 from bot.retention.signals import day_label
+from bot.retention.tactics.plans import set_plan_tactic_ids
 from bot.retention.touch_kinds import parse_touch_kind
 from models import Account, AccountPlan, Rep, Snooze, Touch
 
@@ -283,7 +284,7 @@ def save_plan(
     plan.current_state = current_state.strip()
     plan.target_state = target_state.strip()
     plan.horizon = horizon
-    plan.tactic_ids = ",".join(tactic_ids)
+    set_plan_tactic_ids(plan, tactic_ids)
     plan.updated_by = actor.slack_user_id
     plan.updated_at = now
     session.add(plan)

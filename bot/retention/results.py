@@ -26,7 +26,7 @@ from bot.retention.wording import plural
 
 if TYPE_CHECKING:  # annotations only: these modules read the database
     from bot.retention.facts import AccountFacts
-    from bot.retention.tactics import TacticPick
+    from bot.retention.tactics.tactic import TacticPick
 
 AT_RISK_BELOW = 50  # health under this is "at risk"
 HORIZON_DAYS = 90  # the re-buy outlook's window

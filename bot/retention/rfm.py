@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from bot.db import BUSY_TIMEOUT_MS
+from bot.clock import as_utc
 from bot.retention.facts import (
     RFM_WINDOW_MONTHS,
     AccountFacts,
@@ -41,7 +41,6 @@ from bot.retention.facts import (
     is_occasion,
     months_back,
     order_days,
-    utc_value,
 )
 from bot.retention.signals import dormancy, is_declining
 from models import RfmCutoffs
@@ -128,58 +127,94 @@ def _cutoffs_of(buyers: list[tuple[float, float, float]]) -> Cutoffs:
 def workspace_cutoffs(
     *, session: Session, as_of: date, now: datetime, facts: dict[int, AccountFacts] | None = None
 ) -> Cutoffs:
-    """Thresholds for the whole workspace as of a day, from the cache when fresh.
+    """Thresholds for the whole workspace as of a day, from the cache when fresh;
+    otherwise computed in `session` (read only) and cached (see `_cache`).
 
     Pass `facts` for every account when you already have them (the report does).
     """
-    cached = session.get(RfmCutoffs, as_of)
-    if cached is not None:
-        cutoffs = Cutoffs.from_json(cached.payload)
-        if cutoffs is not None:
-            return cutoffs
-        session.expunge(cached)  # another rule's: recomputed and replaced below
-    if facts is not None:
-        cutoffs = compute_cutoffs(facts, as_of=as_of)
-    else:
-        cutoffs = _cutoffs_of(_buyer_measures(session=session, as_of=as_of))
-    _store(session, RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
+    cutoffs = cached_cutoffs(session=session, as_of=as_of)
+    if cutoffs is None:
+        cutoffs = compute_workspace_cutoffs(session=session, as_of=as_of, facts=facts)
+        _cache(session, cutoffs, as_of=as_of, now=now)
     return cutoffs
 
 
-def _store(session: Session, row: RfmCutoffs) -> None:
-    """Cache the cut points so that they outlive the caller's (often read-only) session.
+def cached_cutoffs(*, session: Session, as_of: date) -> Cutoffs | None:
+    """The day's cached thresholds, or None when there are none of the current rule."""
+    cached = session.get(RfmCutoffs, as_of)
+    if cached is None:
+        return None
+    cutoffs = Cutoffs.from_json(cached.payload)
+    if cutoffs is None:
+        session.expunge(cached)  # another rule's: recomputed and replaced by the caller
+    return cutoffs
 
-    A caller already holding SQLite's write lock stores them in its own transaction
-    (a second writer would wait for that very lock); everyone else in a short one of
-    their own, waiting a moment at most for another writer. The cache is a convenience:
-    when another request stored the same day first, or the database is busy, the
-    answer stands anyway.
-    """
+
+def compute_workspace_cutoffs(
+    *, session: Session, as_of: date, facts: dict[int, AccountFacts] | None = None
+) -> Cutoffs:
+    """The thresholds computed afresh (reads every buyer's orders; writes nothing)."""
+    if facts is not None:
+        return compute_cutoffs(facts, as_of=as_of)
+    return _cutoffs_of(_buyer_measures(session=session, as_of=as_of))
+
+
+def store_cutoffs(*, session: Session, cutoffs: Cutoffs, as_of: date, now: datetime) -> None:
+    """Cache the thresholds in the caller's write unit of work (the caller commits).
+    Another writer having stored the same day first is not an error: theirs stand."""
+    try:
+        with session.begin_nested():
+            session.merge(RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
+    except (IntegrityError, OperationalError):
+        pass
+
+
+# How long caching the thresholds from a read may wait for SQLite's write lock: the
+# cache is a convenience, and the answer stands without it.
+CACHE_LOCK_WAIT_MS = 250
+
+
+def _cache(session: Session, cutoffs: Cutoffs, *, as_of: date, now: datetime) -> None:
+    """Cache the cut points so that they outlive the caller's (often read-only) session:
+    in the caller's transaction when it already holds SQLite's write lock (a second
+    writer would wait for that very lock), else in a short write of their own."""
+    if _holds_sqlite_write_lock(session):
+        store_cutoffs(session=session, cutoffs=cutoffs, as_of=as_of, now=now)
+    else:
+        _store_in_short_transaction(session.get_bind(), cutoffs, as_of=as_of, now=now)
+
+
+def _holds_sqlite_write_lock(session: Session) -> bool:
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and connection.get_execution_options().get(
-        "sqlite_immediate"
-    ):
-        try:
-            with session.begin_nested():
-                session.merge(row)
-        except (IntegrityError, OperationalError):
-            pass
-        return
-    values = {"as_of": row.as_of, "payload": row.payload, "computed_at": row.computed_at}
-    with connection.engine.connect() as writer:
-        sqlite = writer.dialect.name == "sqlite"
-        if sqlite:
-            writer.exec_driver_sql("PRAGMA busy_timeout=250")
+    return connection.dialect.name == "sqlite" and bool(
+        connection.get_execution_options().get("sqlite_immediate")
+    )
+
+
+def _store_in_short_transaction(
+    engine: sa.Engine, cutoffs: Cutoffs, *, as_of: date, now: datetime
+) -> None:
+    """Replace the day's row in a write transaction of its own on `engine`. On SQLite it
+    takes the write lock up front and waits at most CACHE_LOCK_WAIT_MS for it (bot.db's
+    `sqlite_lock_wait_ms`, applied as the transaction begins); when the database is busy
+    or another request stored the day first, nothing is written."""
+    options = (
+        {"sqlite_immediate": True, "sqlite_lock_wait_ms": CACHE_LOCK_WAIT_MS}
+        if engine.dialect.name == "sqlite"
+        else {}
+    )
+    with engine.connect().execution_options(**options) as writer:
         try:
             # Replaces thresholds an older scoring rule left for the same day.
-            writer.execute(sa.delete(RfmCutoffs).where(RfmCutoffs.as_of == row.as_of))
-            writer.execute(sa.insert(RfmCutoffs).values(**values))
+            writer.execute(sa.delete(RfmCutoffs).where(RfmCutoffs.as_of == as_of))
+            writer.execute(
+                sa.insert(RfmCutoffs).values(
+                    as_of=as_of, payload=cutoffs.to_json(), computed_at=now
+                )
+            )
             writer.commit()
         except (IntegrityError, OperationalError):
             writer.rollback()
-        finally:
-            if sqlite:
-                writer.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float, float]]:
@@ -201,7 +236,7 @@ def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float
     for last_at, occasions, value in rows:
         if last_at is None:  # only credits or zero rows: not a buyer
             continue
-        days = (as_of - utc_value(last_at).date()).days
+        days = (as_of - as_utc(last_at).date()).days
         measures.append((-float(days), float(occasions or 0), float(value or 0)))
     return measures
 

@@ -18,8 +18,8 @@ from dateutil.relativedelta import relativedelta
 
 from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
+from bot.retention.limits import MAX_DAYS_BACK
 
-MAX_DAYS_BACK = 730  # the history Rebuy keeps scores for: two years
 WEEKDAYS = {
     "mon": 0,
     "monday": 0,
@@ -65,42 +65,48 @@ def _clean(word: str) -> str:
 
 
 def _relative(words: list[str], today: date) -> When | None:
-    """today, yesterday, N days/weeks/months ago, [last|on] monday."""
+    """today, yesterday, N days/weeks/months ago, [last|on] monday; and days still to
+    come, read so that they are refused rather than logged today with the words as the
+    note: tomorrow, next friday, in 2 days, 2 days from now."""
+    return _ahead(words, today) or _back(words, today)
+
+
+def _back(words: list[str], today: date) -> When | None:
     first = words[0]
     if first == "today":
         return When(today, 1)
     if first == "yesterday":
         return When(today - timedelta(days=1), 1)
-    # Days still to come are read too, so that they are refused rather than logged today
-    # with the words as the note: tomorrow, next friday, in 2 days.
-    if first == "tomorrow":
-        return When(today + timedelta(days=1), 1)
-    if first == "next" and len(words) > 1 and words[1].rstrip(".") in WEEKDAYS:
-        ahead = (WEEKDAYS[words[1].rstrip(".")] - today.weekday() - 1) % 7 + 1
-        return When(today + timedelta(days=ahead), 2)
-    if first == "in" and len(words) >= 3 and words[2] in _UNITS:
-        count = int(words[1]) if words[1].isdigit() and len(words[1]) <= 4 else None
-        count = count if count is not None else _NUMBERS.get(words[1])
-        if count:
-            if _UNITS[words[2]]:
-                return When(today + timedelta(days=count * _UNITS[words[2]]), 3)
-            return When(today + relativedelta(months=count), 3)
-    ahead = _from_now(words, today)
-    if ahead is not None:
-        return ahead
     lead = 1 if first in ("last", "on") and len(words) > 1 else 0
     weekday = WEEKDAYS.get(words[lead].rstrip("."))
     if weekday is not None:
         back = (today.weekday() - weekday - 1) % 7 + 1  # 1..7: strictly before today
         return When(today - timedelta(days=back), lead + 1)
     if len(words) >= 3 and words[2] == "ago" and words[1] in _UNITS:
-        count = int(first) if first.isdigit() and len(first) <= 4 else _NUMBERS.get(first)
-        if count is None:
-            return None
-        if _UNITS[words[1]]:
-            return When(today - timedelta(days=count * _UNITS[words[1]]), 3)
-        return When(today - relativedelta(months=count), 3)
+        count = _count(first)
+        return None if count is None else When(_shift(today, -count, words[1]), 3)
     return None
+
+
+def _ahead(words: list[str], today: date) -> When | None:
+    first = words[0]
+    if first == "tomorrow":
+        return When(today + timedelta(days=1), 1)
+    if first == "next" and len(words) > 1 and words[1].rstrip(".") in WEEKDAYS:
+        ahead = (WEEKDAYS[words[1].rstrip(".")] - today.weekday() - 1) % 7 + 1
+        return When(today + timedelta(days=ahead), 2)
+    if first == "in" and len(words) >= 3 and words[2] in _UNITS:
+        count = _count(words[1])
+        if count:
+            return When(_shift(today, count, words[2]), 3)
+    return _from_now(words, today)
+
+
+def _shift(today: date, count: int, unit: str) -> date:
+    """`count` days, weeks or months (a `_UNITS` word) after `today`; back if negative."""
+    if _UNITS[unit]:
+        return today + timedelta(days=count * _UNITS[unit])
+    return today + relativedelta(months=count)
 
 
 def _count(word: str) -> int | None:
@@ -112,11 +118,7 @@ def _from_now(words: list[str], today: date) -> When | None:
     if len(words) < 4 or words[1] not in _UNITS or words[2:4] != ["from", "now"]:
         return None
     count = _count(words[0])
-    if not count:
-        return None
-    if _UNITS[words[1]]:
-        return When(today + timedelta(days=count * _UNITS[words[1]]), 4)
-    return When(today + relativedelta(months=count), 4)
+    return When(_shift(today, count, words[1]), 4) if count else None
 
 
 def _an_english_word(when: When, words: list[str]) -> bool:

@@ -10,9 +10,12 @@ from bot.db import Database
 from bot.retention.facts import load_facts
 from bot.retention.rfm import (
     SEGMENT_NO_PURCHASES,
+    cached_cutoffs,
     compute_cutoffs,
+    compute_workspace_cutoffs,
     score_account,
     segment_for,
+    store_cutoffs,
     workspace_cutoffs,
 )
 from models import RfmCutoffs
@@ -147,3 +150,46 @@ def test_cut_points_computed_in_a_read_only_session_are_kept(db: Database) -> No
         workspace_cutoffs(session=session, as_of=AS_OF, now=NOW)
     with db.session() as session:
         assert session.get(RfmCutoffs, AS_OF) is not None
+
+
+def test_a_read_caches_cut_points_in_a_short_write_of_its_own(db: Database) -> None:
+    _workspace(db, 5)
+    with db.session() as session:
+        first = workspace_cutoffs(session=session, as_of=AS_OF, now=NOW)
+        session.rollback()  # the caller's read ends without a commit: the cache stays
+    with db.session() as session:
+        assert cached_cutoffs(session=session, as_of=AS_OF) == first
+
+
+def test_a_busy_sqlite_database_leaves_the_cache_empty_and_the_answer_stands(
+    sqlite_db: Database,
+) -> None:
+    """Caching from a read waits CACHE_LOCK_WAIT_MS at most for another writer's lock."""
+    import time
+
+    _workspace(sqlite_db, 5)
+    with sqlite_db.transaction() as holder:
+        holder.add(RfmCutoffs(as_of=AS_OF - timedelta(days=9), payload="{}", computed_at=NOW))
+        holder.flush()  # holds the write lock until the end of this block
+        with sqlite_db.session() as session:
+            began = time.monotonic()
+            cutoffs = workspace_cutoffs(session=session, as_of=AS_OF, now=NOW)
+            waited = time.monotonic() - began
+    assert cutoffs.population > 0
+    assert waited < 10  # not the 30 s an ordinary write waits
+    with sqlite_db.session() as session:
+        assert cached_cutoffs(session=session, as_of=AS_OF) is None
+
+
+def test_an_explicit_unit_of_work_computes_in_a_read_and_stores_in_a_write(db: Database) -> None:
+    _workspace(db, 5)
+    with db.session() as session:
+        assert cached_cutoffs(session=session, as_of=AS_OF) is None
+        cutoffs = compute_workspace_cutoffs(session=session, as_of=AS_OF)
+        assert session.get(RfmCutoffs, AS_OF) is None  # computing writes nothing
+    with db.transaction() as session:
+        store_cutoffs(session=session, cutoffs=cutoffs, as_of=AS_OF, now=NOW)
+        store_cutoffs(session=session, cutoffs=cutoffs, as_of=AS_OF, now=NOW)  # twice: fine
+    with db.session() as session:
+        assert cached_cutoffs(session=session, as_of=AS_OF) == cutoffs
+        assert workspace_cutoffs(session=session, as_of=AS_OF, now=NOW) == cutoffs

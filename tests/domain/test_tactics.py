@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -465,3 +467,51 @@ def test_any_account_gets_between_one_and_limit_distinct_explained_picks(
     for pick in picks:
         assert pick.why.strip() and len(pick.why) <= MAX_WHY
         assert set(pick.reasons) <= set(signals) | {segment_fit_name(segment), "no_signals"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"requires": ["is_happy"]}, "requires", "unknown premise 'is_happy'"),
+        ({"requires": "one_contact"}, "requires", "list"),
+        ({"why": "They spent {nonsense}."}, "why", "unknown placeholder {nonsense}"),
+        ({"why": "W" * 201}, "why", "limit is 200"),
+        ({"fits": "declining"}, "fits", "list"),
+        ({"title": 7}, "title", "string"),
+    ],
+)
+def test_bad_requires_why_and_types_are_refused_in_plain_words(
+    tmp_path: Path, change: dict, field: str, words: str
+) -> None:
+    path = tmp_path / "tactics.yaml"
+    path.write_text(yaml.safe_dump({"tactics": [{**GOOD, **change}]}))
+    with pytest.raises(ValueError) as raised:
+        load_tactics(path)
+    message = str(raised.value)
+    assert message.startswith("tactics.yaml: tactic 'good-one': field "), message
+    assert f"'{field}'" in message and words in message, message
+
+
+def test_the_tactic_type_imports_no_database_code() -> None:
+    # The Block Kit layer renders Tactic and TacticPick and must not pull in the database.
+    code = (
+        "import sys\n"
+        "from bot.retention.tactics import Tactic, TacticPick\n"
+        "from bot.retention.tactics.tactic import Tactic\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'sqlmodel', 'models')"
+        " or m == 'bot.db']\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_every_public_name_of_the_package_is_importable() -> None:
+    import bot.retention.tactics as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    with pytest.raises(AttributeError):
+        package.no_such_name  # noqa: B018

@@ -494,7 +494,7 @@ def test_plan_prefills_the_current_plan(slack_app: SlackApp) -> None:
         f.plan(
             session,
             session.get(Account, ids["acme"]),
-            tactic_ids="ask-for-referral",
+            tactic_ids=["ask-for-referral"],
             horizon=date(2026, 10, 1),
         )
     slack_app.command("plan acme corp", wait=False)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.retention.tactics.plans import plan_tactic_ids
 from models import Account, AccountPlan, Snooze, Touch
 from tests.support import factories as f
 from tests.support.scenes import ANA, TODAY, post_reminder
@@ -19,8 +20,6 @@ from tests.support.slack_app import (
     buttons,
 )
 from tests.support.slack_signing import datepicker, static_select, text_input
-
-# The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 
 BEN = "UBEN"
 
@@ -294,7 +293,7 @@ def test_a_valid_plan_is_saved(slack_app: SlackApp) -> None:
     assert plan.account_id == ids["acme"]
     assert (plan.current_state, plan.target_state) == ("One line, $20k a quarter", "Two lines")
     assert plan.horizon == date(2026, 10, 15)
-    assert plan.tactic_ids == "ask-for-referral,range-sell-adjacent-line"
+    assert plan_tactic_ids(plan) == ["ask-for-referral", "range-sell-adjacent-line"]
     assert plan.updated_by == ANA
     dm = slack_app.wait_for("chat.postMessage")[0]
     assert dm["text"] == "📋 Plan saved for *Acme Corp*: aiming for 15 Oct 2026."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from bot.retention.names import normalize_name
 from bot.retention.summary import refresh_summary
+from bot.retention.tactics.plans import set_plan_tactic_ids
 from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
 
 NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
@@ -85,11 +87,12 @@ def snooze(session: Session, acct: Account, until: date | str, **fields) -> Snoo
     return row
 
 
-def plan(session: Session, acct: Account, **fields) -> AccountPlan:
+def plan(session: Session, acct: Account, tactic_ids: Sequence[str] = (), **fields) -> AccountPlan:
     fields.setdefault("current_state", "One product line, ~$20k a quarter")
     fields.setdefault("target_state", "Two product lines, $35k a quarter")
     fields.setdefault("horizon", date(2026, 10, 1))
     row = AccountPlan(account_id=acct.id, updated_at=NOW, **fields)
+    set_plan_tactic_ids(row, tactic_ids)
     session.add(row)
     session.flush()
     return row
