@@ -13,6 +13,7 @@ NOW = "2026-06-15T14:00:00+00:00"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`rebuy ARGS` in this process: (exit code, stdout, stderr)."""
     argv = sys.argv
     sys.argv = ["rebuy", *args]
     try:

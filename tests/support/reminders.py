@@ -107,6 +107,7 @@ FAST = Backoff((0.05, 0.1, 0.2, 0.4))
 
 
 def two_reps(db: Database, users=("U1", "U2")) -> None:
+    """Two linked reps with DM channels, each owning two due accounts."""
     with db.transaction() as session:
         for user in users:
             rep = linked_rep(session, user, dm_channel_id=f"D{user}")
@@ -115,6 +116,7 @@ def two_reps(db: Database, users=("U1", "U2")) -> None:
 
 
 def remind_env(db: Database, double: SlackDouble) -> dict[str, str]:
+    """The environment `rebuy remind` is invoked with: `db`, the double, at MORNING."""
     return {
         "DATABASE_URL": db.url,
         "REBUY_NOW": MORNING.isoformat(),
