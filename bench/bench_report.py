@@ -1,17 +1,22 @@
 """Report benchmark: `rebuy report --json` as a new process against its peers, same run.
 
     .venv/bin/python -m bench.bench_report [--accounts 100000] [--orders 1000000] [--rounds 5]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--with-account]
 
 Makes the synthetic accounts and orders exports of bench_import, imports them into a
-fresh SQLite database (the import keeps the purchase summary), then runs, interleaved
-round by round, each as a new process over the same data:
+fresh SQLite database (or a new scratch database on the PostgreSQL server given, dropped
+at the end; the import keeps the purchase summary), then runs, interleaved round by
+round, each as a new process over the same data:
 
-- rebuy: `rebuy report --json` (the summary plus the orders near the window edges);
+- rebuy: `rebuy report --json` (the CLI: its start-up, then the report);
+- report body: the same report through `report_command` alone, without the CLI's
+  start-up (what the report's own read path costs: DB-API driver, aggregate SQL over
+  the summary, cut points cached after the first round as `rebuy report` caches them);
 - pandas: a script that reads the two CSV files and computes the report's core (per
   account: net per day, purchase occasions, last occasion, total, 6/12/24-month values;
   then dormant counts, declining, value fifths);
 - duckdb: the same as one SQL query over the CSV files;
-- `rebuy account NAME` end to end.
+- with `--with-account`, `rebuy account NAME` end to end.
 
 Prints median CPU seconds (user + system of each new process) and the ratios
 rebuy / pandas and rebuy / duckdb. The machine is shared with other work,
@@ -31,8 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_import import NOW, TIERS, make_accounts_csv, make_orders_csv
-from bot.db import Database
+from bench.bench_import import NOW, TIERS, _fresh_database, make_accounts_csv, make_orders_csv
 from bot.retention.importer import import_csv
 
 PANDAS = r"""
@@ -58,6 +62,14 @@ ranked = f[f["last"].notna()].sort_values("total", ascending=False)
 fifth = len(ranked) // 5
 out["best_median_last"] = str(ranked["last"].iloc[:fifth].median())
 print(out)
+"""
+
+BODY = r"""
+import sys
+from datetime import datetime
+from bot.retention.report_command import report_command
+sys.exit(report_command(database_url=sys.argv[1], now=datetime.fromisoformat(sys.argv[2]),
+                        as_json=True, as_of=None))
 """
 
 DUCKDB = r"""
@@ -88,17 +100,20 @@ SELECT
 """
 
 
-def _run(command: list[str], env: dict[str, str]) -> float:
-    """The CPU seconds (user + system) the new process used: on a machine shared with
-    other work, wall time measures the neighbours as much as the command."""
+def _run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The CPU seconds (user + system) the new process used, and its wall seconds: on a
+    machine shared with other work, wall time measures the neighbours as much as the
+    command; on PostgreSQL the server's CPU is not the process's, so read both."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # `rebuy account` exits 1 when a name is not found: still an answer.
     if done.returncode != 0 and not (command[1] == "account" and done.returncode == 1):
         raise SystemExit(f"{command[:3]} failed: {done.stderr[-800:]}")
-    return elapsed
+    return elapsed, wall
 
 
 def main() -> None:
@@ -106,48 +121,75 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (a scratch database is made)")
+    parser.add_argument("--with-account", action="store_true", help="also time `rebuy account`")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rebuy-bench-report-"))
     accounts = make_accounts_csv(folder / "accounts.csv", args.accounts)
     orders = make_orders_csv(folder / "orders.csv", args.accounts, args.orders)
-    url = f"sqlite:///{folder / 'rebuy.db'}"
-    database = Database(url)
-    database.upgrade()
-    started = time.perf_counter()
-    for kind, path in (("accounts", accounts), ("orders", orders)):
-        with database.transaction() as session:
-            import_csv(session=session, kind=kind, path=path, now=NOW, tiers=TIERS)
-    print(
-        f"imported {args.accounts:,} accounts, {args.orders:,} orders in "
-        f"{time.perf_counter() - started:.1f} s (summary included)"
-    )
+    database, drop = _fresh_database(args.postgres, folder, "report")
+    try:
+        database.upgrade()
+        started = time.perf_counter()
+        for kind, path in (("accounts", accounts), ("orders", orders)):
+            with database.transaction() as session:
+                import_csv(session=session, kind=kind, path=path, now=NOW, tiers=TIERS)
+        print(
+            f"{database.engine.dialect.name}: imported {args.accounts:,} accounts, "
+            f"{args.orders:,} orders in {time.perf_counter() - started:.1f} s (summary included)"
+        )
+        if database.engine.dialect.name == "postgresql":
+            # Fresh tables have no planner statistics until autovacuum's ANALYZE comes
+            # round (soon after a bulk load); without them PostgreSQL plans 100,000
+            # accounts as a few dozen (nested loops). Measure the steady state.
+            with database.engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
+        url = database.engine.url.render_as_string(hide_password=False)
+        _compare(args, url, accounts, orders)
+    finally:
+        drop()
+
+
+def _compare(args: argparse.Namespace, url: str, accounts: Path, orders: Path) -> None:
     env = {**os.environ, "DATABASE_URL": url, "REBUY_NOW": NOW.isoformat()}
     rebuy = str(Path(sys.executable).with_name("rebuy"))
     commands = {
         "rebuy report --json": [rebuy, "report", "--json"],
+        "report body": [sys.executable, "-c", BODY, url, NOW.isoformat()],
         "pandas": [sys.executable, "-c", PANDAS, str(accounts), str(orders)],
         "duckdb": [sys.executable, "-c", DUCKDB, str(accounts), str(orders)],
-        "rebuy account (exact)": [rebuy, "account", "ACC-0000042"],
-        "rebuy account (typo)": [rebuy, "account", "Acme Harbr Systms 42"],
     }
+    if args.with_account:
+        commands["rebuy account (exact)"] = [rebuy, "account", "ACC-0000042"]
+        commands["rebuy account (typo)"] = [rebuy, "account", "Acme Harbr Systms 42"]
     times: dict[str, list[float]] = {name: [] for name in commands}
+    walls: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.rounds):
-        for name, command in commands.items():
+        for name, command in list(commands.items()):
             try:
-                times[name].append(_run(command, env))
+                cpu, wall = _run(command, env)
+                times[name].append(cpu)
+                walls[name].append(wall)
             except SystemExit as problem:
                 if name in ("pandas", "duckdb"):
                     print(f"{name}: not run ({problem})")
-                    commands = {k: v for k, v in commands.items() if k != name}
+                    del commands[name]
                     continue
                 raise
     medians = {name: statistics.median(ts) for name, ts in times.items() if ts}
+    wall = {name: statistics.median(ts) for name, ts in walls.items() if ts}
     for name, value in medians.items():
-        print(f"{name:24} median {value:6.2f} s CPU (of {len(times[name])})")
-    report = medians["rebuy report --json"]
-    for peer in ("pandas", "duckdb"):
-        if peer in medians:
-            print(f"rebuy report / {peer}: {report / medians[peer]:.2f}x")
+        print(
+            f"{name:24} median {value:6.2f} s CPU, {wall[name]:6.2f} s wall (of {len(times[name])})"
+        )
+    for ours in ("rebuy report --json", "report body"):
+        for peer in ("pandas", "duckdb"):
+            if peer in medians:
+                print(
+                    f"{ours} / {peer}: {medians[ours] / medians[peer]:.2f}x CPU, "
+                    f"{wall[ours] / wall[peer]:.2f}x wall"
+                )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 import models  # noqa: F401  (registers every table on the metadata)
 from bot.db_deadline import Breaker, DatabaseUnavailable, Deadlines, Reaper
-from bot.retention.errors import RebuyError
+from bot.schema import SCHEMA_HEAD, SchemaOutOfDate
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -43,22 +43,8 @@ POOL_TIMEOUT_SECONDS = 5
 PG_MIN_CONNECT_SECONDS = 2
 # pg_advisory_xact_lock key for migrations: any fixed 64-bit number unique to Rebuy.
 MIGRATION_LOCK_KEY = 0x5245_4255_5900  # "REBUY"
-# The newest migration (tests/test_db.py checks it against Alembic's head): a database
-# stored at this revision needs no migration, and Alembic is not even imported.
-SCHEMA_HEAD = "0010"
-
-
-class SchemaOutOfDate(RebuyError):
-    """The database was migrated to another revision than this Rebuy's (older, usually:
-    Rebuy was upgraded and nothing has migrated the database since)."""
-
-    def __init__(self, stored: str) -> None:
-        self.stored = stored
-        super().__init__(
-            f"The database is at schema revision {stored} and this version of Rebuy "
-            f"needs {SCHEMA_HEAD}: run `rebuy db upgrade` (once, as the admin), then try "
-            "again."
-        )
+# SCHEMA_HEAD, the newest migration (tests/test_db.py checks it against Alembic's head):
+# a database stored at this revision needs no migration, and Alembic is not imported.
 
 
 def _use_wal(cursor) -> None:

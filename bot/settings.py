@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.retention.limits import MAX_CADENCE_DAYS
+
 DEFAULT_TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}
 
 
@@ -99,8 +101,10 @@ class Settings(BaseSettings):
             tier = name.strip().lower()
             if not tier:
                 raise ValueError("tier names cannot be empty")
-            if not 1 <= days <= 730:
-                raise ValueError(f"tier {tier!r}: days between touches must be 1 to 730")
+            if not 1 <= days <= MAX_CADENCE_DAYS:
+                raise ValueError(
+                    f"tier {tier!r}: days between touches must be 1 to {MAX_CADENCE_DAYS}"
+                )
             tiers[tier] = days
         return tiers
 

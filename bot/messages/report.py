@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.messages.format import day_label, percent, plural
 from bot.messages.kit import context, escape, header, md, message, section
-from bot.retention.results import Unowned
+from bot.retention.report_result import Unowned
 
 if TYPE_CHECKING:  # made by the domain; report.py itself still reads the database
     from bot.retention.report import RecencyReport

@@ -25,7 +25,6 @@ from bot.retention.name_hits import exact_hit, starts_with_an_account
 from bot.retention.reactions import reminder_message_at
 from bot.retention.report import RecencyReport, recency_report
 from bot.retention.status import AccountStatus, account_status
-from bot.retention.tactic_stats import tactic_win_rates
 from bot.retention.tactics import plan_tactic_ids, record_exposure
 from bot.retention.unowned import Unowned, unowned_accounts
 from models import Account, AccountPlan
@@ -307,8 +306,7 @@ def save_named_plan(
 def report_with_win_rates(
     *, session: Session, now: datetime, with_unowned: bool
 ) -> tuple[RecencyReport, Unowned | None]:
-    """The recency report with the tactics' win rates; with the accounts nobody owns
-    when asked (admins)."""
+    """The recency report (its `extra` carries the tactics' win rates); with the accounts
+    nobody owns when asked (admins)."""
     report = recency_report(session=session, now=now)
-    report.extra["tactic_win_rates"] = tactic_win_rates(session=session, now=now)
     return report, unowned_accounts(session=session) if with_unowned else None

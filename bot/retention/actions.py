@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.retention.errors import InvalidForm, InvalidInput, PermissionDenied
+from bot.retention.limits import MAX_CADENCE_DAYS
 from bot.retention.outbox import enqueue_touch, take_back
 from bot.retention.signals import day_label
 from bot.retention.tactics.plans import set_plan_tactic_ids
@@ -292,7 +293,7 @@ def save_plan(
     return plan
 
 
-CADENCE_MAX_DAYS = 730
+CADENCE_MAX_DAYS = MAX_CADENCE_DAYS
 
 
 def set_cadence(

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+
+from bot.clock import as_utc
 
 
 def day_label(day: date, *, year: bool = True, weekday: bool = False) -> str:
@@ -28,7 +30,7 @@ def near_day_label(day: date, *, today: date) -> str:
 
 def moment_label(moment: datetime) -> str:
     """ "3 Dec 2025, 14:05 UTC" (an aware moment, shown in UTC)."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)
     return f"{day_label(moment.date())}, {moment:%H:%M} UTC"
 
 

@@ -16,29 +16,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from dateutil.relativedelta import relativedelta
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import Session
 
+from bot.retention.windows import RFM_WINDOW_MONTHS, day_start, months_back
 from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
-
-# Frequency and monetary value are measured over this many months back from the as-of day.
-RFM_WINDOW_MONTHS = 24
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-@lru_cache(maxsize=256)
-def months_back(as_of: date, months: int) -> date:
-    """Calendar months back: 2026-08-31 minus 6 months is 2026-02-28."""
-    return as_of - relativedelta(months=months)
 
 
 class utc_day(FunctionElement):
@@ -117,9 +103,8 @@ class AccountFacts:
     annual_value: float | None
     cadence_days: int | None
     created_at: datetime
-    # Last and first purchase occasion (credits and zero rows never count).
+    # The last purchase occasion (credits and zero rows never count).
     last_order_at: datetime | None = None
-    first_order_at: datetime | None = None
     # Purchase occasions (distinct order days with at least one positive row).
     occasions: int = 0
     # Order rows of every kind, and how many of them were credits or zero amounts.
@@ -197,6 +182,38 @@ def load_facts(
     With `summary`, the order facts come from the per-account summary table (the orders
     near the window edges only) instead of every order.
     """
+    if account_ids is not None and not account_ids:
+        return {}
+    facts = _accounts(session, account_ids=account_ids, owner_id=owner_id)
+    if not facts:
+        return facts
+
+    def scoped(column):
+        if account_ids is not None:
+            return column.in_(list(facts))
+        if owner_id is not None:
+            return column.in_(sa.select(Account.id).where(Account.owner_id == owner_id))
+        return sa.true()
+
+    if summary:
+        from bot.retention.summary_read import fill_from_summary
+
+        fill_from_summary(session, facts, as_of=as_of, scoped=scoped)
+    else:
+        fill_from_orders(session, facts, as_of=as_of, where=scoped(Order.account_id))
+    end = day_start(as_of + timedelta(days=1))
+    _fill_activity(session, facts, scoped=scoped, end=end)
+    if with_order_days:
+        _fill_order_days(session, facts, where=scoped(Order.account_id), end=end)
+    return facts
+
+
+def _accounts(
+    session: Session, *, account_ids: list[int] | None, owner_id: int | None
+) -> dict[int, AccountFacts]:
+    """The accounts in scope with their owner's calendar, no facts yet. Lists (a book, the
+    workspace) leave out accounts archived in the CRM; asked for by id, an archived
+    account still answers."""
     accounts = sa.select(
         Account.id,
         Account.external_id,
@@ -210,19 +227,13 @@ def load_facts(
         Rep.subdivision,
     ).outerjoin(Rep, Rep.id == Account.owner_id)
     if account_ids is not None:
-        if not account_ids:
-            return {}
         accounts = accounts.where(Account.id.in_(account_ids))
     else:
-        # Lists (a book, the workspace) leave out accounts archived in the CRM; asked
-        # for by id, an archived account still answers.
         accounts = accounts.where(Account.archived_at.is_(None))
     if owner_id is not None:
         accounts = accounts.where(Account.owner_id == owner_id)
-
-    facts: dict[int, AccountFacts] = {}
-    for row in session.execute(accounts):
-        facts[row.id] = AccountFacts(
+    return {
+        row.id: AccountFacts(
             id=row.id,
             external_id=row.external_id,
             name=row.name,
@@ -234,68 +245,59 @@ def load_facts(
             owner_country=row.country,
             owner_subdivision=row.subdivision,
         )
-    if not facts:
-        return facts
+        for row in session.execute(accounts)
+    }
 
-    def scoped(column):
-        if account_ids is not None:
-            return column.in_(list(facts))
-        if owner_id is not None:
-            return column.in_(sa.select(Account.id).where(Account.owner_id == owner_id))
-        return sa.true()
 
-    end = day_start(as_of + timedelta(days=1))
-    if summary:
-        from bot.retention.summary_read import fill_from_summary
-
-        fill_from_summary(session, facts, as_of=as_of, scoped=scoped)
-    else:
-        fill_from_orders(session, facts, as_of=as_of, where=scoped(Order.account_id))
+def _fill_activity(
+    session: Session, facts: dict[int, AccountFacts], *, scoped, end: datetime
+) -> None:
+    """Touches, contacts, plans and snoozes as of `end`, one grouped query each."""
     touches = (
         sa.select(Touch.account_id, sa.func.max(Touch.touched_at), sa.func.count())
         .where(scoped(Touch.account_id), Touch.touched_at < end)
         .group_by(Touch.account_id)
     )
-    for account_id, last_at, n in session.execute(touches):
-        if account_id in facts:
-            facts[account_id].last_touch_at = utc_value(last_at)
-            facts[account_id].touches_count = n
-
     contacts = (
         sa.select(Contact.account_id, sa.func.count())
         .where(scoped(Contact.account_id), Contact.archived_at.is_(None))
         .group_by(Contact.account_id)
     )
-    for account_id, n in session.execute(contacts):
-        if account_id in facts:
-            facts[account_id].contacts_count = n
-
-    for (account_id,) in session.execute(
-        sa.select(AccountPlan.account_id).where(scoped(AccountPlan.account_id))
-    ):
-        if account_id in facts:
-            facts[account_id].has_plan = True
-
+    plans = sa.select(AccountPlan.account_id).where(scoped(AccountPlan.account_id))
     snoozes = (
         sa.select(Snooze.account_id, sa.func.max(Snooze.until))
         .where(scoped(Snooze.account_id), Snooze.created_at < end)
         .group_by(Snooze.account_id)
     )
+    for account_id, last_at, n in session.execute(touches):
+        if account_id in facts:
+            facts[account_id].last_touch_at = utc_value(last_at)
+            facts[account_id].touches_count = n
+    for account_id, n in session.execute(contacts):
+        if account_id in facts:
+            facts[account_id].contacts_count = n
+    for (account_id,) in session.execute(plans):
+        if account_id in facts:
+            facts[account_id].has_plan = True
     for account_id, until in session.execute(snoozes):
         if account_id in facts and until is not None:
-            facts[account_id].snoozed_until = (
-                date.fromisoformat(until) if isinstance(until, str) else until
-            )
+            facts[account_id].snoozed_until = _as_day(until)
 
-    if with_order_days:
-        days: dict[int, list[date]] = defaultdict(list)
-        rows = purchase_occasions(end=end, where=scoped(Order.account_id))
-        for account_id, day, _ in session.execute(rows):
-            days[account_id].append(date.fromisoformat(day) if isinstance(day, str) else day)
-        for account_id, account_days in days.items():
-            if account_id in facts:
-                facts[account_id].order_days = sorted(account_days)
-    return facts
+
+def _as_day(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _fill_order_days(
+    session: Session, facts: dict[int, AccountFacts], *, where, end: datetime
+) -> None:
+    """Each account's purchase occasion days, oldest first (off-rhythm needs them)."""
+    days: dict[int, list[date]] = defaultdict(list)
+    for account_id, day, _ in session.execute(purchase_occasions(end=end, where=where)):
+        days[account_id].append(_as_day(day))
+    for account_id, account_days in days.items():
+        if account_id in facts:
+            facts[account_id].order_days = sorted(account_days)
 
 
 def fill_from_orders(
@@ -319,7 +321,6 @@ def fill_from_orders(
     orders = sa.select(
         daily.c.account_id,
         sa.func.max(sa.case((bought, daily.c.last_at))).label("last_at"),
-        sa.func.min(sa.case((bought, daily.c.first_at))).label("first_at"),
         sa.func.sum(sa.case((bought, 1), else_=0)).label("occasions"),
         sa.func.sum(daily.c.rows).label("n"),
         sa.func.sum(daily.c.credit_rows).label("credits"),
@@ -338,7 +339,6 @@ def fill_from_orders(
         if fact is None:
             continue
         fact.last_order_at = utc_value(row.last_at)
-        fact.first_order_at = utc_value(row.first_at)
         fact.occasions = int(row.occasions or 0)
         fact.orders_count = int(row.n or 0)
         fact.credit_rows = int(row.credits or 0)
@@ -349,9 +349,3 @@ def fill_from_orders(
         fact.value_last_12m = _as_float(row.last_12m)
         fact.window_orders = int(row.w_n or 0)
         fact.window_value = _as_float(row.w_value)
-
-
-def owner_emails(*, session: Session, rep_ids: set[int]) -> dict[int, Rep]:
-    if not rep_ids:
-        return {}
-    return {rep.id: rep for rep in session.query(Rep).filter(Rep.id.in_(rep_ids))}

@@ -8,12 +8,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.retention.like import LIKE_ESCAPE, escape_like
 from bot.retention.names import normalize_name
 from models import Account
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def exact_hit(*, session: Session, query: str) -> bool:
@@ -23,14 +20,14 @@ def exact_hit(*, session: Session, query: str) -> bool:
     key = normalize_name(query)
     if not key:
         return False
-    like = _escape_like(key)
+    like = escape_like(key)
     conditions = [
         Account.external_id == query,
         Account.name_key == key,
-        Account.name_key.like(f"{like} %", escape="\\"),
+        Account.name_key.like(f"{like} %", escape=LIKE_ESCAPE),
     ]
     if len(key) >= 3:
-        conditions.append(Account.name_key.like(f"% {like}%", escape="\\"))
+        conditions.append(Account.name_key.like(f"% {like}%", escape=LIKE_ESCAPE))
     if " " not in query:
         conditions.append(sa.func.lower(Account.external_id) == query.lower())
     statement = sa.select(Account.id).where(sa.or_(*conditions)).limit(1)

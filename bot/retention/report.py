@@ -1,87 +1,165 @@
 """The recency report: when did the best, average and worst customers last buy,
-how many have gone quiet, and how many are buying far less than they used to."""
+how many have gone quiet, and how many are buying far less than they used to.
+
+`recency_report` reads it from the purchase summary in a few aggregate statements
+(bot/retention/report_sql.py); `recomputed_report` recomputes every account's facts from
+all of its orders in Python, the reference the tests hold the fast path to. Importing
+this module loads no SQLAlchemy, SQLModel or models; the paths that need the ORM (the
+re-buy forecast when a fit is shown, the tactic win rates when a touch used a tactic,
+the recomputation) import it when they run.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlmodel import Session
-
-from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
-from bot.retention.facts import AccountFacts, day_start, load_facts, months_back, utc_value
-from bot.retention.rebuy_model.forecast import RebuyForecast, rebuy_forecast
-from bot.retention.rfm import SEGMENT_NO_PURCHASES, score_account, workspace_cutoffs
-from models import Order, Touch
+from bot.retention.report_result import CustomerGroup, RecencyReport, Unowned
+from bot.retention.report_sql import ReportQuery, Run, Sql, build_report, first_data_day
+from bot.retention.rfm_rules import SEGMENT_NO_PURCHASES, Cutoffs
+from bot.retention.windows import day_start, months_back
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.retention.facts import AccountFacts
+
+__all__ = [
+    "CustomerGroup",
+    "RecencyReport",
+    "check_as_of",
+    "read_report",
+    "recency_report",
+    "recomputed_report",
+]
+
+# An ORM session for the parts that need one, opened only when they run.
+OrmSession = Callable[[], AbstractContextManager["Session"]]
 
 
-@dataclass(frozen=True)
-class CustomerGroup:
-    """Customers in one value band (by what they have spent in all)."""
+def session_run(session: Session) -> tuple[Run, Sql]:
+    """Plain SQL through the session's connection (its statement budgets included)."""
+    connection = session.connection()
 
-    label: str
-    accounts: int
-    min_value: float
-    max_value: float
-    median_last_order: date | None
-    newest_last_order: date | None
-    oldest_last_order: date | None
-    median_days_since: int | None
+    def run(statement: str, params: dict):
+        return connection.exec_driver_sql(statement, params).all()
 
-    def to_dict(self) -> dict:
-        return {
-            "label": self.label,
-            "accounts": self.accounts,
-            "min_value": round(self.min_value, 2),
-            "max_value": round(self.max_value, 2),
-            "last_order_at": _iso(self.median_last_order),
-            "median_last_order_at": _iso(self.median_last_order),
-            "newest_last_order_at": _iso(self.newest_last_order),
-            "oldest_last_order_at": _iso(self.oldest_last_order),
-            "median_days_since_last_order": self.median_days_since,
-        }
+    return run, Sql(connection.dialect.name)
 
 
-@dataclass
-class RecencyReport:
-    as_of: date
-    accounts: int
-    never_bought: int
-    not_bought_6m: int
-    not_bought_12m: int
-    not_bought_18m: int
-    declining: int
-    best: CustomerGroup
-    average: CustomerGroup
-    worst: CustomerGroup
-    segments: dict[str, int] = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-    # The re-buy model's next 90 days; None when no reliable fit is stored.
-    rebuy: RebuyForecast | None = None
+def check_day(run: Run, sql: Sql, *, as_of: date, today: date) -> date:
+    """`as_of` when it can be answered: never in the future, never before the data."""
+    from bot.retention.dates import day_label
 
-    def to_dict(self) -> dict:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "accounts": self.accounts,
-            "never_bought": self.never_bought,
-            "not_bought_6m": self.not_bought_6m,
-            "not_bought_12m": self.not_bought_12m,
-            "not_bought_18m": self.not_bought_18m,
-            "declining": self.declining,
-            "best": self.best.to_dict(),
-            "average": self.average.to_dict(),
-            "worst": self.worst.to_dict(),
-            "segments": self.segments,
-            "rebuy": self.rebuy.to_dict() if self.rebuy else None,
-            **self.extra,
-        }
+    if as_of > today:
+        raise InvalidInput(
+            f"--as-of {day_label(as_of)} is in the future (today is {day_label(today)}); "
+            "pick today or an earlier day."
+        )
+    starts = first_data_day(run, sql)
+    if starts is not None and as_of < starts:
+        raise InvalidInput(
+            f"--as-of {day_label(as_of)} is before any data: the first order or touch is on "
+            f"{day_label(starts)}. Pick that day or a later one."
+        )
+    return as_of
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
+def check_as_of(*, session: Session, as_of: date, today: date) -> date:
+    """`as_of` when it can be answered: never in the future, never before the data."""
+    run, sql = session_run(session)
+    return check_day(run, sql, as_of=as_of, today=today)
+
+
+def recency_report(
+    *, session: Session, now: datetime, as_of: date | None = None, from_summary: bool = True
+) -> RecencyReport:
+    """The whole workspace as of a day (default: today), read from the summary.
+
+    "Not bought in N months" means no order on or after as-of minus N calendar
+    months; accounts with no order at all count as not bought. Accounts created after
+    `as_of` with no order by then are left out: they did not exist yet. Best, average and
+    worst are the top fifth, middle three fifths and bottom fifth of buyers by spend.
+    `from_summary=False` recomputes every fact from the orders instead (for checking).
+    """
+    if not from_summary:
+        return recomputed_report(session=session, now=now, as_of=as_of)
+    run, sql = session_run(session)
+    return read_report(
+        run,
+        sql,
+        now=now,
+        as_of=as_of or now.date(),
+        orm=lambda: nullcontext(session),
+        store_cutoffs=lambda day, cutoffs: _store_cutoffs(session, day, cutoffs, now),
+    )
+
+
+def read_report(
+    run: Run,
+    sql: Sql,
+    *,
+    now: datetime,
+    as_of: date,
+    orm: OrmSession,
+    store_cutoffs: Callable[[date, Cutoffs], None],
+) -> RecencyReport:
+    """The report from the summary in a few aggregate statements; the ORM session is
+    opened only for a shown re-buy forecast or tactics that have touches."""
+    query = ReportQuery(run, sql, as_of=as_of, now=now)
+    cutoffs = query.cached_cutoffs()
+    if cutoffs is None:
+        cutoffs = query.compute_cutoffs()
+        store_cutoffs(as_of, cutoffs)
+    report = build_report(query, cutoffs)
+    rates: list[dict] = []
+    if query.tactic_touches():
+        from bot.retention.tactic_stats import tactic_win_rates
+
+        with orm() as session:
+            rates = tactic_win_rates(session=session, now=now)
+    report.extra = _extra(rates, query.unowned())
+    if query.fit_shown():
+        with orm() as session:
+            report.rebuy = _forecast(session, as_of=as_of, summary=True)
+    return report
+
+
+def _extra(win_rates: list[dict], unowned: Unowned) -> dict:
+    """The report's one `extra` shape, whoever asks: which suggested tactics were
+    followed by a re-order within 60 days, and the accounts nobody owns today."""
+    return {"tactic_win_rates": win_rates, "accounts_without_owner": unowned.to_dict()}
+
+
+def _store_cutoffs(session: Session, as_of: date, cutoffs: Cutoffs, now: datetime) -> None:
+    from bot.retention.rfm import _store
+    from models import RfmCutoffs
+
+    _store(session, RfmCutoffs(as_of=as_of, payload=cutoffs.to_json(), computed_at=now))
+
+
+def _report_facts(session: Session, *, as_of: date, summary: bool) -> dict[int, AccountFacts]:
+    """Every account in the report, with its facts (accounts created after `as_of` with
+    no order by then did not exist yet)."""
+    from bot.retention.facts import load_facts
+
+    end = day_start(as_of + timedelta(days=1))
+    return {
+        account_id: fact
+        for account_id, fact in load_facts(session=session, as_of=as_of, summary=summary).items()
+        if fact.created_at < end or fact.orders_count > 0
+    }
+
+
+def _forecast(session: Session, *, as_of: date, summary: bool):
+    from bot.retention.rebuy_model.forecast import rebuy_forecast
+
+    facts = _report_facts(session, as_of=as_of, summary=summary)
+    return rebuy_forecast(session=session, facts=facts, as_of=as_of)
 
 
 def _group(label: str, members: list[AccountFacts], as_of: date) -> CustomerGroup:
@@ -99,62 +177,18 @@ def _group(label: str, members: list[AccountFacts], as_of: date) -> CustomerGrou
     )
 
 
-def data_starts(*, session: Session) -> date | None:
-    """The day of the first order or touch on record (None when there is none)."""
-    firsts = [
-        session.execute(sa.select(sa.func.min(Order.ordered_at))).scalar(),
-        session.execute(sa.select(sa.func.min(Touch.touched_at))).scalar(),
-    ]
-    days = [utc_value(value).date() for value in firsts if value is not None]
-    return min(days) if days else None
-
-
-def check_as_of(*, session: Session, as_of: date, today: date) -> date:
-    """`as_of` when it can be answered: never in the future, never before the data."""
-    if as_of > today:
-        raise InvalidInput(
-            f"--as-of {day_label(as_of)} is in the future (today is {day_label(today)}); "
-            "pick today or an earlier day."
-        )
-    starts = data_starts(session=session)
-    if starts is not None and as_of < starts:
-        raise InvalidInput(
-            f"--as-of {day_label(as_of)} is before any data: the first order or touch is on "
-            f"{day_label(starts)}. Pick that day or a later one."
-        )
-    return as_of
-
-
-def existed_on(facts: AccountFacts, as_of: date) -> bool:
-    """The account was there on `as_of`: created by then, or already buying then (imports
-    create accounts long after their first orders)."""
-    return (
-        facts.created_at < day_start(as_of + timedelta(days=1))
-        or facts.occasions > 0
-        or (facts.orders_count > 0)
-    )
-
-
-def recency_report(
-    *, session: Session, now: datetime, as_of: date | None = None, from_summary: bool = True
+def recomputed_report(
+    *, session: Session, now: datetime, as_of: date | None = None
 ) -> RecencyReport:
-    """The whole workspace, in a few grouped queries.
+    """The report recomputed from every order, account by account in Python: the
+    reference `recency_report` is tested against (and the way it was computed before
+    the summary)."""
+    from bot.retention.rfm import compute_cutoffs, score_account
+    from bot.retention.tactic_stats import tactic_win_rates
+    from bot.retention.unowned import unowned_accounts
 
-    "Not bought in N months" means no order on or after as-of minus N calendar
-    months; accounts with no order at all count as not bought. Accounts created after
-    `as_of` with no order by then are left out: they did not exist yet. Best, average and
-    worst are the top fifth, middle three fifths and bottom fifth of buyers by spend.
-    The order facts come from the per-account summary; `from_summary=False` recomputes
-    them from every order (for checking).
-    """
     as_of = as_of or now.date()
-    facts = {
-        account_id: fact
-        for account_id, fact in load_facts(
-            session=session, as_of=as_of, summary=from_summary
-        ).items()
-        if existed_on(fact, as_of)
-    }
+    facts = _report_facts(session, as_of=as_of, summary=False)
     since = {months: months_back(as_of, months) for months in (6, 12, 18)}
 
     def not_bought(months: int) -> int:
@@ -174,10 +208,13 @@ def recency_report(
         best, worst = buyers[:1], buyers[-1:] if len(buyers) > 1 else []
         average = buyers[1:-1] if len(buyers) > 2 else []
 
-    cutoffs = workspace_cutoffs(session=session, as_of=as_of, now=now, facts=facts)
+    # Computed, never read from the cache: this is the reference.
+    cutoffs = compute_cutoffs(facts, as_of=as_of)
     segments = Counter(
         score_account(f, cutoffs=cutoffs, as_of=as_of).segment for f in facts.values()
     )
+    from bot.retention.rebuy_model.forecast import rebuy_forecast
+
     return RecencyReport(
         as_of=as_of,
         accounts=len(facts),
@@ -195,5 +232,6 @@ def recency_report(
                 key=lambda item: (item[0] == SEGMENT_NO_PURCHASES, -item[1], item[0]),
             )
         ),
+        extra=_extra(tactic_win_rates(session=session, now=now), unowned_accounts(session=session)),
         rebuy=rebuy_forecast(session=session, facts=facts, as_of=as_of),
     )

@@ -266,31 +266,6 @@ class DueAccount:
         return with_outlook_line(reasons, self.outlook)
 
 
-@dataclass(frozen=True)
-class Unowned:
-    """Live accounts without an owner: how many, and the most valuable few by name."""
-
-    count: int
-    names: list[str] = field(default_factory=list)  # "Acme Corp (A-17)", most value first
-
-    def to_dict(self) -> dict:
-        return {"count": self.count, "first": self.names}
-
-    def sentence(self) -> str:
-        """What an admin reads under the report (empty when every account has an owner)."""
-        if not self.count:
-            return ""
-        them = "it" if self.count == 1 else "them"
-        accounts = "1 account has" if self.count == 1 else f"{self.count:,} accounts have"
-        shown = ", ".join(self.names)
-        more = f" and {self.count - len(self.names):,} more" if self.count > len(self.names) else ""
-        return (
-            f"{accounts} no owner, so nobody is reminded of {them}: {shown}{more}. "
-            "Give each a rep with /account owner NAME rep@yourcompany.com "
-            "or re-import the accounts with an owner_email column."
-        )
-
-
 # --- the weekly digest ------------------------------------------------------------------
 
 

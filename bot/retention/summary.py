@@ -19,12 +19,12 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.retention.facts import RFM_WINDOW_MONTHS, day_start, is_occasion, months_back, utc_day
+from bot.retention.facts import is_occasion, utc_day
+from bot.retention.windows import RFM_WINDOW_MONTHS, WINDOWS, day_start, months_back
 from models import AccountSummary, Order
 
 SUMMARY = AccountSummary.__table__  # type: ignore[attr-defined]
 ORDERS = Order.__table__  # type: ignore[attr-defined]
-WINDOWS = (6, 12, RFM_WINDOW_MONTHS)
 _IDS_PER_STATEMENT = 5_000
 
 

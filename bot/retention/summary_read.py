@@ -10,9 +10,8 @@ after the day (a replayed past) is recomputed from its orders.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -23,24 +22,12 @@ from bot.retention.facts import (
     day_start,
     fill_from_orders,
     is_occasion,
-    months_back,
     utc_value,
 )
-from bot.retention.summary import ORDERS, SUMMARY, WINDOWS, daily_cents
+from bot.retention.summary import ORDERS, SUMMARY, daily_cents
+from bot.retention.windows import WINDOWS, window_edges
 
 Scope = Callable[[sa.ColumnElement], sa.ColumnElement]
-
-
-def window_edges(as_of: date, stored_on: date, months: int) -> Iterator[tuple[date, date, int]]:
-    """Day ranges [start, stop) whose orders move a window stored as of `stored_on` to the
-    one as of `as_of`, each with +1 (now inside) or -1 (no longer inside)."""
-    wanted = (months_back(as_of, months), as_of + timedelta(days=1))
-    stored = (months_back(stored_on, months), stored_on + timedelta(days=1))
-    points = sorted({*wanted, *stored})
-    for start, stop in itertools.pairwise(points):
-        sign = int(wanted[0] <= start < wanted[1]) - int(stored[0] <= start < stored[1])
-        if sign:
-            yield start, stop, sign
 
 
 def fill_from_summary(
@@ -59,7 +46,6 @@ def fill_from_summary(
             later.append(row.account_id)
             continue
         fact.last_order_at = utc_value(row.last_at)
-        fact.first_order_at = utc_value(row.first_at)
         fact.occasions = row.occasions
         fact.orders_count = row.rows
         fact.credit_rows = row.credit_rows

@@ -5,11 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from bot.retention.results import Unowned
+from bot.retention.report_result import NAMES_SHOWN, Unowned
 from models import Account
-
-# The report names this many of them, the most valuable first.
-NAMES_SHOWN = 5
 
 
 def unowned_accounts(*, session: Session, shown: int = NAMES_SHOWN) -> Unowned:

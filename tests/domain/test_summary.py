@@ -18,12 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.db import Database
-from bot.retention.facts import months_back
+from bot.retention.facts import day_start, load_facts, months_back
 from bot.retention.importer import import_csv
-from bot.retention.report import recency_report
+from bot.retention.report import read_report, recency_report, recomputed_report
+from bot.retention.report_command import open_database
+from bot.retention.rfm import Cutoffs, compute_cutoffs
 from bot.retention.summary import refresh_summary
-from bot.retention.summary_read import window_edges
-from models import Account, AccountSummary, Order
+from bot.retention.windows import window_edges
+from models import Account, AccountSummary, Order, RfmCutoffs
 from tests.support import factories as f
 from tests.support.paths import CDNOW_MASTER as CDNOW
 
@@ -117,6 +119,7 @@ def test_summary_equals_a_recomputation_after_imports(
     with db.transaction() as session:
         session.execute(sa.delete(Order))
         session.execute(sa.delete(AccountSummary))
+        session.execute(sa.delete(RfmCutoffs))
         session.execute(sa.delete(Account))
         for external_id in ACCOUNT_IDS:
             f.account(session, name=f"Account {external_id}", external_id=external_id)
@@ -127,6 +130,13 @@ def test_summary_equals_a_recomputation_after_imports(
             import_csv(session=session, kind="orders", path=path, now=NOW, tiers=TIERS)
         with db.session() as session:
             assert stored_summaries(session) == expected_summaries(session, NOW.date())
+    # The report read from that summary equals the one recomputed from every order, on
+    # the summary's day and on a day whose windows move by the edges' orders.
+    for as_of in (NOW.date(), NOW.date() - timedelta(days=40)):
+        now = datetime.combine(as_of, time(12), tzinfo=UTC)
+        with db.session() as session:
+            full = recomputed_report(session=session, now=now, as_of=as_of).to_dict()
+            assert recency_report(session=session, now=now, as_of=as_of).to_dict() == full
 
 
 def test_rebuild_command_and_a_removed_order(db: Database) -> None:
@@ -201,12 +211,51 @@ def _load(db: Database, rows: list[tuple[str, datetime, Decimal]], *, today: dat
         refresh_summary(session.connection(), None, today=today)
 
 
+def _plain_report(db: Database, *, now: datetime, as_of: date) -> dict:
+    """The report as `rebuy report` reads it: the driver's own connection, no ORM."""
+    database = open_database(db.engine.url.render_as_string(hide_password=False))
+    try:
+        return read_report(
+            database.run,
+            database.sql,
+            now=now,
+            as_of=as_of,
+            orm=lambda: pytest.fail("no ORM session is needed here"),
+            store_cutoffs=database.store_cutoffs(now),
+        ).to_dict()
+    finally:
+        database.close()
+
+
 def _same_report(db: Database, as_of: date) -> None:
+    """The report read from the summary (cut points computed in SQL, then read back from
+    the cache; through the ORM session's connection and through the driver's own) equals
+    the report recomputed from every order in Python."""
     now = datetime.combine(as_of, time(12), tzinfo=UTC)
     with db.session() as session:
+        full = recomputed_report(session=session, now=now, as_of=as_of).to_dict()
+        assert session.get(RfmCutoffs, as_of) is None
         fast = recency_report(session=session, now=now, as_of=as_of).to_dict()
-        full = recency_report(session=session, now=now, as_of=as_of, from_summary=False).to_dict()
     assert fast == full
+    with db.session() as session:
+        # The fast path cached the cut points it computed in SQL: those of rfm.py.
+        stored = Cutoffs.from_json(session.get(RfmCutoffs, as_of).payload)
+        facts = {
+            i: fact
+            for i, fact in load_facts(session=session, as_of=as_of).items()
+            if fact.created_at < day_start(as_of + timedelta(days=1)) or fact.orders_count
+        }
+        expected = compute_cutoffs(facts, as_of=as_of)
+        assert (stored.recency, stored.frequency) == (expected.recency, expected.frequency)
+        assert stored.monetary == pytest.approx(expected.monetary, abs=1e-9)
+        assert stored.population == expected.population
+        cached = recency_report(session=session, now=now, as_of=as_of).to_dict()
+    assert cached == full
+    assert _plain_report(db, now=now, as_of=as_of) == full
+    with db.transaction() as session:
+        session.execute(sa.delete(RfmCutoffs))
+    assert _plain_report(db, now=now, as_of=as_of) == full
+    assert set(full) >= {"tactic_win_rates", "accounts_without_owner"}
 
 
 def _cdnow_rows() -> list[tuple[str, datetime, Decimal]]:

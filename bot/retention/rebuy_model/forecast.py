@@ -9,61 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session
 
 from bot.retention.facts import AccountFacts
+from bot.retention.report_result import RebuyForecast
 from models import ModelFit
 
-from .outlook import HORIZON_DAYS, with_outlook, workspace_outlooks
-from .words import about_money, short_day
-
-
-@dataclass(frozen=True)
-class RebuyForecast:
-    """The next 90 days across the workspace, from the stored fit."""
-
-    fit_id: int
-    fit: dict
-    expected_rebuyers: float  # the sum of the accounts' chances of an order
-    scored_accounts: int
-    value_at_risk: float  # a quarter's value x the chance of no order, summed
-    accounts: list[dict]
-    cutoff: date
-    dated: bool = False  # the fit is not current: the figures are as of its cut-off
-    horizon_days: int = HORIZON_DAYS
-
-    def heading(self) -> str:
-        """ "Expected to re-buy in the next 90 days" (or "in the 90 days after 31 Mar")."""
-        if self.dated:
-            return (
-                f"Expected to re-buy in the {self.horizon_days} days after {short_day(self.cutoff)}"
-            )
-        return f"Expected to re-buy in the next {self.horizon_days} days"
-
-    def rebuyers_text(self) -> str:
-        """ "about 12 of 240"; "less than one of 240" rather than "about 0"."""
-        if self.expected_rebuyers < 0.5:
-            return f"less than one of {self.scored_accounts:,}"
-        return f"about {self.expected_rebuyers:,.0f} of {self.scored_accounts:,}"
-
-    def value_at_risk_text(self) -> str:
-        return about_money(self.value_at_risk)
-
-    def to_dict(self) -> dict:
-        return {
-            "fit_id": self.fit_id,
-            "fit": self.fit,
-            "cutoff": self.cutoff.isoformat(),
-            "as_of_cutoff": self.dated,
-            "horizon_days": self.horizon_days,
-            "expected_rebuyers": round(self.expected_rebuyers, 1),
-            "scored_accounts": self.scored_accounts,
-            "value_at_risk": round(self.value_at_risk, 2),
-            "accounts": self.accounts,
-        }
+from .outlook import with_outlook, workspace_outlooks
 
 
 def rebuy_forecast(
