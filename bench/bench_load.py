@@ -40,9 +40,9 @@ from pathlib import Path
 from bench.bench_slack import NOW, SECRET, TOKEN, build_database, percentile, rep_email, rep_user
 from bench.load_sweep import commands_during_sweep
 from bench.load_sweep import report as load_sweep_report
+from tests.doubles.slack_double import SlackDouble
 from tests.doubles.stalling_proxy import StallingProxy
-from tests.slack_double import SlackDouble
-from tests.slack_signing import FORM, get, post_signed, slash_command_body
+from tests.support.slack_signing import FORM, get, post_signed, slash_command_body
 
 ACK_LIMIT = 3.0
 APOLOGY_LIMIT = 10.0  # seconds from the burst to the last apology, database stalled

@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
 def deliver(runtime: Runtime, args: argparse.Namespace, concurrency: int) -> bool:
     from bot.reminders import run_sweep
     from bot.slack_client import make_web_client
-    from tests.slack_double import RateLimits, SlackDouble
+    from tests.doubles.slack_double import RateLimits, SlackDouble
 
     limits = RateLimits(per_channel_per_sec=1.0, burst=args.burst, workspace_per_sec=args.cap)
     with runtime.db.session() as session:

@@ -36,8 +36,8 @@ from pathlib import Path
 from bench.bench_import import _FIRST, _PRODUCTS, _SECOND, _SUFFIX, TIERS
 from bot.db import Database
 from bot.retention.names import normalize_name
-from tests.slack_double import SlackDouble
-from tests.slack_signing import (
+from tests.doubles.slack_double import SlackDouble
+from tests.support.slack_signing import (
     FORM,
     JSON,
     app_home_opened_event,

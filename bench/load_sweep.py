@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from bench.bench_slack import NOW, REPS, SECRET, percentile, rep_user
 from handlers.errors import DATABASE_BUSY, DATABASE_DOWN, SORRY
 from handlers.work import SLOW
-from tests.slack_double import SlackDouble
-from tests.slack_signing import FORM, post_signed, slash_command_body
+from tests.doubles.slack_double import SlackDouble
+from tests.support.slack_signing import FORM, post_signed, slash_command_body
 
 REP_TZ = "Europe/Berlin"  # every bench rep's Slack time zone (see bench_load.main)
 CHECK_EVERY = 1.0  # seconds between looks at the reminder runs

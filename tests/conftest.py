@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh, migrated database per test on SQLite and on PostgreSQL.
+"""Shared fixtures: a fresh, migrated database per test on SQLite and on PostgreSQL, the
+Slack Web API double (`double`) and Rebuy's Slack app served over HTTP (`slack_app`).
 
 PostgreSQL runs when it is reachable (REBUY_TEST_POSTGRES_URL, default the local
 `test` database); with REBUY_REQUIRE_POSTGRES=1 (CI) an unreachable server fails
@@ -12,17 +13,25 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from bot.db import Database
+from tests.support.factories import NOW
+from tests.support.postgres import PG_ADMIN_URL, REQUIRE_PG, pg_reachable
 
-PG_ADMIN_URL = os.environ.get(
-    "REBUY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_PG = os.environ.get("REBUY_REQUIRE_POSTGRES") == "1"
+if TYPE_CHECKING:
+    from tests.doubles.slack_double import SlackDouble
+    from tests.support.slack_app import SlackApp
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_clock: the `double` fixture stamps messages with the real time"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -41,17 +50,6 @@ def _no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
-def _pg_reachable() -> str | None:
-    try:
-        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as connection:
-            connection.execute(sa.text("select 1"))
-        engine.dispose()
-        return None
-    except Exception as error:  # any failure means "not reachable" here
-        return f"{type(error).__name__}: {error}".splitlines()[0]
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test (migrating each time is slow)."""
@@ -67,7 +65,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A private PostgreSQL database for this test process, migrated once."""
-    problem = _pg_reachable()
+    problem = pg_reachable()
     if problem:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required but unreachable at {PG_ADMIN_URL}: {problem}")
@@ -123,3 +121,33 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{path}")
     yield database
     database.dispose()
+
+
+# The Slack double and the served app are imported when first used, so a run of the
+# domain tests alone does not load Bolt and the HTTP server.
+
+
+@pytest.fixture
+def double(request: pytest.FixtureRequest) -> Iterator[SlackDouble]:
+    """The local Slack Web API double. Its clock (message ts, `date` fields) is the tests'
+    fixed NOW, or the real time in modules marked `real_clock`."""
+    from tests.doubles.slack_double import SlackDouble
+
+    if request.node.get_closest_marker("real_clock"):
+        slack = SlackDouble()
+    else:
+        slack = SlackDouble(clock=lambda: NOW)
+    with slack:
+        yield slack
+
+
+@pytest.fixture
+def slack_app(db: Database, double: SlackDouble) -> Iterator[SlackApp]:
+    """Rebuy's Slack app on `db`, served over HTTP, talking to `double`."""
+    from tests.support.slack_app import build_runtime, serve, shut_down
+
+    running = serve(build_runtime(db, double), double)
+    try:
+        yield running
+    finally:
+        shut_down(running)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import grimp
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO_ROOT as ROOT
+
 DATABASE = ("sqlalchemy", "sqlmodel", "models", "bot.db")
 
 # Result types the messages name only in annotations (`if TYPE_CHECKING:`), because they

@@ -23,7 +23,7 @@ from bot.db import Database
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.work import Job, Work
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 ANA = "UANA"
 ADMIN = "UADMIN"

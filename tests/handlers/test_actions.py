@@ -12,8 +12,8 @@ from bot.retention.account_ops import ACCOUNT_GONE
 from bot.retention.errors import InvalidInput
 from handlers import actions
 from models import Snooze, TacticExposure
-from tests import factories as f
 from tests.handlers.conftest import ANA, button, texts
+from tests.support import factories as f
 
 
 def seed(runtime) -> int:

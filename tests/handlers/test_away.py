@@ -11,8 +11,8 @@ from bot.messages.ids import Action
 from bot.retention.errors import InvalidInput
 from handlers import away, commands
 from models import AwayPeriod
-from tests import factories as f
 from tests.handlers.conftest import ANA, button, command
+from tests.support import factories as f
 
 
 def test_away_with_a_cover_is_stored(runtime, job, replies) -> None:

@@ -8,8 +8,8 @@ from bot.messages.ids import View
 from handlers import commands
 from handlers.work import TICKET, accept
 from models import Account, Touch
-from tests import factories as f
 from tests.handlers.conftest import ADMIN, ANA, FakeAck, command, texts
+from tests.support import factories as f
 
 
 def seed(runtime) -> dict[str, int]:

@@ -11,8 +11,8 @@ from sqlmodel import select
 from handlers import events
 from handlers.work import TICKET
 from models import ReminderMessage, ReminderRun, SlackEvent, Touch
-from tests import factories as f
 from tests.handlers.conftest import ANA, FakeAck
+from tests.support import factories as f
 
 CHANNEL, TS = "DANA", "1700000000.000200"
 

@@ -6,8 +6,8 @@ import json
 
 from handlers import home
 from models import SlackEvent
-from tests import factories as f
 from tests.handlers.conftest import ANA, FakeClient
+from tests.support import factories as f
 
 
 def opened(event_id: str = "EvHome1") -> tuple[dict, dict]:

@@ -9,8 +9,8 @@ from sqlmodel import select
 from bot.messages.ids import Action
 from handlers import commands, log
 from models import Snooze, Touch
-from tests import factories as f
 from tests.handlers.conftest import ANA, button, command
+from tests.support import factories as f
 
 
 def seed(runtime) -> int:

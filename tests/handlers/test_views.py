@@ -9,8 +9,8 @@ from bot.retention.account_ops import ACCOUNT_GONE
 from handlers import views
 from handlers.work import TICKET
 from models import AccountPlan, Touch
-from tests import factories as f
 from tests.handlers.conftest import ANA, FakeAck, submission
+from tests.support import factories as f
 
 
 def seed(runtime) -> int:

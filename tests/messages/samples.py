@@ -17,8 +17,8 @@ from bot.retention.results import (
 from bot.retention.rfm import Rfm
 from bot.retention.status import AccountStatus, LastTouch, Person
 from bot.retention.tactics import TacticPick, tactic_bank
-from tests.block_kit_rules import VIEW_BLOCKS, check_message, check_view
-from tests.slack_app_fixtures import mrkdwn_texts
+from tests.support.block_kit_rules import VIEW_BLOCKS, check_message, check_view
+from tests.support.slack_app import mrkdwn_texts
 
 EVIL = "<!channel> & <@U123>"
 

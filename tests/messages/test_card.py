@@ -23,7 +23,7 @@ from tests.messages.samples import (
     signal,
     status,
 )
-from tests.slack_app_fixtures import block_texts, mrkdwn_texts
+from tests.support.slack_app import block_texts, mrkdwn_texts
 
 
 def test_status_card_escapes_every_piece_of_data() -> None:

@@ -26,7 +26,7 @@ from tests.messages.samples import (
     home_view,
     status,
 )
-from tests.slack_app_fixtures import block_texts
+from tests.support.slack_app import block_texts
 
 
 def test_plurals_read_naturally() -> None:

@@ -42,7 +42,7 @@ from tests.messages.samples import (
     signal,
     status,
 )
-from tests.slack_app_fixtures import block_texts, buttons, mrkdwn_texts
+from tests.support.slack_app import block_texts, buttons, mrkdwn_texts
 
 
 def test_escape_covers_the_three_characters_slack_parses() -> None:

@@ -18,7 +18,7 @@ from tests.messages.samples import (
     entry,
     home_view,
 )
-from tests.slack_app_fixtures import block_texts, mrkdwn_texts
+from tests.support.slack_app import block_texts, mrkdwn_texts
 
 
 def test_home_escapes_names_in_lists_and_leaderboard() -> None:

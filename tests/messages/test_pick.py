@@ -12,7 +12,7 @@ from tests.messages.samples import (
     assert_slack_accepts,
     assert_within_limits,
 )
-from tests.slack_app_fixtures import block_texts, buttons
+from tests.support.slack_app import block_texts, buttons
 
 
 def test_pick_list_shows_at_most_25_buttons_with_short_labels() -> None:

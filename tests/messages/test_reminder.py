@@ -8,7 +8,7 @@ from bot.messages.kit import finish_dicts
 from bot.messages.reminder import acknowledgement, reminder_account
 from bot.retention.results import DueAccount, ReactionAck, TouchSchedule
 from tests.messages.samples import EVIL, facts, health, schedule, signal
-from tests.slack_app_fixtures import block_texts
+from tests.support.slack_app import block_texts
 
 
 def test_a_reaction_is_acknowledged_by_kind_and_by_whom() -> None:
