@@ -18,8 +18,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.retention.errors import InvalidInput
+from bot.retention.plain_sql import Run, Sql
+from bot.retention.report_build import build_report
 from bot.retention.report_result import CustomerGroup, RecencyReport, Unowned
-from bot.retention.report_sql import ReportQuery, Run, Sql, build_report, first_data_day
+from bot.retention.report_sql import ReportQuery, first_data_day
 from bot.retention.rfm_rules import SEGMENT_NO_PURCHASES, Cutoffs
 from bot.retention.windows import day_start, months_back
 

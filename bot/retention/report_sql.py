@@ -18,91 +18,17 @@ few dialect differences (SQLite text timestamps, PostgreSQL dates and casts).
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
-from bot.retention.report_result import NAMES_SHOWN, CustomerGroup, RecencyReport, Unowned
-from bot.retention.rfm_rules import SEGMENT_NO_PURCHASES, Cutoffs, segment_for
+from bot.clock import as_utc as as_moment
+from bot.retention.plain_sql import Run, Sql, as_date
+from bot.retention.report_result import NAMES_SHOWN, Unowned
+from bot.retention.rfm_rules import Cutoffs
 from bot.retention.windows import RFM_WINDOW_MONTHS, WINDOWS, day_start, months_back, window_edges
-
-# A statement and its parameters in, its rows out.
-Run = Callable[[str, dict], Sequence[tuple]]
 
 # Which tactics brought re-orders: touches this far back count (tactic_stats.py).
 WIN_RATE_DAYS = 365
-BAND_LABELS = ("Best (top 20%)", "Average (middle 60%)", "Worst (bottom 20%)")
-
-
-@dataclass(frozen=True)
-class Sql:
-    """The dialect's spelling of the few things SQLite and PostgreSQL write differently."""
-
-    dialect: str  # "sqlite" or "postgresql"
-
-    @property
-    def postgres(self) -> bool:
-        return self.dialect == "postgresql"
-
-    def day(self, column: str) -> str:
-        """The UTC day of a timestamp column."""
-        if self.postgres:
-            return f"CAST(timezone('UTC', {column}) AS DATE)"
-        return f"date({column})"
-
-    def days_since(self, day: str) -> str:
-        """Whole days from `day` to the :as_of parameter."""
-        if self.postgres:
-            return f"(CAST(:as_of AS DATE) - {day})"
-        return f"CAST(julianday(:as_of) - julianday({day}) AS INTEGER)"
-
-    def cents(self, column: str) -> str:
-        kind = "BIGINT" if self.postgres else "INTEGER"
-        return f"CAST(round({column} * 100) AS {kind})"
-
-    def real(self, expression: str) -> str:
-        return f"CAST({expression} AS {'DOUBLE PRECISION' if self.postgres else 'REAL'})"
-
-    def floor(self, expression: str) -> str:
-        """Integer part of a non-negative number (Python's int())."""
-        return f"floor({expression})" if self.postgres else f"CAST({expression} AS INTEGER)"
-
-    def least(self, a: str, b: str) -> str:
-        return f"least({a}, {b})" if self.postgres else f"min({a}, {b})"
-
-    def moment(self, value: datetime):
-        """A timestamp parameter: aware UTC for PostgreSQL, SQLite's stored text."""
-        value = value.astimezone(UTC)
-        if self.postgres:
-            return value
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-    def day_param(self, value: date):
-        return value if self.postgres else value.isoformat()
-
-    def statement(self, sql: str) -> str:
-        """`:name` parameters in the driver's style (psycopg: `%(name)s`)."""
-        if self.postgres:
-            return re.sub(r"(?<![:\w]):([a-z_][a-z0-9_]*)", r"%(\1)s", sql)
-        return sql
-
-
-def as_date(value) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).date() if value.tzinfo else value.date()
-    return date.fromisoformat(str(value)[:10])
-
-
-def as_moment(value) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class ReportQuery:
@@ -401,87 +327,3 @@ def first_data_day(run: Run, sql: Sql) -> date | None:
         if value is not None
     ]
     return min(days) if days else None
-
-
-def build_report(query: ReportQuery, cutoffs: Cutoffs) -> RecencyReport:
-    """Counts, value bands and segments from the grouped rows of `query.groups`."""
-    as_of = query.as_of
-    totals: Counter[str] = Counter()
-    segments: Counter[str] = Counter()
-    bands: list[dict] = [{} for _ in BAND_LABELS]
-    days: list[Counter[date]] = [Counter() for _ in BAND_LABELS]
-    for kind, band, r, f, m, not_6m, not_12m, not_18m, declining, count, *values in query.groups(
-        cutoffs
-    ):
-        if kind == 1:
-            days[band][as_date(values[2])] += count
-            continue
-        totals["accounts"] += count
-        totals["not_6m"] += count * int(not_6m)
-        totals["not_12m"] += count * int(not_12m)
-        totals["not_18m"] += count * int(not_18m)
-        totals["declining"] += count * int(declining)
-        if band is None:
-            totals["never"] += count
-            segments[SEGMENT_NO_PURCHASES] += count
-            continue
-        signals = {"dormant_6m"} if not_6m else set()
-        if declining:
-            signals.add("declining")
-        segments[segment_for(r, f, m, signals)] += count
-        low, high, oldest, newest = values
-        seen = bands[band]
-        seen["accounts"] = seen.get("accounts", 0) + count
-        for key, value, pick in (
-            ("low", int(low), min),
-            ("high", int(high), max),
-            ("oldest", as_date(oldest), min),
-            ("newest", as_date(newest), max),
-        ):
-            seen[key] = pick(seen[key], value) if key in seen else value
-    for seen, counts in zip(bands, days, strict=True):
-        seen["median"] = _median_day(counts)
-    groups = [_group(label, seen, as_of) for label, seen in zip(BAND_LABELS, bands, strict=True)]
-    return RecencyReport(
-        as_of=as_of,
-        accounts=totals["accounts"],
-        never_bought=totals["never"],
-        not_bought_6m=totals["not_6m"],
-        not_bought_12m=totals["not_12m"],
-        not_bought_18m=totals["not_18m"],
-        declining=totals["declining"],
-        best=groups[0],
-        average=groups[1],
-        worst=groups[2],
-        segments=dict(
-            sorted(
-                segments.items(),
-                key=lambda item: (item[0] == SEGMENT_NO_PURCHASES, -item[1], item[0]),
-            )
-        ),
-    )
-
-
-def _median_day(counts: Counter[date]) -> date | None:
-    """The lower median of the days counted (the ((n - 1) // 2)-th, oldest first)."""
-    wanted = (sum(counts.values()) - 1) // 2
-    seen = 0
-    for day in sorted(counts):
-        seen += counts[day]
-        if seen > wanted:
-            return day
-    return None
-
-
-def _group(label: str, seen: dict, as_of: date) -> CustomerGroup:
-    median = seen.get("median")
-    return CustomerGroup(
-        label=label,
-        accounts=seen.get("accounts", 0),
-        min_value=seen.get("low", 0) / 100,
-        max_value=seen.get("high", 0) / 100,
-        median_last_order=median,
-        newest_last_order=seen.get("newest"),
-        oldest_last_order=seen.get("oldest"),
-        median_days_since=(as_of - median).days if median else None,
-    )
