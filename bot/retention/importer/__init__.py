@@ -28,13 +28,8 @@ from bot.retention.importer.contacts import plan_contacts
 from bot.retention.importer.formats import FORMATS, ImportOptions, a_kind
 from bot.retention.importer.orders import plan_orders
 from bot.retention.importer.presets import PRESETS, VENDORS
-from bot.retention.importer.reading import (
-    PROGRESS_EVERY,
-    CsvRows,
-    ImportProblem,
-    open_text,
-    sniff,
-)
+from bot.retention.importer.problems import ImportProblem
+from bot.retention.importer.reading import PROGRESS_EVERY, CsvRows, open_text, sniff
 from bot.retention.importer.result import ImportResult, problem_lines, write_errors
 from bot.retention.importer.touches import plan_touches
 from bot.retention.importer.values import DateOrderDecided
@@ -169,7 +164,7 @@ def _import(
             f"{a_kind(kind)} file has one row per line under the header."
         )
     rows.dates.check_decided(str(path))
-    problems = sorted(rows.problems, key=lambda p: p.line)
+    problems = rows.problems  # a ProblemLog: reads sorted by line
     if problems and not skip_bad:
         raise ImportRowError(kind=kind, path=str(path), problems=problems)
     if progress is not None:
