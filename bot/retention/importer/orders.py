@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,128 +48,9 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
     plausible) and re-importing the file finds both again. A repeated order id with the
     same values is collapsed; with different values it is refused, naming both lines.
     """
-    columns = rows.columns
-    i_account = columns["account_external_id"]
-    i_when = columns["ordered_at"]
-    i_amount = columns["amount"]
-    i_order_id = columns.get("order_id")
-    i_product = columns.get("product")
-    i_stage = columns.get("stage")
-    won = rows.preset.won if rows.preset is not None else WON_STAGES
-    id_limit = w.limit_of(w.ORDERS.c.order_id)
-    product_limit = w.limit_of(w.ORDERS.c.product)
-    bind_when = w.binder(session, w.ORDERS.c.ordered_at)
-    account_ids = w.account_ids(session)
-    parse_when, parse_money = rows.dates, rows.money
     left_out: Counter[str] = Counter()
-
-    # Orders are purchases that happened; a day of slack allows for time zones and clocks.
-    latest = now.astimezone(UTC) + _FUTURE_SLACK
-
-    def in_the_future(text: str, when: datetime) -> str | None:
-        if when <= latest:
-            return None
-        # The day says it all, except on the last allowed day itself.
-        after = day_label(latest.date())
-        if when.date() == latest.date():
-            after = moment_label(latest)
-        return f"“{text}” is in the future (after {after}); orders are purchases that happened"
-
-    # raw text -> (UTC datetime, driver value, canonical text for content keys,
-    #              why it is in the future or None)
-    when_cache: dict[str, tuple[datetime, Any, str, str | None]] = {}
     stage = OrderStage(session)
-    won_cache: dict[str, bool] = {}  # a stage's text -> won (a file has a few stages)
-    buffer, keys_append = stage.buffer, stage.keys.append
-    newest: datetime | None = None
-    problems = rows.problems
-    bad = rows.bad
-
-    # The hot loop of the biggest import: fields are checked inline, not through helpers.
-    for line, row in rows:
-        if i_stage is not None:
-            stage_text = row[i_stage]
-            is_won = won_cache.get(stage_text)
-            if is_won is None:
-                is_won = won_cache[stage_text] = stage_key(stage_text.strip()) in won
-            if not is_won:
-                left_out[f"stage “{stage_text.strip() or 'empty'}” is not won"] += 1
-                continue
-        before = len(problems)
-        external_id = row[i_account].strip()
-        account_id = account_ids.get(external_id)
-        if account_id is None:
-            if external_id:
-                bad(
-                    line,
-                    "account_external_id",
-                    f"no account with external_id “{external_id}”",
-                    external_id,
-                )
-            else:
-                bad(line, "account_external_id", "is empty", "")
-
-        text = row[i_when].strip()
-        cached = when_cache.get(text)
-        if cached is None:
-            if not text:
-                bad(line, "ordered_at", "is empty", "")
-            else:
-                try:
-                    when = parse_when(text)
-                except Bad as error:
-                    bad(line, "ordered_at", error.reason, text)
-                else:
-                    if len(when_cache) >= _WHEN_CACHE_LIMIT:
-                        when_cache.clear()
-                    cached = when_cache[text] = (
-                        when,
-                        bind_when(when),
-                        when.isoformat(),
-                        in_the_future(text, when),
-                    )
-        if cached is not None and cached[3] is not None:
-            bad(line, "ordered_at", cached[3], text)
-
-        text = row[i_amount].strip()
-        amount = None
-        if not text:
-            bad(line, "amount", "is empty", "")
-        elif _PLAIN_AMOUNT.fullmatch(text):
-            amount = text  # both databases read the text as the number it is
-        else:
-            try:
-                amount = str(parse_money(text))
-            except Bad as error:
-                bad(line, "amount", error.reason, text)
-
-        order_id = (row[i_order_id].strip() or None) if i_order_id is not None else None
-        if order_id is not None and len(order_id) > id_limit:
-            bad(line, "order_id", w.too_long(order_id, id_limit), order_id)
-        product = (row[i_product].strip() or None) if i_product is not None else None
-        if product is not None and len(product) > product_limit:
-            bad(line, "product", w.too_long(product, product_limit), product)
-
-        if len(problems) != before:
-            continue
-        assert cached is not None and amount is not None and account_id is not None
-        if order_id is None:
-            # Numbered 1 here; identical repeats are numbered once the file is read.
-            value = Decimal(amount)
-            cents = str(value.quantize(_CENT)) if value else "0.00"
-            content = f"{external_id}\x1f{cached[2]}\x1f{cents}\x1f{product or ''}"
-            key = f"~{hashlib.blake2b(content.encode(), digest_size=16).hexdigest()}:1"
-            row_hash = 0
-        else:
-            key = order_id
-            row_hash = hash(tuple(row))
-        if newest is None or cached[0] > newest:
-            newest = cached[0]
-        buffer.append((line, account_id, cached[1], amount, order_id, key, product, row_hash))
-        keys_append(hash((account_id, key)))
-        if len(buffer) >= STAGE_CHUNK:
-            stage.flush()
-
+    newest = _OrderChecks(session, rows, now).stage_rows(_won_only(rows, left_out), stage)
     _settle_repeats(session, stage, rows)
     new, changed, unchanged = stage.counts()
 
@@ -189,6 +70,165 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
         left_out=left_out,
         latest_day=newest.astimezone(UTC).date() if newest is not None else None,
     )
+
+
+def _won_only(rows: CsvRows, left_out: Counter[str]) -> Iterable[tuple[int, list[str]]]:
+    """The rows, less the deals that were not won when the file has a stage column."""
+    i_stage = rows.columns.get("stage")
+    if i_stage is None:
+        yield from rows
+        return
+    won = rows.preset.won if rows.preset is not None else WON_STAGES
+    won_cache: dict[str, bool] = {}  # a stage's text -> won (a file has a few stages)
+    for line, row in rows:
+        stage_text = row[i_stage]
+        is_won = won_cache.get(stage_text)
+        if is_won is None:
+            is_won = won_cache[stage_text] = stage_key(stage_text.strip()) in won
+        if is_won:
+            yield line, row
+        else:
+            left_out[f"stage “{stage_text.strip() or 'empty'}” is not won"] += 1
+
+
+class _OrderChecks:
+    """The checks of one orders file's cells. The hot loop (`stage_rows`) reads the
+    common values inline; anything unusual goes through a method that records why."""
+
+    def __init__(self, session: Session, rows: CsvRows, now: datetime) -> None:
+        self.rows = rows
+        self.bad = rows.bad
+        self.account_ids = w.account_ids(session)
+        self.bind_when = w.binder(session, w.ORDERS.c.ordered_at)
+        self.id_limit = w.limit_of(w.ORDERS.c.order_id)
+        self.product_limit = w.limit_of(w.ORDERS.c.product)
+        # Orders are purchases that happened; a day of slack allows for time zones.
+        self.latest = now.astimezone(UTC) + _FUTURE_SLACK
+        # raw text -> (UTC datetime, driver value, canonical text for content keys,
+        #              why it is in the future or None)
+        self.when_cache: dict[str, tuple[datetime, Any, str, str | None]] = {}
+
+    def stage_rows(
+        self, lines: Iterable[tuple[int, list[str]]], stage: OrderStage
+    ) -> datetime | None:
+        """Check every row and stage the good ones; returns the newest order's time."""
+        columns = self.rows.columns
+        i_account, i_when, i_amount = (
+            columns["account_external_id"],
+            columns["ordered_at"],
+            columns["amount"],
+        )
+        optional = _optional_cells(columns.get("order_id"), columns.get("product"))
+        account_ids, when_cache, problems = self.account_ids, self.when_cache, self.rows.problems
+        plain_amount = _PLAIN_AMOUNT.fullmatch
+        buffer, keys_append = stage.buffer, stage.keys.append
+        newest: datetime | None = None
+        for line, row in lines:
+            before = len(problems)
+            external_id = row[i_account].strip()
+            account_id = account_ids.get(external_id)
+            if account_id is None:
+                self.no_account(line, external_id)
+            text = row[i_when].strip()
+            cached = when_cache.get(text)
+            if cached is None or cached[3] is not None:
+                cached = self.when(line, text)
+            amount = row[i_amount].strip()
+            if not plain_amount(amount):
+                amount = self.amount(line, amount)  # both databases read plain text as is
+            order_id, product = optional(row)
+            if order_id is not None or product is not None:
+                self.check_lengths(line, order_id, product)
+            if len(problems) != before:
+                continue
+            assert cached is not None and amount is not None and account_id is not None
+            if order_id is None:
+                key, row_hash = _content_key(external_id, cached[2], amount, product), 0
+            else:
+                key, row_hash = order_id, hash(tuple(row))
+            if newest is None or cached[0] > newest:
+                newest = cached[0]
+            buffer.append((line, account_id, cached[1], amount, order_id, key, product, row_hash))
+            keys_append(hash((account_id, key)))
+            if len(buffer) >= STAGE_CHUNK:
+                stage.flush()
+        return newest
+
+    def no_account(self, line: int, external_id: str) -> None:
+        if external_id:
+            reason = f"no account with external_id “{external_id}”"
+            self.bad(line, "account_external_id", reason, external_id)
+        else:
+            self.bad(line, "account_external_id", "is empty", "")
+
+    def when(self, line: int, text: str) -> tuple[datetime, Any, str, str | None] | None:
+        """The cached reading of a time, or None with the problem recorded."""
+        cached = self.when_cache.get(text)
+        if cached is None:
+            if not text:
+                self.bad(line, "ordered_at", "is empty", "")
+                return None
+            try:
+                when = self.rows.dates(text)
+            except Bad as error:
+                self.bad(line, "ordered_at", error.reason, text)
+                return None
+            if len(self.when_cache) >= _WHEN_CACHE_LIMIT:
+                self.when_cache.clear()
+            future = self.in_the_future(text, when)
+            cached = self.when_cache[text] = (when, self.bind_when(when), when.isoformat(), future)
+        if cached[3] is not None:
+            self.bad(line, "ordered_at", cached[3], text)
+        return cached
+
+    def in_the_future(self, text: str, when: datetime) -> str | None:
+        if when <= self.latest:
+            return None
+        # The day says it all, except on the last allowed day itself.
+        after = day_label(self.latest.date())
+        if when.date() == self.latest.date():
+            after = moment_label(self.latest)
+        return f"“{text}” is in the future (after {after}); orders are purchases that happened"
+
+    def amount(self, line: int, text: str) -> str | None:
+        """An amount in another style as plain text, or None with the problem recorded."""
+        if not text:
+            self.bad(line, "amount", "is empty", "")
+            return None
+        try:
+            return str(self.rows.money(text))
+        except Bad as error:
+            self.bad(line, "amount", error.reason, text)
+            return None
+
+    def check_lengths(self, line: int, order_id: str | None, product: str | None) -> None:
+        if order_id is not None and len(order_id) > self.id_limit:
+            self.bad(line, "order_id", w.too_long(order_id, self.id_limit), order_id)
+        if product is not None and len(product) > self.product_limit:
+            self.bad(line, "product", w.too_long(product, self.product_limit), product)
+
+
+def _optional_cells(
+    i_order_id: int | None, i_product: int | None
+) -> Callable[[list[str]], tuple[str | None, str | None]]:
+    """(order id, product) of a row, None where the cell is empty or the column missing."""
+
+    def cell(index: int | None) -> Callable[[list[str]], str | None]:
+        if index is None:
+            return lambda row: None
+        return lambda row: row[index].strip() or None
+
+    order_id, product = cell(i_order_id), cell(i_product)
+    return lambda row: (order_id(row), product(row))
+
+
+def _content_key(external_id: str, when: str, amount: str, product: str | None) -> str:
+    """The key of an order without an id: numbered 1 here; identical repeats are
+    numbered once the file is read."""
+    value = Decimal(amount)
+    cents = str(value.quantize(_CENT)) if value else "0.00"
+    content = f"{external_id}\x1f{when}\x1f{cents}\x1f{product or ''}"
+    return f"~{hashlib.blake2b(content.encode(), digest_size=16).hexdigest()}:1"
 
 
 def _settle_repeats(session: Session, stage: OrderStage, rows: CsvRows) -> None:
