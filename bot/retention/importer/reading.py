@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from charset_normalizer import from_bytes
 
 from bot.retention.errors import InvalidInput
+from bot.retention.importer.dates import DateParser
 from bot.retention.importer.formats import (
     DELIMITERS,
     FORMATS,
@@ -24,7 +25,7 @@ from bot.retention.importer.formats import (
 from bot.retention.importer.mapping import resolve_columns
 from bot.retention.importer.presets import Preset
 from bot.retention.importer.problems import ProblemLog
-from bot.retention.importer.values import Bad, DateParser, MoneyParser
+from bot.retention.importer.values import Bad, MoneyParser
 
 PROGRESS_EVERY = 5_000
 _SAMPLE_BYTES = 1 << 16
