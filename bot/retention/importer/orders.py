@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -76,9 +76,14 @@ def _won_only(rows: CsvRows, left_out: Counter[str]) -> Iterable[tuple[int, list
     """The rows, less the deals that were not won when the file has a stage column."""
     i_stage = rows.columns.get("stage")
     if i_stage is None:
-        yield from rows
-        return
+        return rows
     won = rows.preset.won if rows.preset is not None else WON_STAGES
+    return _won(rows, i_stage, won, left_out)
+
+
+def _won(
+    rows: CsvRows, i_stage: int, won: Collection[str], left_out: Counter[str]
+) -> Iterator[tuple[int, list[str]]]:
     won_cache: dict[str, bool] = {}  # a stage's text -> won (a file has a few stages)
     for line, row in rows:
         stage_text = row[i_stage]
@@ -118,13 +123,15 @@ class _OrderChecks:
             columns["ordered_at"],
             columns["amount"],
         )
-        optional = _optional_cells(columns.get("order_id"), columns.get("product"))
-        account_ids, when_cache, problems = self.account_ids, self.when_cache, self.rows.problems
+        i_order_id, i_product = columns.get("order_id"), columns.get("product")
+        has_id, has_product = i_order_id is not None, i_product is not None
+        i_order_id, i_product = i_order_id or 0, i_product or 0  # read only when present
+        id_limit, product_limit = self.id_limit, self.product_limit
+        account_ids, when_cache = self.account_ids, self.when_cache
         plain_amount = _PLAIN_AMOUNT.fullmatch
         buffer, keys_append = stage.buffer, stage.keys.append
         newest: datetime | None = None
         for line, row in lines:
-            before = len(problems)
             external_id = row[i_account].strip()
             account_id = account_ids.get(external_id)
             if account_id is None:
@@ -136,12 +143,15 @@ class _OrderChecks:
             amount = row[i_amount].strip()
             if not plain_amount(amount):
                 amount = self.amount(line, amount)  # both databases read plain text as is
-            order_id, product = optional(row)
-            if order_id is not None or product is not None:
+            order_id = (row[i_order_id].strip() or None) if has_id else None
+            product = (row[i_product].strip() or None) if has_product else None
+            too_long = (order_id is not None and len(order_id) > id_limit) or (
+                product is not None and len(product) > product_limit
+            )
+            if too_long:
                 self.check_lengths(line, order_id, product)
-            if len(problems) != before:
+            if too_long or account_id is None or cached is None or amount is None:
                 continue
-            assert cached is not None and amount is not None and account_id is not None
             if order_id is None:
                 key, row_hash = _content_key(external_id, cached[2], amount, product), 0
             else:
@@ -162,7 +172,8 @@ class _OrderChecks:
             self.bad(line, "account_external_id", "is empty", "")
 
     def when(self, line: int, text: str) -> tuple[datetime, Any, str, str | None] | None:
-        """The cached reading of a time, or None with the problem recorded."""
+        """The cached reading of a time, or None with the problem recorded (a bad value,
+        or a time in the future)."""
         cached = self.when_cache.get(text)
         if cached is None:
             if not text:
@@ -179,6 +190,7 @@ class _OrderChecks:
             cached = self.when_cache[text] = (when, self.bind_when(when), when.isoformat(), future)
         if cached[3] is not None:
             self.bad(line, "ordered_at", cached[3], text)
+            return None
         return cached
 
     def in_the_future(self, text: str, when: datetime) -> str | None:
@@ -206,20 +218,6 @@ class _OrderChecks:
             self.bad(line, "order_id", w.too_long(order_id, self.id_limit), order_id)
         if product is not None and len(product) > self.product_limit:
             self.bad(line, "product", w.too_long(product, self.product_limit), product)
-
-
-def _optional_cells(
-    i_order_id: int | None, i_product: int | None
-) -> Callable[[list[str]], tuple[str | None, str | None]]:
-    """(order id, product) of a row, None where the cell is empty or the column missing."""
-
-    def cell(index: int | None) -> Callable[[list[str]], str | None]:
-        if index is None:
-            return lambda row: None
-        return lambda row: row[index].strip() or None
-
-    order_id, product = cell(i_order_id), cell(i_product)
-    return lambda row: (order_id(row), product(row))
 
 
 def _content_key(external_id: str, when: str, amount: str, product: str | None) -> str:
