@@ -1,4 +1,5 @@
-"""The import's problem log: bounded memory, read back like the sorted list it replaces."""
+"""The import's problem log (bounded memory, read back like the sorted list it replaces)
+and the amount fast path of the orders import."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.retention.errors import ImportRowError, RowProblem
 from bot.retention.importer import problems as log_module
 from bot.retention.importer.problems import ImportProblem, ProblemLog
 from bot.retention.importer.result import ImportResult, group_problems, problem_lines, write_errors
+from bot.retention.importer.values import Bad, MoneyParser
 
 
 def recorded(count: int, seed: int = 1) -> list[ImportProblem]:
@@ -98,3 +102,33 @@ def test_a_plain_list_still_works(tmp_path: Path) -> None:
     assert group_problems(problems) == [("amount", "“b” bad", [2, 3], 2)]
     assert write_errors(tmp_path / "e.csv", problems) == 2
     assert ImportResult("orders", "o.csv", 2, 0, 0, 0, skipped=problems).bad_rows == 2
+
+
+amount_texts = st.builds(
+    lambda sign, symbol, whole, cents, style: (
+        ("(" if sign == "(" else sign)
+        + symbol
+        + (f"{whole:,}" if style == "us" else f"{whole:,}".replace(",", "."))
+        + (("." if style == "us" else ",") + cents if cents else "")
+        + (")" if sign == "(" else "")
+    ),
+    st.sampled_from(["", "-", "("]),
+    st.sampled_from(["", "$", "€", "£", "$ ", "USD "]),
+    st.one_of(st.integers(0, 10**16), st.integers(0, 9999)),
+    st.sampled_from(["", "5", "50", "05", "00", "123"]),
+    st.sampled_from(["us", "eu"]),
+)
+
+
+@given(text=st.one_of(amount_texts, st.text("0123456789,.-()$€ ", max_size=14)))
+@settings(max_examples=2_000, deadline=None)
+def test_an_amount_as_text_is_the_parsed_amount_as_text(text: str) -> None:
+    parse = MoneyParser()
+    try:
+        expected = str(parse(text))
+    except Bad as error:
+        with pytest.raises(Bad) as caught:
+            parse.as_text(text)
+        assert caught.value.reason == error.reason
+    else:
+        assert parse.as_text(text) == expected

@@ -210,7 +210,7 @@ class _OrderChecks:
             self.bad(line, "amount", "is empty", "")
             return None
         try:
-            return str(self.rows.money(text))
+            return self.rows.money.as_text(text)
         except Bad as error:
             self.bad(line, "amount", error.reason, text)
             return None

@@ -88,6 +88,25 @@ class MoneyParser:
             raise Bad(f"“{text}” is too large (the limit is 99999999999999.99)")
         return value
 
+    def as_text(self, text: str) -> str:
+        """``str(self(text))`` (the amount as plain text: "$1,234.50" -> "1234.50"), the
+        common export forms without making a Decimal (a third of a formatted import's
+        amount cost)."""
+        common = None if self.locale else _COMMON_MONEY.fullmatch(text)
+        if common is None or PLAIN_NUMBER.fullmatch(text):
+            return str(self(text))
+        if common["us"] is not None:
+            whole, cents = common["us"].replace(",", ""), common["us_cents"]
+        else:
+            whole, cents = common["eu"].replace(".", ""), common["eu_cents"]
+        whole = whole.lstrip("0") or "0"
+        if len(whole) > 14:
+            return str(self(text))  # too large: the full path says so
+        number = whole + ("." + cents if cents else "")
+        negative = common["open"] or common["minus"] or common["minus2"]
+        # Decimal's minus leaves a zero unsigned: "-$0.00" reads "0.00".
+        return "-" + number if negative and number.strip("0.") else number
+
     def _parse_formatted(self, text: str) -> Decimal:
         body = text.strip()
         negative = False
