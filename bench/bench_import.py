@@ -262,6 +262,20 @@ def _run_child(args: argparse.Namespace, *, mapped: bool, postgres: str | None) 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_measured(
+    command: list[str], env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `command`; its own peak RSS in MB (not that of earlier children)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
+    return done, usage.ru_maxrss / 1024
+
+
 def errors_case(folder: Path, orders: int) -> None:
     """`rebuy import orders` of a file whose amount column is wrong on every row, as a
     new process: how many lines it prints, the --errors file, time and peak memory."""
@@ -295,8 +309,7 @@ def errors_case(folder: Path, orders: int) -> None:
     )
     errors = folder / "errors.csv"
     started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run(
+    done, peak = run_measured(
         [
             str(Path(sys.executable).with_name("rebuy")),
             "import",
@@ -305,12 +318,9 @@ def errors_case(folder: Path, orders: int) -> None:
             "--errors",
             str(errors),
         ],
-        capture_output=True,
-        text=True,
-        env=env,
+        env,
     )
     elapsed = time.perf_counter() - started
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     printed = done.stderr.strip().splitlines()
     with errors.open(encoding="utf-8") as handle:
         listed = sum(1 for _ in handle) - 1

@@ -95,7 +95,10 @@ class ImportRowError(RebuyError):
 
     def __post_init__(self) -> None:
         count = len(self.problems)
-        rows = len({p.line for p in self.problems})
+        # An importer's ProblemLog counts its bad rows without reading every problem back.
+        rows = getattr(self.problems, "bad_rows", None)
+        if rows is None:
+            rows = len({p.line for p in self.problems})
         super().__init__(
             f"{self.path}: {rows:,} bad row{'s' if rows != 1 else ''} in the {self.kind} file "
             f"({count:,} problem{'s' if count != 1 else ''}); nothing was imported. "

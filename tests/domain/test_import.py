@@ -473,6 +473,47 @@ def test_reimporting_orders_with_order_ids_creates_no_duplicates(
     assert count(db, Order) == 2
 
 
+def test_repeated_keys_are_found_when_the_hashes_are_sorted_a_slice_at_a_time(
+    db: Database, tmp_path: Path, two_accounts: dict[str, int], monkeypatch
+) -> None:
+    # Key hashes live in a file and are sorted HASHES_AT_ONCE at a time: here many passes.
+    monkeypatch.setattr(importer.staging, "HASHES_AT_ONCE", 2)
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER
+        + "A1,2026-01-05,100,,Widgets\n" * 3  # 2-4: three identical orders without an id
+        + "A1,2026-01-06,5,SO-1,\n"  # 5
+        + "B2,2026-01-07,5,SO-2,\n"  # 6
+        + "A1,2026-01-06,5,SO-1,\n"  # 7: an identical repeat, collapsed
+        + "B2,2026-01-08,7,SO-3,\n",  # 8
+    )
+
+    first = run(db, "orders", path)
+
+    assert counts(first) == (7, 6, 0, 0) and first.duplicates == 1
+    assert len({(o.account_id, o.order_key) for o in orders(db)}) == 6
+    assert counts(run(db, "orders", path)) == (7, 0, 0, 6)
+    clash = write(
+        tmp_path, "clash.csv", ORDERS_HEADER + "A1,2026-01-06,5,SO-1,\nA1,2026-01-06,6,SO-1,\n"
+    )
+    assert where(bad_rows(db, "orders", clash)) == [(3, "order_id")]
+
+
+def test_key_hashes_repeated_in_any_slice_are_all_found(monkeypatch) -> None:
+    monkeypatch.setattr(importer.staging, "HASHES_AT_ONCE", 1_000)
+    hashes = importer.staging.KeyHashes()
+    values = [hash(("key", n)) for n in range(10_000)]
+    values += [*values[::97], -1, -1, 2**63 - 1, 2**63 - 1, -(2**63)]
+    for start in range(0, len(values), 3_000):
+        for value in values[start : start + 3_000]:
+            hashes.append(value)
+        hashes.flush()
+
+    assert len(hashes) == len(values)
+    assert hashes.repeated() == set(values[::97]) | {-1, 2**63 - 1}
+
+
 def test_orders_without_ids_are_matched_on_content_and_occurrence(
     db: Database, tmp_path: Path, two_accounts: dict[str, int]
 ) -> None:

@@ -9,8 +9,10 @@ already stored and counted as new, updated or unchanged.
 Files are taken as CRMs write them: the encoding and delimiter are detected, the
 columns are mapped (`--map`, a saved mapping, or a Salesforce, HubSpot or Pipedrive
 preset recognised from the headers), and dates and amounts are read in the common
-styles (`values`). The modules: `reading` (file, header, mapping), `values`,
-`presets`, one planner per kind, `writing` (bulk SQL) and `result` (the summary).
+styles (`values`, `dates`). The modules: `reading` (file, header, mapping), `values`
+and `dates`, `presets`, one planner per kind, `staging` (orders through a temporary
+table), `writing` (bulk SQL), `problems` (bad rows, in memory that does not grow with
+their number) and `result` (the summary).
 """
 
 from __future__ import annotations
@@ -25,19 +27,14 @@ from sqlmodel import Session
 from bot.retention.errors import ImportRowError, InvalidInput
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
+from bot.retention.importer.dates import DateOrderDecided
 from bot.retention.importer.formats import FORMATS, ImportOptions, a_kind
 from bot.retention.importer.orders import plan_orders
 from bot.retention.importer.presets import PRESETS, VENDORS
-from bot.retention.importer.reading import (
-    PROGRESS_EVERY,
-    CsvRows,
-    ImportProblem,
-    open_text,
-    sniff,
-)
+from bot.retention.importer.problems import ImportProblem
+from bot.retention.importer.reading import PROGRESS_EVERY, CsvRows, open_text, sniff
 from bot.retention.importer.result import ImportResult, problem_lines, write_errors
 from bot.retention.importer.touches import plan_touches
-from bot.retention.importer.values import DateOrderDecided
 from bot.retention.importer.writing import WRITE_CHUNK
 from models import OrderFeed
 
@@ -169,7 +166,7 @@ def _import(
             f"{a_kind(kind)} file has one row per line under the header."
         )
     rows.dates.check_decided(str(path))
-    problems = sorted(rows.problems, key=lambda p: p.line)
+    problems = rows.problems  # a ProblemLog: reads sorted by line
     if problems and not skip_bad:
         raise ImportRowError(kind=kind, path=str(path), problems=problems)
     if progress is not None:

@@ -7,13 +7,13 @@ import csv
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from charset_normalizer import from_bytes
 
-from bot.retention.errors import InvalidInput, RowProblem
+from bot.retention.errors import InvalidInput
+from bot.retention.importer.dates import DateParser
 from bot.retention.importer.formats import (
     DELIMITERS,
     FORMATS,
@@ -24,17 +24,11 @@ from bot.retention.importer.formats import (
 )
 from bot.retention.importer.mapping import resolve_columns
 from bot.retention.importer.presets import Preset
-from bot.retention.importer.values import Bad, DateParser, MoneyParser
+from bot.retention.importer.problems import ProblemLog
+from bot.retention.importer.values import Bad, MoneyParser
 
 PROGRESS_EVERY = 5_000
 _SAMPLE_BYTES = 1 << 16
-
-
-@dataclass(frozen=True)
-class ImportProblem(RowProblem):
-    """A bad value with the text that was in the cell (for the --errors file)."""
-
-    value: str | None = None
 
 
 def sniff(path: Path, options: ImportOptions) -> FileFormat:
@@ -171,7 +165,7 @@ class CsvRows:
         self.path = path
         self.kind = kind
         self.progress = progress
-        self.problems: list[RowProblem] = []
+        self.problems = ProblemLog()
         self.count = 0
         self.duplicates = 0
         self.to_write = 0  # set by the planner: rows the write will insert or update
@@ -232,7 +226,7 @@ class CsvRows:
                         except Bad as error:
                             count += 1
                             self.count = count
-                            self.problems.append(ImportProblem(line, None, error.reason))
+                            self.problems.add(line, None, error.reason)
                             continue
                         if row is None:
                             continue
@@ -245,9 +239,7 @@ class CsvRows:
             except csv.Error as error:
                 count += 1
                 self.count = count
-                self.problems.append(
-                    ImportProblem(last + 1, None, f"not valid CSV ({error}); check the quotes")
-                )
+                self.problems.add(last + 1, None, f"not valid CSV ({error}); check the quotes")
                 last = reader.line_num
             except UnicodeDecodeError:
                 raise not_text(self.path, self.encoding) from None
@@ -273,7 +265,7 @@ class CsvRows:
             self.progress("writing", self.written, self.to_write)
 
     def bad(self, line: int, column: str | None, reason: str, value: str | None = None) -> None:
-        self.problems.append(ImportProblem(line, column, reason, value))
+        self.problems.add(line, column, reason, value)
 
     def check(
         self, line: int, column: str, parse: Callable[[str], Any], row: list[str], index: int | None
@@ -286,5 +278,5 @@ class CsvRows:
         try:
             return parse(text)
         except Bad as bad:
-            self.problems.append(ImportProblem(line, column, bad.reason, text))
+            self.problems.add(line, column, bad.reason, text)
             return None

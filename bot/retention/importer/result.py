@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from bot.retention.errors import RowProblem
+from bot.retention.importer.problems import ProblemGroups, ProblemLog
 
-# A summary line lists this many line numbers of each kind of problem.
-LINES_SHOWN = 5
-# ...and at most this many kinds of problem; the rest are counted in one line.
+# A summary lists at most this many kinds of problem; the rest are counted in one line.
 GROUPS_SHOWN = 15
-_QUOTED = re.compile(r"“[^”]*”")
 
 
 def plural(count: int, noun: str) -> str:
@@ -50,7 +47,7 @@ class ImportResult:
     created: int
     updated: int
     unchanged: int
-    skipped: list[RowProblem] = field(default_factory=list)
+    skipped: Sequence[RowProblem] = field(default_factory=list)  # a ProblemLog, sorted
     dry_run: bool = False
     reps_created: int = 0  # accounts only: owners seen for the first time
     duplicates: int = 0  # identical repeats of a row, collapsed into one
@@ -65,6 +62,8 @@ class ImportResult:
     @property
     def bad_rows(self) -> int:
         """How many rows were skipped (a row can have several problems)."""
+        if isinstance(self.skipped, ProblemLog):
+            return self.skipped.bad_rows
         return len({problem.line for problem in self.skipped})
 
     def summary(self) -> str:
@@ -111,22 +110,16 @@ class ImportResult:
 
 def group_problems(problems: Iterable[RowProblem]) -> list[tuple[str | None, str, list[int], int]]:
     """(column, first reason, first line numbers, count) per (column, kind of reason),
-    most frequent first. Reasons differ only in the quoted value are one kind."""
-    groups: dict[tuple[str | None, str], tuple[str, list[int], list[int]]] = {}
-    for problem in problems:
-        key = (problem.column, _QUOTED.sub("“…”", problem.reason))
-        group = groups.get(key)
-        if group is None:
-            groups[key] = (problem.reason, [problem.line], [1])
-            continue
-        if len(group[1]) < LINES_SHOWN:
-            group[1].append(problem.line)
-        group[2][0] += 1
-    ordered = sorted(groups.items(), key=lambda item: (-item[1][2][0], item[1][1][0]))
-    return [(column, reason, lines, count[0]) for (column, _), (reason, lines, count) in ordered]
+    most frequent first. Reasons that differ only in the quoted value are one kind."""
+    if isinstance(problems, ProblemLog):
+        return problems.groups()
+    groups = ProblemGroups()
+    for problem in sorted(problems, key=lambda p: p.line):
+        groups.add(problem.line, problem.column, problem.reason)
+    return groups.ordered()
 
 
-def problem_lines(problems: list[RowProblem], errors_file: str | None = None) -> list[str]:
+def problem_lines(problems: Sequence[RowProblem], errors_file: str | None = None) -> list[str]:
     """At most ~20 lines describing every problem: one per (column, kind of reason)."""
     groups = group_problems(problems)
     lines = []
@@ -150,7 +143,8 @@ def problem_lines(problems: list[RowProblem], errors_file: str | None = None) ->
 
 
 def write_errors(path: Path, problems: Iterable[RowProblem]) -> int:
-    """Every problem as CSV (line, column, value, reason); returns how many."""
+    """Every problem as CSV (line, column, value, reason), in line order (a `ProblemLog`
+    is read back from its temporary file as it is written); returns how many."""
     written = 0
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)

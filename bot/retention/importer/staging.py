@@ -13,8 +13,9 @@ that must follow the orders in the same transaction (the per-account purchase su
 
 from __future__ import annotations
 
+import tempfile
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ _FIXES = "rebuy_order_stage_fix"
 STAGE_CHUNK = 50_000
 # Rows inserted into the orders per statement (each statement reports progress).
 MERGE_CHUNK = 100_000
+# Key hashes sorted in memory at once when looking for repeats (8 bytes each: 16 MB).
+HASHES_AT_ONCE = 2_000_000
 _COLUMNS = ("account_id", "ordered_at", "amount", "order_id", "order_key", "product")
 # line, account id, driver ordered_at, driver amount, order id, order key, product, row hash
 StagedRow = tuple[int, int, Any, Any, str | None, str, str | None, int]
@@ -43,10 +46,10 @@ class OrderStage:
         self.postgres = self.connection.dialect.name == "postgresql"
         self.count = 0
         # Rows waiting for the next flush (the planner appends to it directly, and to
-        # `keys` the hash((account id, order key)) of each: 8 bytes a row, enough to
-        # find repeated keys without a pass over the table when there are none).
+        # `keys` the hash((account id, order key)) of each: enough to find repeated keys
+        # without a pass over the table when there are none).
         self.buffer: list[StagedRow] = []
-        self.keys = array("q")
+        self.keys = KeyHashes()
         self._create()
 
     # --- loading ------------------------------------------------------------------------
@@ -91,6 +94,7 @@ class OrderStage:
         else:
             self._run(f"INSERT INTO temp.{STAGE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         rows.clear()
+        self.keys.flush()
 
     # --- what needs the whole file ------------------------------------------------------
 
@@ -98,13 +102,9 @@ class OrderStage:
         """(line, account id, order id, key, row hash) of every row whose key is also on
         another line, in line order; usually none, found without reading the table."""
         self.flush()
-        if not self.keys:
+        wanted = self.keys.repeated()
+        if not wanted:
             return []
-        hashes = np.sort(np.frombuffer(self.keys, dtype=np.int64))
-        twice = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
-        if not len(twice):
-            return []
-        wanted = {int(value) for value in twice}
         found = [
             (line, account_id, order_id, key, row_hash)
             for line, account_id, order_id, key, row_hash in self._run(
@@ -201,3 +201,43 @@ class OrderStage:
     def account_ids(self) -> list[int]:
         """The accounts of the staged orders (at most one per account, not per row)."""
         return [row[0] for row in self._run(f"SELECT DISTINCT account_id FROM {STAGE}")]
+
+
+class KeyHashes:
+    """The 8-byte hash of every staged row's key, kept in a temporary file so memory
+    does not grow with the file; `repeated` finds the hashes seen more than once,
+    sorting at most `HASHES_AT_ONCE` of them at a time (one slice of the hash range
+    per pass over the file)."""
+
+    def __init__(self) -> None:
+        self.pending = array("q")  # appended to by the planner's hot loop
+        self.append = self.pending.append
+        self.count = 0
+        self._file = tempfile.TemporaryFile(prefix="rebuy-order-keys-")  # noqa: SIM115
+
+    def __len__(self) -> int:
+        return self.count + len(self.pending)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.count += len(self.pending)
+            self._file.seek(0, 2)  # `repeated` may have read from the middle
+            self.pending.tofile(self._file)
+            del self.pending[:]  # in place: the planner holds `append`
+
+    def repeated(self) -> set[int]:
+        self.flush()
+        passes = -(-self.count // HASHES_AT_ONCE)
+        found: set[int] = set()
+        for part in range(passes):
+            hashes = np.sort(np.concatenate([np.empty(0, np.int64), *self._slice(part, passes)]))
+            twice = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+            found.update(int(value) for value in twice)
+        return found
+
+    def _slice(self, part: int, passes: int) -> Iterator[np.ndarray]:
+        """The stored hashes h with h mod `passes` == `part`, a block at a time."""
+        self._file.seek(0)
+        while block := self._file.read(HASHES_AT_ONCE * 8):
+            hashes = np.frombuffer(block, dtype=np.int64)
+            yield hashes if passes == 1 else hashes[hashes.view(np.uint64) % passes == part]
