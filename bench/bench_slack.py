@@ -2,21 +2,29 @@
 
     .venv/bin/python -m bench.bench_slack [--accounts 100000] [--orders 1000000]
                                           [--requests 1000] [--slow-events 20]
+                                          [--keep DIR] [--postgres URL]
 
-Builds a temporary SQLite database with bulk inserts (accounts, reps, contacts,
-touches, orders), serves the real app (`create_app` behind waitress, as `rebuy
-serve` does) in a separate process, and points it at a local Slack Web API
-double in this process. Then:
+Builds a SQLite database with bulk inserts (accounts, reps, contacts, touches,
+orders, then the purchase summary), serves the real app (`create_app` behind
+waitress, as `rebuy serve` does) in a separate process, and points it at a local
+Slack Web API double in this process. `--keep DIR` keeps the database in DIR and
+reuses it on the next run; `--postgres URL` (an empty database of your own, e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/me_bench) copies it there with COPY
+(once: a migrated database with accounts is reused) and serves from PostgreSQL.
+Then:
 
 1. sends `--requests` signed `/account NAME` slash commands one after another
-   (exact names, with one in twenty mistyped) and reports p50/p99 of
+   (exact names; one in twenty mistyped, one in twenty not an account at all) and
+   reports p50/p99 of
    - ack: until the HTTP 200 that Slack waits for (limit 3 s), and
-   - answer: until the status card (or pick list) reaches the response_url;
+   - answer: until the status card, pick list or "did you mean" reaches the
+     response_url;
 2. publishes the App Home for `--slow-events` reps at once while Slack answers
    views.publish only after 5 s, and meanwhile sends slash commands: every one
    must be acked well inside 3 s (the run fails otherwise).
 
-Targets: answer p99 < 100 ms for exact names; no missed acknowledgement.
+Targets (issue 13): answer p99 <= 10 ms for exact names, <= 25 ms for typos and
+names that are no account; no missed acknowledgement.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from bench.bench_import import _FIRST, _PRODUCTS, _SECOND, _SUFFIX, TIERS
 from bot.db import Database
@@ -53,6 +63,8 @@ REPS = 60
 SLOW_PUBLISH_SECONDS = 5.0
 ACK_LIMIT = 3.0
 TYPO_EVERY = 20
+# Tables copied to PostgreSQL, parents first (what build_database fills).
+COPIED = ("rep", "account", "contact", "touch", "order", "account_summary")
 
 
 def _ts(value: datetime) -> str:
@@ -142,6 +154,10 @@ def build_database(path: Path, accounts: int, orders: int, seed: int = 1) -> lis
                 _insert_orders(run, chunk)
                 chunk = []
         _insert_orders(run, chunk)
+        # The card reads the purchase summary, as after an import.
+        from bot.retention.summary import refresh_summary
+
+        refresh_summary(connection, None, today=NOW.date())
     with database.engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
     database.dispose()
@@ -157,6 +173,63 @@ def _insert_orders(run: Callable, rows: list[tuple]) -> None:
         )
 
 
+def copy_to_postgres(path: Path, url: str) -> None:
+    """Copy the SQLite workspace into an empty PostgreSQL database (COPY, then the
+    sequences moved past the copied ids, then ANALYZE)."""
+    import sqlite3
+
+    target = Database(url)
+    target.upgrade()
+    source = sqlite3.connect(path)
+    with target.engine.begin() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        for table in COPIED:
+            columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
+            names = ", ".join(f'"{c}"' for c in columns)
+            with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in source.execute(f'SELECT {names} FROM "{table}"'):
+                    copy.write_row(row)
+            if "id" in columns:
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                    f'(SELECT max(id) FROM "{table}"))'
+                )
+    source.close()
+    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+    target.dispose()
+
+
+def database_for(args: argparse.Namespace, folder: Path) -> tuple[str, list[str]]:
+    """(URL to serve from, the account names), building what is not kept from before."""
+    path = folder / "bench.db"
+    names_file = folder / "bench-names.txt"
+    if not (path.exists() and names_file.exists()):
+        started = time.perf_counter()
+        names = build_database(path, args.accounts, args.orders, seed=args.seed)
+        names_file.write_text("\n".join(names), encoding="utf-8")
+        print(
+            f"built {args.accounts:,} accounts and {args.orders:,} orders "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
+    names = names_file.read_text(encoding="utf-8").split("\n")
+    if not args.postgres:
+        return f"sqlite:///{path}", names
+    target = Database(args.postgres)
+    with target.engine.connect() as connection:
+        filled = (
+            sa.inspect(connection).has_table("account")
+            and connection.exec_driver_sql("SELECT count(*) FROM account").scalar_one()
+        )
+    target.dispose()
+    if not filled:
+        started = time.perf_counter()
+        copy_to_postgres(path, args.postgres)
+        print(f"copied to PostgreSQL in {time.perf_counter() - started:.1f}s")
+    return args.postgres, names
+
+
 def rep_user(number: int) -> str:
     return f"UREP{number:03d}"
 
@@ -170,6 +243,17 @@ def typo(name: str, rng: random.Random) -> str:
     first, _, rest = name.partition(" ")
     at = rng.randrange(1, len(first))
     return f"{first[:at]}{first[at + 1 :]} {rest}"
+
+
+def unknown_name(rng: random.Random) -> str:
+    """Two made-up words that are no account's name: "Vorquil Plenrat"."""
+    letters = "bcdfgklmnprstvz"
+    vowels = "aeiou"
+
+    def word() -> str:
+        return "".join(rng.choice(letters) + rng.choice(vowels) for _ in range(3)).title()
+
+    return f"{word()} {word()}"
 
 
 # ---------------------------------------------------------------------- the server process
@@ -213,7 +297,7 @@ def serve(database_url: str, api_url: str, ready, stop) -> None:
 @dataclass
 class Timing:
     query: str
-    kind: str  # "exact" or "typo"
+    kind: str  # "exact", "typo" or "unknown"
     ack: float
     answer: float | None
 
@@ -262,8 +346,8 @@ def measure_commands(
     timings = []
     for n in range(requests):
         name = rng.choice(names)
-        kind = "typo" if n % TYPO_EVERY == TYPO_EVERY - 1 else "exact"
-        query = typo(name, rng) if kind == "typo" else name.lower()
+        kind = {TYPO_EVERY - 1: "typo", TYPO_EVERY // 2 - 1: "unknown"}.get(n % TYPO_EVERY, "exact")
+        query = {"typo": typo(name, rng), "unknown": unknown_name(rng)}.get(kind, name.lower())
         timing = send_command(base, double, query, f"cmd{n}", rep_user(1 + n % REPS))
         timing.kind = kind
         timings.append(timing)
@@ -322,23 +406,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--slow-events", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the database in this folder")
+    parser.add_argument("--postgres", help="serve from this (empty or kept) PostgreSQL database")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    with tempfile.TemporaryDirectory(prefix="rebuy-bench-slack-") as folder:
-        path = Path(folder) / "bench.db"
-        started = time.perf_counter()
-        names = build_database(path, args.accounts, args.orders, seed=args.seed)
-        print(
-            f"built {args.accounts:,} accounts and {args.orders:,} orders "
-            f"in {time.perf_counter() - started:.1f}s"
-        )
+    with tempfile.TemporaryDirectory(prefix="rebuy-bench-slack-") as temporary:
+        folder = args.keep or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        url, names = database_for(args, folder)
         context = multiprocessing.get_context("spawn")
         with SlackDouble() as double:
             ready, stop = context.Queue(), context.Event()
-            server = context.Process(
-                target=serve, args=(f"sqlite:///{path}", double.api_url, ready, stop)
-            )
+            server = context.Process(target=serve, args=(url, double.api_url, ready, stop))
             server.start()
             try:
                 base = ready.get(timeout=60)
@@ -356,6 +436,7 @@ def main() -> None:
                 report("all", timings)
                 report("exact names", [t for t in timings if t.kind == "exact"])
                 report("typos", [t for t in timings if t.kind == "typo"])
+                report("no such name", [t for t in timings if t.kind == "unknown"])
                 missing = [t.query for t in timings if t.answer is None]
                 if missing:
                     print(f"  {len(missing)} requests got no answer: {missing[:5]}")
@@ -364,9 +445,12 @@ def main() -> None:
             finally:
                 stop.set()
                 server.join(30)
-        exact = [t.answer for t in timings if t.kind == "exact" and t.answer is not None]
-        p99 = percentile(exact, 99) * 1000
-        print(f"\ntarget: answer p99 < 100 ms for exact names: {'PASS' if p99 < 100 else 'FAIL'}")
+        print()
+        for kind, limit in (("exact", 10), ("typo", 25), ("unknown", 25)):
+            answers = [t.answer for t in timings if t.kind == kind and t.answer is not None]
+            p99 = percentile(answers, 99) * 1000
+            verdict = "PASS" if p99 <= limit else "FAIL"
+            print(f"target: {kind} answer p99 {p99:.1f} ms <= {limit} ms: {verdict}")
         if not ok or missing:
             sys.exit(1)
 

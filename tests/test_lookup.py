@@ -6,7 +6,8 @@ import pytest
 
 from bot.db import Database
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
-from bot.retention.lookup import find_account, find_account_id
+from bot.retention.lookup import find_account_id
+from models import Account
 from tests import factories as f
 
 NAMES = [
@@ -63,7 +64,7 @@ def accounts(db: Database) -> dict[str, int]:
 )
 def test_forgiving_matches(db: Database, accounts, query, expected) -> None:
     with db.session() as session:
-        assert find_account(session=session, query=query).name == expected
+        assert session.get(Account, find_account_id(session=session, query=query)).name == expected
 
 
 def test_several_matches_ask_which(db: Database, accounts) -> None:

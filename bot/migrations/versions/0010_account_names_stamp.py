@@ -1,0 +1,113 @@
+"""account_names_stamp: a token that changes with the account names, kept by triggers
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-03 17:00:00
+
+The look-up keeps every live account's name in memory with a candidate index for typos
+(bot/retention/name_index.py) and rebuilds it when this token moves. Triggers on
+`account` replace the token when an account is added or deleted, or its name,
+normalised name, CRM id or archived flag changes, so every writer (importer, CRM sync,
+demo, anything else) keeps it right. On PostgreSQL the triggers run once per statement
+and the token is the transaction id, written once per transaction (a bulk import does
+not update the one row a hundred thousand times); SQLite has row triggers only, each
+writing a random token.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_SQLITE_BUMP = """
+    UPDATE account_names_stamp SET token = lower(hex(randomblob(16))) WHERE id = 1;
+    INSERT INTO account_names_stamp (id, token)
+        SELECT 1, lower(hex(randomblob(16)))
+        WHERE NOT EXISTS (SELECT 1 FROM account_names_stamp WHERE id = 1);
+"""
+_SQLITE_CHANGED = """
+    OLD.name IS NOT NEW.name OR OLD.name_key IS NOT NEW.name_key
+    OR OLD.external_id IS NOT NEW.external_id
+    OR (OLD.archived_at IS NULL) IS NOT (NEW.archived_at IS NULL)
+"""
+
+_PG_FUNCTION = """
+CREATE FUNCTION account_names_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed boolean;
+BEGIN
+    -- Each branch names only the transition tables its own trigger has.
+    IF TG_OP = 'INSERT' THEN
+        changed := EXISTS (SELECT 1 FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        changed := EXISTS (SELECT 1 FROM old_rows);
+    ELSE
+        changed := EXISTS (
+            SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+            WHERE (o.name, o.name_key, o.external_id, o.archived_at IS NULL)
+                IS DISTINCT FROM (n.name, n.name_key, n.external_id, n.archived_at IS NULL)
+        );
+    END IF;
+    IF changed THEN
+        INSERT INTO account_names_stamp (id, token) VALUES (1, txid_current()::text)
+        ON CONFLICT (id) DO UPDATE SET token = EXCLUDED.token
+        WHERE account_names_stamp.token IS DISTINCT FROM EXCLUDED.token;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+_PG_TRIGGERS = {
+    "INSERT": "REFERENCING NEW TABLE AS new_rows",
+    "DELETE": "REFERENCING OLD TABLE AS old_rows",
+    "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
+
+
+def upgrade() -> None:
+    op.create_table(
+        "account_names_stamp",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        op.execute(_PG_FUNCTION)
+        for event, transition in _PG_TRIGGERS.items():
+            op.execute(
+                f"CREATE TRIGGER account_names_{event.lower()} AFTER {event} ON account "
+                f"{transition} FOR EACH STATEMENT EXECUTE FUNCTION account_names_changed()"
+            )
+        op.execute("INSERT INTO account_names_stamp (id, token) VALUES (1, txid_current()::text)")
+    else:
+        op.execute(
+            f"CREATE TRIGGER account_names_insert AFTER INSERT ON account BEGIN {_SQLITE_BUMP} END"
+        )
+        op.execute(
+            f"CREATE TRIGGER account_names_delete AFTER DELETE ON account BEGIN {_SQLITE_BUMP} END"
+        )
+        op.execute(
+            "CREATE TRIGGER account_names_update "
+            "AFTER UPDATE OF name, name_key, external_id, archived_at ON account "
+            f"WHEN {_SQLITE_CHANGED} BEGIN {_SQLITE_BUMP} END"
+        )
+        op.execute(
+            "INSERT INTO account_names_stamp (id, token) VALUES (1, lower(hex(randomblob(16))))"
+        )
+
+
+def downgrade() -> None:
+    for event in ("insert", "delete", "update"):
+        op.execute(
+            f"DROP TRIGGER IF EXISTS account_names_{event}"
+            + (" ON account" if op.get_bind().dialect.name == "postgresql" else "")
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS account_names_changed()")
+    op.drop_table("account_names_stamp")
