@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import sys
 import tempfile
@@ -300,12 +301,26 @@ class Timing:
     kind: str  # "exact", "typo" or "unknown"
     ack: float
     answer: float | None
+    cpu: float = 0.0  # the server process's CPU seconds for this request
 
 
-def send_command(base: str, double: SlackDouble, text: str, key: str, user: str) -> Timing:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere). On a
+    loaded machine wall times wait for a core; CPU time says what the work costs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def send_command(
+    base: str, double: SlackDouble, text: str, key: str, user: str, pid: int | None = None
+) -> Timing:
     """One signed `/account TEXT`; times to the HTTP 200 and to the response_url post."""
     body = slash_command_body(text=text, user_id=user, response_url=double.response_url(key))
     seen = len(double.calls_to("response_url"))
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     status, _, _ = post_signed(base, body, FORM, SECRET)
     ack = time.perf_counter() - started
@@ -318,7 +333,7 @@ def send_command(base: str, double: SlackDouble, text: str, key: str, user: str)
         if any(c["response_url"].endswith(f"/{key}") for c in calls):
             answer = time.perf_counter() - started
         seen = len(calls)
-    return Timing(text, "", ack, answer)
+    return Timing(text, "", ack, answer, cpu_seconds(pid) - cpu)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -332,23 +347,30 @@ def report(label: str, timings: list[Timing]) -> None:
         return
     acks = [t.ack * 1000 for t in timings]
     answers = [t.answer * 1000 for t in timings if t.answer is not None]
+    cpu = sum(t.cpu for t in timings) * 1000 / len(timings)
     print(
         f"  {label:<14} n={len(timings):>5}  "
         f"ack p50 {percentile(acks, 50):6.1f} ms  p99 {percentile(acks, 99):6.1f} ms  "
         f"max {max(acks):6.1f} ms  |  answer p50 {percentile(answers, 50):6.1f} ms  "
-        f"p99 {percentile(answers, 99):6.1f} ms  max {max(answers):7.1f} ms"
+        f"p99 {percentile(answers, 99):6.1f} ms  max {max(answers):7.1f} ms  |  "
+        f"server CPU {cpu:5.1f} ms/request"
     )
 
 
 def measure_commands(
-    base: str, double: SlackDouble, names: list[str], requests: int, rng: random.Random
+    base: str,
+    double: SlackDouble,
+    names: list[str],
+    requests: int,
+    rng: random.Random,
+    pid: int | None = None,
 ) -> list[Timing]:
     timings = []
     for n in range(requests):
         name = rng.choice(names)
         kind = {TYPO_EVERY - 1: "typo", TYPO_EVERY // 2 - 1: "unknown"}.get(n % TYPO_EVERY, "exact")
         query = {"typo": typo(name, rng), "unknown": unknown_name(rng)}.get(kind, name.lower())
-        timing = send_command(base, double, query, f"cmd{n}", rep_user(1 + n % REPS))
+        timing = send_command(base, double, query, f"cmd{n}", rep_user(1 + n % REPS), pid)
         timing.kind = kind
         timings.append(timing)
     return timings
@@ -428,10 +450,14 @@ def main() -> None:
                     f"first card of the day (computes RFM cut points for the workspace): "
                     f"ack {first.ack * 1000:.0f} ms, answer {first.answer * 1000:.0f} ms"
                 )
+                # The first look-up that is no exact name builds the name index (once per
+                # change of the names).
+                first = send_command(base, double, typo(names[1], rng), "warm-typo", rep_user(1))
+                print(f"first typo (builds the name index): answer {first.answer * 1000:.0f} ms")
                 for n in range(20):  # warm connections, caches and code paths
                     send_command(base, double, rng.choice(names).lower(), f"warm{n + 1}", "U1")
 
-                timings = measure_commands(base, double, names, args.requests, rng)
+                timings = measure_commands(base, double, names, args.requests, rng, server.pid)
                 print(f"\n/account NAME, {args.requests} signed requests one after another:")
                 report("all", timings)
                 report("exact names", [t for t in timings if t.kind == "exact"])

@@ -58,33 +58,46 @@ def _code(trigram: str) -> int:
     return (a << 2 * _BITS) | (b << _BITS) | c
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, ascending (np.unique hashes first, which is slower here)."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
 @dataclass
 class Postings:
-    """Sorted positions of the names with each feature: feature k owns
-    positions[starts[k]:starts[k + 1]]."""
+    """Sorted positions of the names with each feature: feature k (the k-th smallest
+    feature number) owns positions[starts[k]:starts[k + 1]]."""
 
+    features: np.ndarray  # the feature numbers, ascending
     starts: np.ndarray
     positions: np.ndarray
 
-    def of(self, feature: int) -> np.ndarray:
-        return self.positions[self.starts[feature] : self.starts[feature + 1]]
-
-    @classmethod
-    def build(cls, feature_of: np.ndarray, position_of: np.ndarray, count: int) -> Postings:
-        """From parallel arrays in ascending position order; a pair seen twice counts once."""
+    def of(self, feature: int) -> np.ndarray | None:
         import numpy as np
 
-        order = np.argsort(feature_of, kind="stable")  # positions stay ascending per feature
-        features_sorted, positions = feature_of[order], position_of[order]
-        if len(order):
-            fresh = np.ones(len(order), dtype=bool)
-            fresh[1:] = (features_sorted[1:] != features_sorted[:-1]) | (
-                positions[1:] != positions[:-1]
-            )
-            features_sorted, positions = features_sorted[fresh], positions[fresh]
-        starts = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(np.bincount(features_sorted, minlength=count), out=starts[1:])
-        return cls(starts, positions.astype(np.int32))
+        k = int(np.searchsorted(self.features, feature))
+        if k == len(self.features) or self.features[k] != feature:
+            return None
+        return self.positions[self.starts[k] : self.starts[k + 1]]
+
+    @classmethod
+    def build(cls, feature_of: np.ndarray, position_of: np.ndarray, names: int) -> Postings:
+        """From parallel arrays of features and name positions (a name with a feature
+        twice, as "ana" in "banana", counts once). Plain sorts of integers only: numpy
+        sorts values far faster than it ranks them (argsort)."""
+        import numpy as np
+
+        features = _distinct(feature_of)
+        pairs = _distinct(np.searchsorted(features, feature_of) * max(names, 1) + position_of)
+        numbers, positions = np.divmod(pairs, max(names, 1))
+        starts = np.zeros(len(features) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(numbers, minlength=len(features)), out=starts[1:])
+        return cls(features, starts, positions.astype(np.int32))
 
 
 @dataclass
@@ -96,8 +109,7 @@ class NameIndex:
     names: list[str]
     keys: list[str]
     external_ids: list[str]
-    _codes: np.ndarray | None = None  # sorted trigram codes; trigram k is code _codes[k]
-    _trigrams: Postings | None = None
+    _trigrams: Postings | None = None  # by trigram code
     _words: dict[str, int] = field(default_factory=dict)
     _word_postings: Postings | None = None
     _lower_ids: dict[str, list[int]] = field(default_factory=dict)
@@ -115,42 +127,34 @@ class NameIndex:
         # names set apart by markers no trigram may contain.
         text = "\x00".join(keys)
         padded = "  " + text.replace(" ", f" {_WORD_GAP}  ").replace("\x00", f" {_NAME_GAP}  ")
-        points = np.frombuffer((padded + " ").encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        name_at = np.cumsum(points == ord(_NAME_GAP))
-        marker = (points == ord(_WORD_GAP)) | (points == ord(_NAME_GAP))
-        valid = ~(marker[:-2] | marker[1:-1] | marker[2:])
-        codes = (points[:-2] << 2 * _BITS) | (points[1:-1] << _BITS) | points[2:]
-        codes, owners = codes[valid], name_at[:-2][valid]
-        index._codes, trigram_of = np.unique(codes, return_inverse=True)
-        index._trigrams = Postings.build(trigram_of.ravel(), owners, len(index._codes))
+        points = np.frombuffer((padded + " ").encode("utf-32-le"), dtype=np.uint32)
+        marker = points < 3  # the two gaps (no other control character survives normalising)
+        at = np.flatnonzero(~(marker[:-2] | marker[1:-1] | marker[2:]))
+        codes = points[at].astype(np.int64) << 2 * _BITS
+        codes |= points[at + 1].astype(np.int64) << _BITS
+        codes |= points[at + 2]
+        owners = np.searchsorted(np.flatnonzero(points == ord(_NAME_GAP)), at)
+        index._trigrams = Postings.build(codes, owners, len(keys))
         # Whole words: numbered in a dict (far fewer distinct words than names).
-        words: dict[str, int] = {}
-        word_of = np.fromiter(
-            (words.setdefault(w, len(words)) for w in text.replace("\x00", " ").split()),
-            dtype=np.int64,
-        )
-        counts = np.fromiter((k.count(" ") + 1 if k else 0 for k in keys), dtype=np.int64)
+        words = text.replace("\x00", " ").split()
+        index._words = {w: n for n, w in enumerate(dict.fromkeys(words))}
+        word_of = np.array(list(map(index._words.__getitem__, words)), dtype=np.int64)
+        counts = np.fromiter(map(len, map(str.split, keys)), dtype=np.int64, count=len(keys))
         owners = np.repeat(np.arange(len(keys), dtype=np.int64), counts)
-        index._words = words
-        index._word_postings = Postings.build(word_of, owners, len(words))
+        index._word_postings = Postings.build(word_of, owners, len(keys))
         for position, external_id in enumerate(index.external_ids):
             index._lower_ids.setdefault(external_id.lower(), []).append(position)
         return index
 
     def postings(self, feature: str) -> np.ndarray | None:
         """Positions of the names with `feature` ("=word" or a padded trigram)."""
-        import numpy as np
 
         if feature.startswith("="):
             number = self._words.get(feature[1:])
             return None if number is None else self._word_postings.of(number)
-        if len(feature) != 3 or self._codes is None:
+        if len(feature) != 3 or self._trigrams is None:
             return None
-        code = _code(feature)
-        at = int(np.searchsorted(self._codes, code))
-        if at == len(self._codes) or self._codes[at] != code:
-            return None
-        return self._trigrams.of(at)
+        return self._trigrams.of(_code(feature))
 
     def candidates(self, key: str, limit: int = SHORTLIST) -> list[int]:
         """Positions of the names sharing the most features with `key`, best first (ties

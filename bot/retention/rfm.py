@@ -43,10 +43,10 @@ from bot.retention.facts import (
     order_days,
     utc_value,
 )
+from bot.retention.segments import SEGMENT_NO_PURCHASES
 from bot.retention.signals import dormancy, is_declining
 from models import RfmCutoffs
 
-SEGMENT_NO_PURCHASES = "No purchases"
 # Stored with cached thresholds: thresholds of another rule are recomputed, not reused.
 SCORING_RULE = "average-rank-v1"
 
@@ -285,19 +285,3 @@ def score_account(fact: AccountFacts, *, cutoffs: Cutoffs, as_of: date) -> Rfm:
     f = _score(frequency, cutoffs.frequency)
     m = _score(monetary, cutoffs.monetary)
     return Rfm(r, f, m, segment_for(r, f, m, order_signals(fact, as_of=as_of)))
-
-
-SEGMENT_MEANINGS = {
-    "Champions": "bought recently, buys often and spends the most",
-    "Loyal": "buys often and spends well, a little less recently",
-    "Potential loyalists": "recent buyer with room to grow",
-    "New customers": "bought recently, with little history so far",
-    "Promising": "recent, but small so far",
-    "Need attention": "a fair customer whose buying is slipping",
-    "About to sleep": "small and going quiet",
-    "Can't lose": "one of the biggest spenders, but has not bought in a long time",
-    "At risk": "used to buy well, has not bought for a while",
-    "Hibernating": "small, infrequent and not recent",
-    "Lost": "small, rare and long-ago orders",
-    SEGMENT_NO_PURCHASES: "no order on record yet",
-}
