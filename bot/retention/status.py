@@ -176,3 +176,29 @@ def account_status(
         as_of=as_of,
         outlook=outlook,
     )
+
+
+def account_card(
+    *,
+    session: Session,
+    query: str,
+    now: datetime,
+    tier_cadence: Mapping[str, int],
+    as_of: date | None = None,
+    calendars: Calendars | None = None,
+    tz: str | None = None,
+) -> AccountStatus:
+    """`rebuy account NAME`: the account `query` means (forgiving, see
+    `lookup.find_account_match`; AccountNotFound / AmbiguousAccount / InvalidInput
+    otherwise) and its status card, in one read-only session."""
+    from bot.retention.lookup import find_account_id
+
+    return account_status(
+        session=session,
+        account_id=find_account_id(session=session, query=query),
+        now=now,
+        as_of=as_of,
+        tier_cadence=tier_cadence,
+        calendars=calendars,
+        tz=tz,
+    )
