@@ -225,6 +225,11 @@ def database_for(args: argparse.Namespace, folder: Path) -> tuple[str, list[str]
 
     database = Database(url)
     database.upgrade()  # a kept database from an older schema
+    with database.engine.begin() as connection:
+        # The requests of an earlier run on a kept database: the same bodies again would
+        # be taken for Slack's retries and left unanswered.
+        for table in ("slack_request", "slack_event"):
+            connection.exec_driver_sql(f"DELETE FROM {table}")
     with database.session() as session:
         workspace_cutoffs(session=session, as_of=NOW.date(), now=NOW)
     database.dispose()
