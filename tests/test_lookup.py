@@ -235,3 +235,15 @@ def test_the_index_matches_what_sql_would_find(db: Database) -> None:
         assert [index.ids[p] for p in index.with_lower_external_id("EXT-7")] == [
             session.execute(sa.select(Account.id).where(Account.external_id == "Ext-7")).scalar()
         ]
+
+
+def test_crm_ids_that_differ_only_in_case_are_both_found(db: Database) -> None:
+    with db.transaction() as session:
+        lower = f.account(session, name="Lower Case Ltd", external_id="ab-1").id
+        upper = f.account(session, name="Upper Case Ltd", external_id="AB-1").id
+        f.account(session, name="Other Ltd", external_id="AB-2")
+    with db.session() as session:
+        assert find_account_id(session=session, query="ab-1") == lower  # exact id first
+        with pytest.raises(AmbiguousAccount) as caught:
+            find_account_id(session=session, query="Ab-1")
+        assert {id_ for id_, _ in caught.value.candidates} == {lower, upper}

@@ -16,6 +16,7 @@ It is built with numpy (about a third of a second for 100,000 names), so even a 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -112,7 +113,8 @@ class NameIndex:
     _trigrams: Postings | None = None  # by trigram code
     _words: dict[str, int] = field(default_factory=dict)
     _word_postings: Postings | None = None
-    _lower_ids: dict[str, list[int]] = field(default_factory=dict)
+    _lower_ids: dict[str, int] = field(default_factory=dict)
+    _lower_twins: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, rows: list[tuple[int, str, str, str]]) -> NameIndex:
@@ -137,13 +139,19 @@ class NameIndex:
         index._trigrams = Postings.build(codes, owners, len(keys))
         # Whole words: numbered in a dict (far fewer distinct words than names).
         words = text.replace("\x00", " ").split()
-        index._words = {w: n for n, w in enumerate(dict.fromkeys(words))}
-        word_of = np.array(list(map(index._words.__getitem__, words)), dtype=np.int64)
+        index._words = dict(zip(dict.fromkeys(words), itertools.count()))
+        word_of = np.fromiter(map(index._words.__getitem__, words), dtype=np.int64)
         counts = np.fromiter(map(len, map(str.split, keys)), dtype=np.int64, count=len(keys))
         owners = np.repeat(np.arange(len(keys), dtype=np.int64), counts)
         index._word_postings = Postings.build(word_of, owners, len(keys))
-        for position, external_id in enumerate(index.external_ids):
-            index._lower_ids.setdefault(external_id.lower(), []).append(position)
+        # CRM ids in lower case; ids that differ only in case (rare) keep every position.
+        lowered = list(map(str.lower, index.external_ids))
+        index._lower_ids = dict(zip(lowered, itertools.count()))  # the last position of each
+        if len(index._lower_ids) < len(lowered):
+            for position, text in enumerate(lowered):
+                last = index._lower_ids[text]
+                if last != position:
+                    index._lower_twins.setdefault(text, [last]).append(position)
         return index
 
     def postings(self, feature: str) -> np.ndarray | None:
@@ -202,7 +210,11 @@ class NameIndex:
 
     def with_lower_external_id(self, text: str) -> list[int]:
         """Positions of the accounts whose CRM id is `text` in any case."""
-        return list(self._lower_ids.get(text.lower(), ()))
+        text = text.lower()
+        if text in self._lower_twins:
+            return sorted(self._lower_twins[text])
+        position = self._lower_ids.get(text)
+        return [] if position is None else [position]
 
 
 # Database URL -> (stamp, index): the newest index of each database.
