@@ -2,27 +2,37 @@
 
     .venv/bin/python -m bench.bench_slack [--accounts 100000] [--orders 1000000]
                                           [--requests 1000] [--slow-events 20]
+                                          [--keep DIR] [--postgres URL]
 
-Builds a temporary SQLite database with bulk inserts (accounts, reps, contacts,
-touches, orders), serves the real app (`create_app` behind waitress, as `rebuy
-serve` does) in a separate process, and points it at a local Slack Web API
-double in this process. Then:
+Builds a SQLite database with bulk inserts (accounts, reps, contacts, touches,
+orders, then the purchase summary), serves the real app (`create_app` behind
+waitress, as `rebuy serve` does) in a separate process, and points it at a local
+Slack Web API double in this process. `--keep DIR` keeps the database in DIR and
+reuses it on the next run; `--postgres URL` (an empty database of your own, e.g.
+postgresql+psycopg://postgres@127.0.0.1:5432/me_bench) copies it there with COPY
+(once: a migrated database with accounts is reused) and serves from PostgreSQL.
+Then:
 
 1. sends `--requests` signed `/account NAME` slash commands one after another
-   (exact names, with one in twenty mistyped) and reports p50/p99 of
+   (exact names; one in twenty mistyped, one in twenty not an account at all) and
+   reports p50/p99 of
    - ack: until the HTTP 200 that Slack waits for (limit 3 s), and
-   - answer: until the status card (or pick list) reaches the response_url;
+   - answer: until the status card, pick list or "did you mean" reaches the
+     response_url;
 2. publishes the App Home for `--slow-events` reps at once while Slack answers
    views.publish only after 5 s, and meanwhile sends slash commands: every one
    must be acked well inside 3 s (the run fails otherwise).
 
-Targets: answer p99 < 100 ms for exact names; no missed acknowledgement.
+Targets (issue 13): answer p99 <= 10 ms for exact names, <= 25 ms for typos and
+names that are no account; no missed acknowledgement.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
+import os
 import random
 import sys
 import tempfile
@@ -32,6 +42,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from bench.bench_import import _FIRST, _PRODUCTS, _SECOND, _SUFFIX, TIERS
 from bot.db import Database
@@ -53,6 +65,8 @@ REPS = 60
 SLOW_PUBLISH_SECONDS = 5.0
 ACK_LIMIT = 3.0
 TYPO_EVERY = 20
+# Tables copied to PostgreSQL, parents first (what build_database fills).
+COPIED = ("rep", "account", "contact", "touch", "order", "account_summary")
 
 
 def _ts(value: datetime) -> str:
@@ -142,6 +156,10 @@ def build_database(path: Path, accounts: int, orders: int, seed: int = 1) -> lis
                 _insert_orders(run, chunk)
                 chunk = []
         _insert_orders(run, chunk)
+        # The card reads the purchase summary, as after an import.
+        from bot.retention.summary import refresh_summary
+
+        refresh_summary(connection, None, today=NOW.date())
     with database.engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
     database.dispose()
@@ -157,6 +175,81 @@ def _insert_orders(run: Callable, rows: list[tuple]) -> None:
         )
 
 
+def copy_to_postgres(path: Path, url: str) -> None:
+    """Copy the SQLite workspace into an empty PostgreSQL database (COPY, then the
+    sequences moved past the copied ids, then ANALYZE)."""
+    import sqlite3
+
+    target = Database(url)
+    target.upgrade()
+    source = sqlite3.connect(path)
+    with target.engine.begin() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        for table in COPIED:
+            columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
+            names = ", ".join(f'"{c}"' for c in columns)
+            with cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in source.execute(f'SELECT {names} FROM "{table}"'):
+                    copy.write_row(row)
+            if "id" in columns:
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                    f'(SELECT max(id) FROM "{table}"))'
+                )
+    source.close()
+    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+    target.dispose()
+
+
+def database_for(args: argparse.Namespace, folder: Path) -> tuple[str, list[str]]:
+    """(URL to serve from, the account names), building what is not kept from before."""
+    path = folder / "bench.db"
+    names_file = folder / "bench-names.txt"
+    if not (path.exists() and names_file.exists()):
+        started = time.perf_counter()
+        names = build_database(path, args.accounts, args.orders, seed=args.seed)
+        names_file.write_text("\n".join(names), encoding="utf-8")
+        print(
+            f"built {args.accounts:,} accounts and {args.orders:,} orders "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
+    names = names_file.read_text(encoding="utf-8").split("\n")
+    url = args.postgres or f"sqlite:///{path}"
+    if args.postgres:
+        _fill_postgres(path, args.postgres)
+    # The day's RFM cut points are computed once a day for the whole workspace (seconds
+    # at this size: more than a request's database budget); a running app has them.
+    from bot.retention.rfm import workspace_cutoffs
+
+    database = Database(url)
+    database.upgrade()  # a kept database from an older schema
+    with database.engine.begin() as connection:
+        # The requests of an earlier run on a kept database: the same bodies again would
+        # be taken for Slack's retries and left unanswered.
+        for table in ("slack_request", "slack_event"):
+            connection.exec_driver_sql(f"DELETE FROM {table}")
+    with database.session() as session:
+        workspace_cutoffs(session=session, as_of=NOW.date(), now=NOW)
+    database.dispose()
+    return url, names
+
+
+def _fill_postgres(path: Path, url: str) -> None:
+    target = Database(url)
+    with target.engine.connect() as connection:
+        filled = (
+            sa.inspect(connection).has_table("account")
+            and connection.exec_driver_sql("SELECT count(*) FROM account").scalar_one()
+        )
+    target.dispose()
+    if not filled:
+        started = time.perf_counter()
+        copy_to_postgres(path, url)
+        print(f"copied to PostgreSQL in {time.perf_counter() - started:.1f}s")
+
+
 def rep_user(number: int) -> str:
     return f"UREP{number:03d}"
 
@@ -170,6 +263,17 @@ def typo(name: str, rng: random.Random) -> str:
     first, _, rest = name.partition(" ")
     at = rng.randrange(1, len(first))
     return f"{first[:at]}{first[at + 1 :]} {rest}"
+
+
+def unknown_name(rng: random.Random) -> str:
+    """Two made-up words that are no account's name: "Vorquil Plenrat"."""
+    letters = "bcdfgklmnprstvz"
+    vowels = "aeiou"
+
+    def word() -> str:
+        return "".join(rng.choice(letters) + rng.choice(vowels) for _ in range(3)).title()
+
+    return f"{word()} {word()}"
 
 
 # ---------------------------------------------------------------------- the server process
@@ -214,28 +318,45 @@ def serve(database_url: str, api_url: str, ready, stop) -> None:
 @dataclass
 class Timing:
     query: str
-    kind: str  # "exact" or "typo"
+    kind: str  # "exact", "typo" or "unknown"
     ack: float
     answer: float | None
+    cpu: float = 0.0  # the server process's CPU seconds for this request
+    failed: bool = False  # answered "can't reach its database" (or "is busy") instead
 
 
-def send_command(base: str, double: SlackDouble, text: str, key: str, user: str) -> Timing:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere). On a
+    loaded machine wall times wait for a core; CPU time says what the work costs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def send_command(
+    base: str, double: SlackDouble, text: str, key: str, user: str, pid: int | None = None
+) -> Timing:
     """One signed `/account TEXT`; times to the HTTP 200 and to the response_url post."""
     body = slash_command_body(text=text, user_id=user, response_url=double.response_url(key))
     seen = len(double.calls_to("response_url"))
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     status, _, _ = post_signed(base, body, FORM, SECRET)
     ack = time.perf_counter() - started
     if status != 200:
         raise SystemExit(f"/account {text!r} answered HTTP {status}")
-    answer = None
+    answer, mine = None, []
     deadline = started + 30
     while answer is None and time.perf_counter() < deadline:
         calls = double.wait_for("response_url", seen + 1, timeout=deadline - time.perf_counter())
-        if any(c["response_url"].endswith(f"/{key}") for c in calls):
+        mine = [c for c in calls if c["response_url"].endswith(f"/{key}")]
+        if mine:
             answer = time.perf_counter() - started
         seen = len(calls)
-    return Timing(text, "", ack, answer)
+    failed = any("database" in json.dumps(c) for c in mine)
+    return Timing(text, "", ack, answer, cpu_seconds(pid) - cpu, failed)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -249,23 +370,30 @@ def report(label: str, timings: list[Timing]) -> None:
         return
     acks = [t.ack * 1000 for t in timings]
     answers = [t.answer * 1000 for t in timings if t.answer is not None]
+    cpu = sum(t.cpu for t in timings) * 1000 / len(timings)
     print(
         f"  {label:<14} n={len(timings):>5}  "
         f"ack p50 {percentile(acks, 50):6.1f} ms  p99 {percentile(acks, 99):6.1f} ms  "
         f"max {max(acks):6.1f} ms  |  answer p50 {percentile(answers, 50):6.1f} ms  "
-        f"p99 {percentile(answers, 99):6.1f} ms  max {max(answers):7.1f} ms"
+        f"p99 {percentile(answers, 99):6.1f} ms  max {max(answers):7.1f} ms  |  "
+        f"server CPU {cpu:5.1f} ms/request"
     )
 
 
 def measure_commands(
-    base: str, double: SlackDouble, names: list[str], requests: int, rng: random.Random
+    base: str,
+    double: SlackDouble,
+    names: list[str],
+    requests: int,
+    rng: random.Random,
+    pid: int | None = None,
 ) -> list[Timing]:
     timings = []
     for n in range(requests):
         name = rng.choice(names)
-        kind = "typo" if n % TYPO_EVERY == TYPO_EVERY - 1 else "exact"
-        query = typo(name, rng) if kind == "typo" else name.lower()
-        timing = send_command(base, double, query, f"cmd{n}", rep_user(1 + n % REPS))
+        kind = {TYPO_EVERY - 1: "typo", TYPO_EVERY // 2 - 1: "unknown"}.get(n % TYPO_EVERY, "exact")
+        query = {"typo": typo(name, rng), "unknown": unknown_name(rng)}.get(kind, name.lower())
+        timing = send_command(base, double, query, f"cmd{n}", rep_user(1 + n % REPS), pid)
         timing.kind = kind
         timings.append(timing)
     return timings
@@ -323,51 +451,59 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--slow-events", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="keep (and reuse) the database in this folder")
+    parser.add_argument("--postgres", help="serve from this (empty or kept) PostgreSQL database")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    with tempfile.TemporaryDirectory(prefix="rebuy-bench-slack-") as folder:
-        path = Path(folder) / "bench.db"
-        started = time.perf_counter()
-        names = build_database(path, args.accounts, args.orders, seed=args.seed)
-        print(
-            f"built {args.accounts:,} accounts and {args.orders:,} orders "
-            f"in {time.perf_counter() - started:.1f}s"
-        )
+    with tempfile.TemporaryDirectory(prefix="rebuy-bench-slack-") as temporary:
+        folder = args.keep or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        url, names = database_for(args, folder)
         context = multiprocessing.get_context("spawn")
         with SlackDouble() as double:
             ready, stop = context.Queue(), context.Event()
-            server = context.Process(
-                target=serve, args=(f"sqlite:///{path}", double.api_url, ready, stop)
-            )
+            server = context.Process(target=serve, args=(url, double.api_url, ready, stop))
             server.start()
             try:
                 base = ready.get(timeout=60)
-                # The first card of a day computes the workspace's RFM cut points (cached).
                 first = send_command(base, double, names[0].lower(), "warm0", rep_user(1))
                 print(
-                    f"first card of the day (computes RFM cut points for the workspace): "
-                    f"ack {first.ack * 1000:.0f} ms, answer {first.answer * 1000:.0f} ms"
+                    f"first card: ack {first.ack * 1000:.0f} ms, "
+                    f"answer {first.answer * 1000:.0f} ms"
                 )
+                # The first look-up that is no exact name builds the name index (once per
+                # change of the names).
+                first = send_command(base, double, typo(names[1], rng), "warm-typo", rep_user(1))
+                print(f"first typo (builds the name index): answer {first.answer * 1000:.0f} ms")
                 for n in range(20):  # warm connections, caches and code paths
                     send_command(base, double, rng.choice(names).lower(), f"warm{n + 1}", "U1")
 
-                timings = measure_commands(base, double, names, args.requests, rng)
+                timings = measure_commands(base, double, names, args.requests, rng, server.pid)
                 print(f"\n/account NAME, {args.requests} signed requests one after another:")
                 report("all", timings)
                 report("exact names", [t for t in timings if t.kind == "exact"])
                 report("typos", [t for t in timings if t.kind == "typo"])
+                report("no such name", [t for t in timings if t.kind == "unknown"])
                 missing = [t.query for t in timings if t.answer is None]
                 if missing:
                     print(f"  {len(missing)} requests got no answer: {missing[:5]}")
+                # A card that timed out answers "can't reach its database" at once: such
+                # answers are not look-ups and would make the run look fast.
+                missing += [t.query for t in timings if t.failed]
+                if any(t.failed for t in timings):
+                    print(f"  {sum(t.failed for t in timings)} answers were database errors")
 
                 ok = slow_events_check(base, double, names, args.slow_events, rng)
             finally:
                 stop.set()
                 server.join(30)
-        exact = [t.answer for t in timings if t.kind == "exact" and t.answer is not None]
-        p99 = percentile(exact, 99) * 1000
-        print(f"\ntarget: answer p99 < 100 ms for exact names: {'PASS' if p99 < 100 else 'FAIL'}")
+        print()
+        for kind, limit in (("exact", 10), ("typo", 25), ("unknown", 25)):
+            answers = [t.answer for t in timings if t.kind == kind and t.answer is not None]
+            p99 = percentile(answers, 99) * 1000
+            verdict = "PASS" if p99 <= limit else "FAIL"
+            print(f"target: {kind} answer p99 {p99:.1f} ms <= {limit} ms: {verdict}")
         if not ok or missing:
             sys.exit(1)
 

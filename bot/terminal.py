@@ -15,9 +15,9 @@ from bot.messages.format import money, plural
 from bot.retention.signals import day_label
 
 if TYPE_CHECKING:  # for annotations only: `rebuy account` never loads the report
+    from bot.retention.card import AccountStatus
     from bot.retention.due import DueAccount
     from bot.retention.report import RecencyReport
-    from bot.retention.status import AccountStatus
 
 BAND_STYLE = {"healthy": "green", "watch": "yellow", "at risk": "red"}
 

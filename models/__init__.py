@@ -2,6 +2,7 @@
 
 from models.accounts import Account, AccountPlan, AccountPlanTactic, AwayPeriod, Contact, Rep
 from models.activity import TOUCH_KINDS, TOUCH_SOURCES, Order, Snooze, TacticExposure, Touch
+from models.names import AccountNamesStamp
 from models.rebuy_model import ModelFit, OrderFeed
 from models.slack import (
     DigestRun,
@@ -26,6 +27,7 @@ __all__ = [
     "TOUCH_KINDS",
     "TOUCH_SOURCES",
     "Account",
+    "AccountNamesStamp",
     "AccountPlan",
     "AccountPlanTactic",
     "AccountSummary",

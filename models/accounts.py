@@ -124,12 +124,6 @@ class AccountPlan(SQLModel, table=True):
         }
     )
 
-    @property
-    def tactic_ids(self) -> str:
-        """Transitional, read-only: the ids comma-separated as the column held them until
-        migration 0010. Use `bot.retention.tactics.plans.plan_tactic_ids` instead."""
-        return ",".join(row.tactic_id for row in self.tactics)
-
 
 class AccountPlanTactic(SQLModel, table=True):
     """One tactic of an account plan (from the tactic bank), at its place in the plan."""

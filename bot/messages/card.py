@@ -34,7 +34,7 @@ from bot.messages.kit import (
 from bot.retention.results import Outlook
 
 if TYPE_CHECKING:  # made by the domain; status.py itself still reads the database
-    from bot.retention.status import AccountStatus
+    from bot.retention.card import AccountStatus
 
 CONTACTS_SHOWN = 6
 REASONS_SHOWN = 8

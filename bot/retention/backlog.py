@@ -51,10 +51,12 @@ def plan_first_touches(
     as_of: date,
     tier_cadence: Mapping[str, int],
     calendars: Calendars | None = None,
+    summary: bool = False,
 ) -> None:
     """Set `first_touch_due` on every owned account in `facts` with no touch logged (as
-    of `as_of`). The rest of each account's batch is loaded when it is not in `facts`,
-    so one account's card shows the same day as the rep's reminders."""
+    of `as_of`). The rest of each account's batch is loaded when it is not in `facts`
+    (from the purchase summary with `summary`), so one account's card shows the same day
+    as the rep's reminders."""
     untouched = [f for f in facts.values() if f.last_touch_at is None and f.owner_id is not None]
     if not untouched:
         return
@@ -92,6 +94,7 @@ def plan_first_touches(
                 as_of=as_of,
                 account_ids=missing[start : start + ID_CHUNK],
                 with_order_days=True,
+                summary=summary,
             )
         )
 

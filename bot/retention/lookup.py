@@ -3,13 +3,15 @@ punctuation and typos, honest when several accounts fit."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
-from bot.retention.name_index import name_index
+from bot.retention.name_index import NameIndex, name_index
 from bot.retention.names import normalize_name
 from models import Account
 
@@ -27,31 +29,26 @@ WORD_SUGGEST_AT = 60
 CLEAR_WORD_LEAD = 10
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+Row = tuple[int, str, str]  # (account id, name, CRM id)
 
 
 def _label(name: str, external_id: str, duplicates: set[str]) -> str:
     return f"{name} ({external_id})" if name in duplicates else name
 
 
-def _decide(query: str, rows: list[tuple[int, str, str]], count=None) -> int | None:
-    """One row: that account. Several: ask which. None: keep looking.
-
-    `count()` gives the number of all matches when `rows` was cut at the limit.
-    """
+def _decide(query: str, rows: list[Row]) -> int | None:
+    """One row: that account. Several: ask which (the shortest names first). None: keep
+    looking."""
     if not rows:
         return None
     if len(rows) == 1:
         return rows[0][0]
-    total = count() if count is not None and len(rows) > MAX_CANDIDATES else len(rows)
-    names = [name for _, name, _ in rows]
-    duplicates = {name for name in names if names.count(name) > 1}
-    rows = sorted(rows, key=lambda row: (len(row[1]), row[1].casefold()))
+    duplicates = {name for name, n in Counter(name for _, name, _ in rows).items() if n > 1}
+    shown = sorted(rows, key=lambda row: (len(row[1]), row[1].casefold()))[:MAX_CANDIDATES]
     raise AmbiguousAccount(
         query,
-        [(id_, _label(name, ext, duplicates)) for id_, name, ext in rows[:MAX_CANDIDATES]],
-        total=total,
+        [(id_, _label(name, ext, duplicates)) for id_, name, ext in shown],
+        total=len(rows),
     )
 
 
@@ -79,59 +76,50 @@ def find_account_match(*, session: Session, query: str) -> Match:
     key = normalize_name(query)
     if not key:
         raise InvalidInput("Type an account name or its CRM id.")
+    for how, rows in _without_guessing(session, query, key):
+        found = _decide(query, rows)
+        if found is not None:
+            return Match(found, how)
+    return Match(_fuzzy(index=name_index(session), query=query, key=key), "fuzzy")
+
+
+def finds_without_guessing(*, session: Session, query: str) -> bool:
+    """Would `find_account_match` find `query` without guessing (a CRM id, the name, the
+    start of a name or of a word in it)? No table scan: the name index answers."""
+    query = query.strip()
+    key = normalize_name(query)
+    return bool(key) and any(rows for _, rows in _without_guessing(session, query, key))
+
+
+def _without_guessing(session: Session, query: str, key: str) -> Iterator[tuple[str, list[Row]]]:
+    """Each exact way of finding `query`, in order, with the accounts it finds; lazily,
+    so the name index is only consulted when the CRM id and the name both missed."""
     columns = (Account.id, Account.name, Account.external_id)
 
-    def rows(condition, *, limit: int | None = MAX_CANDIDATES + 1) -> list[tuple]:
-        # Accounts archived in the CRM are found by their id only, never by name.
-        if condition is not by_id:
-            condition = sa.and_(condition, Account.archived_at.is_(None))
-        statement = sa.select(*columns).where(condition)
-        if limit:
-            statement = statement.limit(limit)
-        return [tuple(row) for row in session.execute(statement)]
+    def where(condition) -> list[Row]:
+        return [tuple(row) for row in session.execute(sa.select(*columns).where(condition))]
 
-    def counter(condition):
-        live = sa.and_(condition, Account.archived_at.is_(None))
-        return lambda: session.execute(
-            sa.select(sa.func.count()).select_from(Account).where(live)
-        ).scalar_one()
-
-    by_id = Account.external_id == query
-    found = _decide(query, rows(by_id, limit=None))
-    if found is not None:
-        return Match(found, "id")
-    found = _decide(query, rows(Account.name_key == key, limit=None))
-    if found is not None:
-        return Match(found, "name")
-
+    # Accounts archived in the CRM are found by their id only, never by name.
+    yield "id", where(Account.external_id == query)
+    yield "name", where(sa.and_(Account.name_key == key, Account.archived_at.is_(None)))
+    index = name_index(session)
     # Names that start with what was typed ("acme" -> "acme corp").
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite compares bytes, so a range is an index scan.
-        starts = sa.and_(Account.name_key > key + " ", Account.name_key < key + " \uffff")
-    else:
-        # Elsewhere the collation may ignore spaces in ranges; LIKE is exact.
-        starts = Account.name_key.like(f"{_escape_like(key)} %", escape="\\")
-    found = _decide(query, rows(starts), counter(starts))
-    if found is not None:
-        return Match(found, "prefix")
+    yield "prefix", _rows(index, index.starting_with(key))
     if len(key) >= 3:
-        inside = Account.name_key.like(f"% {_escape_like(key)}%", escape="\\")
-        found = _decide(query, rows(inside), counter(inside))
-        if found is not None:
-            return Match(found, "word")
+        yield "word", _rows(index, index.with_word_starting(key))
     if " " not in query:
-        # A CRM id typed in another case ("crm-1018"): a scan, so only once names failed.
-        found = _decide(query, rows(sa.func.lower(Account.external_id) == query.lower()))
-        if found is not None:
-            return Match(found, "id")
-    return Match(_fuzzy(session=session, query=query, key=key), "fuzzy")
+        # A CRM id typed in another case ("crm-1018"), once the names failed.
+        yield "id", _rows(index, index.with_lower_external_id(query))
 
 
-def _fuzzy(*, session: Session, query: str, key: str) -> int:
+def _rows(index: NameIndex, positions: list[int]) -> list[Row]:
+    return [(index.ids[p], index.names[p], index.external_ids[p]) for p in positions]
+
+
+def _fuzzy(*, index: NameIndex, query: str, key: str) -> int:
     # rapidfuzz only here: an exact look-up (most of them) never imports it.
     from rapidfuzz import fuzz, process
 
-    index = name_index(session)
     if not index.ids:
         raise AccountNotFound(query, empty=True)
     # The names sharing most word features with what was typed (an index built once per
@@ -177,10 +165,7 @@ def _fuzzy(*, session: Session, query: str, key: str) -> int:
         raise AmbiguousAccount(
             query,
             [
-                (
-                    index.ids[r[2]],
-                    _label(index.names[r[2]], _external_id(session, index.ids[r[2]]), duplicates),
-                )
+                (index.ids[r[2]], _label(index.names[r[2]], index.external_ids[r[2]], duplicates))
                 for r in close
             ],
         )
@@ -197,14 +182,3 @@ def word_score(query_key: str, name_key: str) -> float:
     from rapidfuzz import fuzz
 
     return sum(max(fuzz.ratio(t, w) for w in words) for t in typed) / len(typed)
-
-
-def _external_id(session: Session, account_id: int) -> str:
-    return session.execute(
-        sa.select(Account.external_id).where(Account.id == account_id)
-    ).scalar_one()
-
-
-def find_account(*, session: Session, query: str) -> Account:
-    """The Account row `query` means (see `find_account_id`)."""
-    return session.get(Account, find_account_id(session=session, query=query))

@@ -8,30 +8,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.like import LIKE_ESCAPE, escape_like
+from bot.retention.lookup import finds_without_guessing
 from bot.retention.names import normalize_name
 from models import Account
 
 
 def exact_hit(*, session: Session, query: str) -> bool:
     """Would the look-up find `query` without guessing: a CRM id, the name, the start of
-    a name or of a word in it (the non-fuzzy steps of `find_account_match`)?"""
-    query = query.strip()
-    key = normalize_name(query)
-    if not key:
-        return False
-    like = escape_like(key)
-    conditions = [
-        Account.external_id == query,
-        Account.name_key == key,
-        Account.name_key.like(f"{like} %", escape=LIKE_ESCAPE),
-    ]
-    if len(key) >= 3:
-        conditions.append(Account.name_key.like(f"% {like}%", escape=LIKE_ESCAPE))
-    if " " not in query:
-        conditions.append(sa.func.lower(Account.external_id) == query.lower())
-    statement = sa.select(Account.id).where(sa.or_(*conditions)).limit(1)
-    return session.execute(statement).first() is not None
+    a name or of a word in it (the non-fuzzy steps of `find_account_match`)? Answered by
+    the look-up itself, from the name index: no table scan."""
+    return finds_without_guessing(session=session, query=query)
 
 
 def starts_with_an_account(*, session: Session, words: Sequence[str], tried: int) -> bool:

@@ -9,7 +9,8 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-SEGMENT_NO_PURCHASES = "No purchases"
+from bot.retention.segments import SEGMENT_MEANINGS, SEGMENT_NO_PURCHASES  # noqa: F401
+
 # Stored with cached thresholds: thresholds of another rule are recomputed, not reused.
 SCORING_RULE = "average-rank-v1"
 
@@ -111,19 +112,3 @@ def _classic_segment(r: int, fm: int) -> str:
     if r == 2:
         return "Hibernating"
     return "Lost"
-
-
-SEGMENT_MEANINGS = {
-    "Champions": "bought recently, buys often and spends the most",
-    "Loyal": "buys often and spends well, a little less recently",
-    "Potential loyalists": "recent buyer with room to grow",
-    "New customers": "bought recently, with little history so far",
-    "Promising": "recent, but small so far",
-    "Need attention": "a fair customer whose buying is slipping",
-    "About to sleep": "small and going quiet",
-    "Can't lose": "one of the biggest spenders, but has not bought in a long time",
-    "At risk": "used to buy well, has not bought for a while",
-    "Hibernating": "small, infrequent and not recent",
-    "Lost": "small, rare and long-ago orders",
-    SEGMENT_NO_PURCHASES: "no order on record yet",
-}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,9 +10,10 @@ from sqlmodel import Session, select
 
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars
+from bot.retention.card import AccountStatus, LastTouch, Person, Plan
 from bot.retention.facts import AccountFacts, day_start, load_facts
-from bot.retention.rebuy_model.outlook import Outlook, account_outlook, with_outlook
-from bot.retention.rfm import SEGMENT_MEANINGS, Rfm, score_account, workspace_cutoffs
+from bot.retention.rebuy_model.outlook import account_outlook, with_outlook
+from bot.retention.rfm import score_account, workspace_cutoffs
 from bot.retention.signals import (
     Health,
     Signal,
@@ -22,136 +22,8 @@ from bot.retention.signals import (
     health_of,
     touch_schedule,
 )
-from bot.retention.tactics import TacticContext, TacticPick, recommend_tactics
+from bot.retention.tactics import TacticContext, plan_tactic_ids, recommend_tactics
 from models import AccountPlan, Contact, Order, Rep, Touch
-
-
-@dataclass(frozen=True)
-class Person:
-    name: str
-    title: str | None
-    email: str | None
-
-
-@dataclass(frozen=True)
-class LastTouch:
-    at: datetime
-    kind: str
-    by: str | None  # the rep's name, else e-mail, else Slack user id
-    by_slack_user_id: str | None
-    note: str | None
-    source: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    current_state: str
-    target_state: str
-    horizon: date
-    tactic_ids: list[str]
-    updated_by: str | None
-    updated_at: datetime
-
-
-@dataclass
-class AccountStatus:
-    """Plain data for the status card; `to_dict()` is the `--json` shape."""
-
-    id: int
-    name: str
-    external_id: str
-    tier: str
-    owner_email: str | None
-    owner_name: str | None
-    owner_slack_user_id: str | None
-    annual_value: float | None
-    facts: AccountFacts
-    schedule: TouchSchedule
-    signals: list[Signal]
-    health: Health
-    rfm: Rfm
-    last_order_amount: float | None
-    last_touch: LastTouch | None
-    contacts: list[Person]
-    plan: Plan | None
-    tactics: list[TacticPick] = field(default_factory=list)
-    as_of: date | None = None
-    # The re-buy model's outlook; None when no reliable fit is stored.
-    outlook: Outlook | None = None
-
-    @property
-    def signal_names(self) -> list[str]:
-        return [signal.name for signal in self.signals]
-
-    @property
-    def single_threaded(self) -> bool:
-        return "single_threaded" in self.signal_names
-
-    def to_dict(self) -> dict:
-        facts, touch = self.facts, self.last_touch
-        return {
-            "id": self.id,
-            "name": self.name,
-            "external_id": self.external_id,
-            "owner": self.owner_email,
-            "owner_name": self.owner_name,
-            "owner_slack_user_id": self.owner_slack_user_id,
-            "tier": self.tier,
-            "annual_value": self.annual_value,
-            "as_of": _iso(self.as_of),
-            "last_order_at": _iso(facts.last_order_at),
-            "last_order_amount": self.last_order_amount,
-            "orders_count": facts.orders_count,
-            "purchase_occasions": facts.occasions,
-            "credit_rows": facts.credit_rows,
-            "zero_amount_rows": facts.zero_rows,
-            "orders_text": facts.orders_text,
-            "total_value": round(facts.total_value, 2),
-            "value_last_12m": round(facts.value_last_12m, 2),
-            "last_touch_at": _iso(touch.at if touch else None),
-            "last_touch": None
-            if touch is None
-            else {
-                "at": _iso(touch.at),
-                "kind": touch.kind,
-                "by": touch.by,
-                "note": touch.note,
-                "source": touch.source,
-            },
-            "touches_count": facts.touches_count,
-            "cadence_days": self.schedule.cadence_days,
-            "next_touch_due": _iso(self.schedule.next_touch_due),
-            "days_overdue": self.schedule.days_overdue,
-            "snoozed_until": _iso(self.schedule.snoozed_until),
-            "segment": self.rfm.segment,
-            "rfm": self.rfm.to_dict(),
-            "health": self.health.to_dict(),
-            "signals": self.signal_names,
-            "signal_reasons": {signal.name: signal.reason for signal in self.signals},
-            "tactics": [pick.to_dict() for pick in self.tactics],
-            "rebuy": self.outlook.to_dict() if self.outlook else None,
-            "contacts": [
-                {"name": p.name, "title": p.title, "email": p.email} for p in self.contacts
-            ],
-            "plan": None
-            if self.plan is None
-            else {
-                "from": self.plan.current_state,
-                "to": self.plan.target_state,
-                "horizon": _iso(self.plan.horizon),
-                "tactics": self.plan.tactic_ids,
-                "updated_by": self.plan.updated_by,
-                "updated_at": _iso(self.plan.updated_at),
-            },
-        }
-
-    @property
-    def segment_meaning(self) -> str:
-        return SEGMENT_MEANINGS.get(self.rfm.segment, "")
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def assess(
@@ -179,19 +51,31 @@ def account_status(
     tactic_limit: int = 3,
     calendars: Calendars | None = None,
     tz: str | None = None,
+    from_summary: bool = True,
 ) -> AccountStatus:
     """Everything on the status card for one account, as of `as_of` (default: today, UTC).
 
     `record_tactics` names the surface (e.g. "card") when the suggested tactics are
     shown to a rep, so the next suggestions rotate; the caller commits. `tz`: the asking
-    rep's time zone (the suggested tactics stay the same all of their day).
+    rep's time zone (the suggested tactics stay the same all of their day). The order
+    facts come from the purchase summary (`from_summary=False`: recomputed from every order,
+    the same answer, for tests and benchmarks).
     """
     as_of = as_of or now.date()
     loaded = load_facts(
-        session=session, as_of=as_of, account_ids=[account_id], with_order_days=True
+        session=session,
+        as_of=as_of,
+        account_ids=[account_id],
+        with_order_days=True,
+        summary=from_summary,
     )
     plan_first_touches(
-        session=session, facts=loaded, as_of=as_of, tier_cadence=tier_cadence, calendars=calendars
+        session=session,
+        facts=loaded,
+        as_of=as_of,
+        tier_cadence=tier_cadence,
+        calendars=calendars,
+        summary=from_summary,
     )
     facts = loaded[account_id]
     schedule, signals, health = assess(
@@ -254,7 +138,7 @@ def account_status(
             current_state=plan_row.current_state,
             target_state=plan_row.target_state,
             horizon=plan_row.horizon,
-            tactic_ids=[t for t in plan_row.tactic_ids.split(",") if t],
+            tactic_ids=plan_tactic_ids(plan_row),
             updated_by=plan_row.updated_by,
             updated_at=plan_row.updated_at,
         )
@@ -291,4 +175,30 @@ def account_status(
         tactics=tactics,
         as_of=as_of,
         outlook=outlook,
+    )
+
+
+def account_card(
+    *,
+    session: Session,
+    query: str,
+    now: datetime,
+    tier_cadence: Mapping[str, int],
+    as_of: date | None = None,
+    calendars: Calendars | None = None,
+    tz: str | None = None,
+) -> AccountStatus:
+    """`rebuy account NAME`: the account `query` means (forgiving, see
+    `lookup.find_account_match`; AccountNotFound / AmbiguousAccount / InvalidInput
+    otherwise) and its status card, in one read-only session."""
+    from bot.retention.lookup import find_account_id
+
+    return account_status(
+        session=session,
+        account_id=find_account_id(session=session, query=query),
+        now=now,
+        as_of=as_of,
+        tier_cadence=tier_cadence,
+        calendars=calendars,
+        tz=tz,
     )

@@ -23,7 +23,7 @@ from bot.crm.sync import last_runs, latest_through, run_sync, stored_cursors
 from bot.db import Database
 from bot.retention.due import due_by_rep
 from bot.retention.errors import RebuyError
-from bot.retention.lookup import find_account
+from bot.retention.lookup import find_account_id
 from models import (
     Account,
     CrmOutbox,
@@ -191,9 +191,9 @@ def test_deleted_and_merged_companies_are_archived_with_their_history(
         assert rows[deleted].id not in due_ids and rows[merged].id not in due_ids
         assert due_ids  # others are still due
         gone = rows[deleted]
-        assert find_account(session=session, query=gone.external_id).id == gone.id
+        assert find_account_id(session=session, query=gone.external_id) == gone.id
         try:
-            by_name = find_account(session=session, query=gone.name).id
+            by_name = find_account_id(session=session, query=gone.name)
         except RebuyError:
             by_name = None
         assert by_name != gone.id

@@ -6,7 +6,8 @@ import pytest
 
 from bot.db import Database
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
-from bot.retention.lookup import find_account, find_account_id
+from bot.retention.lookup import find_account_id
+from models import Account
 from tests.support import factories as f
 
 NAMES = [
@@ -63,7 +64,7 @@ def accounts(db: Database) -> dict[str, int]:
 )
 def test_forgiving_matches(db: Database, accounts, query, expected) -> None:
     with db.session() as session:
-        assert find_account(session=session, query=query).name == expected
+        assert session.get(Account, find_account_id(session=session, query=query)).name == expected
 
 
 def test_several_matches_ask_which(db: Database, accounts) -> None:
@@ -125,3 +126,124 @@ def test_matches_say_how_they_were_found(db: Database, accounts) -> None:
         assert find_account_match(session=session, query="sky").how == "word"
         assert find_account_match(session=session, query="acme crop").how == "fuzzy"
         assert not find_account_match(session=session, query="acme crop").exact
+
+
+# --- the name index: built once per change of the names, never stale ---------------------
+
+
+def _fuzzy(db: Database, query: str) -> int:
+    from bot.retention.lookup import find_account_match
+
+    with db.session() as session:
+        match = find_account_match(session=session, query=query)
+    assert match.how == "fuzzy"
+    return match.account_id
+
+
+def _index(db: Database):
+    from bot.retention.name_index import name_index
+
+    with db.session() as session:
+        return name_index(session)
+
+
+def test_a_new_account_is_found_by_a_typo_at_once(db: Database, accounts) -> None:
+    before = _index(db)
+    with db.transaction() as session:
+        new = f.account(session, name="Vandelay Industries").id
+    assert _fuzzy(db, "vandelya industries") == new
+    assert _index(db) is not before
+
+
+def test_a_renamed_account_is_found_by_its_new_name_only(db: Database, accounts) -> None:
+    acme = accounts["Acme Corp"]
+    assert _fuzzy(db, "acme crop") == acme
+    with db.transaction() as session:
+        row = session.get(Account, acme)
+        row.name, row.name_key = "Zephyr Holdings", "zephyr holdings"
+    assert _fuzzy(db, "zephir holdings") == acme
+    with db.session() as session, pytest.raises(AccountNotFound) as caught:
+        find_account_id(session=session, query="acme crop")
+    assert "Acme Corp" not in caught.value.suggestions
+    with db.session() as session:  # the prefix and word steps read the index too
+        assert find_account_id(session=session, query="zephyr") == acme
+        assert find_account_id(session=session, query="holdings") == acme
+
+
+def test_archived_and_deleted_accounts_leave_the_index(db: Database, accounts) -> None:
+    from datetime import UTC, datetime
+
+    assert _fuzzy(db, "globx") == accounts["Globex Corporation"]
+    with db.transaction() as session:
+        session.get(Account, accounts["Globex Corporation"]).archived_at = datetime.now(UTC)
+        session.delete(session.get(Account, accounts["Initech"]))
+    with db.session() as session:
+        for query in ("globx", "intech", "globex"):
+            with pytest.raises(AccountNotFound):
+                find_account_id(session=session, query=query)
+        # Still reachable by its CRM id (exact), not in another case (the index).
+        assert find_account_id(session=session, query="CRM-6") == accounts["Globex Corporation"]
+        with pytest.raises(AccountNotFound):
+            find_account_id(session=session, query="crm-6")
+
+
+def test_a_crm_id_change_reaches_the_index(db: Database, accounts) -> None:
+    assert _index(db) is not None
+    with db.transaction() as session:
+        session.get(Account, accounts["Initech"]).external_id = "NEW-77"
+    with db.session() as session:
+        assert find_account_id(session=session, query="new-77") == accounts["Initech"]
+
+
+def test_other_changes_keep_the_index(db: Database, accounts) -> None:
+    from bot.retention.name_index import names_stamp
+
+    first = _index(db)
+    with db.session() as session:
+        stamp = names_stamp(session)
+    assert stamp is not None
+    with db.transaction() as session:
+        row = session.get(Account, accounts["Initech"])
+        row.tier, row.cadence_days = "key", 10
+    with db.session() as session:
+        assert names_stamp(session) == stamp
+    assert _index(db) is first
+
+
+def test_the_index_matches_what_sql_would_find(db: Database) -> None:
+    """The prefix, word and CRM-id steps give what the LIKE queries they replace gave."""
+    import random
+
+    import sqlalchemy as sa
+
+    from bot.retention.name_index import name_index
+
+    rng = random.Random(5)
+    words = ["acme", "ac", "corp", "nord", "nordwind", "blue", "sky", "skyline", "ab", "oy"]
+    with db.transaction() as session:
+        for n in range(120):
+            name = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+            f.account(session, name=name, external_id=f"Ext-{n}")
+    with db.session() as session:
+        index = name_index(session)
+        live = [tuple(r) for r in session.execute(sa.select(Account.id, Account.name_key))]
+        for key in ["acme", "ac", "nord", "sky", "blue sky", "acme co", "oy", "corp acme ac"]:
+            ids = {index.ids[p] for p in index.starting_with(key)}
+            assert ids == {i for i, k in live if k.startswith(key + " ")}, key
+            ids = {index.ids[p] for p in index.with_word_starting(key)}
+            assert ids == {i for i, k in live if f" {key}" in k}, key
+        assert [index.ids[p] for p in index.with_lower_external_id("EXT-7")] == [
+            session.execute(sa.select(Account.id).where(Account.external_id == "Ext-7")).scalar()
+        ]
+
+
+def test_crm_ids_that_differ_only_in_case_are_both_found(db: Database) -> None:
+    with db.transaction() as session:
+        lower = f.account(session, name="Lower Case Ltd", external_id="ab-1").id
+        upper = f.account(session, name="Upper Case Ltd", external_id="AB-1").id
+        f.account(session, name="Other Ltd", external_id="AB-2")
+    with db.session() as session:
+        assert find_account_id(session=session, query="ab-1") == lower  # exact id first
+        with pytest.raises(AmbiguousAccount) as caught:
+            find_account_id(session=session, query="Ab-1")
+        assert {id_ for id_, _ in caught.value.candidates} == {lower, upper}
