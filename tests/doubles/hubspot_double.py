@@ -398,7 +398,9 @@ class HubSpotDouble(HttpDouble):
                 )
         return None
 
-    def route(self, request: Request) -> Answer:
+    # Complexity over 12 on purpose: one branch per HubSpot endpoint the double serves, as a flat
+    # table reads best.
+    def route(self, request: Request) -> Answer:  # noqa: C901
         parts = [p for p in request.path.split("/") if p]
         with self._data_lock:
             if parts[:3] == ["crm", "v3", "owners"] and request.method == "GET":
