@@ -20,12 +20,14 @@ DATABASE = ("sqlalchemy", "sqlmodel", "models", "bot.db")
 # are still defined beside database code. Each should move to a DB-free module (as
 # `bot.retention.results` did for the others); then its line goes from here.
 TYPE_ONLY = {
-    ("bot.messages.card", "bot.retention.status"),  # AccountStatus
-    ("bot.messages.report", "bot.retention.report"),  # RecencyReport
-    ("bot.messages.modals", "bot.retention.tactics"),  # Tactic
+    # AccountStatus's fields: AccountFacts, Outlook, Rfm, the signals, TacticPick.
+    ("bot.retention.card", "bot.retention.facts"),
+    ("bot.retention.card", "bot.retention.rebuy_model.outlook"),
+    ("bot.retention.card", "bot.retention.rfm"),
+    ("bot.retention.card", "bot.retention.signals"),
+    ("bot.retention.card", "bot.retention.tactics"),
     ("bot.messages.away", "bot.retention.calendar"),  # WorkCalendar (holiday look-ups)
     ("bot.retention.results", "bot.retention.facts"),  # AccountFacts
-    ("bot.retention.results", "bot.retention.tactics"),  # TacticPick
 }
 
 

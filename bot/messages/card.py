@@ -3,8 +3,6 @@ orders, touches, the next touch, contacts, the plan and the tactics to try next.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock, SectionBlock
 
 from bot.messages.format import (
@@ -31,10 +29,8 @@ from bot.messages.kit import (
     section,
     user_ref,
 )
+from bot.retention.card import AccountStatus
 from bot.retention.results import Outlook
-
-if TYPE_CHECKING:  # made by the domain; status.py itself still reads the database
-    from bot.retention.card import AccountStatus
 
 CONTACTS_SHOWN = 6
 REASONS_SHOWN = 8

@@ -4,16 +4,12 @@ the tactics that bring rebuys, and (for admins) the accounts nobody owns."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.messages.format import day_label, percent, plural
 from bot.messages.kit import context, escape, header, md, message, section
-from bot.retention.report_result import Unowned
-
-if TYPE_CHECKING:  # made by the domain; report.py itself still reads the database
-    from bot.retention.report import RecencyReport
+from bot.retention.report_result import RecencyReport, Unowned
 
 TACTICS_SHOWN = 8
 

@@ -3,7 +3,6 @@ read from it equals the report recomputed from every order (CDNOW and synthetic 
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import random
 from collections import defaultdict
@@ -27,7 +26,7 @@ from bot.retention.summary import refresh_summary
 from bot.retention.windows import window_edges
 from models import Account, AccountSummary, Order, RfmCutoffs
 from tests.support import factories as f
-from tests.support.paths import CDNOW_MASTER as CDNOW
+from tests.support.orders import cdnow_rows, load_orders
 
 NOW = f.NOW
 TIERS = ("key", "mid", "small")
@@ -182,35 +181,6 @@ def test_window_edges_move_one_window_onto_the_other(as_of, stored_on, months) -
 # --- the report from the summary equals the report from every order ---------------------
 
 
-def _load(db: Database, rows: list[tuple[str, datetime, Decimal]], *, today: date) -> None:
-    customers = sorted({row[0] for row in rows})
-    stamp = datetime(1990, 1, 1, tzinfo=UTC)
-    with db.transaction() as session:
-        session.execute(
-            sa.insert(Account),
-            [
-                {
-                    "external_id": c,
-                    "name": f"Customer {c}",
-                    "name_key": f"customer {c}",
-                    "tier": "small",
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-                for c in customers
-            ],
-        )
-        ids = dict(session.execute(sa.select(Account.external_id, Account.id)).all())
-        session.execute(
-            sa.insert(Order),
-            [
-                {"account_id": ids[c], "ordered_at": at, "amount": value, "order_key": f"{c}-{n}"}
-                for n, (c, at, value) in enumerate(rows)
-            ],
-        )
-        refresh_summary(session.connection(), None, today=today)
-
-
 def _plain_report(db: Database, *, now: datetime, as_of: date) -> dict:
     """The report as `rebuy report` reads it: the driver's own connection, no ORM."""
     database = open_database(db.engine.url.render_as_string(hide_password=False))
@@ -258,19 +228,8 @@ def _same_report(db: Database, as_of: date) -> None:
     assert set(full) >= {"tactic_win_rates", "accounts_without_owner"}
 
 
-def _cdnow_rows() -> list[tuple[str, datetime, Decimal]]:
-    rows = []
-    with gzip.open(CDNOW, "rt") as handle:
-        next(handle)
-        for line in handle:
-            customer, day, _cds, value = line.split()
-            at = datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=UTC)
-            rows.append((customer, at, Decimal(value)))
-    return rows
-
-
 def test_report_from_the_summary_equals_the_full_recomputation_on_cdnow(db: Database) -> None:
-    _load(db, _cdnow_rows(), today=date(1998, 7, 15))
+    load_orders(db, cdnow_rows(), today=date(1998, 7, 15))
     # The summary's day, days after it and before it (edges), and a replayed past.
     for as_of in (date(1998, 7, 15), date(1998, 6, 30), date(1999, 1, 31), date(1997, 9, 30)):
         _same_report(db, as_of)
@@ -292,6 +251,6 @@ def test_report_from_the_summary_equals_the_full_recomputation_on_synthetic(db) 
             rows.append((customer, at, value))
             if rng.random() < 0.1:  # a credit or a free sample on the same day
                 rows.append((customer, at, -value if rng.random() < 0.5 else Decimal(0)))
-    _load(db, rows, today=date(2026, 6, 15))
+    load_orders(db, rows, today=date(2026, 6, 15))
     for as_of in (date(2026, 6, 15), date(2026, 7, 31), date(2026, 2, 28), date(2025, 3, 31)):
         _same_report(db, as_of)

@@ -15,7 +15,7 @@ from bot.db import Database
 from bot.retention.status import account_status
 from bot.settings import DEFAULT_TIER_CADENCE
 from models import Account, Rep, Touch
-from tests.test_summary import _cdnow_rows, _load
+from tests.support.orders import cdnow_rows, load_orders
 
 
 def test_the_card_content_loads_no_database_layer() -> None:
@@ -81,7 +81,7 @@ def _same_cards(db: Database, as_of: date, *, sample: int, seed: int) -> None:
 
 
 def test_the_card_from_the_summary_equals_the_full_recomputation_on_cdnow(db: Database) -> None:
-    _load(db, _cdnow_rows(), today=date(1998, 7, 15))
+    load_orders(db, cdnow_rows(), today=date(1998, 7, 15))
     _give_owners_and_touches(db, touched_before=datetime(1998, 6, 1, tzinfo=UTC))
     # The summary's day, a day after it and one before it (window edges), a replayed past.
     for n, as_of in enumerate(
@@ -105,7 +105,7 @@ def test_the_card_from_the_summary_equals_the_full_recomputation_on_synthetic(db
             rows.append((customer, at, value))
             if rng.random() < 0.1:  # a credit or a free sample on the same day
                 rows.append((customer, at, -value if rng.random() < 0.5 else Decimal(0)))
-    _load(db, rows, today=date(2026, 6, 15))
+    load_orders(db, rows, today=date(2026, 6, 15))
     _give_owners_and_touches(db, touched_before=datetime(2026, 6, 1, tzinfo=UTC))
     for n, as_of in enumerate(
         (date(2026, 6, 15), date(2026, 7, 31), date(2026, 2, 28), date(2025, 3, 31))
