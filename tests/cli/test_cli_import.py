@@ -314,7 +314,8 @@ def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -
     assert code == 0, err
     assert "UTF-16 (detected), tab-separated (detected)" in out and "HubSpot Calls" in out
     code, out, err = run(capsys, "import", "touch", str(path))  # again: nothing doubles
-    assert code == 0, err and "2 unchanged" in out
+    assert code == 0, err
+    assert "2 unchanged" in out
     with workspace.session() as session:
         touches = session.exec(select(Touch).order_by(Touch.touched_at)).all()
     assert [(t.kind, t.source) for t in touches] == [("call", "import"), ("call", "import")]
@@ -376,7 +377,8 @@ def test_identical_rows_collapse_and_conflicting_ones_are_refused(
 ) -> None:
     same = write(tmp_path, "a.csv", "external_id,name\nC1,Gamma\nC1,Gamma\n")
     code, out, err = run(capsys, "import", "accounts", str(same))
-    assert code == 0, err and "1 duplicate row collapsed" in out
+    assert code == 0, err
+    assert "1 duplicate row collapsed" in out
     clash = write(tmp_path, "b.csv", "external_id,name\nD1,Delta\nD1,Delta Two\n")
     code, out, err = run(capsys, "import", "accounts", str(clash))
     assert code == 1
