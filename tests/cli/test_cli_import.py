@@ -305,6 +305,32 @@ def test_an_excel_semicolon_cp1252_pipedrive_file_imports_as_it_is(workspace, ca
     assert order.ordered_at.isoformat().startswith("2026-01-15T10:30")
 
 
+def test_with_locale_de_a_point_groups_thousands_even_without_a_comma(
+    workspace, capsys, tmp_path
+) -> None:
+    # "1.234" and "12.000" carry no decimal comma: with --locale de they are still
+    # thousands (the hint without a locale says to pass --locale de), never 1.234 or 12.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER
+        + 'A1,2026-01-05,"1.234,50",SO-1,\n'
+        + "A1,2026-01-06,1.234,SO-2,\n"
+        + "B2,2026-01-07,12.000,SO-3,\n"
+        + "B2,2026-01-08,99.5,SO-4,\n",
+    )
+
+    code, _out, err = run(capsys, "import", "orders", str(path))
+    assert code == 1
+    assert "pass --locale de" in err
+    code, _out, err = run(capsys, "import", "orders", str(path), "--locale", "de")
+
+    assert code == 0, err
+    with workspace.session() as session:
+        stored = {o.order_id: str(o.amount) for o in session.exec(select(Order))}
+    assert stored == {"SO-1": "1234.50", "SO-2": "1234.00", "SO-3": "12000.00", "SO-4": "99.50"}
+
+
 def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -> None:
     from models import Touch
 
