@@ -331,6 +331,19 @@ def test_with_locale_de_a_point_groups_thousands_even_without_a_comma(
     assert stored == {"SO-1": "1234.50", "SO-2": "1234.00", "SO-3": "12000.00", "SO-4": "99.50"}
 
 
+def test_owners_written_as_unknown_names_are_warned_with_a_way_out(
+    workspace, capsys, tmp_path
+) -> None:
+    path = write(tmp_path, "a.csv", "external_id,name,owner_email\nN1,Nu,Jane Doe\n")
+
+    code, out, err = run(capsys, "import", "accounts", str(path))
+
+    assert code == 0, err
+    assert "no rep has this name: “Jane Doe”" in out
+    assert "run `rebuy reps sync` (reps get their Slack names) and import again" in out
+    assert "1 account without an owner" in out and "Nu (N1)" in out
+
+
 def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -> None:
     from models import Touch
 
