@@ -344,6 +344,32 @@ def test_owners_written_as_unknown_names_are_warned_with_a_way_out(
     assert "1 account without an owner" in out and "Nu (N1)" in out
 
 
+def test_problems_in_a_mapped_file_name_the_files_own_columns(workspace, capsys, tmp_path) -> None:
+    # The person fixes their file, which has no “account_external_id” or “ordered_at”.
+    path = write(
+        tmp_path,
+        "deals.csv",
+        '"Account ID","Close Date","Amount"\n"A1","someday","5"\n"NOPE","2026-01-05","5"\n',
+    )
+    errors = tmp_path / "errors.csv"
+
+    code, _out, err = run(
+        capsys,
+        "import",
+        "orders",
+        str(path),
+        "--map",
+        'account_external_id="Account ID",ordered_at="Close Date",amount="Amount"',
+        "--errors",
+        str(errors),
+    )
+
+    assert code == 1
+    assert "line 2, column “Close Date”: “someday” is not a date" in err
+    assert "line 3, column “Account ID”: no account with external_id “NOPE”" in err
+    assert errors.read_text(encoding="utf-8").splitlines()[1].startswith("2,Close Date,someday,")
+
+
 def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -> None:
     from models import Touch
 

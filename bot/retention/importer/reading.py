@@ -179,6 +179,11 @@ class CsvRows:
         self.dates = DateParser(options.date_format, options.date_order)
         self.cells, header_line = self._read_header()
         self.columns = resolve_columns(path, kind, self.cells, header_line, options, found)
+        self.problems.headers = {
+            field: self.cells[index]
+            for field, index in self.columns.items()
+            if self.cells[index].casefold().replace(" ", "_") != field
+        }
         self.width = len(self.cells)
 
     @property
