@@ -370,6 +370,23 @@ def test_problems_in_a_mapped_file_name_the_files_own_columns(workspace, capsys,
     assert errors.read_text(encoding="utf-8").splitlines()[1].startswith("2,Close Date,someday,")
 
 
+def test_a_file_mixing_day_first_and_month_first_dates_names_both(
+    workspace, capsys, tmp_path
+) -> None:
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER + "A1,03/04/2026,5,SO-1,\nA1,04/25/2026,5,SO-2,\nB2,25/04/2026,5,SO-3,\n",
+    )
+
+    code, _out, err = run(capsys, "import", "orders", str(path))
+
+    assert code == 1
+    assert f"{path}: the file mixes day-first and month-first dates" in err
+    assert "“25/04/2026” can only be day first, “04/25/2026” only month first" in err
+    assert count(workspace, Order) == 0
+
+
 def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -> None:
     from models import Touch
 

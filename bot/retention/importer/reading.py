@@ -176,7 +176,7 @@ class CsvRows:
         self._reader = csv.reader(handle, delimiter=found.delimiter, strict=True)
         self._last_line = 0
         self.money = MoneyParser(options.locale)
-        self.dates = DateParser(options.date_format, options.date_order)
+        self.dates = DateParser(options.date_format, options.date_order, f"{path}: ")
         self.cells, header_line = self._read_header()
         self.columns = resolve_columns(path, kind, self.cells, header_line, options, found)
         self.problems.headers = {
