@@ -266,6 +266,8 @@ def test_the_progress_bar_ends_full(
     assert _RecordingProgress.totals == [5]  # the header is not a row
     (task,) = bars[0].tasks
     assert (task.completed, task.total) == (5, 5)
+    # Past the last row written, the bar says what it is still doing.
+    assert task.description == "Finishing orders: summary, saving"
 
 
 # --- CRM exports as they are -------------------------------------------------------------

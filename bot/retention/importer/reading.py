@@ -269,6 +269,11 @@ class CsvRows:
         if self.progress is not None:
             self.progress("writing", self.written, self.to_write)
 
+    def finishing(self) -> None:
+        """Every row is written; what follows (the summary, the commit) is the last stage."""
+        if self.progress is not None:
+            self.progress("finishing", self.written, self.to_write)
+
     def bad(self, line: int, column: str | None, reason: str, value: str | None = None) -> None:
         self.problems.add(line, column, reason, value)
 
