@@ -389,6 +389,28 @@ def test_a_file_mixing_day_first_and_month_first_dates_names_both(
     assert count(workspace, Order) == 0
 
 
+def test_touch_warnings_read_as_sentences(workspace, capsys, tmp_path) -> None:
+    path = write(
+        tmp_path,
+        "touches.csv",
+        "account_external_id,touched_at,kind,rep_email\n"
+        "A1,2026-01-05,call,nobody@example.com\n"
+        "A1,2026-01-06,carrier pigeon,\n"
+        "B2,2026-01-07,fax,\n",
+    )
+
+    code, out, err = run(capsys, "import", "touches", str(path))
+
+    assert code == 0, err
+    assert (
+        "1 touch names a rep Rebuy does not know (“nobody@example.com”); "
+        "it is imported without a rep." in " ".join(out.split())
+    )
+    assert "2 touches of other types (“carrier pigeon”, “fax”) imported as notes." in " ".join(
+        out.split()
+    )
+
+
 def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -> None:
     from models import Touch
 
