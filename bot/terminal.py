@@ -213,7 +213,12 @@ def import_progress(
         stage = ["reading"]
 
         def report(name: str, done: int, of: int | None) -> None:
-            if name != stage[0]:
+            if name == "finishing" and name != stage[0]:
+                # The rows are written; the summary and the commit follow (seconds on a
+                # big file): say so rather than sit at 100 % with no sign of life.
+                stage[0] = name
+                progress.update(task, description=f"Finishing {kind}: summary, saving")
+            elif name != stage[0]:
                 stage[0] = name
                 progress.update(task, description=f"Writing {kind}", completed=0, total=of)
             if of is not None:

@@ -266,6 +266,8 @@ def test_the_progress_bar_ends_full(
     assert _RecordingProgress.totals == [5]  # the header is not a row
     (task,) = bars[0].tasks
     assert (task.completed, task.total) == (5, 5)
+    # Past the last row written, the bar says what it is still doing.
+    assert task.description == "Finishing orders: summary, saving"
 
 
 # --- CRM exports as they are -------------------------------------------------------------
@@ -305,6 +307,110 @@ def test_an_excel_semicolon_cp1252_pipedrive_file_imports_as_it_is(workspace, ca
     assert order.ordered_at.isoformat().startswith("2026-01-15T10:30")
 
 
+def test_with_locale_de_a_point_groups_thousands_even_without_a_comma(
+    workspace, capsys, tmp_path
+) -> None:
+    # "1.234" and "12.000" carry no decimal comma: with --locale de they are still
+    # thousands (the hint without a locale says to pass --locale de), never 1.234 or 12.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER
+        + 'A1,2026-01-05,"1.234,50",SO-1,\n'
+        + "A1,2026-01-06,1.234,SO-2,\n"
+        + "B2,2026-01-07,12.000,SO-3,\n"
+        + "B2,2026-01-08,99.5,SO-4,\n",
+    )
+
+    code, _out, err = run(capsys, "import", "orders", str(path))
+    assert code == 1
+    assert "pass --locale de" in err
+    code, _out, err = run(capsys, "import", "orders", str(path), "--locale", "de")
+
+    assert code == 0, err
+    with workspace.session() as session:
+        stored = {o.order_id: str(o.amount) for o in session.exec(select(Order))}
+    assert stored == {"SO-1": "1234.50", "SO-2": "1234.00", "SO-3": "12000.00", "SO-4": "99.50"}
+
+
+def test_owners_written_as_unknown_names_are_warned_with_a_way_out(
+    workspace, capsys, tmp_path
+) -> None:
+    path = write(tmp_path, "a.csv", "external_id,name,owner_email\nN1,Nu,Jane Doe\n")
+
+    code, out, err = run(capsys, "import", "accounts", str(path))
+
+    assert code == 0, err
+    assert "no rep has this name: “Jane Doe”" in out
+    assert "run `rebuy reps sync` (reps get their Slack names) and import again" in out
+    assert "1 account without an owner" in out and "Nu (N1)" in out
+
+
+def test_problems_in_a_mapped_file_name_the_files_own_columns(workspace, capsys, tmp_path) -> None:
+    # The person fixes their file, which has no “account_external_id” or “ordered_at”.
+    path = write(
+        tmp_path,
+        "deals.csv",
+        '"Account ID","Close Date","Amount"\n"A1","someday","5"\n"NOPE","2026-01-05","5"\n',
+    )
+    errors = tmp_path / "errors.csv"
+
+    code, _out, err = run(
+        capsys,
+        "import",
+        "orders",
+        str(path),
+        "--map",
+        'account_external_id="Account ID",ordered_at="Close Date",amount="Amount"',
+        "--errors",
+        str(errors),
+    )
+
+    assert code == 1
+    assert "line 2, column “Close Date”: “someday” is not a date" in err
+    assert "line 3, column “Account ID”: no account with external_id “NOPE”" in err
+    assert errors.read_text(encoding="utf-8").splitlines()[1].startswith("2,Close Date,someday,")
+
+
+def test_a_file_mixing_day_first_and_month_first_dates_names_both(
+    workspace, capsys, tmp_path
+) -> None:
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER + "A1,03/04/2026,5,SO-1,\nA1,04/25/2026,5,SO-2,\nB2,25/04/2026,5,SO-3,\n",
+    )
+
+    code, _out, err = run(capsys, "import", "orders", str(path))
+
+    assert code == 1
+    assert f"{path}: the file mixes day-first and month-first dates" in err
+    assert "“25/04/2026” can only be day first, “04/25/2026” only month first" in err
+    assert count(workspace, Order) == 0
+
+
+def test_touch_warnings_read_as_sentences(workspace, capsys, tmp_path) -> None:
+    path = write(
+        tmp_path,
+        "touches.csv",
+        "account_external_id,touched_at,kind,rep_email\n"
+        "A1,2026-01-05,call,nobody@example.com\n"
+        "A1,2026-01-06,carrier pigeon,\n"
+        "B2,2026-01-07,fax,\n",
+    )
+
+    code, out, err = run(capsys, "import", "touches", str(path))
+
+    assert code == 0, err
+    assert (
+        "1 touch names a rep Rebuy does not know (“nobody@example.com”); "
+        "it is imported without a rep." in " ".join(out.split())
+    )
+    assert "2 touches of other types (“carrier pigeon”, “fax”) imported as notes." in " ".join(
+        out.split()
+    )
+
+
 def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -> None:
     from models import Touch
 
@@ -314,7 +420,8 @@ def test_a_hubspot_calls_export_in_utf16_imports_as_touches(workspace, capsys) -
     assert code == 0, err
     assert "UTF-16 (detected), tab-separated (detected)" in out and "HubSpot Calls" in out
     code, out, err = run(capsys, "import", "touch", str(path))  # again: nothing doubles
-    assert code == 0, err and "2 unchanged" in out
+    assert code == 0, err
+    assert "2 unchanged" in out
     with workspace.session() as session:
         touches = session.exec(select(Touch).order_by(Touch.touched_at)).all()
     assert [(t.kind, t.source) for t in touches] == [("call", "import"), ("call", "import")]
@@ -376,7 +483,8 @@ def test_identical_rows_collapse_and_conflicting_ones_are_refused(
 ) -> None:
     same = write(tmp_path, "a.csv", "external_id,name\nC1,Gamma\nC1,Gamma\n")
     code, out, err = run(capsys, "import", "accounts", str(same))
-    assert code == 0, err and "1 duplicate row collapsed" in out
+    assert code == 0, err
+    assert "1 duplicate row collapsed" in out
     clash = write(tmp_path, "b.csv", "external_id,name\nD1,Delta\nD1,Delta Two\n")
     code, out, err = run(capsys, "import", "accounts", str(clash))
     assert code == 1

@@ -939,6 +939,7 @@ def test_progress_is_reported_while_reading_and_writing(
         ("reading", 12_001, 12_001),
         ("writing", 10_000, 12_001),
         ("writing", 12_001, 12_001),
+        ("finishing", 12_001, 12_001),  # the summary, then the commit
     ]
 
 

@@ -102,7 +102,8 @@ def import_csv(
     `ImportRowError` listing them all and writes nothing; with `skip_bad`, the
     good rows are imported and the bad rows' problems are returned in `skipped`.
     `progress(stage, done, total)` is called every few thousand rows while
-    "reading" (total None) and after every chunk while "writing". File-level
+    "reading" (total None), after every chunk while "writing", and once as
+    "finishing" when an orders import's rows are written (the summary follows). File-level
     trouble (no such file, a missing column, a header and no rows, ambiguous
     dates) raises `InvalidInput` naming the file.
 

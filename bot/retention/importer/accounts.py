@@ -271,8 +271,8 @@ def _owner_warnings(no_owner: list[str], unknown: dict[str, int]) -> list[str]:
         warnings.append(
             f"Warning: the owner column holds names, not e-mails, and no rep has "
             f"{'this name' if len(unknown) == 1 else 'these names'}: {names}. Those accounts "
-            'have no owner; map an e-mail column with --map owner_email="…" or set the '
-            "rep's name first."
+            'have no owner; map an e-mail column with --map owner_email="…", or run '
+            "`rebuy reps sync` (reps get their Slack names) and import again."
         )
     if no_owner:
         shown = "; ".join(no_owner[:NAMES_SHOWN])

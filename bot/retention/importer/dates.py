@@ -79,12 +79,16 @@ class DateParser:
     date reads both ways is refused by `check_decided`.
     """
 
-    def __init__(self, date_format: str | None = None, order: str | None = None) -> None:
+    def __init__(
+        self, date_format: str | None = None, order: str | None = None, where: str = ""
+    ) -> None:
+        self.where = where  # "orders.csv: ", before a message about the whole file
         self.format = _strptime_format(date_format) if date_format else None
         self.fast = _fast_date_pattern(self.format) if self.format else None
         self.given = date_format
         self.order = order
         self.ambiguous_example: str | None = None
+        self.proof: str | None = None  # the first value that proved the order
         self.seen: set[str] = set()  # which styles were read, for the summary
 
     def __call__(self, text: str) -> datetime:
@@ -155,9 +159,9 @@ class DateParser:
         if separator == ".":
             order = "dmy"  # 15.03.2025: dotted dates are day first wherever they are used
         elif a > 12 >= b:
-            order = self._prove("dmy")
+            order = self._prove("dmy", text)
         elif b > 12 >= a:
-            order = self._prove("mdy")
+            order = self._prove("mdy", text)
         else:
             if a != b and self.ambiguous_example is None:
                 self.ambiguous_example = text
@@ -166,15 +170,19 @@ class DateParser:
         month, day = (a, b) if order == "mdy" else (b, a)
         return datetime(int(year), month, day, *_time_of(*found.groups()[4:]))
 
-    def _prove(self, order: str) -> str:
+    def _prove(self, order: str, text: str) -> str:
         if self.order is None:
-            self.order = order
+            self.order, self.proof = order, text
             if order != "mdy" and self.ambiguous_example is not None:
                 raise DateOrderDecided(order)
         elif self.order != order:
+            first, then = ("month", "day") if order == "mdy" else ("day", "month")
+            earlier = f"“{self.proof}”" if self.proof else "an earlier date"
             raise InvalidInput(
-                "the file mixes day-first and month-first dates; pass --date-format "
-                "DD/MM/YYYY or --date-format MM/DD/YYYY"
+                f"{self.where}the file mixes day-first and month-first dates: “{text}” can only be "
+                f"{first} first, {earlier} only {then} first. Make them one style, or pass "
+                "--date-format DD/MM/YYYY or --date-format MM/DD/YYYY (the other style's "
+                "rows are then listed as bad)."
             )
         return self.order
 

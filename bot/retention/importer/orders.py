@@ -58,6 +58,7 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
 
     def write() -> None:
         stage.write(new, changed, rows.tick)
+        rows.finishing()
         # Orders change every RFM quintile; the cached cut points are now wrong.
         session.execute(delete(w.RFM_CUTOFFS))
         # The per-account purchase summary follows the orders, in this transaction.

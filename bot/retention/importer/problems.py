@@ -97,6 +97,9 @@ class ProblemLog(Sequence[RowProblem]):
         self._file: IO[bytes] | None = None
         self._pending: list[str] = []
         self._runs: list[int] = []  # file offsets where a run in line order starts
+        # Field -> the file's own header where they differ (a mapped or preset file):
+        # problems name the column the person sees in their file.
+        self.headers: dict[str, str] = {}
         for problem in problems:
             self.append(problem)
 
@@ -116,6 +119,8 @@ class ProblemLog(Sequence[RowProblem]):
         problem: RowProblem | None = None,
     ) -> None:
         """Record one problem (`problem`, when given, is the same as an object)."""
+        if column is not None and column in self.headers:
+            column, problem = self.headers[column], None
         self._count += 1
         self._groups.add(line, column, reason)
         byte, bit = divmod(line, 8)

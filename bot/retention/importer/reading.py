@@ -176,9 +176,14 @@ class CsvRows:
         self._reader = csv.reader(handle, delimiter=found.delimiter, strict=True)
         self._last_line = 0
         self.money = MoneyParser(options.locale)
-        self.dates = DateParser(options.date_format, options.date_order)
+        self.dates = DateParser(options.date_format, options.date_order, f"{path}: ")
         self.cells, header_line = self._read_header()
         self.columns = resolve_columns(path, kind, self.cells, header_line, options, found)
+        self.problems.headers = {
+            field: self.cells[index]
+            for field, index in self.columns.items()
+            if self.cells[index].casefold().replace(" ", "_") != field
+        }
         self.width = len(self.cells)
 
     @property
@@ -263,6 +268,11 @@ class CsvRows:
         self.written += done
         if self.progress is not None:
             self.progress("writing", self.written, self.to_write)
+
+    def finishing(self) -> None:
+        """Every row is written; what follows (the summary, the commit) is the last stage."""
+        if self.progress is not None:
+            self.progress("finishing", self.written, self.to_write)
 
     def bad(self, line: int, column: str | None, reason: str, value: str | None = None) -> None:
         self.problems.add(line, column, reason, value)

@@ -21,9 +21,10 @@ from sqlmodel import Session
 from bot.retention.importer import writing as w
 from bot.retention.importer.presets import DONE_VALUES
 from bot.retention.importer.reading import CsvRows
-from bot.retention.importer.result import Plan, plural
+from bot.retention.importer.result import Plan
 from bot.retention.importer.values import Bad, email_in
 from bot.retention.touch_kinds import touch_kind
+from bot.retention.wording import plural
 
 _KEY_PREFIX = "import:"
 _TOUCH_COLUMNS = ("account_id", "touched_at", "kind", "note", "rep_id")
@@ -197,15 +198,19 @@ class _TouchChecks:
         warnings = []
         if self.unknown_reps:
             names = ", ".join(f"“{name}”" for name, _ in self.unknown_reps.most_common(5))
+            one = self.unknown_reps.total() == 1
             warnings.append(
-                f"Warning: {plural(self.unknown_reps.total(), 'touch')} name a rep Rebuy does "
-                f"not know ({names}); they are imported without a rep."
+                f"Warning: {plural(self.unknown_reps.total(), 'touch', 'touches')} "
+                f"{'names' if one else 'name'} a rep Rebuy does not know ({names}); "
+                f"{'it is' if one else 'they are'} imported without a rep."
             )
         if self.other_kinds:
             names = ", ".join(f"“{name}”" for name, _ in self.other_kinds.most_common(5))
+            one = self.other_kinds.total() == 1
             warnings.append(
-                f"{plural(self.other_kinds.total(), 'touch')} of other types ({names}) "
-                "imported as notes."
+                f"{plural(self.other_kinds.total(), 'touch', 'touches')} of "
+                f"{'another type' if one else 'other types'} ({names}) imported as "
+                f"{'a note' if one else 'notes'}."
             )
         return warnings
 

@@ -30,6 +30,8 @@ class Bad(Exception):
 # --- money -------------------------------------------------------------------------------
 
 PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# A plain number that may be point-grouped thousands ("1.234", "12.000"): a locale reads it.
+_POINT_GROUPED = re.compile(r"[+-]?[0-9]{1,3}\.[0-9]{3}")
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 _EMAIL = re.compile(r"[^@\s,;<>\"()]+@[^@\s,;<>\".()]+(?:\.[^@\s,;<>\".()]+)+")
 _EMAIL_INSIDE = re.compile(r"[<(]\s*([^<>()\s]+@[^<>()\s]+)\s*[>)]\s*$")
@@ -70,7 +72,10 @@ class MoneyParser:
     locale: str | None = None
 
     def __call__(self, text: str) -> Decimal:
-        if PLAIN_NUMBER.fullmatch(text):
+        if PLAIN_NUMBER.fullmatch(text) and not (
+            # "1.234" or "12.000" with a locale: the locale decides (--locale de: 1234, 12000).
+            self.locale and _POINT_GROUPED.fullmatch(text)
+        ):
             dot = text.find(".")
             if dot != -1 and len(text) - dot > 3 and text[dot + 3 :].strip("0"):
                 hint = (
