@@ -84,7 +84,9 @@ def status_card(status: AccountStatus) -> Panel:
 
     due = f"{day_label(schedule.next_touch_due)}"
     if schedule.days_overdue:
-        due_text = Text(f"{due} — {plural(schedule.days_overdue, 'day')} overdue", style="red")
+        due_text = Text(
+            f"{due} — {plural(schedule.days_overdue, 'working day')} overdue", style="red"
+        )
     else:
         due_text = Text(due)
     if schedule.snoozed_until:
@@ -132,7 +134,7 @@ def due_list(rep_label: str, items: list[DueAccount], *, more: int = 0) -> Panel
     rows.add_row("", Text(count, style="bold"))
     for item in items:
         late = item.schedule.days_overdue
-        when = f"{plural(late, 'day')} overdue" if late else "due today"
+        when = f"{plural(late, 'working day')} overdue" if late else "due today"
         text = Text(f"{item.name} — {when} · health {item.health.score}", style="bold")
         for reason in item.why[:3]:
             text.append(f"\n{reason}", style="dim")

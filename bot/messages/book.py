@@ -30,7 +30,7 @@ def entry_line(entry: BookEntry) -> str:
     and the re-buy outlook."""
     facts, schedule = entry.facts, entry.schedule
     if schedule.days_overdue:
-        when = f"{schedule.days_overdue:,}d overdue"
+        when = f"{plural(schedule.days_overdue, 'working day')} overdue"
     elif entry.due:
         when = "due today"
     else:

@@ -89,7 +89,7 @@ def _next_touch(status: AccountStatus) -> str:
     schedule = status.schedule
     due = day_label(schedule.next_touch_due)
     if schedule.days_overdue:
-        due = f"*{due}* ({plural(schedule.days_overdue, 'day')} overdue)"
+        due = f"*{due}* ({plural(schedule.days_overdue, 'working day')} overdue)"
     elif schedule.next_touch_due == status.as_of:
         due = f"*Today* ({due})"
     if schedule.snoozed_until:

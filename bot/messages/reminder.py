@@ -41,7 +41,9 @@ def all_caught_up(*, rep_name: str | None) -> dict:
 def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) -> dict:
     facts, schedule = item.facts, item.schedule
     when = (
-        f"{plural(schedule.days_overdue, 'day')} overdue" if schedule.days_overdue else "due today"
+        f"{plural(schedule.days_overdue, 'working day')} overdue"
+        if schedule.days_overdue
+        else "due today"
     )
     value = f" · {money(facts.value)} a year" if facts.value else ""
     why = "\n".join(f"• {escape(reason)}" for reason in item.why[:WHY_SHOWN])

@@ -90,9 +90,9 @@ def test_header_then_one_message_per_due_account_in_rank_order(
     assert "Good afternoon, Ana! 3 accounts need you today." in header  # 16:00 in Berlin
     assert REACTION_HINT in header
     first = posted[1]["blocks"]
-    assert "*Alpha Supply* · 31 days overdue · $50,000 a year" in block_text(first)
+    assert "*Alpha Supply* · 31 working days overdue · $50,000 a year" in block_text(first)
     # The header says how late it is; the reasons do not say it again.
-    assert block_text(first).count("31 days") == 1
+    assert block_text(first).count("31 working days") == 1
     assert "Touch overdue" not in block_text(first)
     assert "💡 *" in block_text(first)  # one tactic
     actions = next(block for block in first if block["type"] == "actions")
@@ -600,7 +600,7 @@ def test_rebuy_remind_dry_run_prints_the_messages_and_sends_nothing(
     assert result.exit_code == 0, result.output
     assert "To u1@example.com" in result.output
     assert "Good morning, Ana! 1 account needs you today." in result.output
-    assert "*Alpha [Supply]* · 31 days overdue" in result.output
+    assert "*Alpha [Supply]* · 31 working days overdue" in result.output
     assert "[Log a touch]  [Snooze]  [Details]" in result.output
     assert "Other account" not in result.output
     assert "Dry run: nothing sent. Would remind 1 rep." in result.output

@@ -98,7 +98,7 @@ def test_the_card_says_one_day_not_one_days() -> None:
     )
     card = status_card(status(schedule=one))
     text = "\n".join(block_texts(card["blocks"]))
-    assert "(1 day overdue)" in text and "every 1 day" in text
+    assert "(1 working day overdue)" in text and "every 1 day" in text
 
 
 def test_the_card_counts_order_days_writes_credits_with_a_minus_and_the_segment_in_words() -> None:
