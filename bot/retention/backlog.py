@@ -125,6 +125,7 @@ def plan_first_touches(
             due = min(slot, latest)
             if fact.id in facts:
                 facts[fact.id].first_touch_due = due
+                facts[fact.id].first_touch_quota = per_day
 
 
 def _working_days_within(calendar, day: date, cadence: int) -> int:

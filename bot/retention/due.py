@@ -46,8 +46,10 @@ def due_by_rep(
     calendars: Calendars | None = None,
 ) -> dict[int, list[DueAccount]]:
     """For each rep (owner id), up to `limit` accounts whose next touch is due on or
-    before `as_of`, ranked. Reps with nothing due are left out. `due_counts`, when given,
-    is filled with how many accounts each rep has due in all (before the limit).
+    before `as_of`, ranked (more on a day the backlog plan gives a rep more first touches
+    of newly imported accounts than that: those all come). Reps with nothing due are left
+    out. `due_counts`, when given, is filled with how many accounts each rep has due in
+    all (before the limit).
     Accounts with no touch logged yet are due on the day the backlog plan gives them
     (bot/retention/backlog.py), never overdue.
 
@@ -92,10 +94,24 @@ def due_by_rep(
         rows.sort(key=lambda item: item.urgency_key)
         if due_counts is not None:
             due_counts[owner_id] = len(rows)
-        result[owner_id] = rows[:limit]
+        result[owner_id] = rows[: max(limit, _backlog_quota(rows, as_of))]
     if with_tactics:
         _pick_tactics([item for items in result.values() for item in items], session, now, as_of)
     return result
+
+
+def _backlog_quota(rows: Sequence[DueAccount], as_of: date) -> int:
+    """How many first touches a day the backlog plan gives the rep's newly imported
+    accounts that are due now (0 when none is): the morning list holds that many even
+    past the rep's limit, so a big import is reached within one cadence."""
+    return max(
+        (
+            item.facts.first_touch_quota or 0
+            for item in rows
+            if item.facts.first_touch_due is not None and item.facts.first_touch_due <= as_of
+        ),
+        default=0,
+    )
 
 
 def _chunks(ids: Sequence[int], size: int = ID_CHUNK):

@@ -128,6 +128,8 @@ class AccountFacts:
     # For an account with no touch logged yet: the working day its first touch is
     # planned for (bot/retention/backlog.py spreads a rep's backlog over a cadence).
     first_touch_due: date | None = None
+    # ...and how many first touches a day that plan gives the account's batch.
+    first_touch_quota: int | None = None
     # Purchase occasion days, oldest first; only loaded when asked for (off-rhythm needs them).
     order_days: list[date] = field(default_factory=list)
 
