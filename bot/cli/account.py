@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import AsJson, AsOf, now_for, out, parse_as_of, print_json, reader_runtime
+from bot.cli.common import AsJson, AsOf, now_for, out, print_json, reader_runtime
+from bot.retention.dates import parse_as_of
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
 
 

@@ -50,17 +50,6 @@ def reader_runtime() -> Runtime:
     return runtime
 
 
-def parse_as_of(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"--as-of: “{value}” is not a date; use YYYY-MM-DD, e.g. 2026-06-30."
-        ) from None
-
-
 def day_option(option: str, value: str | None) -> date | None:
     """An optional YYYY-MM-DD option's day (None when not given)."""
     if value is None:

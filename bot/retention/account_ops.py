@@ -20,8 +20,8 @@ from bot.retention.actions import (
 )
 from bot.retention.calendar import Calendars
 from bot.retention.errors import AccountNotFound, AmbiguousAccount, InvalidInput
-from bot.retention.lookup import find_account_match
-from bot.retention.name_hits import exact_hit, starts_with_an_account
+from bot.retention.lookup import find_account_match, finds_without_guessing
+from bot.retention.name_hits import starts_with_an_account
 from bot.retention.reactions import reminder_message_at
 from bot.retention.report import RecencyReport, recency_report
 from bot.retention.status import AccountStatus, account_status
@@ -90,7 +90,7 @@ def look_up_card(
         match = find_account_match(session=session, query=query)
     except AmbiguousAccount as error:
         # Several accounts really have that name: the pick list is the answer.
-        final = exact_hit(session=session, query=query)
+        final = finds_without_guessing(session=session, query=query)
         return _guessed(session, words, error, final, error.candidates, name_words_tried)
     except AccountNotFound as error:
         return _guessed(session, words, error, error.empty, error.candidates, name_words_tried)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from bot.clock import as_utc
+from bot.retention.errors import InvalidInput
 
 
 def day_label(day: date, *, year: bool = True, weekday: bool = False) -> str:
@@ -46,3 +47,15 @@ def span_label(starts_on: date, ends_on: date) -> str:
     if starts_on.month == ends_on.month:
         return f"{starts_on:%a} {starts_on.day} – {last}"
     return f"{weekday_label(starts_on)} – {last}"
+
+
+def parse_as_of(value: str | None) -> date | None:
+    """The day of an `--as-of YYYY-MM-DD` option (None when not given)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"--as-of: “{value}” is not a date; use YYYY-MM-DD, e.g. 2026-06-30."
+        ) from None

@@ -13,18 +13,11 @@ from bot.retention.names import normalize_name
 from models import Account
 
 
-def exact_hit(*, session: Session, query: str) -> bool:
-    """Would the look-up find `query` without guessing: a CRM id, the name, the start of
-    a name or of a word in it (the non-fuzzy steps of `find_account_match`)? Answered by
-    the look-up itself, from the name index: no table scan."""
-    return finds_without_guessing(session=session, query=query)
-
-
 def starts_with_an_account(*, session: Session, words: Sequence[str], tried: int) -> bool:
     """Do the first few (up to `tried`) of `words` name an account exactly (`acme` in
     `acme 14`)?"""
     return any(
-        exact_hit(session=session, query=" ".join(words[:count]))
+        finds_without_guessing(session=session, query=" ".join(words[:count]))
         for count in range(min(len(words), tried), 0, -1)
     )
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from urllib.parse import unquote, urlsplit
 
+from bot.retention.dates import parse_as_of
 from bot.retention.errors import InvalidInput
 from bot.retention.report import check_day
 from bot.retention.report import read_report as read_summary_report
@@ -30,7 +31,7 @@ def read_report(database_url: str, *, now: datetime, as_of: str | None) -> Recen
     database = open_database(database_url)
     try:
         _require_schema(database, database_url)
-        day = _parse_day(as_of)
+        day = parse_as_of(as_of)
         if day is not None:
             check_day(database.run, database.sql, as_of=day, today=now.date())
             now = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
@@ -62,17 +63,6 @@ def _require_schema(database: PlainDatabase, database_url: str) -> None:
         Database(database_url).require_schema()
     elif stored != SCHEMA_HEAD:
         raise SchemaOutOfDate(stored)
-
-
-def _parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"--as-of: “{value}” is not a date; use YYYY-MM-DD, e.g. 2026-06-30."
-        ) from None
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from bot.clock import as_utc as as_moment
+from bot.clock import as_utc
 from bot.retention.plain_sql import Run, Sql, as_date
 from bot.retention.report_result import NAMES_SHOWN, Unowned
 from bot.retention.rfm_rules import Cutoffs
@@ -66,7 +66,7 @@ class ReportQuery:
             "SELECT windows_on, max(last_row_at) FROM account_summary GROUP BY windows_on"
         )
         moved = sorted({as_date(on) for on, _ in stored} - {self.as_of})
-        replayed = any(last is not None and as_moment(last) >= self.end for _, last in stored)
+        replayed = any(last is not None and as_utc(last) >= self.end for _, last in stored)
         adjust = self._adjustments(moved) if moved else None
         parts = [
             f"""SELECT s.account_id, {sql.day("s.last_at")} AS last_day, s.rows,
@@ -321,7 +321,7 @@ def first_data_day(run: Run, sql: Sql) -> date | None:
     """The day of the first order or touch on record (None when there is none)."""
     firsts = ('SELECT min(ordered_at) FROM "order"', "SELECT min(touched_at) FROM touch")
     days = [
-        as_moment(value).date()
+        as_utc(value).date()
         for statement in firsts
         for (value,) in run(sql.statement(statement), {})
         if value is not None
