@@ -31,6 +31,9 @@ DEFAULT_THREADS = 16
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT_SECONDS = 10
 CLEANUP_INTERVAL_SECONDS = 2
+# The response of the last request is queued when the WSGI app returns: how long a stop
+# leaves waitress's loop to send it.
+SEND_GRACE_SECONDS = 0.1
 
 
 class _InFlight:
@@ -40,6 +43,7 @@ class _InFlight:
         self._app = app
         self._count = 0
         self._idle = threading.Condition()
+        self._last_done = 0.0
         self.closing = False
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
@@ -54,11 +58,17 @@ class _InFlight:
         finally:
             with self._idle:
                 self._count -= 1
+                self._last_done = time.monotonic()
                 self._idle.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+    def seconds_since_last(self) -> float:
+        """Seconds since the last request was handled."""
+        with self._idle:
+            return time.monotonic() - self._last_done
 
 
 class HttpServer:
@@ -155,11 +165,13 @@ class HttpServer:
             self._app.closing = True
             if not self._app.wait_idle(timeout):
                 logger.warning("HTTP requests still running after %.1f s; closing", timeout)
-            # The response of the last request is queued; give the loop a moment to send it.
-            time.sleep(0.1)
+            # The response of the last request is queued; give the loop a moment to send it
+            # (no wait when the last request ended long enough ago).
+            time.sleep(max(0.0, SEND_GRACE_SECONDS - self._app.seconds_since_last()))
+            # Closing empties waitress's socket map; its loop sees that when its poll
+            # returns (within waitress's one-second loop timeout) and the thread, a
+            # daemon, ends by itself: nothing is left to wait for here.
             self._server.close()
-            if self._thread is not None:
-                self._thread.join(0.5)
         finally:
             self._stopped.set()
             self._stop_lock.release()

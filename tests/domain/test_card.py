@@ -60,24 +60,28 @@ def _give_owners_and_touches(db: Database, *, touched_before: datetime) -> None:
 
 
 def _same_cards(db: Database, as_of: date, *, sample: int, seed: int) -> None:
+    """Cards of a sample of accounts (and of owned ones), each read in a session of its
+    own as a request does: the first pays for the day's RFM thresholds and caches them,
+    the rest read them from the cache (one long session would never see that cache)."""
     now = datetime.combine(as_of, time(12), tzinfo=UTC)
     rng = random.Random(seed)
     with db.session() as session:
         ids = session.execute(sa.select(Account.id).order_by(Account.id)).scalars().all()
-        owned = [i for i in ids if i % 20 == 1]
-        for account_id in rng.sample(ids, min(sample, len(ids))) + rng.sample(owned, 5):
-            cards = [
-                account_status(
+    owned = [i for i in ids if i % 20 == 1]
+    for account_id in rng.sample(ids, min(sample, len(ids))) + rng.sample(owned, 5):
+        cards = []
+        for from_summary in (True, False):
+            with db.session() as session:
+                status = account_status(
                     session=session,
                     account_id=account_id,
                     now=now,
                     as_of=as_of,
                     tier_cadence=DEFAULT_TIER_CADENCE,
                     from_summary=from_summary,
-                ).to_dict()
-                for from_summary in (True, False)
-            ]
-            assert cards[0] == cards[1], account_id
+                )
+                cards.append(status.to_dict())
+        assert cards[0] == cards[1], account_id
 
 
 def test_the_card_from_the_summary_equals_the_full_recomputation_on_cdnow(db: Database) -> None:

@@ -257,7 +257,7 @@ class SlackDouble:
             return self
         self._httpd = _Server(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
         self._thread.name = "slack-double"
         self._thread.start()

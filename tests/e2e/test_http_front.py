@@ -60,7 +60,7 @@ def _attack_bodies(slack_app: SlackApp) -> list[tuple[bytes, str]]:
 
 
 def _calls_after(slack_app: SlackApp, before: int) -> list[str]:
-    time.sleep(0.3)  # anything a listener or error handler would send happens by now
+    slack_app.settle()  # anything a listener or error handler would send is sent now
     return [method for method, _ in slack_app.double.calls[before:]]
 
 

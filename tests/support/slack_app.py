@@ -82,6 +82,11 @@ class SlackApp:
         status, _headers, reply = post_signed(self.url, body, content_type, SECRET, **options)
         return status, reply
 
+    def settle(self) -> None:
+        """Stop serving and let every listener finish: after this, everything the app
+        would send for the requests so far has been sent (no sleeping and hoping)."""
+        shut_down(self)
+
     def new_response_url(self) -> str:
         return self.double.response_url(f"r{next(_keys)}")
 
