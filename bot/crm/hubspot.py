@@ -33,6 +33,7 @@ from hubspot.crm.objects import (
     BatchReadInputSimplePublicObjectId,
     PublicObjectSearchRequest,
 )
+from urllib3.util.retry import Retry
 
 from bot.clock import as_utc
 from bot.crm.base import (
@@ -82,7 +83,11 @@ class HubSpotSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def client(self) -> Client:
-        options: dict[str, Any] = {"access_token": self.access_token}
+        # Every retry is Rebuy's (`retry`: logged, Retry-After honoured once, a wait the
+        # tests can see); urllib3's default would otherwise sleep out a 429's Retry-After
+        # itself, unseen, before Rebuy's policy even hears of it.
+        no_retries = Retry(total=0, respect_retry_after_header=False, raise_on_status=False)
+        options: dict[str, Any] = {"access_token": self.access_token, "retry": no_retries}
         if self.host:
             options["host"] = self.host.rstrip("/")
         return Client.create(**options)
