@@ -51,6 +51,9 @@ class HttpDouble:
         self._frozen: float | None = None
         self.log: list[tuple[str, str, int]] = []  # (method, path, status) of every request
         self.latency = 0.0  # seconds every answer takes (a slow CRM, to keep a sync running)
+        # While cleared, every answer waits (a CRM that hangs until the test lets it go).
+        self.flowing = threading.Event()
+        self.flowing.set()
         self._ssl_context = ssl_context
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -183,6 +186,8 @@ class HttpDouble:
     def _answer(self, request: Request) -> Answer:
         if self.latency:
             time.sleep(self.latency)
+        if not self.flowing.wait(60):
+            return Answer(504, {"message": "the test never let the double answer"})
         answer = self.before(request)
         if answer is None:
             fault = self._take_fault(request.path)
