@@ -84,19 +84,26 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _empty_all(database: Database) -> None:
-    """Empty every table and restart its ids.
+_EMPTY_ALL: dict[str, str] = {}
 
-    DELETE on tables this small is much cheaper than TRUNCATE, which rewrites files.
+
+def _empty_all(database: Database) -> None:
+    """Empty every table and restart its ids, in one round trip.
+
+    DELETE on tables this small is much cheaper than TRUNCATE, which rewrites files; the
+    statements go as one batch (one round trip instead of one per table and sequence).
     """
+    url = database.engine.url.render_as_string(hide_password=False)
+    if url not in _EMPTY_ALL:
+        with database.engine.connect() as connection:
+            sequences = connection.execute(
+                sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+            ).scalars()
+            restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+        deletes = [f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables)]
+        _EMPTY_ALL[url] = ";\n".join(deletes + restarts)
     with database.engine.begin() as connection:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            connection.execute(table.delete())
-        sequences = connection.execute(
-            sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
-        ).scalars()
-        for name in sequences:
-            connection.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
+        connection.exec_driver_sql(_EMPTY_ALL[url])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
