@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel
 
 from bot.db import Database
+from tests.support.databases import open_database
 from tests.support.factories import NOW
 from tests.support.postgres import PG_ADMIN_URL, REQUIRE_PG, pg_reachable
 
@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "real_clock: the `double` fixture stamps messages with the real time"
+    )
+    config.addinivalue_line(
+        "markers",
+        "both_databases: an end-to-end test that runs on PostgreSQL too (tests/e2e/conftest.py)",
     )
 
 
@@ -84,38 +88,10 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
-_EMPTY_ALL: dict[str, str] = {}
-
-
-def _empty_all(database: Database) -> None:
-    """Empty every table and restart its ids, in one round trip.
-
-    DELETE on tables this small is much cheaper than TRUNCATE, which rewrites files; the
-    statements go as one batch (one round trip instead of one per table and sequence).
-    """
-    url = database.engine.url.render_as_string(hide_password=False)
-    if url not in _EMPTY_ALL:
-        with database.engine.connect() as connection:
-            sequences = connection.execute(
-                sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
-            ).scalars()
-            restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
-        deletes = [f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables)]
-        _EMPTY_ALL[url] = ";\n".join(deletes + restarts)
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql(_EMPTY_ALL[url])
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A fresh, migrated, empty database: SQLite always, PostgreSQL when reachable."""
-    if request.param == "sqlite":
-        path = tmp_path / "rebuy.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        database = Database(f"sqlite:///{path}")
-    else:
-        database = Database(request.getfixturevalue("pg_url"))
-        _empty_all(database)
+    database = open_database(request.param, request, tmp_path)
     yield database
     database.dispose()
 

@@ -1,9 +1,21 @@
-"""End-to-end fixtures: Rebuy over Socket Mode (`socket_app`). The HTTP-served app
-(`slack_app`) and the Slack double (`double`) are in tests/conftest.py."""
+"""End-to-end fixtures: Rebuy over Socket Mode (`socket_app`) and the database the
+HTTP-served app runs on. The app (`slack_app`) and the Slack double (`double`) are in
+tests/conftest.py.
+
+Which database: the domain layer (tests/domain, tests/delivery, tests/crm, tests/cli)
+runs every test on SQLite and on PostgreSQL. End to end, what is under test is the
+Slack side (signatures, acks, replies, Block Kit), the same on either database, so a
+test runs on SQLite unless it is marked `both_databases`: those that write through
+Slack (touches, plans, snoozes, reactions, away), the exactly-once and concurrency
+tests, the database faults, and one test of each read path (card, pick list, typo,
+book, lists, report), so every query a listener's domain call makes runs on
+PostgreSQL too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +29,23 @@ from bot.settings import Settings
 from tests.doubles.slack_double import SlackDouble
 from tests.doubles.socket_mode_double import SocketModeDouble
 from tests.support import factories as f
+from tests.support.databases import open_database
 from tests.support.socket_app import APP_TOKEN, BOT_TOKEN, WAIT, ListenerRuns, SocketApp
+
+both_databases = pytest.mark.both_databases
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """SQLite; SQLite and PostgreSQL for tests marked `both_databases`."""
+    database = open_database(getattr(request, "param", "sqlite"), request, tmp_path)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

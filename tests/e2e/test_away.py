@@ -17,6 +17,9 @@ from tests.support.reminders import client_for, due_account, fast_pacer, linked_
 from tests.support.slack_app import SlackApp, all_text, build_runtime, buttons
 from tests.support.slack_signing import USER_ID, app_home_opened_event
 
+# Writes through Slack (or runs at its database's limits): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 # The fixtures: a Slack Web API double and Rebuy served over HTTP against it.
 
 WEDNESDAY = date(2026, 8, 5)

@@ -34,6 +34,9 @@ from tests.support.slack_signing import (
     text_input,
 )
 
+# Writes through Slack (or runs at its database's limits): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 STARTERS = 5
 ROUNDS = 10
 

@@ -15,6 +15,9 @@ from models import Snooze, Touch
 from tests.support import factories as f
 from tests.support.slack_app import SlackApp, all_text, buttons
 
+# Writes through Slack (or runs at its database's limits): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 ANA = "U123"  # the default acting user of the signed-request helpers
 BEN = "UBEN"
 TODAY = f.NOW.date()  # Monday 15 Jun 2026

@@ -35,7 +35,7 @@ from tests.support.reminders import (
 )
 from tests.support.slack_signing import JSON, event_callback_body, post_signed, reaction_event
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_databases]  # writes through Slack
 
 
 class Completions(ListenerCompletionHandler):

@@ -111,6 +111,7 @@ def test_url_verification_echoes_the_challenge(slack_app: SlackApp) -> None:
 # ------------------------------------------------------------------ the status card
 
 
+@pytest.mark.both_databases
 def test_account_name_gives_an_ephemeral_status_card(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
 
@@ -150,6 +151,7 @@ def test_share_posts_the_card_in_the_channel(slack_app: SlackApp) -> None:
     assert reply["blocks"][0]["text"]["text"] == "Acme Corp"
 
 
+@pytest.mark.both_databases
 def test_the_card_shows_the_plan_when_there_is_one(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
     with slack_app.db.transaction() as session:
@@ -198,6 +200,7 @@ def test_escaped_in_confirmations_and_pick_lists_too(slack_app: SlackApp) -> Non
 # ------------------------------------------------------------------ finding accounts
 
 
+@pytest.mark.both_databases
 def test_an_ambiguous_name_gives_a_pick_list_of_buttons(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
 
@@ -225,6 +228,7 @@ def test_an_ambiguous_name_stays_private_even_with_share(slack_app: SlackApp) ->
     assert buttons(reply["blocks"])
 
 
+@pytest.mark.both_databases
 def test_a_typo_gives_did_you_mean(slack_app: SlackApp) -> None:
     with slack_app.db.transaction() as session:
         northwind = f.account(session, "Northwind Traders")
@@ -245,6 +249,7 @@ def test_a_small_typo_still_finds_the_account(slack_app: SlackApp) -> None:
     assert reply["blocks"][0]["text"]["text"] == "Granite Supply"
 
 
+@pytest.mark.both_databases
 def test_an_unknown_name_explains_and_shows_usage(slack_app: SlackApp) -> None:
     seed(slack_app)
     _, reply = slack_app.command("qqqqxxxx")
@@ -276,6 +281,7 @@ def test_an_account_whose_name_looks_like_a_typo_of_a_sub_command_still_opens(
 # ------------------------------------------------------------------ the book, lists, report, help
 
 
+@pytest.mark.both_databases
 def test_no_argument_links_the_rep_by_email_and_shows_their_book(slack_app: SlackApp) -> None:
     ids = seed(slack_app, link=False)
 
@@ -312,6 +318,7 @@ def test_a_user_who_owns_nothing_is_told_how_to_get_a_book(slack_app: SlackApp) 
         ("", "Due: 1 account", ["Zeta Tools"]),
     ],
 )
+@pytest.mark.both_databases
 def test_list_filters_the_reps_book(
     slack_app: SlackApp, filter_word: str, title: str, names: list[str]
 ) -> None:
@@ -324,6 +331,7 @@ def test_list_filters_the_reps_book(
     assert "Acme Labs" not in text  # Ben's
 
 
+@pytest.mark.both_databases
 def test_list_at_risk_shows_accounts_in_poor_health(slack_app: SlackApp) -> None:
     with slack_app.db.transaction() as session:
         ana = f.rep(session, "ana@seller.example", slack_user_id=ANA)
@@ -341,6 +349,7 @@ def test_list_with_an_unknown_filter_names_the_valid_ones(slack_app: SlackApp) -
     assert "overdue" in reply["text"] and "at-risk" in reply["text"]
 
 
+@pytest.mark.both_databases
 def test_report_answers_the_recency_questions(slack_app: SlackApp) -> None:
     seed(slack_app)
     _, reply = slack_app.command("report share")
@@ -353,6 +362,7 @@ def test_report_answers_the_recency_questions(slack_app: SlackApp) -> None:
     assert "*Never bought*\n1 (33%)" in text
 
 
+@pytest.mark.both_databases
 def test_report_shows_admins_the_accounts_nobody_owns(slack_app: SlackApp) -> None:
     seed(slack_app)
     with slack_app.db.transaction() as session:
@@ -381,6 +391,7 @@ def test_help_lists_every_sub_command(slack_app: SlackApp) -> None:
 # ------------------------------------------------------------------ log and snooze
 
 
+@pytest.mark.both_databases
 def test_log_records_a_touch_by_the_acting_user(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
 
@@ -417,6 +428,7 @@ def test_log_without_a_name_asks_which_account(slack_app: SlackApp) -> None:
     assert "Which account?" in reply["text"]
 
 
+@pytest.mark.both_databases
 def test_snooze_records_the_reason_and_the_user(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
 
@@ -488,6 +500,7 @@ def test_an_admin_may_plan_any_account(slack_app: SlackApp) -> None:
     assert slack_app.wait_for("views.open")[0]["view"]["callback_id"] == "plan_modal"
 
 
+@pytest.mark.both_databases
 def test_plan_prefills_the_current_plan(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
     with slack_app.db.transaction() as session:
@@ -521,6 +534,7 @@ def test_a_slack_error_inside_a_handler_gives_a_friendly_reply(slack_app: SlackA
     no_traceback(reply)
 
 
+@pytest.mark.both_databases
 def test_a_database_error_inside_a_handler_gives_a_friendly_reply(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -647,6 +661,7 @@ def write_commits_within(slack_app: SlackApp, seconds: float = 3.0) -> bool:
     return done.wait(seconds)
 
 
+@pytest.mark.both_databases
 def test_the_report_does_not_block_writers_while_it_runs(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -666,6 +681,7 @@ def test_the_report_does_not_block_writers_while_it_runs(
     assert writes == [True]
 
 
+@pytest.mark.both_databases
 def test_the_card_reads_without_the_write_lock_and_records_its_tactics(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -692,6 +708,7 @@ def test_the_card_reads_without_the_write_lock_and_records_its_tactics(
     assert len(exposures) == len(shown)
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("text", ["", "list overdue"])
 def test_the_book_and_lists_do_not_block_writers(
     slack_app: SlackApp, monkeypatch: pytest.MonkeyPatch, text: str
@@ -741,6 +758,7 @@ def click_pick(slack_app: SlackApp, value: dict | str, **fields) -> dict:
     return slack_app.wait_response(response_url)[0]
 
 
+@pytest.mark.both_databases
 def test_an_ambiguous_log_keeps_the_touch_and_logs_it_on_the_account_chosen(
     slack_app: SlackApp,
 ) -> None:
@@ -795,6 +813,7 @@ def test_a_mistyped_log_offers_suggestions_that_log_too(slack_app: SlackApp) -> 
         assert session.exec(select(Touch.note)).all() == ["sent the quote"]
 
 
+@pytest.mark.both_databases
 def test_an_ambiguous_snooze_snoozes_the_account_chosen(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
 
@@ -874,6 +893,7 @@ def test_a_broken_pick_button_is_explained(slack_app: SlackApp, value: str) -> N
     no_traceback(reply)
 
 
+@pytest.mark.both_databases
 def test_a_pick_for_a_deleted_account_is_explained(slack_app: SlackApp) -> None:
     reply = click_pick(slack_app, {"id": 424242, "do": "log", "kind": "call"})
     assert "no longer exists" in reply["text"]
@@ -881,6 +901,7 @@ def test_a_pick_for_a_deleted_account_is_explained(slack_app: SlackApp) -> None:
         assert session.exec(select(Touch)).all() == []
 
 
+@pytest.mark.both_databases
 def test_too_many_matches_say_how_many_and_how_to_narrow_down(slack_app: SlackApp) -> None:
     with slack_app.db.transaction() as session:
         for n in range(1, 1201):
@@ -1079,6 +1100,7 @@ def test_snooze_lengths_in_words(slack_app: SlackApp, length: str, until: date) 
     assert snooze.reason == "back in office then"
 
 
+@pytest.mark.both_databases
 def test_book_numbers_have_thousands_separators(slack_app: SlackApp) -> None:
     with slack_app.db.transaction() as session:
         ana = f.rep(session, "ana@seller.example", name="Ana", slack_user_id=ANA)
@@ -1137,6 +1159,7 @@ def test_snooze_counts_from_the_users_own_today(slack_app: SlackApp) -> None:
 # ------------------------------------------------------------------ cadence and owner
 
 
+@pytest.mark.both_databases
 def test_the_owner_sets_an_accounts_cadence_and_can_reset_it(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
     _, reply = slack_app.command("cadence acme corp 21")
@@ -1149,6 +1172,7 @@ def test_the_owner_sets_an_accounts_cadence_and_can_reset_it(slack_app: SlackApp
         assert session.get(Account, ids["acme"]).cadence_days is None
 
 
+@pytest.mark.both_databases
 def test_another_reps_cadence_and_owner_need_an_admin(slack_app: SlackApp) -> None:
     ids = seed(slack_app)
     _, reply = slack_app.command("cadence acme labs 7")  # Ana; Acme Labs is Ben's

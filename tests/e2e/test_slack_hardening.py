@@ -25,6 +25,9 @@ from tests.support.slack_signing import (
     slash_command_body,
 )
 
+# Writes through Slack (or runs at its database's limits): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 ANA = USER_ID
 TS = "1700000000.000100"
 

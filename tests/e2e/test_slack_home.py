@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlmodel import select
 
 from bot.app import finish_listeners
@@ -17,6 +18,9 @@ from tests.support.slack_app import (
     buttons,
 )
 from tests.support.slack_signing import app_home_opened_event, reaction_event
+
+# Writes through Slack (or runs at its database's limits): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 
 def test_app_home_shows_the_reps_dashboard(slack_app: SlackApp) -> None:

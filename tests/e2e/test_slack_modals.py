@@ -21,6 +21,9 @@ from tests.support.slack_app import (
 )
 from tests.support.slack_signing import datepicker, static_select, text_input
 
+# Writes through Slack (or runs at its database's limits): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 BEN = "UBEN"
 
 
