@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_report [--accounts 100000] [--orders 1000000] [--rounds 5]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--with-account]
-        [--account-rounds 10]
+        [--account-rounds 10] [--reuse FOLDER]
 
 Makes the synthetic accounts and orders exports of bench_import, imports them into a
 fresh SQLite database (or a new scratch database on the PostgreSQL server given, dropped
@@ -134,8 +134,18 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a scratch database is made)")
     parser.add_argument("--with-account", action="store_true", help="also time `rebuy account`")
     parser.add_argument("--account-rounds", type=int, default=10, help="`rebuy account` rounds")
+    parser.add_argument("--reuse", help="a folder an earlier SQLite run left: time again")
     args = parser.parse_args()
+    if args.reuse:
+        folder = Path(args.reuse)
+        accounts, orders = folder / "accounts.csv", folder / "orders.csv"
+        url = f"sqlite:///{folder / 'report.db'}"
+        _compare(args, url, accounts, orders)
+        if args.with_account:
+            _compare_account(args, url, _account_name(accounts, 42))
+        return
     folder = Path(tempfile.mkdtemp(prefix="rebuy-bench-report-"))
+    print(f"exports and SQLite database in {folder}")
     accounts = make_accounts_csv(folder / "accounts.csv", args.accounts)
     orders = make_orders_csv(folder / "orders.csv", args.accounts, args.orders)
     database, drop = _fresh_database(args.postgres, folder, "report")
@@ -218,11 +228,17 @@ def _compare_account(args: argparse.Namespace, url: str, name: str) -> None:
 def _interleaved(
     commands: dict[str, list[str]], env: dict[str, str], rounds: int
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Run each command once a round, `rounds` rounds; print and return the medians."""
+    """Run each command once a round, `rounds` rounds (each round in another order);
+    print and return the medians."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     walls: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(rounds):
-        for name, command in list(commands.items()):
+    for number in range(rounds):
+        # Each round starts one command later, so no command always follows the same one.
+        order = list(commands.items())
+        order = order[number % len(order) :] + order[: number % len(order)]
+        for name, command in order:
+            if name not in commands:
+                continue
             try:
                 cpu, wall = _run(command, env)
                 times[name].append(cpu)
