@@ -145,7 +145,7 @@ def main() -> None:
             _compare_account(args, url, _account_name(accounts, 42))
         return
     folder = Path(tempfile.mkdtemp(prefix="rebuy-bench-report-"))
-    print(f"exports and SQLite database in {folder}")
+    print(f"exports (and a SQLite database) in {folder}")
     accounts = make_accounts_csv(folder / "accounts.csv", args.accounts)
     orders = make_orders_csv(folder / "orders.csv", args.accounts, args.orders)
     database, drop = _fresh_database(args.postgres, folder, "report")
