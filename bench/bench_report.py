@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.bench_report [--accounts 100000] [--orders 1000000] [--rounds 5]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--with-account]
+        [--account-rounds 10] [--reuse FOLDER]
 
 Makes the synthetic accounts and orders exports of bench_import, imports them into a
 fresh SQLite database (or a new scratch database on the PostgreSQL server given, dropped
@@ -9,6 +10,8 @@ at the end; the import keeps the purchase summary), then runs, interleaved round
 round, each as a new process over the same data:
 
 - rebuy: `rebuy report --json` (the CLI: its start-up, then the report);
+- report via Typer: the same command through the Typer app and the full settings (the
+  start-up every command paid before the lean path, bot/cli/lean.py);
 - report body: the same report through `read_report` alone, without the CLI's
   start-up (what the report's own read path costs: DB-API driver, aggregate SQL over
   the summary, cut points cached after the first round as `rebuy report` caches them);
@@ -16,7 +19,11 @@ round, each as a new process over the same data:
   account: net per day, purchase occasions, last occasion, total, 6/12/24-month values;
   then dormant counts, declining, value fifths);
 - duckdb: the same as one SQL query over the CSV files;
-- with `--with-account`, `rebuy account NAME` end to end.
+- with `--with-account`, `rebuy account NAME --json` end to end, after the report's
+  rounds, in `--account-rounds` interleaved rounds of its own (at least 10): an exact
+  name, the same name in lower case, the CRM id, a typo and a name not found, beside
+  `python -c pass` (the interpreter's own start, the floor of any new process) and
+  the import of SQLAlchemy, SQLModel and the models (the floor of the ORM card path).
 
 Prints median CPU seconds (user + system of each new process) and the ratios
 rebuy / pandas and rebuy / duckdb. The machine is shared with other work,
@@ -72,6 +79,9 @@ report = read_report(sys.argv[1], now=datetime.fromisoformat(sys.argv[2]), as_of
 print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
 """
 
+# The same command through the Typer app (as every command ran before the lean path).
+TYPER = "import sys; from bot.cli import app; app(sys.argv[1:], prog_name='rebuy')"
+
 DUCKDB = r"""
 import sys, duckdb
 print(duckdb.sql(f'''
@@ -123,8 +133,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a scratch database is made)")
     parser.add_argument("--with-account", action="store_true", help="also time `rebuy account`")
+    parser.add_argument("--account-rounds", type=int, default=10, help="`rebuy account` rounds")
+    parser.add_argument("--reuse", help="a folder an earlier SQLite run left: time again")
     args = parser.parse_args()
+    if args.reuse:
+        folder = Path(args.reuse)
+        accounts, orders = folder / "accounts.csv", folder / "orders.csv"
+        url = f"sqlite:///{folder / 'report.db'}"
+        _compare(args, url, accounts, orders)
+        if args.with_account:
+            _compare_account(args, url, _account_name(accounts, 42))
+        return
     folder = Path(tempfile.mkdtemp(prefix="rebuy-bench-report-"))
+    print(f"exports (and a SQLite database) in {folder}")
     accounts = make_accounts_csv(folder / "accounts.csv", args.accounts)
     orders = make_orders_csv(folder / "orders.csv", args.accounts, args.orders)
     database, drop = _fresh_database(args.postgres, folder, "report")
@@ -147,6 +168,8 @@ def main() -> None:
                 connection.commit()
         url = database.engine.url.render_as_string(hide_password=False)
         _compare(args, url, accounts, orders)
+        if args.with_account:
+            _compare_account(args, url, _account_name(accounts, 42))
     finally:
         drop()
 
@@ -157,16 +180,65 @@ def _compare(args: argparse.Namespace, url: str, accounts: Path, orders: Path) -
     commands = {
         "rebuy report --json": [rebuy, "report", "--json"],
         "report body": [sys.executable, "-c", BODY, url, NOW.isoformat()],
+        "report via Typer": [sys.executable, "-c", TYPER, "report", "--json"],
         "pandas": [sys.executable, "-c", PANDAS, str(accounts), str(orders)],
         "duckdb": [sys.executable, "-c", DUCKDB, str(accounts), str(orders)],
     }
-    if args.with_account:
-        commands["rebuy account (exact)"] = [rebuy, "account", "ACC-0000042"]
-        commands["rebuy account (typo)"] = [rebuy, "account", "Acme Harbr Systms 42"]
+    medians, wall = _interleaved(commands, env, args.rounds)
+    for ours in ("rebuy report --json", "report body", "report via Typer"):
+        for peer in ("pandas", "duckdb"):
+            if peer in medians:
+                print(
+                    f"{ours} / {peer}: {medians[ours] / medians[peer]:.2f}x CPU, "
+                    f"{wall[ours] / wall[peer]:.2f}x wall"
+                )
+
+
+def _account_name(accounts: Path, number: int) -> str:
+    """The name of the `number`th account of the export."""
+    import csv
+
+    with accounts.open(encoding="utf-8", newline="") as handle:
+        for row_number, row in enumerate(csv.DictReader(handle), start=1):
+            if row_number == number:
+                return row["name"]
+    raise SystemExit(f"the export has fewer than {number} accounts")
+
+
+def _compare_account(args: argparse.Namespace, url: str, name: str) -> None:
+    """`rebuy account NAME --json` as new processes, median of `--account-rounds`."""
+    env = {**os.environ, "DATABASE_URL": url, "REBUY_NOW": NOW.isoformat()}
+    rebuy = str(Path(sys.executable).with_name("rebuy"))
+    words = name.split()
+    typo = [words[0][:-1], *words[1:]]  # a letter missing from the first word
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        # What the card's ORM read path imports before any work: its floor today.
+        "import ORM + models": [sys.executable, "-c", "import sqlalchemy, sqlmodel, models"],
+        "account exact name": [rebuy, "account", *words, "--json"],
+        "account lower case": [rebuy, "account", *name.lower().split(), "--json"],
+        "account CRM id": [rebuy, "account", "ACC-0000042", "--json"],
+        "account typo": [rebuy, "account", *typo, "--json"],
+        "account not found": [rebuy, "account", "Zzqx", "Nothing", "--json"],
+    }
+    print(f"rebuy account: {name!r}, typo {' '.join(typo)!r}")
+    _interleaved(commands, env, max(args.account_rounds, 1))
+
+
+def _interleaved(
+    commands: dict[str, list[str]], env: dict[str, str], rounds: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Run each command once a round, `rounds` rounds (each round in another order);
+    print and return the medians."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     walls: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(args.rounds):
-        for name, command in list(commands.items()):
+    for number in range(rounds):
+        # Each round starts one command later, so no command always follows the same one.
+        order = list(commands.items())
+        order = order[number % len(order) :] + order[: number % len(order)]
+        for name, command in order:
+            if name not in commands:
+                continue
             try:
                 cpu, wall = _run(command, env)
                 times[name].append(cpu)
@@ -183,13 +255,8 @@ def _compare(args: argparse.Namespace, url: str, accounts: Path, orders: Path) -
         print(
             f"{name:24} median {value:6.2f} s CPU, {wall[name]:6.2f} s wall (of {len(times[name])})"
         )
-    for ours in ("rebuy report --json", "report body"):
-        for peer in ("pandas", "duckdb"):
-            if peer in medians:
-                print(
-                    f"{ours} / {peer}: {medians[ours] / medians[peer]:.2f}x CPU, "
-                    f"{wall[ours] / wall[peer]:.2f}x wall"
-                )
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return medians, wall
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 """`rebuy`: the command line for admins, and for trying Rebuy without Slack.
 
-One module per command group (`account`, `report`, `importing`, `reminders`, `demo`,
-`sync`, `serve`, `db`, `reps`, `model`), each importing its heavy modules inside the
-command, so `rebuy --help` loads typer and rich only. Commands that only read check the
-schema by one query and never migrate (`common.reader_runtime`); `serve`, `db upgrade`
-and the commands that write migrate first (`common.writer_runtime`).
+`main` runs the read-only commands (`report`, `account`) through a lean path
+(bot/cli/lean.py: no Typer, no pydantic-settings for the report) when their arguments
+are plain, and everything else through the Typer app (bot/cli/commands.py), which also
+owns every --help text and usage error. Errors become sentences, never tracebacks.
 """
 
 from __future__ import annotations
@@ -14,31 +13,18 @@ import os
 import re
 import sys
 
-import typer
-
-from bot.cli import account, db, demo, importing, model, reminders, report, reps, serve, sync
-from bot.cli.common import err
+from bot.cli.plain import say
 from bot.retention.errors import RebuyError
 
-app = typer.Typer(
-    name="rebuy",
-    help="Rebuy keeps your mid-sized accounts buying again. Try `rebuy demo`.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-app.command()(account.account)
-app.command()(report.report)
-app.command("import")(importing.import_)
-app.command()(reminders.remind)
-app.command()(reminders.away)
-app.command()(demo.demo)
-app.add_typer(db.db_app, name="db")
-app.add_typer(reps.reps_app, name="reps")
-app.command()(sync.sync)
-app.command()(serve.serve)
-app.add_typer(model.model_app, name="model")
+
+def __getattr__(name: str):
+    # `bot.cli.app` (the Typer app) is built on first use, so the lean path never pays
+    # for Typer, Rich or the command modules.
+    if name == "app":
+        from bot.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -49,25 +35,33 @@ def main() -> None:
     )
     debug = os.environ.get("REBUY_DEBUG") == "1"
     try:
-        app(prog_name="rebuy")
+        from bot.cli.lean import run_lean
+
+        code = run_lean(sys.argv[1:])
+        if code is None:
+            from bot.cli.commands import app
+
+            app(prog_name="rebuy")
+        elif code:
+            sys.exit(code)
     except RebuyError as error:
-        err.print(error.message)
+        say(error.message, error=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:
         problem = _configuration_problem(error)
         if problem is not None:
-            err.print(problem)
+            say(problem, error=True)
             sys.exit(2)
         if debug:
             raise
         database = _database_problem(error)
         if database is not None:
-            err.print(database)
+            say(database, error=True)
         else:
-            err.print(f"Something went wrong: {type(error).__name__}: {error}")
-            err.print("Run again with REBUY_DEBUG=1 to see the details.")
+            say(f"Something went wrong: {type(error).__name__}: {error}", error=True)
+            say("Run again with REBUY_DEBUG=1 to see the details.", error=True)
         sys.exit(2)
 
 

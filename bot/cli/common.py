@@ -8,16 +8,16 @@ what it uses inside itself.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Annotated
+from datetime import date
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from bot.cli.runtimes import now_for, reader_runtime, writer_runtime
 from bot.retention.errors import InvalidInput
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+__all__ = ["now_for", "reader_runtime", "writer_runtime"]  # their home: bot.cli.runtimes
 
 # Markup and emoji codes off: account names, file names and CSV cells are printed as
 # they are ("[/bold]" or ":fire:" in a CRM export is text, not formatting).
@@ -29,25 +29,6 @@ AsOf = Annotated[
     typer.Option("--as-of", help="Compute as of this day (YYYY-MM-DD) instead of today."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def writer_runtime(**overrides) -> Runtime:
-    """The runtime for a command that writes: the database migrated to head first."""
-    from bot.runtime import build_runtime
-    from bot.settings import Settings
-
-    return build_runtime(Settings(**overrides) if overrides else None)
-
-
-def reader_runtime() -> Runtime:
-    """The runtime for a command that only reads: the schema is checked by one query,
-    never migrated (an empty database is still created). An out-of-date database stops
-    the command with a sentence telling the admin to run `rebuy db upgrade`."""
-    from bot.runtime import build_runtime
-
-    runtime = build_runtime(migrate=False)
-    runtime.db.require_schema()
-    return runtime
 
 
 def day_option(option: str, value: str | None) -> date | None:
@@ -66,13 +47,6 @@ def day_arg(text: str, what: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"{what} “{text}” is not a date: use YYYY-MM-DD.") from None
-
-
-def now_for(runtime: Runtime, as_of: date | None) -> datetime:
-    """`--as-of` replays a past day: "now" becomes the end of that day."""
-    if as_of is None:
-        return runtime.now()
-    return datetime.combine(as_of, time(23, 59, 59), tzinfo=UTC)
 
 
 def print_json(payload: dict) -> None:

@@ -146,9 +146,24 @@ def test_report_names_the_accounts_nobody_owns(workspace, capsys) -> None:
 
 def test_bad_environment_is_explained(workspace, capsys, monkeypatch) -> None:
     monkeypatch.setenv("REMINDER_MAX_PER_DAY", "lots")
-    code, out, err = run(capsys, "report")
+    code, out, err = run(capsys, "account", "acme")
     assert code == 2
     assert "REMINDER_MAX_PER_DAY" in err
+    assert "Traceback" not in out + err
+
+
+def test_the_report_reads_only_its_own_settings(workspace, capsys, monkeypatch) -> None:
+    # `rebuy report` reads DATABASE_URL and REBUY_NOW only (no pydantic-settings on its
+    # path): a setting it does not use cannot stop it, a bad one it uses is explained.
+    monkeypatch.setenv("REMINDER_MAX_PER_DAY", "lots")
+    code, out, err = run(capsys, "report", "--json")
+    assert code == 0, err
+    assert json.loads(out)["accounts"] == 3
+    monkeypatch.delenv("REMINDER_MAX_PER_DAY")
+    monkeypatch.setenv("REBUY_NOW", "yesterday")
+    code, out, err = run(capsys, "report", "--json")
+    assert code == 2
+    assert err.startswith("Configuration problem: REBUY_NOW: Input should be a valid datetime")
     assert "Traceback" not in out + err
 
 

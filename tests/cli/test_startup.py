@@ -186,3 +186,32 @@ def test_a_reader_on_a_new_database_creates_the_schema(
     assert code == 1
     assert "There are no accounts yet" in err
     assert Database(f"sqlite:///{path}").stored_revision() == SCHEMA_HEAD
+
+
+# The lean path (bot/cli/lean.py): `rebuy report` reads its two settings itself and
+# prints JSON with the standard library; `rebuy account --json` needs no Typer or Rich.
+LEAN_NEVER = ("typer", "click", "rich", "pydantic_settings", "sqlalchemy", "sqlmodel", "models")
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_rebuy_report_json_starts_without_typer_rich_or_settings(
+    db: Database, tmp_path: Path
+) -> None:
+    with db.transaction() as session:
+        acme = f.account(session, name="Harbor Supply")
+        f.order(session, acme, "2026-01-05", 1200)
+    env = {**os.environ, "DATABASE_URL": db.url, "REBUY_NOW": "2026-06-30T09:00Z"}
+    loaded, text = _loaded_by(tmp_path, env, "report", "--json")
+    assert json.loads(text)["accounts"] == 1
+    assert "bot" in loaded and "sqlite3" in loaded  # the probe sees imports at all
+    assert not loaded & set(LEAN_NEVER), loaded & set(LEAN_NEVER)
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_rebuy_account_json_starts_without_typer_or_rich(db: Database, tmp_path: Path) -> None:
+    with db.transaction() as session:
+        f.account(session, name="Harbor Supply")
+    env = {**os.environ, "DATABASE_URL": db.url, "REBUY_NOW": "2026-06-30T09:00Z"}
+    loaded, text = _loaded_by(tmp_path, env, "account", "harbor", "supply", "--json")
+    assert json.loads(text)["name"] == "Harbor Supply"
+    assert not loaded & {"typer", "click", "rich"}, loaded & {"typer", "click", "rich"}
