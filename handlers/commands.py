@@ -39,7 +39,6 @@ from handlers.common import (
     rep_today,
     resolve,
     user_today,
-    user_tz,
 )
 from handlers.work import Job, accept, after_ack
 
@@ -148,8 +147,8 @@ def show_account(job: Job, request: Request, reply: Answer) -> None:
     Read only: on SQLite a write transaction would hold the one write lock for as long
     as the card takes, and every modal submit would wait behind it."""
     runtime = job.runtime
-    tz = user_tz(runtime, job.user_id)
-    with runtime.db.session() as session:
+    with runtime.db.session() as session:  # one read for the rep's zone and the card
+        tz = rep_ops.rep_tz(session=session, slack_user_id=job.user_id)
         found = look_up_card(
             session=session,
             words=request.args,
