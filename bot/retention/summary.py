@@ -192,30 +192,36 @@ def _write_summaries(connection: Connection, scope, today: date) -> None:
     dialect = connection.dialect
     bind = SUMMARY.c.windows_on.type.dialect_impl(dialect).bind_processor(dialect)
     folder = _Folder(today, bind(today) if bind else today)
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"INSERT INTO {SUMMARY.name} ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_COLUMNS))})"
-    )
-    streamed = {"stream_results": True}
+    streamed = {"stream_results": True, "yield_per": _ROWS_PER_FETCH}
     result = connection.execute(_orders_by_account(scope), execution_options=streamed)
     batch: list[tuple] = []
     for row in folder.rows(_driver_rows(result)):
         batch.append(row)
         if len(batch) >= _ROWS_PER_INSERT:
-            connection.exec_driver_sql(statement, batch)
+            _insert(connection, batch)
             batch = []
     if batch:
-        connection.exec_driver_sql(statement, batch)
+        _insert(connection, batch)
     result.close()
 
 
+def _insert(connection: Connection, rows: list[tuple]) -> None:
+    """Summary rows of driver values: `COPY` on PostgreSQL, executemany on SQLite."""
+    names = ", ".join(_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {SUMMARY.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * len(_COLUMNS))
+    connection.exec_driver_sql(f"INSERT INTO {SUMMARY.name} ({names}) VALUES ({marks})", rows)
+
+
 def _driver_rows(result: sa.CursorResult) -> Iterator[tuple]:
-    """The rows straight from the driver's cursor, a block at a time: SQLAlchemy's own
-    per-row fetching cost as much as the fold itself (a server-side cursor on
-    PostgreSQL, so memory stays flat)."""
-    cursor = result.cursor
-    while block := cursor.fetchmany(_ROWS_PER_FETCH):
+    """The rows a block at a time (a server-side cursor on PostgreSQL, so memory stays
+    flat): SQLAlchemy's row-at-a-time fetching cost as much as the fold itself."""
+    for block in result.partitions():
         yield from block
 
 
