@@ -5,6 +5,8 @@
     .venv/bin/python -m bench.bench_import --dir /tmp/rebuy-bench --rounds 3 \
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres [--again]
     .venv/bin/python -m bench.bench_import --dir /tmp/rebuy-bench --errors-case
+    .venv/bin/python -m bench.bench_import --dir /tmp/rebuy-bench --rounds 3 --cli \
+        --peer /tmp/rebuy-before [--postgres URL]
 
 Each orders import runs in a new process (accounts imported first, not timed) that
 reports rows/s (wall and CPU) and its peak RSS: the plain file, then the same orders
@@ -14,6 +16,12 @@ SQLite and, with --postgres, on a new PostgreSQL database; rounds are interleave
 and the mapped/plain ratio is the median of the rounds. Targets: ≥ 250,000 orders/s,
 peak < 500 MB, the mapped path within 20 % of the plain one. --errors-case runs
 `rebuy import orders` on the file with every amount wrong and counts what it prints.
+
+--cli times `rebuy import orders FILE` as a new process (start-up, the import, the
+model fit it runs after; CPU and peak RSS from the process's own rusage) instead of the
+import call alone. --peer DIR runs every case again with the code in DIR first on the
+import path (e.g. `git archive <commit> bot models | tar -x -C DIR`), interleaved with
+this checkout's in each round, and prints the ratio of the two per round.
 """
 
 from __future__ import annotations
@@ -22,7 +30,6 @@ import argparse
 import csv
 import json
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -30,173 +37,25 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from bench.import_data import (  # noqa: F401  (re-exported for the other benches)
+    _FIRST,
+    _PRODUCTS,
+    _SECOND,
+    _SUFFIX,
+    NOW,
+    TIERS,
+    account_id,
+    crm_style_copy,
+    make_accounts_csv,
+    make_orders_csv,
+)
 from bot.db import Database
 from bot.retention.importer import ImportOptions, import_csv
-
-NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
-TIERS = ("key", "mid", "small")
-
-_FIRST = [
-    "Acme",
-    "Nordic",
-    "Blue",
-    "Granite",
-    "Harbor",
-    "Summit",
-    "Pioneer",
-    "Keystone",
-    "Riverside",
-    "Evergreen",
-    "Atlas",
-    "Beacon",
-    "Cedar",
-    "Delta",
-    "Falcon",
-    "Golden",
-    "Horizon",
-    "Iron",
-    "Juniper",
-    "Lakeside",
-    "Maple",
-    "Northwind",
-    "Oak",
-    "Pacific",
-    "Quarry",
-    "Redwood",
-    "Silver",
-    "Timber",
-    "United",
-    "Valley",
-    "Westfield",
-    "Zenith",
-    "Café",
-    "Müller",
-]
-_SECOND = [
-    "Supply",
-    "Logistics",
-    "Hardware",
-    "Foods",
-    "Plastics",
-    "Packaging",
-    "Tools",
-    "Electric",
-    "Dental",
-    "Print",
-    "Office",
-    "Chemicals",
-    "Textiles",
-    "Farms",
-    "Motors",
-    "Labs",
-    "Builders",
-    "Marine",
-    "Optics",
-    "Paper",
-]
-_SUFFIX = ("Ltd", "GmbH", "Inc.", "& Co.", "AB", "Oy", "LLC", "S.A.", "")
-_PRODUCTS = (
-    "Fasteners",
-    "Adhesives",
-    "Safety gloves",
-    "Cutting discs",
-    "Pallet wrap",
-    "Cable ties",
-    "Lubricants",
-    "Hand tools",
-    "Power tools",
-    "Workwear",
-    "Cleaning supplies",
-    "Labels",
-    "Shelving",
-    "Hoses, fittings & valves",
-    "Bearings",
-)
-
-
-def account_id(number: int) -> str:
-    return f"ACC-{number:07d}"
-
-
-def make_accounts_csv(path: Path, accounts: int = 100_000, reps: int = 60, seed: int = 1) -> Path:
-    """A CRM accounts export: every optional column present, some cells empty."""
-    rng = random.Random(seed)
-    owners = [f"rep{n:03d}@seller.example" for n in range(1, reps + 1)]
-    with Path(path).open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["external_id", "name", "owner_email", "tier", "annual_value", "cadence_days"]
-        )
-        for number in range(1, accounts + 1):
-            name = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_SUFFIX)}".strip()
-            tier = rng.choices(TIERS, weights=(5, 35, 60))[0]
-            value = f"{rng.lognormvariate(10, 1):.2f}" if rng.random() < 0.8 else ""
-            cadence = str(rng.choice((7, 21, 45, 90))) if rng.random() < 0.1 else ""
-            owner = rng.choice(owners) if rng.random() < 0.97 else ""
-            writer.writerow([account_id(number), f"{name} {number}", owner, tier, value, cadence])
-    return Path(path)
-
-
-def make_orders_csv(
-    path: Path,
-    accounts: int = 100_000,
-    orders: int = 1_000_000,
-    seed: int = 1,
-    without_order_id: float = 0.1,
-    days: int = 3 * 365,
-) -> Path:
-    """A CRM orders export over `days` days, sorted by date as CRMs export it.
-
-    A few accounts buy a lot and most buy a little; a share of rows has no order
-    id (and so is matched on content); some timestamps carry a time and offset.
-    """
-    rng = random.Random(seed)
-    start = NOW.date() - timedelta(days=days)
-    # Pareto weights: the top fifth of accounts place most orders.
-    weights = [rng.paretovariate(1.2) for _ in range(accounts)]
-    buyers = rng.choices(range(1, accounts + 1), weights=weights, k=orders)
-    offsets = sorted(rng.randrange(days) for _ in range(orders))
-    with Path(path).open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["account_external_id", "ordered_at", "amount", "order_id", "product"])
-        for number, (buyer, offset) in enumerate(zip(buyers, offsets, strict=True), start=1):
-            day = start + timedelta(days=offset)
-            if rng.random() < 0.05:
-                when = f"{day.isoformat()}T{rng.randrange(7, 19):02d}:{rng.randrange(60):02d}:00Z"
-            elif rng.random() < 0.02:
-                when = f"{day.isoformat()}T10:30:00+02:00"
-            else:
-                when = day.isoformat()
-            amount = f"{rng.lognormvariate(7, 1.1):.2f}"
-            if rng.random() < 0.01:
-                amount = f"-{amount}"  # a refund
-            order_id = "" if rng.random() < without_order_id else f"SO-{number:08d}"
-            writer.writerow([account_id(buyer), when, amount, order_id, rng.choice(_PRODUCTS)])
-    return Path(path)
-
-
-def crm_style_copy(source: Path, path: Path) -> Path:
-    """The orders file as a Salesforce opportunities report in a European Excel would
-    save it: other headers, a stage, semicolons, US dates, dollar amounts."""
-    with (
-        source.open(encoding="utf-8", newline="") as inp,
-        path.open("w", encoding="utf-8", newline="") as out,
-    ):
-        reader, writer = csv.reader(inp), csv.writer(out, delimiter=";")
-        next(reader)
-        writer.writerow(["Account ID", "Close Date", "Amount", "Opportunity ID", "Stage"])
-        for account, when, amount, order_id, _product in reader:
-            day = datetime.fromisoformat(when).date()
-            value = float(amount)
-            money = f"${abs(value):,.2f}" if value >= 0 else f"(${abs(value):,.2f})"
-            writer.writerow([account, f"{day:%m/%d/%Y}", money, order_id, "Closed Won"])
-    return path
 
 
 def _fresh_database(
@@ -204,7 +63,14 @@ def _fresh_database(
 ) -> tuple[Database, Callable[[], None]]:
     """A new SQLite file in `folder`, or a new database on the PostgreSQL server at `url`."""
     if url is None:
-        database = Database(f"sqlite:///{folder / (name + '.db')}")
+        path = folder / (name + ".db")
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+        database = Database(f"sqlite:///{path}")
         return database, database.dispose
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     db_name = f"rebuy_bench_{name}_{os.getpid()}"
@@ -238,6 +104,11 @@ def child(args: argparse.Namespace) -> None:
             options = ImportOptions(vendor="salesforce", date_format="MM/DD/YYYY")
             path = folder / "opportunities.csv"
         runs = []
+        if args.cli:
+            runs.append(_cli_import(database, path, mapped=args.mapped))
+            peak = max(r["peak_mb"] for r in runs)
+            print(json.dumps({"runs": runs, "peak_mb": peak, "summary": runs[0]["summary"]}))
+            return
         for label in ("first", "again"):
             wall, cpu = time.perf_counter(), time.process_time()
             with database.transaction() as session:
@@ -254,11 +125,51 @@ def child(args: argparse.Namespace) -> None:
         done()
 
 
-def _run_child(args: argparse.Namespace, *, mapped: bool, postgres: str | None) -> dict:
+def _cli_import(database: Database, path: Path, *, mapped: bool) -> dict:
+    """`rebuy import orders FILE` as a new process: wall, CPU and peak RSS of that process."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.engine.url.render_as_string(hide_password=False),
+        "REBUY_NOW": NOW.isoformat(),
+    }
+    env.setdefault("SLACK_BOT_TOKEN", "xoxb-bench")
+    env.setdefault("SLACK_SIGNING_SECRET", "bench")
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "import", "orders"]
+    command += [str(path)]
+    command += ["--from", "salesforce", "--date-format", "MM/DD/YYYY"] * mapped
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        printed, problems = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"rebuy import orders failed:\n{printed}\n{problems[-2000:]}")
+    rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
+    return {
+        "run": "cli",
+        "rows": rows,
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "summary": printed.strip().splitlines()[0] if printed.strip() else "",
+    }
+
+
+def _run_child(
+    args: argparse.Namespace, *, mapped: bool, postgres: str | None, code: str | None = None
+) -> dict:
+    """One case in a new process; `code`: a folder whose code comes first on the path."""
     command = [sys.executable, "-m", "bench.bench_import", "--child", "--dir", args.dir]
-    command += ["--mapped"] * mapped + ["--again"] * args.again
+    command += ["--mapped"] * mapped + ["--again"] * args.again + ["--cli"] * args.cli
     command += ["--postgres", postgres] if postgres else []
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    env = dict(os.environ)
+    if code is not None:
+        here = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join([code, here, env.get("PYTHONPATH", "")])
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -342,6 +253,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
     parser.add_argument("--again", action="store_true", help="re-import the file (unchanged)")
     parser.add_argument("--errors-case", action="store_true", help="only the bad-column case")
+    parser.add_argument("--cli", action="store_true", help="time `rebuy import orders` itself")
+    parser.add_argument("--peer", help="also run each case with the code in this folder")
+    parser.add_argument("--plain-only", action="store_true", help="skip the mapped file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mapped", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -364,30 +278,58 @@ def main() -> None:
             errors_case(folder, args.orders)
             return
         cases = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
-        results: dict[tuple[str, bool], list[dict]] = {}
-        for _ in range(args.rounds):
-            for name, url in cases:
-                for mapped in (False, True):
-                    outcome = _run_child(args, mapped=mapped, postgres=url)
-                    results.setdefault((name, mapped), []).append(outcome)
+        _compare(args, cases)
+
+
+def _compare(args: argparse.Namespace, cases: list[tuple[str, str | None]]) -> None:
+    """Every case in every round, the peer's code (if any) right after this checkout's."""
+    codes: list[tuple[str, str | None]] = [("this", None)]
+    codes += [("peer", args.peer)] if args.peer else []
+    results: dict[tuple[str, bool, str], list[dict]] = {}
+    for round_number in range(1, args.rounds + 1):
+        for name, url in cases:
+            for mapped in (False,) if args.plain_only else (False, True):
+                for label, code in codes:
+                    outcome = _run_child(args, mapped=mapped, postgres=url, code=code)
+                    results.setdefault((name, mapped, label), []).append(outcome)
                     first = outcome["runs"][0]
                     again = "".join(
                         f"; re-import {r['rows'] / r['wall']:,.0f}/s" for r in outcome["runs"][1:]
                     )
                     print(
-                        f"{name:10} {'mapped' if mapped else 'plain':6} "
-                        f"{first['rows'] / first['wall']:>9,.0f} rows/s wall, "
+                        f"round {round_number} {name:10} {'mapped' if mapped else 'plain':6} "
+                        f"{label:4} {first['rows'] / first['wall']:>9,.0f} rows/s wall, "
                         f"{first['rows'] / first['cpu']:>9,.0f} rows/s of CPU, "
-                        f"peak {outcome['peak_mb']:.0f} MB{again} — {outcome['summary']}"
+                        f"peak {outcome['peak_mb']:.0f} MB, load {os.getloadavg()[0]:.1f}"
+                        f"{again} — {outcome['summary']}",
+                        flush=True,
                     )
-        for name, _url in cases:
-            plain = [r["runs"][0] for r in results[name, False]]
-            mapped_runs = [r["runs"][0] for r in results[name, True]]
-            ratio = statistics.median(
-                (m["rows"] / m["wall"]) / (p["rows"] / p["wall"])
-                for p, m in zip(plain, mapped_runs, strict=True)
-            )
-            print(f"{name}: mapped vs plain (median of rounds): {ratio - 1:+.0%} (target ≥ -20%)")
+    for name, _url in cases:
+        if args.peer:
+            for mapped in (False,) if args.plain_only else (False, True):
+                ours, theirs = results[name, mapped, "this"], results[name, mapped, "peer"]
+                wall = [
+                    p["runs"][0]["wall"] / o["runs"][0]["wall"]
+                    for o, p in zip(ours, theirs, strict=True)
+                ]
+                cpu = [
+                    p["runs"][0]["cpu"] / o["runs"][0]["cpu"]
+                    for o, p in zip(ours, theirs, strict=True)
+                ]
+                print(
+                    f"{name} {'mapped' if mapped else 'plain'}: this / peer speed, per round: "
+                    f"wall {', '.join(f'{r:.2f}×' for r in wall)}; "
+                    f"CPU {', '.join(f'{r:.2f}×' for r in cpu)}"
+                )
+        if args.plain_only:
+            continue
+        plain = [r["runs"][0] for r in results[name, False, "this"]]
+        mapped_runs = [r["runs"][0] for r in results[name, True, "this"]]
+        ratio = statistics.median(
+            (m["rows"] / m["wall"]) / (p["rows"] / p["wall"])
+            for p, m in zip(plain, mapped_runs, strict=True)
+        )
+        print(f"{name}: mapped vs plain (median of rounds): {ratio - 1:+.0%} (target ≥ -20%)")
 
 
 if __name__ == "__main__":

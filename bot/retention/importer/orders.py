@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot.retention.dates import day_label, moment_label
 from bot.retention.importer import writing as w
+from bot.retention.importer.bulk import bulk_cache
 from bot.retention.importer.presets import WON_STAGES
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan
@@ -54,15 +55,17 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
     stage = OrderStage(session)
     newest = _OrderChecks(session, rows, now).stage_rows(_won_only(rows, left_out), stage)
     _settle_repeats(session, stage, rows)
-    new, changed, unchanged = stage.counts()
+    with bulk_cache(stage.connection):
+        new, changed, unchanged = stage.counts()
 
     def write() -> None:
-        stage.write(new, changed, rows.tick)
-        rows.finishing()
-        # Orders change every RFM quintile; the cached cut points are now wrong.
-        session.execute(delete(w.RFM_CUTOFFS))
-        # The per-account purchase summary follows the orders, in this transaction.
-        refresh_summary(session.connection(), stage.account_ids(), today=now.date())
+        with bulk_cache(stage.connection):
+            stage.write(new, changed, rows.tick)
+            rows.finishing()
+            # Orders change every RFM quintile; the cached cut points are now wrong.
+            session.execute(delete(w.RFM_CUTOFFS))
+            # The per-account purchase summary follows the orders, in this transaction.
+            refresh_summary(stage.connection, stage.account_ids(), today=now.date())
 
     rows.to_write = new + changed
     return Plan(

@@ -22,6 +22,7 @@ import numpy as np
 from sqlalchemy import Connection
 from sqlmodel import Session
 
+from bot.retention.importer.bulk import indexes_rebuilt_after, worth_rebuilding
 from bot.retention.importer.writing import ORDERS
 
 STAGE = "rebuy_order_stage"
@@ -167,7 +168,9 @@ class OrderStage:
     def write(self, new: int, changed: int, tick: Tick | None) -> None:
         """Insert the new orders, account by account, and update the changed ones."""
         if new:
-            self._insert_new(new == self.count, tick)
+            rebuild = worth_rebuilding(self.connection, new)
+            with indexes_rebuilt_after(self.connection, rebuild):
+                self._insert_new(new == self.count, tick)
         if changed:
             self._run(
                 f'UPDATE "order" SET ordered_at = s.ordered_at, amount = s.amount, '
