@@ -29,12 +29,6 @@ from bot.retention.windows import RFM_WINDOW_MONTHS, WINDOWS, day_start, months_
 
 # Which tactics brought re-orders: touches this far back count (tactic_stats.py).
 WIN_RATE_DAYS = 365
-# PostgreSQL settings for the two statements that read every account, local to their
-# transaction. At 1,000,000 accounts JIT compilation took ~3.9 s of a 9.7 s statement
-# (the plan's cost passes the JIT thresholds, the work is one pass of hashing and
-# sorting), and the default 4 MB work_mem spilled the hash join, the ranking's sort and
-# the spend grouping to temporary files (bench/bench_scale.py --explain).
-PG_SCAN_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
 
 
 class ReportQuery:
@@ -56,13 +50,6 @@ class ReportQuery:
 
     def run(self, statement: str, params: dict | None = None) -> Sequence[tuple]:
         return self._run(self.sql.statement(statement), {**self.params, **(params or {})})
-
-    def scan(self, statement: str, params: dict | None = None) -> Sequence[tuple]:
-        """A statement over every account: on PostgreSQL without JIT and with the memory
-        to hash and sort them (PG_SCAN_SETTINGS, for this transaction only)."""
-        if self.sql.postgres:
-            self._run(PG_SCAN_SETTINGS, {})
-        return self.run(statement, params)
 
     # --- per-account facts as of the day -------------------------------------------
 
@@ -216,7 +203,7 @@ class ReportQuery:
                     ) c
                 ) s"""
             )
-        rows = self.scan(
+        rows = self.run(
             f"""{self.facts()},
             buyers AS MATERIALIZED (
                 SELECT {", ".join(f"{e} AS {n}" for n, e in measures.items())}
@@ -258,7 +245,7 @@ class ReportQuery:
         else:
             ((params["buyers"],),) = self.run(f"{self.facts()} SELECT count(last_day) FROM a")
             buyers = "CAST(:buyers AS INTEGER)"
-        return self.scan(
+        return self.run(
             f"""{self.facts()},
             s AS (SELECT last_day, total, o24, {sql.days_since("last_day")} AS days,
                     {sql.real("v24")} / 100 AS money,
