@@ -15,8 +15,9 @@ from bot.crm.sync import run_sync
 from bot.crm.writeback import SalesforceWriter
 from bot.db import Database
 from bot.retention.reactions import apply_reaction
-from models import Account, CrmOutbox, ReminderMessage, ReminderRun, Rep, Touch
+from models import Account, CrmOutbox, Rep, Touch
 from tests.doubles.salesforce_double import SalesforceDouble
+from tests.support import factories as f
 from tests.support.factories import NOW
 from tests.support.sync import Clock, counts, settings
 
@@ -72,22 +73,8 @@ def test_a_reaction_touch_becomes_one_task_through_a_5xx_and_one_touch_after_the
         assert account is not None and account.crm_source == "salesforce"
         rep = session.get(Rep, account.owner_id)
         rep.slack_user_id = "UREP"
-        run = ReminderRun(
-            rep_id=rep.id, local_date=NOW.date(), status="sent", lease_until=NOW, created_at=NOW
-        )
-        session.add_all([rep, run])
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=account.id,
-                channel="DREP",
-                ts="1700000000.000100",
-                text="x",
-                blocks_json="[]",
-            )
-        )
+        session.add(rep)
+        f.sent_reminder(session, rep.id, account.id, channel="DREP", ts="1700000000.000100")
         company, email = account.external_id, rep.email
     with db.transaction() as session:
         apply_reaction(

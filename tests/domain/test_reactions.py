@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.db import Database
 from bot.retention.book import leaderboard
 from bot.retention.reactions import apply_reaction
-from models import ReminderMessage, ReminderRun, Touch
+from models import Touch
 from tests.support import factories as f
 from tests.support.factories import NOW
 
@@ -18,22 +18,13 @@ def _reminder(db: Database) -> None:
     with db.transaction() as session:
         rep = f.rep(session, slack_user_id="UANA")
         acct = f.account(session, owner_id=rep.id)
-        run = ReminderRun(
-            rep_id=rep.id, local_date=NOW.date(), status="sent", lease_until=NOW, created_at=NOW
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=acct.id,
-                tactic_id="ask-why-buying-less",
-                channel="DUANA",
-                ts="1700000000.000200",
-                text="x",
-                blocks_json="[]",
-            )
+        f.sent_reminder(
+            session,
+            rep.id,
+            acct.id,
+            channel="DUANA",
+            ts="1700000000.000200",
+            tactic_id="ask-why-buying-less",
         )
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from models import ReminderMessage, ReminderRun, Snooze, Touch
+from models import Snooze, Touch
 from tests.support import factories as f
 from tests.support.slack_app import SlackApp, all_text
 from tests.support.slack_signing import (
@@ -44,28 +44,17 @@ def reminder(slack_app: SlackApp, ids: dict[str, int]) -> str:
     """A reminder about Acme in Ana's DM, as the daily run stores it; its channel."""
     channel = f"D{ANA}"
     with slack_app.db.transaction() as session:
-        run = ReminderRun(
-            rep_id=ids["ana"],
-            local_date=f.NOW.date(),
-            status="sent",
-            lease_until=f.NOW,
-            created_at=f.NOW,
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=ids["acme"],
-                channel=channel,
-                ts=TS,
-                text="Acme Corp: due",
-                blocks_json=json.dumps(
-                    [{"type": "section", "text": {"type": "mrkdwn", "text": "*Acme Corp*"}}]
-                ),
-                posted_at=f.NOW,
-            )
+        f.sent_reminder(
+            session,
+            ids["ana"],
+            ids["acme"],
+            channel=channel,
+            ts=TS,
+            text="Acme Corp: due",
+            blocks_json=json.dumps(
+                [{"type": "section", "text": {"type": "mrkdwn", "text": "*Acme Corp*"}}]
+            ),
+            posted_at=f.NOW,
         )
     return channel
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from handlers import events
 from handlers.work import TICKET
-from models import ReminderMessage, ReminderRun, SlackEvent, Touch
+from models import SlackEvent, Touch
 from tests.handlers.conftest import ANA, FakeAck
 from tests.support import factories as f
 
@@ -21,18 +21,7 @@ def reminder(runtime) -> int:
     with runtime.db.transaction() as session:
         rep = f.rep(session, slack_user_id=ANA)
         acct = f.account(session, "Acme Corp", owner_id=rep.id)
-        run = ReminderRun(
-            rep_id=rep.id, local_date=f.NOW.date(), status="sent", lease_until=f.NOW,
-            created_at=f.NOW,
-        )  # fmt: skip
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id, position=1, account_id=acct.id, channel=CHANNEL, ts=TS,
-                text="Acme Corp is due", blocks_json="[]",
-            )
-        )  # fmt: skip
+        f.sent_reminder(session, rep.id, acct.id, channel=CHANNEL, ts=TS, text="Acme Corp is due")
         return acct.id
 
 

@@ -12,7 +12,17 @@ from sqlmodel import Session
 from bot.retention.names import normalize_name
 from bot.retention.summary import refresh_summary
 from bot.retention.tactics.plans import set_plan_tactic_ids
-from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
+from models import (
+    Account,
+    AccountPlan,
+    Contact,
+    Order,
+    ReminderMessage,
+    ReminderRun,
+    Rep,
+    Snooze,
+    Touch,
+)
 
 NOW = datetime(2026, 6, 15, 14, 0, tzinfo=UTC)
 _seq = itertools.count(1)
@@ -96,3 +106,24 @@ def plan(session: Session, acct: Account, tactic_ids: Sequence[str] = (), **fiel
     session.add(row)
     session.flush()
     return row
+
+
+def sent_reminder(
+    session: Session, rep_id: int, account_id: int, *, channel: str, ts: str, **fields
+) -> ReminderMessage:
+    """Today's reminder run for `rep_id`, sent, holding one stored DM line about
+    `account_id` at (`channel`, `ts`), as the daily run leaves it (`fields`: text,
+    blocks_json, tactic_id, posted_at...)."""
+    run = ReminderRun(
+        rep_id=rep_id, local_date=NOW.date(), status="sent", lease_until=NOW, created_at=NOW
+    )
+    session.add(run)
+    session.flush()
+    fields.setdefault("text", "x")
+    fields.setdefault("blocks_json", "[]")
+    message = ReminderMessage(
+        run_id=run.id, position=1, account_id=account_id, channel=channel, ts=ts, **fields
+    )
+    session.add(message)
+    session.flush()
+    return message

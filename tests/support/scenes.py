@@ -7,7 +7,6 @@ import json
 
 from slack_sdk import WebClient
 
-from models import ReminderMessage, ReminderRun
 from tests.support import factories as f
 from tests.support.slack_app import TOKEN, SlackApp
 
@@ -22,22 +21,15 @@ def post_reminder(slack_app: SlackApp, ids: dict[str, int]) -> tuple[str, str]:
     client = WebClient(token=TOKEN, base_url=slack_app.double.api_url)
     posted = client.chat_postMessage(channel=f"D{ANA}", text="Acme Corp: due", blocks=blocks)
     with slack_app.db.transaction() as session:
-        run = ReminderRun(
-            rep_id=ids["ana"], local_date=TODAY, status="sent", lease_until=f.NOW, created_at=f.NOW
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=ids["acme"],
-                channel=posted["channel"],
-                ts=posted["ts"],
-                text="Acme Corp: due",
-                blocks_json=json.dumps(blocks),
-                posted_at=f.NOW,
-            )
+        f.sent_reminder(
+            session,
+            ids["ana"],
+            ids["acme"],
+            channel=posted["channel"],
+            ts=posted["ts"],
+            text="Acme Corp: due",
+            blocks_json=json.dumps(blocks),
+            posted_at=f.NOW,
         )
     slack_app.double.reset()
     return posted["channel"], posted["ts"]

@@ -16,12 +16,11 @@ from bot.db import Database
 from bot.retention.reactions import apply_reaction
 from models import (
     Account,
-    ReminderMessage,
-    ReminderRun,
     Rep,
 )
 from tests.doubles.hubspot_double import HubSpotDouble
 from tests.doubles.salesforce_double import SalesforceDouble
+from tests.support import factories as f
 from tests.support.factories import NOW
 
 TIERS = ("key", "mid", "small")
@@ -89,22 +88,7 @@ def reminder_on_synced_account(db: Database, double: HubSpotDouble) -> tuple[str
         rep = session.get(Rep, account.owner_id)
         rep.slack_user_id = "UREP"
         session.add(rep)
-        run = ReminderRun(
-            rep_id=rep.id, local_date=NOW.date(), status="sent", lease_until=NOW, created_at=NOW
-        )
-        session.add(run)
-        session.flush()
-        session.add(
-            ReminderMessage(
-                run_id=run.id,
-                position=1,
-                account_id=account.id,
-                channel="DREP",
-                ts="1700000000.000100",
-                text="x",
-                blocks_json="[]",
-            )
-        )
+        f.sent_reminder(session, rep.id, account.id, channel="DREP", ts="1700000000.000100")
         owner = next(o["id"] for o in double.owners if o["email"] == rep.email)
         return account.external_id, owner
 
