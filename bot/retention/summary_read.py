@@ -27,6 +27,9 @@ from bot.retention.facts import (
 from bot.retention.summary import ORDERS, SUMMARY, daily_cents
 from bot.retention.windows import WINDOWS, window_edges
 
+# Up to this many accounts are named in the edge query; SQLite allows 32,766 parameters.
+NAMED_ACCOUNTS_MAX = 1_000
+
 Scope = Callable[[sa.ColumnElement], sa.ColumnElement]
 
 
@@ -88,13 +91,20 @@ def _move_windows(
     for slot, months in enumerate(WINDOWS):
         for start, stop, sign in window_edges(as_of, stored_on, months):
             edges[start, stop].append((slot, sign))
-    same_day = sa.select(SUMMARY.c.account_id).where(SUMMARY.c.windows_on == stored_on)
+    # A card or a batch names its few accounts (the index on account_id finds their edge
+    # orders); a whole book reads every account stored on that day.
+    if len(ids) <= NAMED_ACCOUNTS_MAX:
+        accounts = ORDERS.c.account_id.in_(sorted(ids))
+    else:
+        accounts = ORDERS.c.account_id.in_(
+            sa.select(SUMMARY.c.account_id).where(SUMMARY.c.windows_on == stored_on)
+        )
     for (start, stop), slots in edges.items():
         daily = daily_cents(
             where=sa.and_(
                 ORDERS.c.ordered_at >= day_start(start),
                 ORDERS.c.ordered_at < day_start(stop),
-                ORDERS.c.account_id.in_(same_day),
+                accounts,
             )
         ).subquery("edge_day")
         rows = session.execute(
