@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.retention.calendar import Calendars
-from bot.retention.facts import AccountFacts, day_start, load_facts, utc_value
+from bot.retention.dates import as_day
+from bot.retention.facts import AccountFacts, day_start, load_facts, utc_day
 from bot.retention.signals import compute_signals, health_of, owner_calendar, touch_schedule
 from bot.retention.urgency import urgency
 from models import Account, Touch
@@ -66,23 +67,31 @@ def plan_first_touches(
     end = day_start(as_of + timedelta(days=1))
 
     touched = sa.exists().where(Touch.account_id == Account.id, Touch.touched_at < end)
+    batch_day = utc_day(Account.created_at)
     # Every account of those owners created on a batch day: the batch's full size fixes
-    # its daily quota; the untouched ones are planned.
+    # its daily quota (counted in SQL); the untouched ones are planned.
     size: dict[tuple[int, date], int] = defaultdict(int)
     members: dict[tuple[int, date], list[int]] = defaultdict(list)
     for start in range(0, len(owners), ID_CHUNK):
-        rows = session.execute(
-            sa.select(Account.id, Account.owner_id, Account.created_at, touched).where(
-                Account.owner_id.in_(owners[start : start + ID_CHUNK]),
-                Account.created_at >= day_start(first_day),
-            )
+        scope = (
+            Account.owner_id.in_(owners[start : start + ID_CHUNK]),
+            Account.created_at >= day_start(first_day),
         )
-        for account_id, owner_id, created_at, was_touched in rows:
-            key = (owner_id, utc_value(created_at).date())
-            if key not in batches:
-                continue
-            size[key] += 1
-            if not was_touched:
+        counts = session.execute(
+            sa.select(Account.owner_id, batch_day, sa.func.count())
+            .where(*scope)
+            .group_by(Account.owner_id, batch_day)
+        )
+        for owner_id, day, count in counts:
+            key = (owner_id, as_day(day))
+            if key in batches:
+                size[key] = count
+        untouched_rows = session.execute(
+            sa.select(Account.id, Account.owner_id, batch_day).where(*scope, ~touched)
+        )
+        for account_id, owner_id, day in untouched_rows:
+            key = (owner_id, as_day(day))
+            if key in batches:
                 members[key].append(account_id)
 
     missing = [i for ids in members.values() for i in ids if i not in facts]

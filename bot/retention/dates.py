@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from bot.clock import as_utc
 from bot.retention.errors import InvalidInput
@@ -59,3 +59,17 @@ def parse_as_of(value: str | None) -> date | None:
         raise InvalidInput(
             f"--as-of: “{value}” is not a date; use YYYY-MM-DD, e.g. 2026-06-30."
         ) from None
+
+
+def as_day(value: date | datetime | str) -> date:
+    """A date as is; a datetime as its UTC date (naive datetimes are taken as UTC); an
+    ISO date text (SQLite returns grouped days as text)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"a day must be a date, a datetime or ISO text, not {type(value).__name__}")

@@ -14,15 +14,18 @@ and RFM all count occasions; the raw row counts are kept for the card's
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from statistics import median
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import Session
 
+from bot.retention.dates import as_day
 from bot.retention.windows import RFM_WINDOW_MONTHS, day_start, months_back
 from models import Account, AccountPlan, Contact, Order, Rep, Snooze, Touch
 
@@ -130,8 +133,12 @@ class AccountFacts:
     first_touch_due: date | None = None
     # ...and how many first touches a day that plan gives the account's batch.
     first_touch_quota: int | None = None
-    # Purchase occasion days, oldest first; only loaded when asked for (off-rhythm needs them).
+    # Purchase occasion days, oldest first; loaded from the orders when asked for
+    # (`with_order_days`), except where the purchase summary already knows the rhythm.
     order_days: list[date] = field(default_factory=list)
+    # The usual rhythm: median days between consecutive occasions (None under two, or
+    # when not asked for). Off-rhythm, the tactics and the re-buy outlook read it.
+    usual_gap_days: float | None = None
 
     @property
     def orders_text(self) -> str:
@@ -161,6 +168,13 @@ def _as_float(value) -> float:
     return float(value) if value is not None else 0.0
 
 
+def median_gap_days(days: list[date]) -> float | None:
+    """The median of the days between consecutive occasion days (None under two)."""
+    if len(days) < 2:
+        return None
+    return float(median((later - earlier).days for earlier, later in itertools.pairwise(days)))
+
+
 def utc_value(value) -> datetime | None:
     if value is None:
         return None
@@ -182,7 +196,9 @@ def load_facts(
 
     A handful of grouped queries, whatever the number of accounts: no per-account SQL.
     With `summary`, the order facts come from the per-account summary table (the orders
-    near the window edges only) instead of every order.
+    near the window edges only) instead of every order. `with_order_days`: the usual
+    rhythm too (off-rhythm needs it), from the summary where it holds for `as_of`, else
+    from the occasion days, which are then loaded as well.
     """
     if account_ids is not None and not account_ids:
         return {}
@@ -197,16 +213,20 @@ def load_facts(
             return column.in_(sa.select(Account.id).where(Account.owner_id == owner_id))
         return sa.true()
 
+    days_of = scoped(Order.account_id)
     if summary:
         from bot.retention.summary_read import fill_from_summary
 
-        fill_from_summary(session, facts, as_of=as_of, scoped=scoped)
+        read_from_orders = fill_from_summary(
+            session, facts, as_of=as_of, scoped=scoped, rhythm=with_order_days
+        )
+        days_of = Order.account_id.in_(read_from_orders) if read_from_orders else None
     else:
-        fill_from_orders(session, facts, as_of=as_of, where=scoped(Order.account_id))
+        fill_from_orders(session, facts, as_of=as_of, where=days_of)
     end = day_start(as_of + timedelta(days=1))
     _fill_activity(session, facts, scoped=scoped, end=end)
-    if with_order_days:
-        _fill_order_days(session, facts, where=scoped(Order.account_id), end=end)
+    if with_order_days and days_of is not None:
+        _fill_order_days(session, facts, where=days_of, end=end)
     return facts
 
 
@@ -283,23 +303,20 @@ def _fill_activity(
             facts[account_id].has_plan = True
     for account_id, until in session.execute(snoozes):
         if account_id in facts and until is not None:
-            facts[account_id].snoozed_until = _as_day(until)
-
-
-def _as_day(value) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
+            facts[account_id].snoozed_until = as_day(until)
 
 
 def _fill_order_days(
     session: Session, facts: dict[int, AccountFacts], *, where, end: datetime
 ) -> None:
-    """Each account's purchase occasion days, oldest first (off-rhythm needs them)."""
+    """Each account's purchase occasion days, oldest first, and its usual rhythm."""
     days: dict[int, list[date]] = defaultdict(list)
     for account_id, day, _ in session.execute(purchase_occasions(end=end, where=where)):
-        days[account_id].append(_as_day(day))
+        days[account_id].append(as_day(day))
     for account_id, account_days in days.items():
         if account_id in facts:
             facts[account_id].order_days = sorted(account_days)
+            facts[account_id].usual_gap_days = median_gap_days(facts[account_id].order_days)
 
 
 def fill_from_orders(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from datetime import date, timedelta
-from statistics import median
 
 from bot.retention.calendar import Calendars, WorkCalendar
 from bot.retention.dates import day_label
@@ -110,20 +108,13 @@ def dormancy(facts: AccountFacts, *, as_of: date) -> Signal | None:
     return None
 
 
-def median_gap_days(order_days: list[date]) -> float | None:
-    if len(order_days) < 2:
-        return None
-    gaps = [(later - earlier).days for earlier, later in itertools.pairwise(order_days)]
-    return float(median(gaps))
-
-
 def is_declining(facts: AccountFacts) -> bool:
     """The last 6 months' net spend is under half of the 6 months before."""
     return facts.value_prev_6m > 0 and facts.value_last_6m < 0.5 * facts.value_prev_6m
 
 
 def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule) -> list[Signal]:
-    """Every signal that applies, each with a reason a rep can read. Needs order days
+    """Every signal that applies, each with a reason a rep can read. Needs the rhythm
     loaded (`with_order_days=True`) for off-rhythm."""
     signals: list[Signal] = []
     dormant = dormancy(facts, as_of=as_of)
@@ -154,9 +145,9 @@ def compute_signals(facts: AccountFacts, *, as_of: date, schedule: TouchSchedule
             )
         signals.append(Signal("declining", reason, PENALTIES["declining"]))
 
-    gap = median_gap_days(facts.order_days)
+    gap = facts.usual_gap_days
     # Needs three buying days (occasions), not three order rows.
-    if len(facts.order_days) >= 3 and gap and facts.last_order_day is not None:
+    if facts.occasions >= 3 and gap and facts.last_order_day is not None:
         since = (as_of - facts.last_order_day).days
         if since > OFF_RHYTHM_FACTOR * gap:
             signals.append(

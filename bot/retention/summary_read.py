@@ -34,9 +34,16 @@ Scope = Callable[[sa.ColumnElement], sa.ColumnElement]
 
 
 def fill_from_summary(
-    session: Session, facts: dict[int, AccountFacts], *, as_of: date, scoped: Scope
-) -> None:
-    """The order facts of `facts`' accounts as of `as_of`, from the summary."""
+    session: Session,
+    facts: dict[int, AccountFacts],
+    *,
+    as_of: date,
+    scoped: Scope,
+    rhythm: bool = False,
+) -> list[int]:
+    """The order facts of `facts`' accounts as of `as_of`, from the summary (with `rhythm`,
+    the usual gap between occasions too). Returns the accounts with orders after `as_of`,
+    whose facts were recomputed from their orders instead (their rhythm is not filled)."""
     end = day_start(as_of + timedelta(days=1))
     windows: dict[int, list[int]] = {}
     by_day: dict[date, set[int]] = defaultdict(set)
@@ -54,6 +61,8 @@ def fill_from_summary(
         fact.credit_rows = row.credit_rows
         fact.zero_rows = row.zero_rows
         fact.total_value = row.total_cents / 100
+        if rhythm:
+            fact.usual_gap_days = row.median_gap_days
         windows[row.account_id] = [
             row.value_6m_cents,
             row.value_12m_cents,
@@ -76,6 +85,7 @@ def fill_from_summary(
         fact.window_orders = occasions
     if later:
         fill_from_orders(session, facts, as_of=as_of, where=ORDERS.c.account_id.in_(later))
+    return later
 
 
 def _move_windows(

@@ -80,7 +80,9 @@ def _same_cards(db: Database, as_of: date, *, sample: int, seed: int) -> None:
                     tier_cadence=DEFAULT_TIER_CADENCE,
                     from_summary=from_summary,
                 )
-                cards.append(status.to_dict())
+                # The rhythm (off-rhythm, the tactics, the outlook): the summary's median
+                # gap equals the one taken from every occasion day.
+                cards.append({**status.to_dict(), "gap": status.facts.usual_gap_days})
         assert cards[0] == cards[1], account_id
 
 

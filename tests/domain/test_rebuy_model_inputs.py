@@ -108,7 +108,7 @@ def test_T_ends_at_the_data_cut_off_not_now():
 def test_a_bad_unit_or_date_is_named():
     with pytest.raises(ValueError, match="time unit must be 'days' or 'weeks', not 'months'"):
         build_inputs([], cutoff=D0, unit="months")
-    with pytest.raises(ValueError, match=r"order row 2 \(account 'acme'\): an order date"):
+    with pytest.raises(ValueError, match=r"order row 2 \(account 'acme'\): a day must be a date"):
         build_inputs([("acme", D0, 1.0), ("acme", 20250101, 1.0)], cutoff=D0)
 
 

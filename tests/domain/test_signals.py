@@ -9,13 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.db import Database
-from bot.retention.facts import AccountFacts, load_facts, months_back
+from bot.retention.facts import AccountFacts, load_facts, median_gap_days, months_back
 from bot.retention.signals import (
     PENALTIES,
     compute_signals,
     dormancy,
     health_of,
-    median_gap_days,
     touch_schedule,
 )
 from tests.support import factories as f

@@ -107,7 +107,9 @@ def test_one_rhythm_figure_per_card_in_the_lapsing_reason():
         cadence_days=None,
         created_at=f.NOW,
         last_order_at=f.at("2026-01-20"),
-        order_days=[date(2025, 10, 1), date(2025, 11, 26), date(2026, 1, 20)],
+        # Occasions on 1 Oct, 26 Nov and 20 Jan: gaps of 56 and 55 days.
+        occasions=3,
+        usual_gap_days=55.5,
     )
     today = date(2026, 4, 1)
     seen = _outlook()

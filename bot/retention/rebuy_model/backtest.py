@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.retention.dates import day_label
+from bot.retention.dates import as_day, day_label
 from bot.retention.errors import InvalidInput
 
 from .fitting import FitResult, fit_rebuy_model, score_accounts
-from .inputs import OrderArrays, as_day, build_inputs, order_arrays
+from .inputs import OrderArrays, build_inputs, order_arrays
 
 FREQUENCY_GROUPS = ("0", "1", "2", "3", "4", "5", "6", "7+")
 

@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from .result import UNIT_DAYS, as_day, unit_days  # noqa: F401
+from bot.retention.dates import as_day
+
+from .result import unit_days
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from bot.retention.facts import AccountFacts, day_start, purchase_occasions
 from bot.retention.results import HORIZON_DAYS, Outlook, Signal
-from bot.retention.signals import PENALTIES, median_gap_days
+from bot.retention.signals import PENALTIES
 from bot.retention.wording import plural
 from models import ModelFit, Order
 
@@ -65,7 +65,7 @@ def lapsing_reason(
     if outlook.dated:
         window = f"the {outlook.horizon_days} days after {short_day(outlook.cutoff)}"
     chance = f"hance of an order in {window} down to {percent_text(outlook.chance)}."
-    gap = median_gap_days(facts.order_days) if facts is not None else None
+    gap = facts.usual_gap_days if facts is not None else None
     said = any(signal.name == "off_rhythm" for signal in signals)
     last = facts.last_order_day if facts is not None else None
     if gap and last is not None and not said:

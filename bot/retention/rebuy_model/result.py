@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0}
@@ -20,20 +20,6 @@ def unit_days(unit: str) -> float:
         return UNIT_DAYS[unit]
     except KeyError:
         raise ValueError(f"time unit must be 'days' or 'weeks', not {unit!r}") from None
-
-
-def as_day(value: date | datetime | str) -> date:
-    """A date as is; a datetime as its UTC date (naive datetimes are taken as UTC); an
-    ISO date text (SQLite returns grouped days as text)."""
-    if isinstance(value, str):
-        return date.fromisoformat(value[:10])
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"an order date must be a date or datetime, not {type(value).__name__}")
 
 
 @dataclass(frozen=True)

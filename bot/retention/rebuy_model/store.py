@@ -14,11 +14,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.dates import day_label
+from bot.retention.dates import as_day, day_label
 from bot.retention.wording import plural
 from models import ModelFit, Order, OrderFeed
 
-from .result import FitResult, as_day
+from .result import FitResult
 
 
 def last_order_day(*, session: Session) -> date | None:

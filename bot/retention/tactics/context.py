@@ -11,7 +11,6 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.retention.dates import day_label
-from bot.retention.signals import median_gap_days
 from bot.retention.tactics.tactic import Tactic
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ class TacticContext:
 
     @classmethod
     def of(cls, facts: AccountFacts, *, as_of: date, monetary_score: int = 0) -> TacticContext:
-        """From an account's facts (order days loaded for the usual gap)."""
+        """From an account's facts (the rhythm loaded for the usual gap)."""
         last_order, last_touch = facts.last_order_day, facts.last_touch_at
         return cls(
             occasions=facts.occasions,
@@ -72,9 +71,7 @@ class TacticContext:
             value_prev_6m=facts.value_prev_6m,
             value_last_12m=facts.value_last_12m,
             total_value=facts.total_value,
-            usual_gap_days=median_gap_days(facts.order_days)
-            if len(facts.order_days) >= 3
-            else None,
+            usual_gap_days=facts.usual_gap_days if facts.occasions >= 3 else None,
             monetary_score=monetary_score,
         )
 
