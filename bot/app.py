@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 import handlers
 from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import DEFAULT_SLACK_API_URL, Settings
 from bot.slack_client import make_web_client
 from handlers.home import HomePublisher
 from handlers.work import Work
@@ -33,8 +33,23 @@ def slack_identity(client: WebClient, settings: Settings) -> handlers.Identity:
     try:
         auth = client.auth_test()
     except SlackApiError as error:
+        status = error.response.status_code
+        if status == 429 or status >= 500:
+            # The client has already retried these: Slack is down or overloaded.
+            raise RebuyError(
+                f"Slack answered HTTP {status} when Rebuy checked its bot token, after "
+                "retries: Slack may be having trouble (https://slack-status.com). "
+                "Start Rebuy again in a few minutes."
+            ) from None
         raise RebuyError(
             f"Slack refused the bot token ({error.response.get('error')}): check SLACK_BOT_TOKEN."
+        ) from None
+    except OSError as error:  # no answer: refused, unreachable, DNS, timed out
+        reason = getattr(error, "reason", None) or error
+        where = " (or SLACK_API_URL)" if settings.slack_api_url != DEFAULT_SLACK_API_URL else ""
+        raise RebuyError(
+            f"Could not reach Slack at {client.base_url} to check the bot token ({reason}): "
+            f"check this machine's network{where}, then start Rebuy again."
         ) from None
     app_id = settings.slack_app_id
     if app_id is None and auth.get("bot_id"):
@@ -69,6 +84,9 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp
             "install it, and copy the Bot User OAuth Token."
         )
     client = client or make_web_client(settings)
+    # Our own auth.test first, so a bad token or an unreachable Slack is said plainly
+    # (Bolt then checks the token once more as it starts).
+    identity = slack_identity(client, settings)
     app = RebuyApp(
         client=client,
         # Socket Mode needs no signing secret; a random one keeps HTTP closed if this app
@@ -80,7 +98,6 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp
         ),
         logger=logging.getLogger("rebuy.slack"),
     )
-    identity = slack_identity(client, settings)  # before any thread starts: it may refuse
     app.services = handlers.Services(
         runtime=runtime,
         work=Work(),

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.retention.limits import MAX_CADENCE_DAYS
 
 DEFAULT_TIER_CADENCE = {"key": 14, "mid": 30, "small": 60}
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 class Settings(BaseSettings):
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
-    slack_api_url: str = "https://slack.com/api/"
+    slack_api_url: str = DEFAULT_SLACK_API_URL
     # Our app's id (A…). When unset it is asked of Slack (bots.info) at start-up; requests
     # for any other app are ignored.
     slack_app_id: str | None = None

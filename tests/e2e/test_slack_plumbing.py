@@ -419,3 +419,59 @@ def test_healthz_reports_a_failing_health_check() -> None:
         status, _, body = get(http.url, "/healthz")
     assert status == 503
     assert json.loads(body) == {"ok": False, "error": "ConnectionError"}
+
+
+# --- start-up: the bot token is checked with auth.test before anything runs ------------
+
+
+def _start(db, api_url: str, *, client: WebClient | None = None) -> str:
+    """The sentence `create_app` refuses to start with."""
+    from bot.app import create_app
+    from bot.clock import fixed_clock
+    from bot.retention.errors import RebuyError
+    from bot.runtime import Runtime
+    from tests.support.factories import NOW
+
+    settings = Settings(
+        _env_file=None, slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url
+    )
+    runtime = Runtime(settings=settings, db=db, clock=fixed_clock(NOW))
+    with pytest.raises(RebuyError) as refused:
+        create_app(runtime, client=client)
+    return refused.value.message
+
+
+def test_start_up_with_slack_unreachable_names_the_address_and_what_to_check(sqlite_db) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    message = _start(sqlite_db, f"http://127.0.0.1:{port}/api/")
+    assert message.startswith(f"Could not reach Slack at http://127.0.0.1:{port}/api/")
+    assert "Connection refused" in message
+    assert "check this machine's network (or SLACK_API_URL)" in message
+    assert "Error" not in message.split("(")[0]  # a sentence, not an exception's name
+
+
+def test_start_up_with_slack_answering_5xx_says_slack_is_in_trouble(
+    sqlite_db, double: SlackDouble
+) -> None:
+    client = client_for(double)
+    for handler in client.retry_handlers:  # keep the test quick: no real backoff
+        handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
+    double.fail_next("auth.test", status=503, times=None)
+    message = _start(sqlite_db, double.api_url, client=client)
+    answered = [status for method, _, status in double.rejected if method == "auth.test"]
+    assert answered[:2] == [503, 503]  # retried before giving up
+    assert message.startswith("Slack answered HTTP 503 when Rebuy checked its bot token")
+    assert "Start Rebuy again in a few minutes." in message
+    assert "refused the bot token" not in message
+
+
+def test_start_up_with_a_revoked_token_says_to_check_the_token(
+    sqlite_db, double: SlackDouble
+) -> None:
+    double.fail_next("auth.test", error="token_revoked")
+    message = _start(sqlite_db, double.api_url)
+    assert message == "Slack refused the bot token (token_revoked): check SLACK_BOT_TOKEN."
