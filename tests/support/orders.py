@@ -10,6 +10,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from bot.db import Database
+from bot.retention.importer.bulk import refresh_statistics
 from bot.retention.summary import refresh_summary
 from models import Account, Order
 from tests.support.paths import CDNOW_MASTER as CDNOW
@@ -42,11 +43,8 @@ def load_orders(db: Database, rows: list[tuple[str, datetime, Decimal]], *, toda
             ],
         )
         refresh_summary(session.connection(), None, today=today)
-    if db.engine.dialect.name == "postgresql":
-        # As a large import does: without statistics PostgreSQL plans the report's
-        # statements over these tables as if they were empty (minutes, not seconds).
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql('ANALYZE "order", account, account_summary')
+    with db.engine.begin() as connection:  # as a large import does
+        refresh_statistics(connection, "order", "account", "account_summary")
 
 
 def cdnow_rows() -> list[tuple[str, datetime, Decimal]]:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from bot.retention.dates import day_label, moment_label
 from bot.retention.importer import writing as w
-from bot.retention.importer.bulk import bulk_cache
+from bot.retention.importer.bulk import bulk_cache, refresh_statistics
 from bot.retention.importer.presets import WON_STAGES
 from bot.retention.importer.reading import CsvRows
 from bot.retention.importer.result import Plan
@@ -70,10 +70,10 @@ def plan_orders(session: Session, rows: CsvRows, *, now: datetime, tiers: Sequen
             session.execute(delete(w.RFM_CUTOFFS))
             # The per-account purchase summary follows the orders, in this transaction.
             refresh_summary(stage.connection, stage.account_ids(), today=now.date())
-            if stage.connection.dialect.name == "postgresql" and new + changed >= ANALYZE_AFTER:
-                # Fresh statistics, or PostgreSQL plans the report over the new summary
-                # rows as if the table were tiny (nested loops: minutes instead of seconds).
-                stage.connection.exec_driver_sql("ANALYZE account_summary")
+            if new + changed >= ANALYZE_AFTER:
+                # Or PostgreSQL plans the report over the new summary rows as if the
+                # table were tiny.
+                refresh_statistics(stage.connection, "account_summary")
 
     rows.to_write = new + changed
     return Plan(
