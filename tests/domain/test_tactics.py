@@ -515,3 +515,13 @@ def test_every_public_name_of_the_package_is_importable() -> None:
         assert getattr(package, name) is not None, name
     with pytest.raises(AttributeError):
         package.no_such_name  # noqa: B018
+
+
+def test_a_script_that_says_less_than_half_is_only_offered_when_it_is_true() -> None:
+    """A "how" script quotes what the rep should say; a figure in it must hold for every
+    account the tactic is offered to (declining: under half of the 6 months before)."""
+    halves = [t for t in BANK.values() if "half" in t.how_to]
+    assert [t.id for t in halves] == ["ask-why-they-buy-less"]
+    for tactic in halves:
+        assert "less than half" in tactic.how_to
+        assert {"declining", "still_buying"} <= set(tactic.requires)
