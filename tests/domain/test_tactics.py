@@ -519,9 +519,10 @@ def test_every_public_name_of_the_package_is_importable() -> None:
 
 def test_a_script_that_says_less_than_half_is_only_offered_when_it_is_true() -> None:
     """A "how" script quotes what the rep should say; a figure in it must hold for every
-    account the tactic is offered to (declining: under half of the 6 months before)."""
+    account the tactic is offered to (declining: net spend, credits included, under half
+    of the 6 months before; so the script speaks of spend, not of what was bought)."""
     halves = [t for t in BANK.values() if "half" in t.how_to]
     assert [t.id for t in halves] == ["ask-why-they-buy-less"]
     for tactic in halves:
-        assert "less than half" in tactic.how_to
+        assert "spend with us is less than half" in " ".join(tactic.how_to.split())
         assert {"declining", "still_buying"} <= set(tactic.requires)

@@ -450,7 +450,7 @@ def test_start_up_with_slack_unreachable_names_the_address_and_what_to_check(sql
     message = _start(sqlite_db, f"http://127.0.0.1:{port}/api/")
     assert message.startswith(f"Could not reach Slack at http://127.0.0.1:{port}/api/")
     assert "Connection refused" in message
-    assert "check this machine's network (or SLACK_API_URL)" in message
+    assert "check this machine's network (or SLACK_API_URL, which is set)" in message
     assert "Error" not in message.split("(")[0]  # a sentence, not an exception's name
 
 
@@ -465,7 +465,8 @@ def test_start_up_with_slack_answering_5xx_says_slack_is_in_trouble(
     answered = [status for method, _, status in double.rejected if method == "auth.test"]
     assert answered[:2] == [503, 503]  # retried before giving up
     assert message.startswith("Slack answered HTTP 503 when Rebuy checked its bot token")
-    assert "Start Rebuy again in a few minutes." in message
+    # The double is at a SLACK_API_URL of its own: the setting is named too.
+    assert message.endswith("Start Rebuy again in a few minutes; check SLACK_API_URL too.")
     assert "refused the bot token" not in message
 
 
@@ -475,3 +476,33 @@ def test_start_up_with_a_revoked_token_says_to_check_the_token(
     double.fail_next("auth.test", error="token_revoked")
     message = _start(sqlite_db, double.api_url)
     assert message == "Slack refused the bot token (token_revoked): check SLACK_BOT_TOKEN."
+
+
+def test_start_up_against_an_address_that_is_not_slack_points_at_the_address(sqlite_db) -> None:
+    """A wrong SLACK_API_URL, a proxy or a captive portal answering a web page: the
+    token is not to blame."""
+    import http.server
+
+    class NotSlack(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b"<html>Not Found</html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotSlack)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        message = _start(sqlite_db, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert message.startswith(f"{url} did not answer like Slack's Web API (HTTP 404")
+    assert "check SLACK_API_URL and any proxy" in message
+    assert "token" not in message
