@@ -23,6 +23,7 @@ from slack_sdk.http_retry import FixedValueRetryIntervalCalculator, RateLimitErr
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.http_front import make_wsgi_app
+from bot.retention.errors import RebuyError
 from bot.server import HttpServer, start_http_server, start_socket_mode
 from bot.settings import Settings
 from bot.slack_client import AnyServerErrorRetryHandler, make_web_client
@@ -209,8 +210,12 @@ def test_socket_mode_opens_its_connection_with_the_app_token() -> None:
     with SlackDouble(tokens={TOKEN}) as slack:
         app = App(signing_secret=SECRET, client=client_for(slack))
 
-        with pytest.raises(SlackApiError, match="invalid_auth"):
+        with pytest.raises(RebuyError) as refused:
             start_socket_mode(app, "xapp-test")
+
+        assert refused.value.message.startswith(
+            "Slack refused the app-level token (invalid_auth): SLACK_APP_TOKEN must be"
+        )
 
         assert [method for method, _ in slack.calls] == ["auth.test", "apps.connections.open"]
 
@@ -428,7 +433,6 @@ def _start(db, api_url: str, *, client: WebClient | None = None) -> str:
     """The sentence `create_app` refuses to start with."""
     from bot.app import create_app
     from bot.clock import fixed_clock
-    from bot.retention.errors import RebuyError
     from bot.runtime import Runtime
     from tests.support.factories import NOW
 
