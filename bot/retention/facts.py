@@ -274,36 +274,49 @@ def _accounts(
 def _fill_activity(
     session: Session, facts: dict[int, AccountFacts], *, scoped, end: datetime
 ) -> None:
-    """Touches, contacts, plans and snoozes as of `end`, one grouped query each."""
+    """Touches, contacts, plans and snoozes as of `end`: one grouped query each, sent as
+    one statement (a card pays one round trip for them, not four)."""
+    nothing = sa.null()
     touches = (
-        sa.select(Touch.account_id, sa.func.max(Touch.touched_at), sa.func.count())
+        sa.select(
+            sa.literal("touch").label("kind"),
+            Touch.account_id.label("account_id"),
+            sa.func.max(Touch.touched_at).label("at"),
+            sa.func.count().label("n"),
+            sa.cast(nothing, sa.Date).label("until"),
+        )
         .where(scoped(Touch.account_id), Touch.touched_at < end)
         .group_by(Touch.account_id)
     )
     contacts = (
-        sa.select(Contact.account_id, sa.func.count())
+        sa.select(sa.literal("contact"), Contact.account_id, nothing, sa.func.count(), nothing)
         .where(scoped(Contact.account_id), Contact.archived_at.is_(None))
         .group_by(Contact.account_id)
     )
-    plans = sa.select(AccountPlan.account_id).where(scoped(AccountPlan.account_id))
+    plans = sa.select(sa.literal("plan"), AccountPlan.account_id, nothing, nothing, nothing).where(
+        scoped(AccountPlan.account_id)
+    )
     snoozes = (
-        sa.select(Snooze.account_id, sa.func.max(Snooze.until))
+        sa.select(
+            sa.literal("snooze"), Snooze.account_id, nothing, nothing, sa.func.max(Snooze.until)
+        )
         .where(scoped(Snooze.account_id), Snooze.created_at < end)
         .group_by(Snooze.account_id)
     )
-    for account_id, last_at, n in session.execute(touches):
-        if account_id in facts:
-            facts[account_id].last_touch_at = utc_value(last_at)
-            facts[account_id].touches_count = n
-    for account_id, n in session.execute(contacts):
-        if account_id in facts:
-            facts[account_id].contacts_count = n
-    for (account_id,) in session.execute(plans):
-        if account_id in facts:
-            facts[account_id].has_plan = True
-    for account_id, until in session.execute(snoozes):
-        if account_id in facts and until is not None:
-            facts[account_id].snoozed_until = as_day(until)
+    rows = session.execute(sa.union_all(touches, contacts, plans, snoozes))
+    for kind, account_id, last_at, n, until in rows:
+        fact = facts.get(account_id)
+        if fact is None:
+            continue
+        if kind == "touch":
+            fact.last_touch_at = utc_value(last_at)
+            fact.touches_count = n
+        elif kind == "contact":
+            fact.contacts_count = n
+        elif kind == "plan":
+            fact.has_plan = True
+        elif until is not None:
+            fact.snoozed_until = as_day(until)
 
 
 def _fill_order_days(
