@@ -94,7 +94,7 @@ def purchase_occasions(*, end: datetime | None = None, where=sa.true(), daily=No
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class AccountFacts:
     """What the database knows about one account, as of a day."""
 
@@ -254,21 +254,34 @@ def _accounts(
         accounts = accounts.where(Account.archived_at.is_(None))
     if owner_id is not None:
         accounts = accounts.where(Account.owner_id == owner_id)
-    return {
-        row.id: AccountFacts(
-            id=row.id,
-            external_id=row.external_id,
-            name=row.name,
-            tier=row.tier,
-            owner_id=row.owner_id,
-            annual_value=float(row.annual_value) if row.annual_value is not None else None,
-            cadence_days=row.cadence_days,
-            created_at=utc_value(row.created_at),
-            owner_country=row.country,
-            owner_subdivision=row.subdivision,
+    # Core rows unpacked by position: at a whole book or workspace (100,000 accounts)
+    # the ORM's row handling and attribute look-ups cost more than the query.
+    facts = {}
+    for (
+        account_id,
+        external_id,
+        name,
+        tier,
+        owner,
+        annual_value,
+        cadence_days,
+        created_at,
+        country,
+        subdivision,
+    ) in session.connection().execute(accounts).all():
+        facts[account_id] = AccountFacts(
+            id=account_id,
+            external_id=external_id,
+            name=name,
+            tier=tier,
+            owner_id=owner,
+            annual_value=float(annual_value) if annual_value is not None else None,
+            cadence_days=cadence_days,
+            created_at=utc_value(created_at),
+            owner_country=country,
+            owner_subdivision=subdivision,
         )
-        for row in session.execute(accounts)
-    }
+    return facts
 
 
 def _fill_activity(
