@@ -79,6 +79,12 @@ class TacticContext:
     def declining(self) -> bool:
         return self.value_prev_6m > 0 and self.value_last_6m < 0.5 * self.value_prev_6m
 
+    @functools.cached_property
+    def held_premises(self) -> frozenset[str]:
+        """The PREMISES that hold for this account, worked out once (every tactic in the
+        bank asks)."""
+        return frozenset(name for name, (_, holds) in PREMISES.items() if holds(self))
+
     def values(self) -> dict[str, str]:
         """The why placeholders this account can fill; a missing one keeps its tactic out."""
         return dict(self.known_values)
@@ -217,9 +223,15 @@ PREMISES: dict[str, tuple[str, Callable[[TacticContext], bool]]] = {
 def premise_holds(tactic: Tactic, context: TacticContext) -> bool:
     """Every premise of the tactic holds, and its why can be said with this account's
     numbers."""
-    if not all(PREMISES[name][1](context) for name in tactic.requires):
+    if not context.held_premises.issuperset(tactic.requires):
         return False
-    return render_why(tactic, context) is not None
+    return _sayable(tactic.why, context)
+
+
+def _sayable(template: str, context: TacticContext) -> bool:
+    """The why has a text and the account fills every one of its placeholders (checked
+    without formatting it: the recommender asks this of every tactic in the bank)."""
+    return bool(template) and placeholders(template) <= context.known_values.keys()
 
 
 @functools.lru_cache(maxsize=256)
@@ -230,9 +242,6 @@ def placeholders(template: str) -> frozenset[str]:
 
 def render_why(tactic: Tactic, context: TacticContext) -> str | None:
     """The tactic's why with the account's numbers, or None when it cannot be said."""
-    if not tactic.why:
+    if not _sayable(tactic.why, context):
         return None
-    values = context.known_values
-    if not placeholders(tactic.why) <= values.keys():
-        return None
-    return tactic.why.format(**values)
+    return tactic.why.format(**context.known_values)

@@ -13,6 +13,7 @@ until the next day, or until a touch is logged after them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -181,8 +182,16 @@ def rank_tactics(
     return _explain(chosen)
 
 
-def _score(tactic: Tactic, wanted: set[str], seen: datetime | None) -> _Candidate:
+def _score(tactic: Tactic, wanted: frozenset[str], seen: datetime | None) -> _Candidate:
     """The tactic scored for the account's fit names; no fitting name makes it a filler."""
+    reasons, score = _fit_score(tactic, wanted)
+    return _Candidate(tactic, reasons, score, seen)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fit_score(tactic: Tactic, wanted: frozenset[str]) -> tuple[tuple[str, ...], float]:
+    """The reasons and score of `_score` (a few hundred combinations of fit names recur
+    across a workspace's accounts, so each is worked out once)."""
     weights = {
         name: URGENCY[name] * _position_weight(index)
         for index, name in enumerate(tactic.fits)
@@ -191,22 +200,22 @@ def _score(tactic: Tactic, wanted: set[str], seen: datetime | None) -> _Candidat
     if not weights:
         # A filler, used only when too few tactics fit: warm-keeping ones first.
         score = (1.0 if NO_SIGNALS in tactic.fits else 0.0) + EFFORT_BONUS[tactic.effort]
-        return _Candidate(tactic, (), score, seen)
+        return (), score
     ordered = sorted(weights, key=lambda name: (-weights[name], FIT_NAMES.index(name)))
     best = weights[ordered[0]]
     score = best + EXTRA_MATCH_SHARE * (sum(weights.values()) - best)
     score += EFFORT_BONUS[tactic.effort]
-    return _Candidate(tactic, tuple(ordered), score, seen)
+    return tuple(ordered), score
 
 
-def _fit_names(signals: Sequence[str], segment: str | None) -> set[str]:
+def _fit_names(signals: Sequence[str], segment: str | None) -> frozenset[str]:
     # Unknown signal names are ignored so a new signal never breaks the card.
     names = {name for name in signals if name in SIGNALS}
     segment_name = segment_fit_name(segment)
     if segment_name:
         names.add(segment_name)
     # Nothing to go on: suggest the tactics that keep a healthy relationship warm.
-    return names or {NO_SIGNALS}
+    return frozenset(names or {NO_SIGNALS})
 
 
 def _position_weight(index: int) -> float:
