@@ -7,6 +7,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 # A statement and its parameters in, its rows out.
 Run = Callable[[str, dict], Sequence[tuple]]
@@ -71,3 +75,13 @@ def as_date(value) -> date | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC).date() if value.tzinfo else value.date()
     return date.fromisoformat(str(value)[:10])
+
+
+def session_run(session: Session) -> tuple[Run, Sql]:
+    """Plain SQL through the session's connection (its statement budgets included)."""
+    connection = session.connection()
+
+    def run(statement: str, params: dict):
+        return connection.exec_driver_sql(statement, params).all()
+
+    return run, Sql(connection.dialect.name)

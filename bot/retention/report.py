@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.retention.errors import InvalidInput
-from bot.retention.plain_sql import Run, Sql
+from bot.retention.plain_sql import Run, Sql, session_run
 from bot.retention.report_build import build_report
 from bot.retention.report_result import CustomerGroup, RecencyReport, Unowned
 from bot.retention.report_sql import ReportQuery, first_data_day
@@ -41,16 +41,6 @@ __all__ = [
 
 # An ORM session for the parts that need one, opened only when they run.
 OrmSession = Callable[[], AbstractContextManager["Session"]]
-
-
-def session_run(session: Session) -> tuple[Run, Sql]:
-    """Plain SQL through the session's connection (its statement budgets included)."""
-    connection = session.connection()
-
-    def run(statement: str, params: dict):
-        return connection.exec_driver_sql(statement, params).all()
-
-    return run, Sql(connection.dialect.name)
 
 
 def check_day(run: Run, sql: Sql, *, as_of: date, today: date) -> date:

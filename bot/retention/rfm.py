@@ -31,14 +31,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from bot.clock import as_utc
 from bot.retention.facts import (
-    RFM_WINDOW_MONTHS,
     AccountFacts,
     day_start,
-    is_occasion,
-    months_back,
-    order_days,
 )
 from bot.retention.rfm_rules import (  # noqa: F401  (re-exported: the rule's home)
     CONTRADICTED_BY,
@@ -114,10 +109,22 @@ def cached_cutoffs(*, session: Session, as_of: date) -> Cutoffs | None:
 def compute_workspace_cutoffs(
     *, session: Session, as_of: date, facts: dict[int, AccountFacts] | None = None
 ) -> Cutoffs:
-    """The thresholds computed afresh (reads every buyer's orders; writes nothing)."""
+    """The thresholds computed afresh (writes nothing): from `facts` when given, else in
+    SQL over the purchase summary, the statement `rebuy report` uses, so the day's cache
+    holds the same cut points whichever surface fills it (the live accounts' buyers)."""
     if facts is not None:
         return compute_cutoffs(facts, as_of=as_of)
-    return _cutoffs_of(_buyer_measures(session=session, as_of=as_of))
+    return _summary_cutoffs(session=session, as_of=as_of)
+
+
+def _summary_cutoffs(*, session: Session, as_of: date) -> Cutoffs:
+    from bot.retention.plain_sql import session_run
+    from bot.retention.report_sql import ReportQuery
+
+    run, sql = session_run(session)
+    # `now` only dates the report's tactic figures, which the cut points do not read.
+    end = day_start(as_of + timedelta(days=1))
+    return ReportQuery(run, sql, as_of=as_of, now=end).compute_cutoffs()
 
 
 def store_cutoffs(*, session: Session, cutoffs: Cutoffs, as_of: date, now: datetime) -> None:
@@ -176,30 +183,6 @@ def _store_in_short_transaction(
             writer.commit()
         except (IntegrityError, OperationalError):
             writer.rollback()
-
-
-def _buyer_measures(*, session: Session, as_of: date) -> list[tuple[float, float, float]]:
-    """(-days since the last occasion, occasions in window, net value in window) of every
-    buyer, from one grouped query over order days."""
-    end = day_start(as_of + timedelta(days=1))
-    since = day_start(months_back(as_of, RFM_WINDOW_MONTHS))
-    daily = order_days(end=end)
-    bought = is_occasion(daily)
-    in_window = daily.c.first_at >= since
-    rows = session.execute(
-        sa.select(
-            sa.func.max(sa.case((bought, daily.c.last_at))),
-            sa.func.sum(sa.case((sa.and_(bought, in_window), 1), else_=0)),
-            sa.func.sum(sa.case((in_window, daily.c.amount), else_=0)),
-        ).group_by(daily.c.account_id)
-    )
-    measures = []
-    for last_at, occasions, value in rows:
-        if last_at is None:  # only credits or zero rows: not a buyer
-            continue
-        days = (as_of - as_utc(last_at).date()).days
-        measures.append((-float(days), float(occasions or 0), float(value or 0)))
-    return measures
 
 
 def _score(value: float, cuts: list[float | None]) -> int:

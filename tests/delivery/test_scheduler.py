@@ -401,7 +401,7 @@ def test_upkeep_lets_other_writers_in_while_it_computes_cut_points(
     runtime = Runtime(settings=Settings(_env_file=None), db=db, clock=fixed_clock(now))
     with db.transaction() as session:
         factories.order(session, factories.account(session), "2026-06-01")
-    measures = rfm._buyer_measures
+    measures = rfm._summary_cutoffs
     written: list[str] = []
 
     def measures_while_another_writes(**kwargs):
@@ -410,7 +410,7 @@ def test_upkeep_lets_other_writers_in_while_it_computes_cut_points(
         written.append("Ev-meanwhile")
         return measures(**kwargs)
 
-    monkeypatch.setattr(rfm, "_buyer_measures", measures_while_another_writes)
+    monkeypatch.setattr(rfm, "_summary_cutoffs", measures_while_another_writes)
     ReminderJobs(runtime, client=None).upkeep()  # type: ignore[arg-type]
     assert written == ["Ev-meanwhile"]
     with db.session() as session:

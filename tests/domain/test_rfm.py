@@ -193,3 +193,28 @@ def test_an_explicit_unit_of_work_computes_in_a_read_and_stores_in_a_write(db: D
     with db.session() as session:
         assert cached_cutoffs(session=session, as_of=AS_OF) == cutoffs
         assert workspace_cutoffs(session=session, as_of=AS_OF, now=NOW) == cutoffs
+
+
+def test_the_card_and_the_report_cache_the_same_cut_points(db: Database) -> None:
+    """The day's cut points are cached once for every surface, so whichever computes
+    them first (a card, a reminder run, `rebuy report`) must compute the same ones: the
+    live accounts' buyers, not an account archived in the CRM."""
+    from sqlalchemy import update
+
+    from bot.retention.plain_sql import session_run
+    from bot.retention.report_sql import ReportQuery
+    from models import Account
+
+    _workspace(db, 10)
+    with db.transaction() as session:
+        gone = f.account(session, name="Archived Big Buyer")
+        for k in range(12):
+            f.order(session, gone, AS_OF - timedelta(days=3 + k), 90_000)
+        session.execute(update(Account).where(Account.id == gone.id).values(archived_at=NOW))
+    with db.session() as session:
+        card = compute_workspace_cutoffs(session=session, as_of=AS_OF)
+        run, sql = session_run(session)
+        report = ReportQuery(run, sql, as_of=AS_OF, now=NOW).compute_cutoffs()
+        live = compute_cutoffs(load_facts(session=session, as_of=AS_OF), as_of=AS_OF)
+    assert card == report == live
+    assert card.population == 10
