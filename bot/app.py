@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -133,8 +134,11 @@ def finish_listeners(app: RebuyApp, runtime: Runtime) -> None:
 
 def serve(runtime: Runtime) -> None:
     """Run the app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on PORT, with
-    the reminder scheduler in a process of its own (its CPU work never delays an ack)."""
+    the reminder scheduler in a process of its own (its CPU work never delays an ack) and
+    the account name index kept ready in the background (the first typo after an import
+    does not wait for it)."""
     from bot.http_front import make_wsgi_app
+    from bot.retention.name_index import keep_warm
     from bot.scheduler import SchedulerProcess
     from bot.server import serve_forever, start_socket_mode
 
@@ -142,6 +146,8 @@ def serve(runtime: Runtime) -> None:
     settings = runtime.settings
     app = create_app(runtime)
     scheduler = SchedulerProcess(settings).start()
+    stop_warming = threading.Event()
+    keep_warm(runtime.db.session, stop_warming)
     try:
         if settings.slack_app_token:
             log.info("Rebuy is connecting to Slack over Socket Mode")
@@ -153,6 +159,7 @@ def serve(runtime: Runtime) -> None:
             )
             serve_forever(wsgi, port=settings.port, threads=settings.listener_threads)
     finally:
+        stop_warming.set()
         scheduler.stop()
         finish_listeners(app, runtime)
         runtime.db.dispose()

@@ -17,7 +17,10 @@ It is built with numpy (about a third of a second for 100,000 names), so even a 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,11 @@ from models import Account, AccountNamesStamp
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = logging.getLogger(__name__)
+
+# How often the serving process checks the names' stamp in the background (seconds).
+WARM_EVERY_SECONDS = 20.0
 
 # Names ranked by shared features; rapidfuzz then scores only these.
 SHORTLIST = 200
@@ -232,6 +240,15 @@ def names_stamp(session: Session) -> str | None:
     ).scalar_one_or_none()
 
 
+def index_is_current(session: Session) -> bool:
+    """Whether the index kept for this database is of the names as they are now (the
+    next look-up needs no build)."""
+    stamp = names_stamp(session)
+    with _LOCK:
+        kept = _INDEXES.get(str(session.get_bind().url))
+    return stamp is not None and kept is not None and kept[0] == stamp
+
+
 def name_index(session: Session) -> NameIndex:
     """The live accounts' names and candidate index, rebuilt only when names changed."""
     url = str(session.get_bind().url)
@@ -261,3 +278,28 @@ def name_index(session: Session) -> NameIndex:
                     _INDEXES.pop(next(iter(_INDEXES)))
                 _INDEXES[url] = (stamp, index)
     return index
+
+
+def keep_warm(
+    session: Callable[[], AbstractContextManager[Session]],
+    stop: threading.Event,
+    *,
+    every: float = WARM_EVERY_SECONDS,
+) -> threading.Thread:
+    """The serving process's background check: build the index at start-up and again
+    whenever the names change (an import, a sync), so the first typo after them is
+    answered from a ready index instead of waiting a second or more for it. Between
+    changes each check is the stamp's one primary-key look-up."""
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                with session() as reading:
+                    name_index(reading)
+            except Exception as error:  # a look-up builds the index itself if this fails
+                log.warning("could not refresh the account name index: %s", error)
+            stop.wait(every)
+
+    thread = threading.Thread(target=run, name="rebuy-name-index", daemon=True)
+    thread.start()
+    return thread

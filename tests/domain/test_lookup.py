@@ -247,3 +247,38 @@ def test_crm_ids_that_differ_only_in_case_are_both_found(db: Database) -> None:
         with pytest.raises(AmbiguousAccount) as caught:
             find_account_id(session=session, query="Ab-1")
         assert {id_ for id_, _ in caught.value.candidates} == {lower, upper}
+
+
+def test_the_serving_process_rebuilds_the_index_in_the_background(db: Database, accounts) -> None:
+    """`rebuy serve` keeps the index ready: after an import changes the names, the first
+    typo does not wait for the build."""
+    import threading
+    import time
+
+    from bot.retention.name_index import index_is_current, keep_warm
+
+    def current() -> bool:
+        with db.session() as session:
+            return index_is_current(session)
+
+    def wait_until_current() -> bool:
+        deadline = time.monotonic() + 10
+        while not current():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    assert not current()  # nothing built yet in this test's database
+    stop = threading.Event()
+    warmer = keep_warm(db.session, stop, every=0.05)
+    try:
+        assert wait_until_current()  # built at start-up, before any look-up
+        with db.transaction() as session:
+            new = f.account(session, name="Vandelay Industries").id
+        assert wait_until_current()  # rebuilt after the change, with no look-up asking
+        assert _fuzzy(db, "vandelya industries") == new
+    finally:
+        stop.set()
+        warmer.join(timeout=5)
+    assert not warmer.is_alive()
