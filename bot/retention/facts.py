@@ -255,7 +255,10 @@ def _accounts(
     if owner_id is not None:
         accounts = accounts.where(Account.owner_id == owner_id)
     # Core rows unpacked by position: at a whole book or workspace (100,000 accounts)
-    # the ORM's row handling and attribute look-ups cost more than the query.
+    # the ORM's row handling and attribute look-ups cost more than the query. The
+    # session's pending changes are flushed first, as its own execute would.
+    if session.autoflush:
+        session.flush()
     facts = {}
     for (
         account_id,
