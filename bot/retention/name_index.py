@@ -292,12 +292,20 @@ def keep_warm(
     changes each check is the stamp's one primary-key look-up."""
 
     def run() -> None:
+        failing = False
         while not stop.is_set():
             try:
                 with session() as reading:
                     name_index(reading)
             except Exception as error:  # a look-up builds the index itself if this fails
-                log.warning("could not refresh the account name index: %s", error)
+                # Said once per outage, not every `every` seconds while the database is down.
+                if not failing:
+                    log.warning("could not refresh the account name index: %s", error)
+                failing = True
+            else:
+                if failing:
+                    log.info("the account name index is refreshed again")
+                failing = False
             stop.wait(every)
 
     thread = threading.Thread(target=run, name="rebuy-name-index", daemon=True)

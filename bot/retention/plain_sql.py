@@ -78,7 +78,10 @@ def as_date(value) -> date | None:
 
 
 def session_run(session: Session) -> tuple[Run, Sql]:
-    """Plain SQL through the session's connection (its statement budgets included)."""
+    """Plain SQL through the session's connection (its statement budgets included); the
+    session's pending changes are flushed first, as its own execute would."""
+    if session.autoflush:
+        session.flush()
     connection = session.connection()
 
     def run(statement: str, params: dict):

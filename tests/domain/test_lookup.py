@@ -282,3 +282,32 @@ def test_the_serving_process_rebuilds_the_index_in_the_background(db: Database, 
         stop.set()
         warmer.join(timeout=5)
     assert not warmer.is_alive()
+
+
+def test_the_background_refresh_says_an_outage_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A database that is down is logged when the refresh first fails, not every cycle."""
+    import threading
+    import time
+    from contextlib import contextmanager
+
+    from bot.retention.name_index import keep_warm
+
+    calls: list[int] = []
+
+    @contextmanager
+    def unreachable():
+        calls.append(1)
+        raise ConnectionError("connection refused")
+        yield
+
+    stop = threading.Event()
+    with caplog.at_level("INFO", logger="bot.retention.name_index"):
+        warmer = keep_warm(unreachable, stop, every=0.01)
+        deadline = time.monotonic() + 10
+        while len(calls) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+        warmer.join(timeout=5)
+    assert len(calls) >= 5
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["could not refresh the account name index: connection refused"]

@@ -475,6 +475,12 @@ def test_any_account_gets_between_one_and_limit_distinct_explained_picks(
         ({"requires": ["is_happy"]}, "requires", "unknown premise 'is_happy'"),
         ({"requires": "one_contact"}, "requires", "list"),
         ({"why": "They spent {nonsense}."}, "why", "unknown placeholder {nonsense}"),
+        # Names the bank knows, written so that they could never be filled in: each one
+        # would break the card of the first account this tactic is picked for.
+        ({"why": "On {occasions:d} days."}, "why", "cannot be filled in"),
+        ({"why": "Bought {} times."}, "why", "cannot be filled in"),
+        ({"why": "Spent {last_6m!z}."}, "why", "cannot be filled in"),
+        ({"why": "On {occasions:{drop}} days."}, "why", "cannot be filled in"),
         ({"why": "W" * 201}, "why", "limit is 200"),
         ({"fits": "declining"}, "fits", "list"),
         ({"title": 7}, "title", "string"),

@@ -73,6 +73,13 @@ def _why(value: str) -> str:
     unknown = sorted(placeholders(value) - set(ALL_PLACEHOLDERS))
     if unknown:
         raise _problem(f"has unknown placeholder {{{unknown[0]}}}")
+    try:  # filled in with text, as every account's numbers are ("12 days", "$4,000")
+        value.format(**dict.fromkeys(ALL_PLACEHOLDERS, "12 days"))
+    except (ValueError, IndexError, KeyError, AttributeError) as error:
+        raise _problem(
+            f"cannot be filled in ({error}); write each placeholder as {{name}}, "
+            "with no format spec, conversion or empty braces"
+        ) from None
     return value
 
 
