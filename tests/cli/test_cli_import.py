@@ -532,3 +532,27 @@ def test_ambiguous_dates_are_refused_with_both_readings(workspace, capsys, tmp_p
     with workspace.session() as session:
         (order,) = session.exec(select(Order)).all()
     assert order.ordered_at.month == 4
+
+
+def test_an_orders_import_leaves_todays_cut_points_ready(workspace, capsys, tmp_path) -> None:
+    """The import clears the day's RFM cut points (its orders move every quintile) and
+    computes them again before it exits, so the next card does not pay for them inside
+    Slack's wait; they are those the card would compute."""
+    import os
+    from datetime import datetime
+
+    from bot.retention.rfm import cached_cutoffs, compute_workspace_cutoffs
+
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER + "A1,2026-05-02,120.00,SO-1,Widgets\nB2,2026-06-01,80.00,SO-2,Bolts\n",
+    )
+    code, _, err = run(capsys, "import", "orders", str(path))
+    assert code == 0, err
+    today = datetime.fromisoformat(os.environ["REBUY_NOW"].replace("Z", "+00:00")).date()
+    with workspace.session() as session:
+        ready = cached_cutoffs(session=session, as_of=today)
+        assert ready is not None
+        assert ready == compute_workspace_cutoffs(session=session, as_of=today)
+        assert ready.population == 2
