@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 import handlers
 from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
-from bot.settings import DEFAULT_SLACK_API_URL, Settings
-from bot.slack_client import make_web_client
+from bot.settings import Settings
+from bot.slack_client import make_web_client, said_at_start_up
 from handlers.home import HomePublisher
 from handlers.work import Work
 
@@ -30,43 +29,20 @@ log = logging.getLogger(__name__)
 WORK_THREADS = max(4, (os.cpu_count() or 2) * 2)
 
 
-# Slack's Web API names its errors in snake case ("invalid_auth", "token_revoked").
-_SLACK_ERROR = re.compile(r"[a-z0-9_]+")
-
-
 def slack_identity(client: WebClient, settings: Settings) -> handlers.Identity:
     """Our workspace (auth.test) and app (SLACK_APP_ID, else bots.info for our bot).
     Refuses to start with a sentence saying what is wrong: the token, Slack, or the way
     to it."""
-    custom = settings.slack_api_url != DEFAULT_SLACK_API_URL
-    setting = " (or SLACK_API_URL, which is set)" if custom else ""
-    also = "; check SLACK_API_URL too" if custom else ""
-    try:
+    with said_at_start_up(
+        base_url=client.base_url,
+        doing="checked its bot token",
+        refused="Slack refused the bot token ({code}): check SLACK_BOT_TOKEN.",
+        unreachable=(
+            f"Could not reach Slack at {client.base_url} to check the bot token ({{reason}}): "
+            "check this machine's network{setting}, then start Rebuy again."
+        ),
+    ):
         auth = client.auth_test()
-    except SlackApiError as error:
-        status = error.response.status_code
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
-        if status == 429 or status >= 500:
-            # The client has already retried these: Slack is down or overloaded.
-            raise RebuyError(
-                f"Slack answered HTTP {status} when Rebuy checked its bot token, after "
-                "retries: Slack may be having trouble (https://slack-status.com). "
-                f"Start Rebuy again in a few minutes{also}."
-            ) from None
-        if not isinstance(code, str) or not _SLACK_ERROR.fullmatch(code):
-            # A 404 page, a proxy's or a captive portal's HTML: not Slack's Web API.
-            raise RebuyError(
-                f"{client.base_url} did not answer like Slack's Web API (HTTP {status}, not a "
-                f"Slack answer): check SLACK_API_URL and any proxy between this machine and "
-                "Slack, then start Rebuy again."
-            ) from None
-        raise RebuyError(f"Slack refused the bot token ({code}): check SLACK_BOT_TOKEN.") from None
-    except OSError as error:  # no answer: refused, unreachable, DNS, timed out
-        reason = getattr(error, "reason", None) or error
-        raise RebuyError(
-            f"Could not reach Slack at {client.base_url} to check the bot token ({reason}): "
-            f"check this machine's network{setting}, then start Rebuy again."
-        ) from None
     app_id = settings.slack_app_id
     if app_id is None and auth.get("bot_id"):
         try:

@@ -18,11 +18,10 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
 from bot.http_front import EVENTS_PATH, MAX_REQUEST_BODY_BYTES, WsgiApp, json_response
-from bot.retention.errors import RebuyError
+from bot.slack_client import said_at_start_up
 
 logger = logging.getLogger(__name__)
 
@@ -271,25 +270,17 @@ def start_socket_mode(
 def _connect(handler: SocketModeHandler) -> None:
     """Open the Socket Mode connection, or refuse to start with a sentence saying what
     is wrong: the app-level token, Slack, or the network."""
-    try:
-        handler.connect()
-    except SlackApiError as error:
-        status = error.response.status_code
-        code = error.response.get("error") if isinstance(error.response.data, dict) else None
-        if status == 429 or status >= 500:
-            raise RebuyError(
-                f"Slack answered HTTP {status} when Rebuy opened its Socket Mode connection, "
-                "after retries: Slack may be having trouble (https://slack-status.com). "
-                "Start Rebuy again in a few minutes."
-            ) from None
-        raise RebuyError(
-            f"Slack refused the app-level token ({code}): SLACK_APP_TOKEN must be the app's "
+    with said_at_start_up(
+        base_url=handler.client.web_client.base_url,
+        doing="opened its Socket Mode connection",
+        refused=(
+            "Slack refused the app-level token ({code}): SLACK_APP_TOKEN must be the app's "
             "xapp- token with the connections:write scope (app settings, Basic Information, "
             "App-Level Tokens)."
-        ) from None
-    except OSError as error:  # no answer: refused, unreachable, DNS, timed out
-        reason = getattr(error, "reason", None) or error
-        raise RebuyError(
-            f"Could not open the Socket Mode connection to Slack ({reason}): check this "
-            "machine's network, then start Rebuy again."
-        ) from None
+        ),
+        unreachable=(
+            "Could not open the Socket Mode connection to Slack ({reason}): check this "
+            "machine's network{setting}, then start Rebuy again."
+        ),
+    ):
+        handler.connect()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
     ConnectionErrorRetryHandler,
     HttpRequest,
@@ -13,7 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.webhook import WebhookClient
 
-from bot.settings import Settings
+from bot.retention.errors import RebuyError
+from bot.settings import DEFAULT_SLACK_API_URL, Settings
 
 # Slack answers most calls in well under a second; a stuck connection should
 # fail fast enough to be retried rather than hold a listener thread.
@@ -134,3 +140,42 @@ def make_webhook_client(url: str) -> WebhookClient:
         timeout=WEBHOOK_TIMEOUT_SECONDS,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )
+
+
+# Slack's Web API names its errors in snake case ("invalid_auth", "token_revoked").
+_SLACK_ERROR = re.compile(r"[a-z0-9_]+")
+
+
+@contextmanager
+def said_at_start_up(
+    *, base_url: str, doing: str, refused: str, unreachable: str
+) -> Iterator[None]:
+    """Turn a failed start-up call to Slack into one sentence saying what is wrong (a
+    RebuyError): Slack down, an address that is not Slack, the token (`refused`, with
+    `{code}`), or no way there (`unreachable`, with `{reason}`). `doing` says what Rebuy
+    was doing ("checked its bot token")."""
+    custom = base_url != DEFAULT_SLACK_API_URL
+    try:
+        yield
+    except SlackApiError as error:
+        status = error.response.status_code
+        code = error.response.get("error") if isinstance(error.response.data, dict) else None
+        if status == 429 or status >= 500:
+            # The client has already retried these: Slack is down or overloaded.
+            raise RebuyError(
+                f"Slack answered HTTP {status} when Rebuy {doing}, after retries: Slack may "
+                "be having trouble (https://slack-status.com). Start Rebuy again in a few "
+                f"minutes{'; check SLACK_API_URL too' if custom else ''}."
+            ) from None
+        if not isinstance(code, str) or not _SLACK_ERROR.fullmatch(code):
+            # A 404 page, a proxy's or a captive portal's HTML: not Slack's Web API.
+            raise RebuyError(
+                f"{base_url} did not answer like Slack's Web API (HTTP {status}, not a "
+                "Slack answer): check SLACK_API_URL and any proxy between this machine and "
+                "Slack, then start Rebuy again."
+            ) from None
+        raise RebuyError(refused.format(code=code)) from None
+    except OSError as error:  # no answer: refused, unreachable, DNS, timed out
+        reason = getattr(error, "reason", None) or error
+        setting = " (or SLACK_API_URL, which is set)" if custom else ""
+        raise RebuyError(unreachable.format(reason=reason, setting=setting)) from None
