@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from statistics import median
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -168,11 +168,16 @@ def _as_float(value) -> float:
     return float(value) if value is not None else 0.0
 
 
-def median_gap_days(days: list[date]) -> float | None:
-    """The median of the days between consecutive occasion days (None under two)."""
-    if len(days) < 2:
+def median_gap(day_numbers: Sequence[int]) -> float | None:
+    """The median of the days between consecutive occasions, given as day numbers in
+    order (None under two): the usual rhythm, for the summary and for loaded facts."""
+    if len(day_numbers) < 2:
         return None
-    return float(median((later - earlier).days for earlier, later in itertools.pairwise(days)))
+    gaps = sorted(b - a for a, b in itertools.pairwise(day_numbers))
+    middle = len(gaps) // 2
+    if len(gaps) % 2:
+        return float(gaps[middle])
+    return (gaps[middle - 1] + gaps[middle]) / 2
 
 
 def utc_value(value) -> datetime | None:
@@ -344,8 +349,9 @@ def _fill_order_days(
         days[account_id].append(as_day(day))
     for account_id, account_days in days.items():
         if account_id in facts:
-            facts[account_id].order_days = sorted(account_days)
-            facts[account_id].usual_gap_days = median_gap_days(facts[account_id].order_days)
+            ordered = sorted(account_days)
+            facts[account_id].order_days = ordered
+            facts[account_id].usual_gap_days = median_gap([day.toordinal() for day in ordered])
 
 
 def fill_from_orders(

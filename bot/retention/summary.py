@@ -14,14 +14,13 @@ another day moves them with the orders between the two windows' edges
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Collection, Iterable, Iterator
 from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.retention.facts import utc_day
+from bot.retention.facts import median_gap, utc_day
 from bot.retention.windows import WINDOWS, months_back
 from models import AccountSummary, Order
 
@@ -167,24 +166,13 @@ class _Folder:
             credit_rows,
             zero_rows,
             total,
-            _median_gap(occasions),
+            median_gap(occasions),
             self.windows_on,
             v6,
             v12,
             v24,
             occasions_24m,
         )
-
-
-def _median_gap(occasions: list[int]) -> float | None:
-    """The median of the days between consecutive occasions (None with fewer than two)."""
-    if len(occasions) < 2:
-        return None
-    gaps = sorted(b - a for a, b in itertools.pairwise(occasions))
-    middle = len(gaps) // 2
-    if len(gaps) % 2:
-        return float(gaps[middle])
-    return (gaps[middle - 1] + gaps[middle]) / 2
 
 
 def _write_summaries(connection: Connection, scope, today: date) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.db import Database
-from bot.retention.facts import AccountFacts, load_facts, median_gap_days, months_back
+from bot.retention.facts import AccountFacts, load_facts, median_gap, months_back
 from bot.retention.signals import (
     PENALTIES,
     compute_signals,
@@ -166,7 +166,7 @@ def test_off_rhythm_needs_three_orders(db: Database) -> None:
 
 def test_median_gap_ignores_same_day_orders() -> None:
     days = [date(2026, 1, 1), date(2026, 1, 11), date(2026, 1, 31)]
-    assert median_gap_days(days) == 15
+    assert median_gap([day.toordinal() for day in days]) == 15
 
 
 # --- touches, cadence, snoozes ----------------------------------------------------------
