@@ -51,7 +51,7 @@ from bot.reminders import (
     run_sweep,
     sync_reps,
 )
-from bot.retention.rfm import workspace_cutoffs
+from bot.retention.rfm import warm_cutoffs
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.slack_client import make_web_client
@@ -114,11 +114,7 @@ class ReminderJobs:
     def upkeep(self) -> int:
         """Warm today's RFM cut points; drop old event ids. Returns event ids dropped."""
         now = self.runtime.now()
-        # A read session: the computation reads every order (seconds on a big workspace),
-        # and on SQLite a write transaction would shut the sweep and Slack's requests out
-        # meanwhile; the cut points are then stored in a short write of their own.
-        with self.runtime.db.session() as session:
-            workspace_cutoffs(session=session, as_of=now.date(), now=now)
+        warm_cutoffs(self.runtime.db, now=now)
         with self.runtime.db.transaction() as session:
             dropped = session.execute(
                 sa.delete(SlackEvent).where(SlackEvent.received_at < now - EVENT_IDS_KEPT)

@@ -261,12 +261,10 @@ def warm_cut_points(runtime: Runtime) -> None:
     million accounts that statement takes seconds). Never fails the import."""
     import logging
 
-    from bot.retention.rfm import workspace_cutoffs
+    from bot.retention.rfm import warm_cutoffs
 
-    now = runtime.now()
     try:
-        with runtime.db.session() as session:
-            workspace_cutoffs(session=session, as_of=now.date(), now=now)
+        warm_cutoffs(runtime.db, now=runtime.now())
     except Exception as error:  # the first card computes them instead
         logging.getLogger(__name__).warning("could not compute today's cut points: %s", error)
 

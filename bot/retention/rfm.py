@@ -95,6 +95,15 @@ def workspace_cutoffs(
     return cutoffs
 
 
+def warm_cutoffs(db, *, now: datetime) -> Cutoffs:
+    """Today's thresholds computed and cached ahead of the cards and reminders that need
+    them (after an import; hourly in `rebuy serve`). Computed in a read session: the
+    statement reads the whole workspace, and on SQLite a write transaction would shut the
+    sweep and Slack's requests out meanwhile; the result is stored in a short write."""
+    with db.session() as session:
+        return workspace_cutoffs(session=session, as_of=now.date(), now=now)
+
+
 def cached_cutoffs(*, session: Session, as_of: date) -> Cutoffs | None:
     """The day's cached thresholds, or None when there are none of the current rule."""
     cached = session.get(RfmCutoffs, as_of)
