@@ -8,9 +8,11 @@ and a restart simply looks again: nothing is pickled, nothing is lost.
 - "reminder-sweep" runs every 5 minutes (the first soon after start) and reminds every
   rep whose local REMINDER_TIME has passed on a working day and who has not had today's
   reminder. Once a day it also refreshes reps' time zones from users.list.
-- "upkeep" runs soon after start and then hourly: it computes the day's RFM cut points
-  before the first rep asks for a card (so no card waits for a workspace scan) and
-  forgets Events API ids older than a week (Slack retries within minutes).
+- "upkeep" runs soon after start and then hourly: it moves the purchase summary's
+  windows to today (bot/retention/summary_roll.py; a card then reads no orders at the
+  window edges), computes the day's RFM cut points before the first rep asks for a card
+  (so no card waits for a workspace scan) and forgets Events API ids older than a week
+  (Slack retries within minutes).
 - "weekly-digest" runs every 5 minutes on Mondays (in DIGEST_TIMEZONE, default UTC)
   from REMINDER_TIME on, and posts the digest to DIGEST_CHANNEL once per week. A digest
   missed all Monday is not posted later in the week, like a reminder.
@@ -52,6 +54,7 @@ from bot.reminders import (
     sync_reps,
 )
 from bot.retention.rfm import warm_cutoffs
+from bot.retention.summary_roll import roll_windows
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.slack_client import make_web_client
@@ -112,8 +115,14 @@ class ReminderJobs:
         return post_weekly_digest(self.runtime, self.client)
 
     def upkeep(self) -> int:
-        """Warm today's RFM cut points; drop old event ids. Returns event ids dropped."""
+        """Move the purchase summary's windows to today (the day's cards, due lists and
+        reports then read them as stored), warm today's RFM cut points, drop old event
+        ids. Returns event ids dropped."""
         now = self.runtime.now()
+        try:
+            roll_windows(self.runtime.db, today=now.astimezone(UTC).date())
+        except Exception as error:  # reads move the windows themselves meanwhile
+            log.warning("could not move the purchase summaries to today: %s", error)
         warm_cutoffs(self.runtime.db, now=now)
         with self.runtime.db.transaction() as session:
             dropped = session.execute(
@@ -139,7 +148,7 @@ def add_jobs(scheduler: BackgroundScheduler, jobs: ReminderJobs, *, first_run_in
         jobs.upkeep,
         IntervalTrigger(hours=1, timezone=UTC),
         id=UPKEEP_JOB_ID,
-        name="RFM cut points and event-id clean-up",
+        name="Summary windows, RFM cut points and event-id clean-up",
         replace_existing=True,
         next_run_time=datetime.now(UTC) + timedelta(seconds=first_run_in / 2),
     )

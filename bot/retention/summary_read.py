@@ -97,10 +97,6 @@ def _move_windows(
     stored_on: date,
 ) -> None:
     """Add the orders entering each window and take out those leaving it."""
-    edges: dict[tuple[date, date], list[tuple[int, int]]] = defaultdict(list)
-    for slot, months in enumerate(WINDOWS):
-        for start, stop, sign in window_edges(as_of, stored_on, months):
-            edges[start, stop].append((slot, sign))
     # A card or a batch names its few accounts (the index on account_id finds their edge
     # orders); a whole book reads every account stored on that day.
     if len(ids) <= NAMED_ACCOUNTS_MAX:
@@ -109,6 +105,27 @@ def _move_windows(
         accounts = ORDERS.c.account_id.in_(
             sa.select(SUMMARY.c.account_id).where(SUMMARY.c.windows_on == stored_on)
         )
+    for account_id, moves in window_moves(
+        session, accounts, as_of=as_of, stored_on=stored_on
+    ).items():
+        values = windows.get(account_id)
+        if values is not None and account_id in ids:
+            for slot, move in enumerate(moves):
+                values[slot] += move
+
+
+def window_moves(
+    session: Session, accounts: sa.ColumnElement, *, as_of: date, stored_on: date
+) -> dict[int, list[int]]:
+    """Per account of `accounts` (a condition on the orders' account_id) with orders
+    between the window edges: what moving its windows from `stored_on` to `as_of` adds
+    to the 6, 12 and 24 months' cents and to the 24 months' occasions (in the summary's
+    column order). Accounts without such orders are not in the result."""
+    edges: dict[tuple[date, date], list[tuple[int, int]]] = defaultdict(list)
+    for slot, months in enumerate(WINDOWS):
+        for start, stop, sign in window_edges(as_of, stored_on, months):
+            edges[start, stop].append((slot, sign))
+    moves: dict[int, list[int]] = {}
     for (start, stop), slots in edges.items():
         daily = daily_cents(
             where=sa.and_(
@@ -125,10 +142,9 @@ def _move_windows(
             ).group_by(daily.c.account_id)
         )
         for account_id, net, occasions in rows:
-            values = windows.get(account_id)
-            if values is None or account_id not in ids:
-                continue
+            values = moves.setdefault(account_id, [0] * (len(WINDOWS) + 1))
             for slot, sign in slots:
                 values[slot] += sign * int(net)
                 if slot == len(WINDOWS) - 1:
-                    values[3] += sign * int(occasions)
+                    values[-1] += sign * int(occasions)
+    return moves

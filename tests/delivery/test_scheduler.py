@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -356,17 +356,23 @@ def test_rebuy_report_includes_tactic_win_rates(db: Database) -> None:
     assert "100%" in as_text.output
 
 
-def test_upkeep_warms_rfm_cut_points_and_forgets_old_event_ids(db: Database) -> None:
+def test_upkeep_moves_summaries_warms_rfm_cut_points_and_forgets_old_event_ids(
+    db: Database,
+) -> None:
     from bot.clock import fixed_clock
+    from bot.retention.summary import refresh_summary
     from bot.runtime import Runtime
     from bot.settings import Settings
-    from models import RfmCutoffs, SlackEvent
+    from models import AccountSummary, RfmCutoffs, SlackEvent
 
     now = datetime(2026, 6, 15, 3, 0, tzinfo=UTC)
     runtime = Runtime(settings=Settings(_env_file=None), db=db, clock=fixed_clock(now))
     with db.transaction() as session:
         acct = factories.account(session)
         factories.order(session, acct, "2026-06-01")
+        factories.order(session, acct, "2025-12-10")
+        # Last refreshed by an import ten days ago: its 6-month window still holds December.
+        refresh_summary(session.connection(), [acct.id], today=date(2026, 6, 5))
         session.add(
             SlackEvent(
                 event_id="Ev-old", event_type="reaction_added", received_at=now - timedelta(days=8)
@@ -381,6 +387,8 @@ def test_upkeep_warms_rfm_cut_points_and_forgets_old_event_ids(db: Database) -> 
     assert jobs.upkeep() == 1
     with db.session() as session:
         assert session.get(RfmCutoffs, now.date()) is not None
+        summary = session.get(AccountSummary, acct.id)
+        assert (summary.windows_on, summary.value_6m_cents) == (now.date(), 100_000)
         assert session.get(SlackEvent, "Ev-old") is None
         assert session.get(SlackEvent, "Ev-new") is not None
 

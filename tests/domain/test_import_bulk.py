@@ -13,9 +13,9 @@ from bot.db import Database
 from bot.retention.importer import bulk
 from bot.retention.importer import orders as orders_module
 from models import Account, Order
-from tests.domain.test_summary import expected_summaries, stored_summaries
 from tests.support import factories as f
 from tests.support.importing import NOW, run, write
+from tests.support.summaries import expected_summaries, stored_summaries
 
 HEADER = "account_external_id,ordered_at,amount,order_id,product\n"
 
