@@ -15,6 +15,7 @@ from bot.retention.when import check_touch_day
 from handlers.common import (
     any_of,
     log_and_confirm,
+    message_key,
     note_tactics_shown,
     open_plan_modal,
     reply_or_dm,
@@ -140,7 +141,7 @@ def _log_picked(job: Job, pending: PickValue, *, name: str) -> dict:
         )  # fmt: skip
     payload = log_and_confirm(
         job.runtime, pending.id, kind=pending.kind, on=pending.on, note=pending.note,
-        user_id=job.user_id, today=today, query=None, key=None,
+        user_id=job.user_id, today=today, query=None, key=message_key(job.body, job.user_id),
     )  # fmt: skip
     if pending.cut:
         payload = notice(payload["text"] + " (The note was shortened to fit.)")

@@ -4,6 +4,7 @@ several surfaces finish with (log a touch, snooze, open the plan)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import uuid
@@ -175,6 +176,16 @@ def guessed(match: Match) -> bool:
 def new_key() -> str:
     """A fresh Undo key for a touch or snooze a command made."""
     return f"cmd:{uuid.uuid4().hex}"
+
+
+def message_key(body: dict, user_id: str) -> str:
+    """One key per message a button was pressed on: a second click on it (a double
+    click arrives as two requests, each with its own trigger_id) logs nothing more."""
+    container = body.get("container") or {}
+    where = f"{user_id}:{container.get('channel_id')}:{container.get('message_ts')}"
+    if not container.get("message_ts"):
+        return new_key()
+    return "cmd:" + hashlib.sha256(where.encode()).hexdigest()[:32]
 
 
 # --- steps several surfaces finish with ---------------------------------------------------------

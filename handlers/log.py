@@ -3,8 +3,6 @@ Undo after a guessed name."""
 
 from __future__ import annotations
 
-import hashlib
-
 from slack_bolt import App
 
 from bot.messages.format import with_article
@@ -23,6 +21,7 @@ from handlers.common import (
     any_of,
     guessed,
     log_and_confirm,
+    message_key,
     new_key,
     resolve,
     resolve_match,
@@ -98,15 +97,6 @@ SUBCOMMANDS = {"log": log_from_command, "snooze": snooze_from_command}
 # --- the buttons ----------------------------------------------------------------------------
 
 
-def _message_key(body: dict, user_id: str) -> str:
-    """One key per question message: a second click on it logs nothing more."""
-    container = body.get("container") or {}
-    where = f"{user_id}:{container.get('channel_id')}:{container.get('message_ts')}"
-    if not container.get("message_ts"):
-        return new_key()
-    return "cmd:" + hashlib.sha256(where.encode()).hexdigest()[:32]
-
-
 def finish_kind(job: Job) -> None:
     """A button of "what kind of touch was it?": log it and replace the question."""
     choice = kind_choice(job.body)  # checked: a tampered value gets a clear message
@@ -116,7 +106,7 @@ def finish_kind(job: Job) -> None:
         check_touch_day(choice.on, today=today)
     payload = log_and_confirm(
         job.runtime, choice.id, kind=choice.kind, on=choice.on, note=choice.note,
-        user_id=user_id, today=today, query=choice.q, key=_message_key(job.body, user_id),
+        user_id=user_id, today=today, query=choice.q, key=message_key(job.body, user_id),
     )  # fmt: skip
     job.reply(**payload, response_type="ephemeral", replace_original=True)
 

@@ -291,6 +291,31 @@ def test_a_replayed_pick_button_snoozes_once(slack_app: SlackApp) -> None:
     assert snoozes(slack_app) == 1
 
 
+def test_a_double_clicked_log_pick_button_logs_once(slack_app: SlackApp) -> None:
+    # A double click is two requests, each with its own trigger_id, on one message.
+    ids = seed(slack_app)
+    url = slack_app.new_response_url()
+    value = json.dumps({"id": ids["acme"], "do": "log", "kind": "call"})
+    container = {"type": "message", "message_ts": TS, "channel_id": "C123", "is_ephemeral": True}
+    for _ in range(2):
+        body = block_actions_body(
+            "account_pick",
+            value,
+            user_id=ANA,
+            block_id="account_pick",
+            response_url=url,
+            container=container,
+        )
+        assert slack_app.post(body, FORM)[0] == 200
+    settle(slack_app)
+    with slack_app.db.session() as session:
+        assert len(session.exec(select(Touch)).all()) == 1
+    assert [all_text(answer).count("Logged a call") for answer in slack_app.responses(url)] in (
+        [2, 0],
+        [0, 2],
+    )
+
+
 # --- defect 11: tampered values get a clear message --------------------------------------
 
 
