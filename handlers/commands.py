@@ -298,7 +298,7 @@ def cadence_from_command(job: Job, request: Request, reply: Answer) -> None:
     """`cadence acme corp 21` (days between touches) or `cadence acme corp default`."""
     args, runtime = request.args, job.runtime
     last = args[-1].lower() if args else ""
-    if len(args) < 2 or not (last.isdigit() or last in _DEFAULT_CADENCE):
+    if len(args) < 2 or not (last.isdecimal() or last in _DEFAULT_CADENCE):
         raise InvalidInput(
             "Say the account and the days between touches, e.g. `/account cadence acme 21`, "
             "or `default` for the tier's cadence."

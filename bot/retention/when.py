@@ -110,7 +110,7 @@ def _shift(today: date, count: int, unit: str) -> date:
 
 
 def _count(word: str) -> int | None:
-    return int(word) if word.isdigit() and len(word) <= 4 else _NUMBERS.get(word)
+    return int(word) if word.isdecimal() and len(word) <= 4 else _NUMBERS.get(word)
 
 
 def _from_now(words: list[str], today: date) -> When | None:

@@ -46,7 +46,9 @@ def test_a_when_is_the_most_recent_past_day_it_names(text: str, day: date) -> No
     assert day_of(text) == day
 
 
-@pytest.mark.parametrize("text", ["talked about pricing", "on the phone", "3 quotes", "", "dec"])
+@pytest.mark.parametrize(
+    "text", ["talked about pricing", "on the phone", "3 quotes", "", "dec", "² days ago"]
+)
 def test_words_that_are_no_day_are_left_for_the_note(text: str) -> None:
     assert day_of(text) is None
 

@@ -1198,6 +1198,8 @@ def test_bad_cadence_and_owner_input_is_explained(slack_app: SlackApp) -> None:
     assert "/account cadence acme 21" in reply["text"]
     _, reply = slack_app.command("cadence acme corp 0")
     assert "1 to 730 days" in reply["text"]
+    _, reply = slack_app.command("cadence acme corp ²")  # a digit to Python, not a number
+    assert "/account cadence acme 21" in reply["text"]
     _, reply = slack_app.command("owner acme corp nobody@nowhere.example")
     assert "No rep has the e-mail nobody@nowhere.example" in reply["text"]
 
