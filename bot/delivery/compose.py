@@ -70,7 +70,7 @@ def _header(
 
 
 def _all_caught_up(hello: str) -> dict:
-    text = f"{hello} All caught up: no account is due this week so far. ☕"
+    text = f"{hello} All caught up: nothing is due today. ☕"
     return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 

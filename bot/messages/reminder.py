@@ -34,7 +34,7 @@ def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
 
 
 def all_caught_up(*, rep_name: str | None) -> dict:
-    text = f"{good_morning(rep_name)} All caught up: no account is due this week so far. ☕"
+    text = f"{good_morning(rep_name)} All caught up: nothing is due today. ☕"
     return message([section(text)], text, mrkdwn=True)
 
 

@@ -161,6 +161,19 @@ def test_nothing_due_sends_nothing_except_a_short_line_on_mondays(
     assert [(r.status, r.local_date) for r in runs(db)] == [("empty", NOW.date())]
 
 
+def test_the_monday_line_does_not_say_the_week_is_clear_when_an_account_is_due_tomorrow(
+    db: Database, double: SlackDouble
+) -> None:
+    with db.transaction() as session:
+        rep = linked_rep(session, "U1")
+        due_account(session, rep, "Due Tuesday", last_touch="2026-05-17")  # 30 days: 16 Jun
+    monday = make_runtime(db, double)
+    run_sweep(monday, client_for(monday), pacer=fast_pacer())
+    (line,) = double.messages("DU1")
+    assert "nothing is due today" in line["text"]
+    assert "this week" not in line["text"]
+
+
 # --- at Slack's pace, through faults --------------------------------------------------------
 
 
