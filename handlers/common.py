@@ -225,7 +225,13 @@ def log_and_confirm(
 
 
 def snooze_and_confirm(
-    runtime: Runtime, account_id: int, *, until: date, reason: str | None, user_id: str
+    runtime: Runtime,
+    account_id: int,
+    *,
+    until: date,
+    reason: str | None,
+    user_id: str,
+    dedupe_key: str | None = None,
 ) -> str:
     """Snooze the account as the acting user in a short write; the confirmation line."""
     with runtime.db.transaction() as session:
@@ -236,6 +242,7 @@ def snooze_and_confirm(
             reason=reason,
             now=runtime.now(),
             actor=actor_for(runtime, user_id),
+            dedupe_key=dedupe_key,
         )
     return f"💤 *{escape(name)}* snoozed until {day_label(until)}."
 

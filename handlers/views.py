@@ -30,6 +30,7 @@ from bot.retention.actions import (
     plan_problems,
 )
 from bot.retention.errors import InvalidInput, PermissionDenied
+from bot.retention.reactions import button_key
 from bot.retention.signals import day_label
 from bot.retention.tactics import tactic_bank
 from bot.runtime import Runtime
@@ -130,12 +131,11 @@ def log_from_modal(job: Job) -> None:
             actor=actor_for(job.runtime, user_id),
             source="button",
             reminder=(meta["channel"], meta["message_ts"]) if from_reminder else None,
+            dedupe_key=_reminder_key(job),
         )
     emoji = KIND_EMOJI.get(kind, "✅")
     _report(
-        job,
-        f"{emoji} Logged {with_article(kind)} on *{escape(logged.name)}* ({day_label(on)}).",
-        ack_line=f"{emoji} {kind.capitalize()} logged by <@{user_id}>",
+        job, f"{emoji} Logged {with_article(kind)} on *{escape(logged.name)}* ({day_label(on)})."
     )
 
 
@@ -165,9 +165,14 @@ def check_snooze(
 def snooze_from_modal(job: Job) -> None:
     meta, until, user_id = job.data["meta"], job.data["until"], job.user_id
     text = snooze_and_confirm(
-        job.runtime, meta["account_id"], until=until, reason=job.data["reason"], user_id=user_id
+        job.runtime,
+        meta["account_id"],
+        until=until,
+        reason=job.data["reason"],
+        user_id=user_id,
+        dedupe_key=_reminder_key(job),
     )
-    _report(job, text, ack_line=f"💤 Snoozed until {day_label(until, year=False)} by <@{user_id}>")
+    _report(job, text)
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -248,17 +253,23 @@ def save_plan_from_modal(job: Job) -> None:
     tell(job.client, job.user_id, meta, notice(text))
 
 
-def _report(job: Job, text: str, *, ack_line: str) -> None:
-    """After a modal: acknowledge on the reminder it came from, if any, refresh the Home
-    it came from, and confirm privately where the button was pressed."""
+def _reminder_key(job: Job) -> str | None:
+    """A touch or snooze from a form opened on a reminder is keyed by the reminder and
+    the form: the reminder's acknowledgement lines list it (after later reactions too)."""
+    meta = job.data["meta"]
+    if not (meta.get("channel") and meta.get("message_ts")):
+        return None
+    return button_key(meta["channel"], meta["message_ts"], job.body["view"]["id"])
+
+
+def _report(job: Job, text: str) -> None:
+    """After a modal: acknowledge on the reminder it came from, if any (a line per touch
+    and snooze logged on it), refresh the Home it came from, and confirm privately where
+    the button was pressed."""
     meta = job.data["meta"]
     if meta.get("channel") and meta.get("message_ts"):
         refresh_reminder_message(
-            job.runtime,
-            job.client,
-            channel=meta["channel"],
-            ts=meta["message_ts"],
-            extra=[ack_line],
+            job.runtime, job.client, channel=meta["channel"], ts=meta["message_ts"]
         )
     if meta.get("home"):
         job.homes.request(job.client, job.user_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,17 +17,16 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def refresh_reminder_message(
-    runtime: Runtime, client: WebClient, *, channel: str, ts: str, extra: Sequence[str] = ()
-) -> bool:
-    """Re-render a reminder's account message with a line per touch or snooze logged on it
-    (e.g. "📞 Call logged by @ana"). False when (channel, ts) is not a reminder."""
+def refresh_reminder_message(runtime: Runtime, client: WebClient, *, channel: str, ts: str) -> bool:
+    """Re-render a reminder's account message with a line per touch or snooze logged on it,
+    by a reaction or through its buttons' forms (e.g. "📞 Call logged by @ana"). False
+    when (channel, ts) is not a reminder."""
     with runtime.db.session() as session:
         message = reminder_message_at(session=session, channel=channel, ts=ts)
         if message is None:
             return False
         acks = acknowledgements(session=session, message=message)
-        lines = [*(acknowledgement(ack) for ack in acks), *extra]
+        lines = [acknowledgement(ack) for ack in acks]
         original = json.loads(message.blocks_json)
         text = message.text
     acks = [context(line).to_dict() for line in lines[:10]]

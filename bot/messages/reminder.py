@@ -7,16 +7,22 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.messages.format import day_label, money, plural
+from bot.messages.format import KIND_EMOJI, day_label, money, plural
 from bot.messages.ids import Action, BlockId
 from bot.messages.kit import button, context, escape, message, section, user_ref
 from bot.retention.results import DueAccount, ReactionAck
 
 REACTION_HINT = "React ✅ touched · 📞 call · ✉️ email · 🤝 meeting · 💤 snooze a week"
 WHY_SHOWN = 3
-# What a reaction logged, in a reminder's acknowledgement line.
-ACK_WORDS = {"note": "Touch", "call": "Call", "email": "Email", "meeting": "Meeting"}
-ACK_EMOJI = {"note": "✅", "call": "📞", "email": "✉️", "meeting": "🤝", "snooze": "💤"}
+# What a reaction or a reminder's form logged, in the reminder's acknowledgement line.
+ACK_WORDS = {
+    "note": "Touch",
+    "call": "Call",
+    "email": "Email",
+    "meeting": "Meeting",
+    "visit": "Visit",
+}
+ACK_EMOJI = {**KIND_EMOJI, "snooze": "💤"}
 
 
 def good_morning(rep_name: str | None) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -258,16 +259,27 @@ def _log(session, account_id, kind, now, actor, message, key) -> Touch | None:
     )
 
 
+def button_key(channel: str, ts: str, view_id: str) -> str:
+    """The key of a touch or snooze logged through a form opened from a reminder's button:
+    the reminder's acknowledgements find it, and a form submitted twice logs once."""
+    return f"button:{channel}:{ts}:{view_id}"
+
+
 def acknowledgements(*, session: Session, message: ReminderMessage) -> list[ReactionAck]:
-    """Each touch, then each snooze, currently logged from reactions on `message`, oldest
-    first, as plain values (`bot.messages.reminder.acknowledgement` writes the line)."""
-    prefix = f"reaction:{message.channel}:{message.ts}:"
+    """Each touch, then each snooze, currently logged on `message` (by reacting to it or
+    through the forms of its buttons), oldest first, as plain values
+    (`bot.messages.reminder.acknowledgement` writes the line)."""
+    prefixes = [f"{source}:{message.channel}:{message.ts}:" for source in ("reaction", "button")]
     touches = session.exec(
-        select(Touch).where(Touch.dedupe_key.startswith(prefix)).order_by(Touch.id)
+        select(Touch)
+        .where(sa.or_(*(Touch.dedupe_key.startswith(prefix) for prefix in prefixes)))
+        .order_by(Touch.id)
     )
     acks = [ReactionAck(kind=touch.kind, slack_user_id=touch.slack_user_id) for touch in touches]
     snoozes = session.exec(
-        select(Snooze).where(Snooze.dedupe_key.startswith(prefix)).order_by(Snooze.id)
+        select(Snooze)
+        .where(sa.or_(*(Snooze.dedupe_key.startswith(prefix) for prefix in prefixes)))
+        .order_by(Snooze.id)
     )
     acks += [
         ReactionAck(kind="snooze", slack_user_id=snooze.slack_user_id, until=snooze.until)

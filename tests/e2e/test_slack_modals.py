@@ -19,7 +19,7 @@ from tests.support.slack_app import (
     all_text,
     buttons,
 )
-from tests.support.slack_signing import datepicker, static_select, text_input
+from tests.support.slack_signing import datepicker, reaction_event, static_select, text_input
 
 # Writes through Slack (or runs at its database's limits): on PostgreSQL too.
 pytestmark = pytest.mark.both_databases
@@ -221,6 +221,32 @@ def test_logging_from_a_reminder_acknowledges_on_the_reminder(slack_app: SlackAp
     assert (update["channel"], update["ts"]) == (channel, ts)
     assert update["blocks"][-1]["elements"][0]["text"] == f"✉️ Email logged by <@{ANA}>"
     assert slack_app.double.messages(channel)[0]["blocks"][-1] == update["blocks"][-1]
+
+
+def test_a_reminders_lines_keep_what_its_forms_logged_after_a_reaction(
+    slack_app: SlackApp,
+) -> None:
+    """The message is redrawn from what is stored on it: a later reaction must not wipe
+    the line of a touch or snooze logged through the reminder's buttons."""
+    ids = seed(slack_app)
+    channel, ts = post_reminder(slack_app, ids)
+    on_reminder = {"account_id": ids["acme"], "channel": channel, "message_ts": ts}
+    log = {"kind": static_select("visit"), "date": datepicker(TODAY.isoformat())}
+
+    slack_app.submit("touch_log_modal", log, on_reminder, view_id="VLOG1")
+    slack_app.submit("touch_log_modal", log, on_reminder, view_id="VLOG1")  # sent twice
+    slack_app.submit("snooze_modal", {"length": radio("2w")}, on_reminder)
+    slack_app.event(reaction_event("phone", user_id=ANA, channel_id=channel, ts=ts))
+
+    updates = slack_app.wait_for("chat.update", 4)
+    lines = [b["elements"][0]["text"] for b in updates[-1]["blocks"] if b["type"] == "context"]
+    assert lines[-3:] == [
+        f"🚗 Visit logged by <@{ANA}>",
+        f"📞 Call logged by <@{ANA}>",
+        f"💤 Snoozed until 29 Jun by <@{ANA}>",
+    ]
+    with slack_app.db.session() as session:
+        assert [t.kind for t in session.exec(select(Touch).order_by(Touch.id))] == ["visit", "call"]
 
 
 # ------------------------------------------------------------------ the snooze modal

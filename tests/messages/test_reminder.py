@@ -1,4 +1,4 @@
-"""The morning reminder and the lines that acknowledge a reaction on it."""
+"""The morning reminder and the lines that acknowledge a reaction (or a form) on it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.support.slack_app import block_texts
 def test_a_reaction_is_acknowledged_by_kind_and_by_whom() -> None:
     assert acknowledgement(ReactionAck("call", "U1")) == "📞 Call logged by <@U1>"
     assert acknowledgement(ReactionAck("note", "U1")) == "✅ Touch logged by <@U1>"
-    assert acknowledgement(ReactionAck("visit", "U2")) == "✅ Touch logged by <@U2>"
+    assert acknowledgement(ReactionAck("visit", "U2")) == "🚗 Visit logged by <@U2>"
     snoozed = ReactionAck("snooze", "U1", until=date(2026, 6, 22))
     assert acknowledgement(snoozed) == "💤 Snoozed until 22 Jun by <@U1>"
     # Without a Slack id nobody is mentioned (and nothing from data is parsed).

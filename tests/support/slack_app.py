@@ -160,14 +160,16 @@ class SlackApp:
         metadata: Mapping[str, Any] | str,
         *,
         user_id: str = USER_ID,
+        view_id: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Submit a modal; `values` is `{block_id: element state}` (action_id "value").
+        """Submit a modal (a new one unless `view_id` names it); `values` is
+        `{block_id: element state}` (action_id "value").
 
         Returns the status and the JSON body of the ack ({} for a plain ack), once the
         listener has finished the work it does after acking."""
         state = {block_id: {"value": element} for block_id, element in values.items()}
         meta = metadata if isinstance(metadata, str) else json.dumps(metadata)
-        body = view_submission_body(callback_id, state, meta, user_id=user_id)
+        body = view_submission_body(callback_id, state, meta, user_id=user_id, view_id=view_id)
         finished = self.listeners.done
         status, reply = self.post(body, FORM)
         if status == 200:

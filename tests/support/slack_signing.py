@@ -196,6 +196,9 @@ def block_actions_body(
     return _interactive(payload)
 
 
+_VIEW_IDS = itertools.count(1)
+
+
 def view_submission_body(
     callback_id: str,
     state_values: Mapping[str, Any] | None = None,
@@ -203,15 +206,18 @@ def view_submission_body(
     *,
     user_id: str = USER_ID,
     user_name: str | None = None,
-    view_id: str = "V0000000001",
+    view_id: str | None = None,
     blocks: list[dict[str, Any]] | None = None,
     trigger_id: str | None = None,
 ) -> bytes:
     """A modal's `view_submission` payload.
 
     `state_values` is `{block_id: {action_id: <element state>}}`; build element
-    states with `text_input`, `static_select`, `datepicker`, `users_select`.
+    states with `text_input`, `static_select`, `datepicker`, `users_select`. Every
+    submission is of a modal of its own (a new view id, as Slack gives each opened
+    modal) unless `view_id` names one.
     """
+    view_id = view_id or f"V{next(_VIEW_IDS):010d}"
     view = {
         "id": view_id,
         "team_id": TEAM_ID,
