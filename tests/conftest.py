@@ -8,6 +8,7 @@ the run instead of skipping.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The tests allocate objects by the million (SQLAlchemy statements, Bolt requests,
+    # Block Kit dicts), nearly all freed by reference counting. At Python's default
+    # (a collection every 700 net allocations) the cycle collector took about a sixth
+    # of the suite's CPU; a collection every 50,000 keeps memory flat all the same.
+    gc.set_threshold(50_000, 20, 20)
     config.addinivalue_line(
         "markers", "real_clock: the `double` fixture stamps messages with the real time"
     )
@@ -36,6 +42,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "both_databases: an end-to-end test that runs on PostgreSQL too (tests/e2e/conftest.py)",
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The modules and tests collected live all run long: out of every later collection."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
