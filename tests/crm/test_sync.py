@@ -242,7 +242,8 @@ def test_a_failure_half_way_keeps_the_stored_chunks_and_the_next_run_completes_t
 def test_kill_9_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path, hubspot: HubSpotDouble
 ) -> None:
-    hubspot.generate(companies=400, contacts=400, deals=4000, activities=6000)
+    # Eight chunks of orders (SYNC_CHUNK_RECORDS below): killed after the first.
+    hubspot.generate(companies=400, contacts=400, deals=1600, activities=2000)
     want = expected(hubspot)
     path = tmp_path / "rebuy.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT", "SYNC_"))}

@@ -40,23 +40,26 @@ def _give_owners_and_touches(db: Database, *, touched_before: datetime) -> None:
             session.flush()
             reps.append(rep.id)
         ids = session.execute(sa.select(Account.id).order_by(Account.id)).scalars().all()
-        for account_id in ids:
-            if account_id % 20 == 1:
-                session.execute(
-                    sa.update(Account)
-                    .where(Account.id == account_id)
-                    .values(owner_id=reps[account_id % 2])
-                )
-            if account_id % 7 == 0:
-                session.add(
-                    Touch(
-                        account_id=account_id,
-                        kind="call",
-                        touched_at=touched_before - timedelta(days=account_id % 90),
-                        source="command",
-                        created_at=touched_before,
-                    )
-                )
+        for parity in (0, 1):
+            session.execute(
+                sa.update(Account)
+                .where(Account.id % 20 == 1, Account.id % 2 == parity)
+                .values(owner_id=reps[parity])
+            )
+        session.execute(
+            sa.insert(Touch),
+            [
+                {
+                    "account_id": account_id,
+                    "kind": "call",
+                    "touched_at": touched_before - timedelta(days=account_id % 90),
+                    "source": "command",
+                    "created_at": touched_before,
+                }
+                for account_id in ids
+                if account_id % 7 == 0
+            ],
+        )
 
 
 def _same_cards(db: Database, as_of: date, *, sample: int, seed: int) -> None:
