@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.messages.help import help_message
-from bot.messages.kit import escape, notice
+from bot.messages.kit import escape, escape_message, notice
 from bot.messages.log import logged_text, with_undo
 from bot.messages.modals import plan_modal
 from bot.messages.pick import pick_list
@@ -162,7 +162,7 @@ def resolve(runtime: Runtime, query: str, reply, *, verb: str, pending: dict | N
 
 def not_found(query: str, error: AccountNotFound, *, pending: dict | None = None) -> dict:
     if error.empty:
-        return notice(escape(error.message))
+        return notice(escape_message(error.message))
     payload = pick_list(query, error.candidates, ambiguous=False, pending=pending)
     return payload if error.candidates else help_message(payload["text"])
 

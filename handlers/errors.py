@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.db_deadline import is_lock_timeout, is_unavailable
-from bot.messages.kit import escape, notice
+from bot.messages.kit import escape_message, notice
 from bot.retention.errors import RebuyError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def database_unavailable(error: BaseException) -> bool:
 def tell_user(error: Exception, *, body: dict, respond, client: WebClient, logger=log) -> None:
     """Answer the person whose request failed: the domain's message, or a generic apology."""
     if isinstance(error, RebuyError):
-        text = escape(error.message)
+        text = escape_message(error.message)
     elif database_unavailable(error):
         logger.warning("database unavailable in a listener: %s", type(error).__name__)
         busy = getattr(error, "busy", False) or is_lock_timeout(error)

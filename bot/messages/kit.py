@@ -69,8 +69,24 @@ def escape(text: object) -> str:
     """User data made inert for mrkdwn: `<!channel>` or `<@U1>` pings no one (<, >, &
     escaped), `*`, `_`, `~` and backticks format nothing, and direction or zero-width
     characters are gone (see `clean`)."""
-    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _FORMATTING.sub(rf"{ZWNJ}\1{ZWNJ}", text)
+    return _FORMATTING.sub(rf"{ZWNJ}\1{ZWNJ}", _entities(clean(text)))
+
+
+def escape_message(text: object) -> str:
+    """A message of ours with the user's words in it (a refusal such as "“x” is not a
+    snooze length: use e.g. `1w`") made inert like `escape`, except that its code spans
+    stay code: their text has only <, > and & escaped, which Slack's code formatting
+    shows as typed. With an unpaired backtick nothing is code."""
+    parts = clean(text).split("`")
+    if len(parts) % 2 == 0:
+        return escape(text)
+    return "".join(
+        f"`{_entities(part)}`" if n % 2 else escape(part) for n, part in enumerate(parts)
+    )
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(text: str, limit: int) -> str:

@@ -14,6 +14,7 @@ from bot.messages.kit import (
     cut,
     cut_mrkdwn,
     escape,
+    escape_message,
     fallback_mrkdwn,
     finish,
     finish_dicts,
@@ -49,6 +50,26 @@ def test_escape_covers_the_three_characters_slack_parses() -> None:
     assert escape(EVIL) == ESCAPED
     assert escape("a&amp;b") == "a&amp;amp;b"  # data is data, even if it looks escaped
     assert escape(42) == "42"
+
+
+def test_a_refusal_keeps_its_code_spans_and_its_users_words_stay_inert() -> None:
+    typed = "<!channel> *now* & ~later~"
+    said = escape_message(
+        f"“{typed}” is not a snooze length: use e.g. `1w` or `/account snooze acme 2w`."
+    )
+    assert said == (
+        f"“{escape(typed)}” is not a snooze length: use e.g. `1w` or `/account snooze acme 2w`."
+    )
+    assert "<!" not in said and "`1w`" in said
+    # Inside code only <, > and & are escaped: Slack shows the rest as typed.
+    assert escape_message("Use `/account owner <name> a&b`") == (
+        "Use `/account owner &lt;name&gt; a&amp;b`"
+    )
+    # An unpaired backtick (the user typed one): nothing is code, everything inert.
+    assert escape_message("“x`y” is no length, e.g. `2w`") == escape(
+        "“x`y” is no length, e.g. `2w`"
+    )
+    assert escape_message("No \u202eexe.live here") == escape("No \u202eexe.live here")
 
 
 @pytest.mark.parametrize(
