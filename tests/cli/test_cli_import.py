@@ -556,3 +556,44 @@ def test_an_orders_import_leaves_todays_cut_points_ready(workspace, capsys, tmp_
         assert ready is not None
         assert ready == compute_workspace_cutoffs(session=session, as_of=today)
         assert ready.population == 2
+
+
+@pytest.mark.parametrize(
+    ("date_format", "value"),
+    [
+        ("DD/MM/YYYY HH:MM", "15/03/2026 14:30"),
+        ("dd/mm/yyyy hh:mm", "15/03/2026 14:30"),
+        ("DD/MM/YYYY HH:MM:SS", "15/03/2026 14:30:05"),
+        ("D/M/YYYY", "15/3/2026"),
+        ("DD-MMM-YYYY", "15-Mar-2026"),
+    ],
+)
+def test_a_date_format_with_a_time_or_single_letters_reads_as_written(
+    workspace, capsys, tmp_path, date_format: str, value: str
+) -> None:
+    # MM after HH: is the minutes, not a second month (strptime refused the pattern).
+    path = write(tmp_path, "orders.csv", ORDERS_HEADER + f"A1,{value},100,SO-1,\n")
+
+    code, _out, err = run(capsys, "import", "orders", str(path), "--date-format", date_format)
+
+    assert code == 0, err
+    with workspace.session() as session:
+        (order,) = session.exec(select(Order)).all()
+    assert (order.ordered_at.month, order.ordered_at.day) == (3, 15)
+    if ":" in value:
+        assert (order.ordered_at.hour, order.ordered_at.minute) == (14, 30)
+
+
+@pytest.mark.parametrize("date_format", ["%d/%m/%Y %H:%m", "%Q/%m/%Y"])
+def test_a_date_format_strptime_cannot_use_is_refused_naming_the_flag(
+    workspace, capsys, tmp_path, date_format: str
+) -> None:
+    path = write(tmp_path, "orders.csv", ORDERS_HEADER + "A1,15/03/2026,100,SO-1,\n")
+
+    code, out, err = run(capsys, "import", "orders", str(path), "--date-format", date_format)
+
+    assert code == 1
+    assert out == ""
+    assert f"--date-format: “{date_format}” is not a date format" in err
+    assert "Something went wrong" not in err
+    assert count(workspace, Order) == 0

@@ -45,7 +45,19 @@ _MONTH_FIRST = re.compile(r"([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})" + _TIME)
 _DAY_FIRST = re.compile(r"(\d{1,2})[\s\-]([A-Za-z]{3,9})\.?[\s\-,]+(\d{4})" + _TIME)
 
 DATE_ORDERS = {"mdy": "MM/DD/YYYY", "dmy": "DD/MM/YYYY"}
-_FORMAT_TOKENS = (("YYYY", "%Y"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"))
+# What people type in --date-format, longest first: MM (or M) after a colon is the
+# minutes ("DD/MM/YYYY HH:MM"), anywhere else the month; MMM is "Mar", MMMM "March".
+_FORMAT_TOKEN = re.compile(r"YYYY|YY|MMMM|MMM|MM?|DD?|HH?|SS?")
+_FORMAT_CODES = {
+    "YYYY": "%Y",
+    "YY": "%y",
+    "MMMM": "%B",
+    "MMM": "%b",
+    "M": "%m",
+    "D": "%d",
+    "H": "%H",
+    "S": "%S",
+}
 
 
 class DateOrderDecided(Exception):
@@ -226,15 +238,28 @@ def _fast_date_pattern(pattern: str) -> tuple[re.Pattern[str], tuple[str, ...]] 
 
 
 def _strptime_format(given: str) -> str:
-    """ "DD/MM/YYYY" or a strptime pattern ("%d/%m/%Y") as a strptime pattern."""
-    if "%" in given:
-        return given
-    pattern = given.upper()
-    for token, code in _FORMAT_TOKENS:
-        pattern = pattern.replace(token, code)
+    """ "DD/MM/YYYY", "D/M/YYYY HH:MM" or a strptime pattern ("%d/%m/%Y") as a strptime
+    pattern that strptime can use (else InvalidInput naming the flag)."""
+    pattern = given
+    if "%" not in given:
+        pattern = _FORMAT_TOKEN.sub(_format_code, given.upper())
     if "%" not in pattern:
         raise InvalidInput(
             f"--date-format: “{given}” has no day, month or year in it; use e.g. DD/MM/YYYY, "
             "MM/DD/YYYY or a strptime pattern such as %d.%m.%Y."
         )
+    try:
+        datetime.strptime(datetime(2001, 2, 3, 4, 5, 6).strftime(pattern), pattern)
+    except (ValueError, re.error):
+        raise InvalidInput(
+            f"--date-format: “{given}” is not a date format; use e.g. DD/MM/YYYY, "
+            "MM/DD/YYYY HH:MM or a strptime pattern such as %d.%m.%Y."
+        ) from None
     return pattern
+
+
+def _format_code(token: re.Match[str]) -> str:
+    text = token.group()
+    if text[0] == "M" and token.start() and token.string[token.start() - 1] == ":":
+        return "%M"
+    return _FORMAT_CODES[text] if text in _FORMAT_CODES else _FORMAT_CODES[text[0]]
