@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import random
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,14 @@ def test_an_amount_as_text_is_the_parsed_amount_as_text(text: str) -> None:
         assert caught.value.reason == error.reason
     else:
         assert parse.as_text(text) == expected
+
+
+def test_a_point_before_three_digits_reads_as_decimals_only_where_it_cannot_group() -> None:
+    parse = MoneyParser()
+
+    assert parse("0.500") == Decimal("0.5")
+    assert parse("12.0000") == Decimal("12")
+    for text in ("12.000", "-2.500", "€ 12.000"):
+        with pytest.raises(Bad, match="is ambiguous"):
+            parse(text)
+    assert MoneyParser("en")("12.000") == Decimal("12")

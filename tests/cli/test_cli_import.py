@@ -597,3 +597,31 @@ def test_a_date_format_strptime_cannot_use_is_refused_naming_the_flag(
     assert f"--date-format: “{date_format}” is not a date format" in err
     assert "Something went wrong" not in err
     assert count(workspace, Order) == 0
+
+
+def test_a_point_before_three_zeros_is_not_read_as_decimals_without_a_locale(
+    workspace, capsys, tmp_path
+) -> None:
+    # A German export of round amounts ("12.000", "2.500 €") has no value that
+    # proves the point groups thousands; read as decimals they were 1,000 times too small.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER + "A1,2026-01-05,12.000,SO-1,\n" + 'A1,2026-01-06,"2.500 €",SO-2,\n',
+    )
+
+    code, out, err = run(capsys, "import", "orders", str(path))
+
+    assert code == 1
+    assert out == ""
+    assert (
+        "column “amount”: 2 rows (lines 2, 3): “12.000” is ambiguous: the point may separate "
+        "thousands (pass --locale de) or be a decimal point (pass --locale en)"
+    ) in err
+    assert count(workspace, Order) == 0
+    for locale, expected in (("de", ("12000.00", "2500.00")), ("en", ("12.00", "2.50"))):
+        code, _out, err = run(capsys, "import", "orders", str(path), "--locale", locale)
+        assert code == 0, err
+        with workspace.session() as session:
+            stored = {o.order_id: str(o.amount) for o in session.exec(select(Order))}
+        assert (stored["SO-1"], stored["SO-2"]) == expected

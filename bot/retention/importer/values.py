@@ -82,6 +82,8 @@ class MoneyParser:
                     "" if self.locale else " (if the point separates thousands, pass --locale de)"
                 )
                 raise Bad(f"“{text}” has more than 2 decimal places{hint}")
+            if self.locale is None and _point_reads_both_ways(text.lstrip("+-")):
+                raise Bad(_point_both_ways(text))
             value = Decimal(text)
         elif self.locale is None and (common := _COMMON_MONEY.fullmatch(text)):
             value = _common_money(common)
@@ -127,6 +129,8 @@ class MoneyParser:
         body = body.translate(_SPACES)
         if not body or (not body[0].isdigit() and body[0] not in ".,"):
             raise Bad(f"“{text}” is not an amount; use a number like 1234.50 or $1,234.50")
+        if self.locale is None and _point_reads_both_ways(body):
+            raise Bad(_point_both_ways(text))
         number = self._locale_number(body) if self.locale else self._guess_number(body)
         if number is None:
             raise Bad(
@@ -167,6 +171,19 @@ class MoneyParser:
             return Decimal(digits)
         except InvalidOperation:
             return None
+
+
+def _point_reads_both_ways(number: str) -> bool:
+    """ "12.000" or "2.500": point-grouped thousands, or a decimal point with trailing
+    zeros; nothing in the value tells which ("0.500" can only be decimals)."""
+    return _POINT_GROUPED.fullmatch(number) is not None and not number.startswith("0")
+
+
+def _point_both_ways(text: str) -> str:
+    return (
+        f"“{text}” is ambiguous: the point may separate thousands (pass --locale de) "
+        "or be a decimal point (pass --locale en)"
+    )
 
 
 def _common_money(found: re.Match[str]) -> Decimal:
