@@ -625,3 +625,26 @@ def test_a_point_before_three_zeros_is_not_read_as_decimals_without_a_locale(
         with workspace.session() as session:
             stored = {o.order_id: str(o.amount) for o in session.exec(select(Order))}
         assert (stored["SO-1"], stored["SO-2"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("accounts.xlsx", b"PK\x03\x04"), ("accounts.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")],
+)
+def test_an_excel_workbook_is_named_as_one_with_how_to_save_it_as_csv(
+    workspace, capsys, tmp_path, name: str, start: bytes
+) -> None:
+    # Not "is not Windows-1252 text; pass --encoding cp1252" (the encoding it had guessed).
+    path = tmp_path / name
+    path.write_bytes(start + bytes(range(256)) * 64)
+    before = count(workspace, Account)
+
+    code, out, err = run(capsys, "import", "accounts", str(path))
+
+    assert code == 1
+    assert out == ""
+    assert err.strip() == (
+        f"{path}: is an Excel workbook, not a CSV file; in Excel, save it with File › Save As "
+        "› “CSV UTF-8 (Comma delimited)” and import that file."
+    )
+    assert count(workspace, Account) == before

@@ -29,6 +29,8 @@ from bot.retention.importer.values import Bad, MoneyParser
 
 PROGRESS_EVERY = 5_000
 _SAMPLE_BYTES = 1 << 16
+# How .xlsx (a zip) and .xls (an OLE compound file) begin: a workbook, never CSV text.
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 def sniff(path: Path, options: ImportOptions) -> FileFormat:
@@ -43,6 +45,11 @@ def sniff(path: Path, options: ImportOptions) -> FileFormat:
         raise InvalidInput(f"{path}: is a folder, not a CSV file.") from None
     except OSError as error:
         raise InvalidInput(f"{path}: cannot open the file ({error.strerror}).") from None
+    if sample.startswith(_WORKBOOKS):
+        raise InvalidInput(
+            f"{path}: is an Excel workbook, not a CSV file; in Excel, save it with File › "
+            "Save As › “CSV UTF-8 (Comma delimited)” and import that file."
+        )
     encoding = options.encoding
     if encoding is not None:
         try:
