@@ -648,3 +648,24 @@ def test_an_excel_workbook_is_named_as_one_with_how_to_save_it_as_csv(
         "› “CSV UTF-8 (Comma delimited)” and import that file."
     )
     assert count(workspace, Account) == before
+
+
+def test_a_nul_byte_is_refused_naming_its_line(workspace, capsys, tmp_path) -> None:
+    # PostgreSQL cannot store one: the import ended in "Something went wrong: DataError".
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER + "A1,2026-01-05,100,SO-1,ok\n" + "A1,2026-01-06,100,SO-2,bro\x00ken\n",
+    )
+    before = count(workspace, Order)
+
+    code, out, err = run(capsys, "import", "orders", str(path), "--skip-bad")
+
+    assert code == 1
+    assert out == ""
+    assert err.strip() == (
+        f"{path}: line 3 holds a NUL byte (0x00), which is not text: the file is damaged or "
+        "UTF-16 without a byte order mark; export it again as CSV UTF-8, or pass "
+        "--encoding utf-16-le."
+    )
+    assert count(workspace, Order) == before

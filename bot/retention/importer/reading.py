@@ -151,6 +151,19 @@ def not_text(path: Path, encoding: str) -> InvalidInput:
 # --- rows --------------------------------------------------------------------------------
 
 
+def _without_nul(handle: TextIO, path: Path) -> Iterator[str]:
+    """The file's lines (as the csv reader counts them); a NUL byte stops the import, as
+    no database column can hold one (PostgreSQL refuses it in text)."""
+    for number, line in enumerate(handle, start=1):
+        if "\x00" in line:
+            raise InvalidInput(
+                f"{path}: line {number} holds a NUL byte (0x00), which is not text: the file "
+                "is damaged or UTF-16 without a byte order mark; export it again as CSV "
+                "UTF-8, or pass --encoding utf-16-le."
+            )
+        yield line
+
+
 class CsvRows:
     """The data rows of one file, each with the line it starts on (the header is line 1).
 
@@ -180,7 +193,9 @@ class CsvRows:
         self.found = found
         self.encoding = found.encoding
         # strict: a stray quote ("abc"def) or an unclosed one is an error, not a guess.
-        self._reader = csv.reader(handle, delimiter=found.delimiter, strict=True)
+        self._reader = csv.reader(
+            _without_nul(handle, path), delimiter=found.delimiter, strict=True
+        )
         self._last_line = 0
         self.money = MoneyParser(options.locale)
         self.dates = DateParser(options.date_format, options.date_order, f"{path}: ")
