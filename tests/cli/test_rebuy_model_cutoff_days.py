@@ -1,5 +1,5 @@
 """The data cut-off is a UTC day: a rep west of UTC, orders dated tomorrow, a future
---through; and an expected value under a dollar in words."""
+or too early --through; and an expected value under a dollar in words."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.db import Database
 from bot.retention.rebuy_model import store
 from bot.retention.rebuy_model.outlook import Outlook
 from bot.retention.status import account_status
-from models import OrderFeed
+from models import Order, OrderFeed
 from tests.support import factories as f
 from tests.support.cli import NOW, run, write
 from tests.support.rebuy_model import CADENCE, stored_fit
@@ -71,6 +71,28 @@ def test_a_future_through_date_is_refused(workspace, capsys, tmp_path):
     assert "--through: 1 Jan 2062 is in the future." in err and "Traceback" not in err
     with workspace.session() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(OrderFeed)).scalar() == 0
+
+
+def test_a_through_date_before_the_files_last_order_is_refused_and_nothing_is_written(
+    workspace, capsys, tmp_path
+):
+    orders = write(
+        tmp_path,
+        "orders.csv",
+        "account_external_id,order_id,ordered_at,amount\nA1,O1,2026-01-05,1\nA1,O2,2026-03-02,5\n",
+    )
+    code, _, err = run(capsys, "import", "orders", str(orders), "--through", "2026-02-28")
+    assert code == 1
+    assert "--through: 28 Feb 2026 is before the file's latest order (2 Mar 2026)" in err
+    assert "Traceback" not in err
+    with workspace.session() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(OrderFeed)).scalar() == 0
+        assert session.execute(sa.select(sa.func.count()).select_from(Order)).scalar() == 0
+    # On or after the last order it is the data cut-off.
+    code, _, err = run(capsys, "import", "orders", str(orders), "--through", "2026-03-02")
+    assert code == 0, err
+    with workspace.session() as session:
+        assert store.latest_feed_through(session=session) == date(2026, 3, 2)
 
 
 def test_an_expected_value_under_a_dollar_is_never_about_zero():

@@ -642,8 +642,9 @@ def test_contacts_are_keyed_by_email_or_name(
         "contacts.csv",
         "account_external_id,name,email,title\n"
         + "A1,Jane Doe,Jane.Doe@Acme.example,Buyer\n"
-        + "A1,José Núñez,,CFO\n"
-        + "B2,Jane Doe,,\n",
+        + 'A1,José Núñez,,"CFO and\nco-founder"\n'  # a quoted line break: one line
+        + "B2,Jane Doe,,\n"
+        + "  , ,\t,\n",  # cells of blanks only: a blank line
     )
 
     result = run(db, "contacts", path)
@@ -657,7 +658,7 @@ def test_contacts_are_keyed_by_email_or_name(
     a1, b2 = two_accounts["A1"], two_accounts["B2"]
     assert stored == {
         (a1, "jane.doe@acme.example"): ("Jane Doe", "Jane.Doe@Acme.example", "Buyer", NOW),
-        (a1, "jose nunez"): ("José Núñez", None, "CFO", NOW),
+        (a1, "jose nunez"): ("José Núñez", None, "CFO and co-founder", NOW),
         (b2, "jane doe"): ("Jane Doe", None, None, NOW),
     }
     assert counts(run(db, "contacts", path)) == (3, 0, 0, 3)

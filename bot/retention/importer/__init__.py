@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot.retention.dates import day_label
 from bot.retention.errors import ImportRowError, InvalidInput
 from bot.retention.importer.accounts import plan_accounts
 from bot.retention.importer.contacts import plan_contacts
@@ -122,7 +123,14 @@ def import_csv(
         options = replace(options, date_order=decided.order)
         result = _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
     if kind == "orders":
-        result.through = through or result.through
+        latest = result.through
+        if through is not None and latest is not None and through < latest:
+            raise InvalidInput(
+                f"--through: {day_label(through)} is before the file's latest order "
+                f"({day_label(latest)}); the orders are complete through a day on or after "
+                "their last one. Give that day, or leave --through out."
+            )
+        result.through = through or latest
         today = now.astimezone(UTC).date()
         if result.through is not None and result.through > today:
             # An order dated tomorrow (time zones) does not make the feed complete

@@ -152,6 +152,7 @@ class _ContactChecks:
         return parse_email(text)
 
     def parse_title(self, text: str) -> str | None:
+        text = w.one_line(text)  # a quoted cell may break lines; a title shows on one
         if len(text) > self.title_limit:
             raise Bad(w.too_long(text, self.title_limit))
         return text or None

@@ -245,8 +245,8 @@ class CsvRows:
                 for row in reader:
                     line = last + 1
                     last = reader.line_num
-                    if not any(row):
-                        continue
+                    if not any(row) or (not row[0].strip() and not "".join(row).strip()):
+                        continue  # a blank line, or one of empty or blank cells
                     if len(row) != width:
                         try:
                             row = self._fit(row)
