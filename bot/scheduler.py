@@ -323,8 +323,14 @@ def _refit_if_behind(runtime: Runtime) -> None:
 
 
 def _sync_and_refit(runtime: Runtime) -> None:
-    """The scheduled sync, then a refit if it moved the data cut-off."""
+    """The scheduled sync, then today's RFM cut points (a sync that wrote orders cleared
+    them: the next card would compute them inside Slack's wait) and a refit if it moved
+    the data cut-off."""
     from bot.crm.jobs import sync_all
 
     sync_all(runtime)
+    try:
+        warm_cutoffs(runtime.db, now=runtime.now())  # a cache read when nothing changed
+    except Exception as error:  # the first card computes them instead
+        log.warning("could not compute today's cut points after the sync: %s", error)
     _refit_if_behind(runtime)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli.common import err, out, reader_runtime, writer_runtime
-from bot.cli.importing import fit_after_import
+from bot.cli.importing import fit_after_import, warm_cut_points
 from bot.retention.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def sync(
         _write_back(runtime, names)
     failed = _pull(runtime, names, full=full, dry_run=dry_run)
     if not dry_run:
+        warm_cut_points(runtime)  # as after an orders import
         _refit_if_behind(runtime)
     if failed:
         raise typer.Exit(1)

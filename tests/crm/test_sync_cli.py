@@ -18,7 +18,7 @@ from bot.retention.rebuy_model.store import latest_fit
 from bot.runtime import Runtime
 from bot.scheduler import ReminderJobs, _sync_and_refit, add_jobs
 from bot.settings import Settings
-from models import Account, SyncRun
+from models import Account, RfmCutoffs, SyncRun
 from tests.doubles.hubspot_double import HubSpotDouble
 from tests.support.cli import run
 from tests.support.factories import NOW
@@ -57,6 +57,9 @@ def test_sync_dry_run_then_sync_then_status(hubspot: HubSpotDouble, db: Database
     assert "25 new" not in out and "; ok" in out
     with db.session() as session:
         assert len(session.exec(select(Account)).all()) == 25
+        # The orders it wrote cleared today's cut points; they are computed again before
+        # the next card needs them.
+        assert session.get(RfmCutoffs, NOW.date()) is not None
     code, out, err = run(capsys, "sync", "status")
     assert code == 0
     assert out.startswith("#1 hubspot 15 Jun 2026, 14:00 UTC ok (") and "through 15 Jun 2026" in out
@@ -87,10 +90,11 @@ def test_the_scheduler_syncs_every_interval_when_a_crm_is_connected(
     assert isinstance(job.trigger, IntervalTrigger)
     assert job.trigger.interval == timedelta(minutes=30)
     assert job.func is _sync_and_refit and job.args == (runtime,)
-    job.func(*job.args)  # the sync, then a refit since it moved the data cut-off
+    job.func(*job.args)  # the sync, then cut points and a refit since it moved the data
     with db.session() as session:
         runs = session.execute(sa.select(SyncRun.status, SyncRun.through)).all()
         fit = latest_fit(session=session)
+        assert session.get(RfmCutoffs, NOW.date()) is not None
     assert [status for status, _ in runs] == ["ok"]
     assert fit is not None and fit.cutoff == runs[0].through.date()
     assert sync_all(runtime)[0].status == "ok"
