@@ -8,8 +8,8 @@ row: two rows on one day are one occasion, a credit note (negative amount) reduc
 value but is never an occasion and never resets recency (not even when it lands on
 the day of a real purchase), and a zero-amount row (a free sample) is not an occasion
 either. Frequency, the usual gap, off-rhythm
-and RFM all count occasions; the raw row counts are kept for the card's
-"12 orders on 9 days".
+and RFM all count occasions; the row counts are kept for the card's
+"12 orders on 9 days (plus 1 credit)".
 """
 
 from __future__ import annotations
@@ -142,17 +142,21 @@ class AccountFacts:
 
     @property
     def orders_text(self) -> str:
-        """ "12 orders on 9 days" when rows and occasions differ, else "9 orders"."""
-        rows, days = self.orders_count, self.occasions
-        if rows == days:
-            return f"{days:,} order{'s' if days != 1 else ''}"
-        text = f"{rows:,} order{'s' if rows != 1 else ''} on {days:,} day{'s' if days != 1 else ''}"
+        """ "9 orders", "12 orders on 9 days", "4 orders (plus 1 credit, 2 at zero)": only
+        rows with a positive amount are orders (a credit note or a zero row is never one,
+        and may fall on a day with no purchase, so it is named apart, never counted in the
+        orders or their days)."""
+        days = self.occasions
+        purchases = max(self.orders_count - self.credit_rows - self.zero_rows, 0)
+        text = f"{purchases:,} order{'s' if purchases != 1 else ''}"
+        if purchases != days:
+            text += f" on {days:,} day{'s' if days != 1 else ''}"
         extras = []
         if self.credit_rows:
             extras.append(f"{self.credit_rows:,} credit{'s' if self.credit_rows != 1 else ''}")
         if self.zero_rows:
             extras.append(f"{self.zero_rows:,} at zero")
-        return text + (f" ({', '.join(extras)})" if extras else "")
+        return text + (f" (plus {', '.join(extras)})" if extras else "")
 
     @property
     def last_order_day(self) -> date | None:

@@ -65,11 +65,29 @@ def test_occasions_count_order_days_with_a_positive_amount(db: Database) -> None
     assert facts.order_days == days
     assert facts.credit_rows == 2
     assert facts.zero_rows == 2
-    assert facts.orders_text == "10 orders on 4 days (2 credits, 2 at zero)"
+    # 6 positive rows on 4 days; the credits and zero rows are not orders.
+    assert facts.orders_text == "6 orders on 4 days (plus 2 credits, 2 at zero)"
     # The credit reduces value but is not the last order, and recency is not reset.
     assert facts.last_order_day == date(2026, 4, 20)
     assert facts.total_value == pytest.approx(1550 + 900 + 1100 - 4800)
     assert facts.window_orders == 4
+
+
+def test_credits_and_zero_rows_on_days_without_a_purchase_are_not_orders_on_buying_days(
+    db: Database,
+) -> None:
+    """One purchase, then two free samples on other days: not "3 orders on 1 day"."""
+    with db.transaction() as session:
+        acct = f.account(session, name="Samples Only Later")
+        for day, amount in [("2025-06-10", 300), ("2026-05-10", 0), ("2026-06-10", 0)]:
+            f.order(session, acct, day, amount)
+        refunded = f.account(session, name="Refunded Later")
+        for day, amount in [("2026-01-10", 1200), ("2026-02-20", 15000), ("2026-03-05", -14500)]:
+            f.order(session, refunded, day, amount)
+    with db.session() as session:
+        loaded = load_facts(session=session, as_of=AS_OF, with_order_days=True)
+    assert loaded[acct.id].orders_text == "1 order (plus 2 at zero)"
+    assert loaded[refunded.id].orders_text == "2 orders (plus 1 credit)"
 
 
 def test_off_rhythm_needs_three_buying_days_not_three_rows(db: Database) -> None:

@@ -106,6 +106,6 @@ def test_the_card_counts_order_days_writes_credits_with_a_minus_and_the_segment_
         status(facts=facts(7, orders_count=12, occasions=9, credit_rows=1, total_value=-4800.0))
     )
     text = "\n".join(block_texts(card["blocks"]))
-    assert "12 orders on 9 days (1 credit), −$4,800 in all" in text
+    assert "11 orders on 9 days (plus 1 credit), −$4,800 in all" in text
     assert "$-" not in text
     assert not re.search(r"\bR\d F\d M\d\b", text)
