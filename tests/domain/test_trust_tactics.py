@@ -106,6 +106,8 @@ def test_premise(premise: str) -> None:
         # "Bring a second stakeholder in" when there is nobody, or already several.
         ("bring-second-stakeholder", replace(HEALTHY, contacts=0)),
         ("bring-second-stakeholder", replace(HEALTHY, contacts=4)),
+        # "One of your best customers ($30 in the last 12 months)" for a middling spender.
+        ("ask-for-referral", replace(HEALTHY, monetary_score=3, value_last_12m=30)),
     ],
 )
 def test_the_issue_s_false_premises_are_never_offered(tactic_id, context) -> None:
