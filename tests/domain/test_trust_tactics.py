@@ -108,6 +108,11 @@ def test_premise(premise: str) -> None:
         ("bring-second-stakeholder", replace(HEALTHY, contacts=4)),
         # "One of your best customers ($30 in the last 12 months)" for a middling spender.
         ("ask-for-referral", replace(HEALTHY, monetary_score=3, value_last_12m=30)),
+        # "..., so the person you knew may have moved on" with no order and no touch ever.
+        (
+            "reintroduce-to-current-team",
+            replace(HEALTHY, occasions=0, days_since_order=None, days_since_touch=None),
+        ),
     ],
 )
 def test_the_issue_s_false_premises_are_never_offered(tactic_id, context) -> None:
