@@ -54,6 +54,10 @@ def status_card(status: AccountStatus) -> Panel:
     owner = status.owner_name or status.owner_email or "no owner"
     if status.owner_name and status.owner_email:
         owner = f"{status.owner_name} <{status.owner_email}>"
+    if not status.owner_active:
+        from bot.retention.card import OWNER_LEFT
+
+        owner += f" ({OWNER_LEFT})"
     value = f" · {money(status.annual_value)} a year" if status.annual_value else ""
     rows = _Rows()
     rows.add("Owner", f"{owner} · tier {status.tier}{value}")

@@ -106,4 +106,11 @@ def _print_report_text(result) -> None:
     if unowned.get("count"):
         from bot.retention.report_result import Unowned
 
-        out.print("\n" + Unowned(count=unowned["count"], names=unowned["first"]).sentence())
+        out.print(
+            "\n"
+            + Unowned(
+                count=unowned["count"],
+                names=unowned["first"],
+                left=unowned.get("owner_left_slack", 0),
+            ).sentence()
+        )

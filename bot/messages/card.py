@@ -29,7 +29,7 @@ from bot.messages.kit import (
     section,
     user_ref,
 )
-from bot.retention.card import AccountStatus
+from bot.retention.card import OWNER_LEFT, AccountStatus
 from bot.retention.results import Outlook
 
 CONTACTS_SHOWN = 6
@@ -60,7 +60,8 @@ def outlook_section(outlook: Outlook) -> SectionBlock:
 def _owner(status: AccountStatus) -> str:
     if not (status.owner_slack_user_id or status.owner_name or status.owner_email):
         return "_no owner_"
-    return user_ref(status.owner_slack_user_id, status.owner_name or status.owner_email)
+    who = user_ref(status.owner_slack_user_id, status.owner_name or status.owner_email)
+    return who if status.owner_active else f"{who} ({OWNER_LEFT})"
 
 
 def _last_order(status: AccountStatus) -> str:

@@ -46,6 +46,11 @@ class Plan:
     updated_at: datetime
 
 
+# After an owner's name on the card when they have left (reps sync found them deleted in
+# Slack): reminders go to active reps only.
+OWNER_LEFT = "no longer in Slack: nobody is reminded of this account"
+
+
 @dataclass
 class AccountStatus:
     """Plain data for the status card; `to_dict()` is the `--json` shape."""
@@ -69,6 +74,8 @@ class AccountStatus:
     plan: Plan | None
     tactics: list[TacticPick] = field(default_factory=list)
     as_of: date | None = None
+    # False when the owner has left (no longer in Slack): nobody is reminded of the account.
+    owner_active: bool = True
     # The re-buy model's outlook; None when no reliable fit is stored.
     outlook: Outlook | None = None
 
@@ -89,6 +96,7 @@ class AccountStatus:
             "owner": self.owner_email,
             "owner_name": self.owner_name,
             "owner_slack_user_id": self.owner_slack_user_id,
+            "owner_active": self.owner_active if self.owner_email else None,
             "tier": self.tier,
             "annual_value": self.annual_value,
             "as_of": _iso(self.as_of),

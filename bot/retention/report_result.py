@@ -128,11 +128,15 @@ class RebuyForecast:
 
 @dataclass(frozen=True)
 class Unowned:
+    """Live accounts nobody is reminded of: no owner, or (`left` of them) an owner who is
+    no longer in Slack."""
+
     count: int
     names: list[str] = field(default_factory=list)  # "Acme Corp (A-17)", most value first
+    left: int = 0
 
     def to_dict(self) -> dict:
-        return {"count": self.count, "first": self.names}
+        return {"count": self.count, "first": self.names, "owner_left_slack": self.left}
 
     def sentence(self) -> str:
         """What an admin reads under the report (empty when every account has an owner)."""
@@ -142,8 +146,14 @@ class Unowned:
         accounts = "1 account has" if self.count == 1 else f"{self.count:,} accounts have"
         shown = ", ".join(self.names)
         more = f" and {self.count - len(self.names):,} more" if self.count > len(self.names) else ""
+        if self.left == self.count:
+            owner = "an owner no longer in Slack"
+        elif self.left:
+            owner = f"no owner, or ({self.left:,} of them) an owner no longer in Slack"
+        else:
+            owner = "no owner"
         return (
-            f"{accounts} no owner, so nobody is reminded of {them}: {shown}{more}. "
+            f"{accounts} {owner}, so nobody is reminded of {them}: {shown}{more}. "
             "Give each a rep with /account owner NAME rep@yourcompany.com "
             "or re-import the accounts with an owner_email column."
         )

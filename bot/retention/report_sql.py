@@ -279,16 +279,18 @@ class ReportQuery:
         )
 
     def unowned(self) -> Unowned:
-        """Live accounts nobody owns today (bot/retention/unowned.py, in plain SQL)."""
-        live = "owner_id IS NULL AND archived_at IS NULL"
-        ((count,),) = self.run(f"SELECT count(*) FROM account WHERE {live}")
+        """Live accounts nobody is reminded of today: no owner, or one no longer in Slack
+        (bot/retention/unowned.py, in plain SQL)."""
+        live = """(owner_id IS NULL OR owner_id IN (SELECT id FROM rep WHERE NOT active))
+            AND archived_at IS NULL"""
+        ((count, left),) = self.run(f"SELECT count(*), count(owner_id) FROM account WHERE {live}")
         if not count:
             return Unowned(0)
         rows = self.run(
             f"""SELECT name, external_id FROM account WHERE {live}
             ORDER BY annual_value DESC NULLS LAST, name LIMIT {NAMES_SHOWN}"""
         )
-        return Unowned(count, [f"{name} ({external_id})" for name, external_id in rows])
+        return Unowned(count, [f"{name} ({external_id})" for name, external_id in rows], left)
 
     def tactic_touches(self) -> bool:
         """Whether any touch of the last year used a tactic (the win rates need one)."""

@@ -162,6 +162,7 @@ def account_status(
         owner_email=owner.email if owner else None,
         owner_name=owner.name if owner else None,
         owner_slack_user_id=owner.slack_user_id if owner else None,
+        owner_active=owner.active if owner else True,
         annual_value=facts.annual_value,
         facts=facts,
         schedule=schedule,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from bot.db import Database
+from models import Rep
 from tests.support import factories as f
 from tests.support.cli import NOW, run
 
@@ -142,6 +144,33 @@ def test_report_names_the_accounts_nobody_owns(workspace, capsys) -> None:
     # Neither has an annual value, so by name; Acme has an owner and is not listed.
     names = [name.split(" (")[0] for name in unowned["first"]]
     assert names == ["Northwind Logistics", "Northwind Traders"]
+
+
+def test_an_owner_no_longer_in_slack_is_said_on_the_card_and_in_the_report(
+    workspace, capsys
+) -> None:
+    """Reps sync marks a rep deleted in Slack inactive, and reminders skip them: their
+    accounts are nobody's to be reminded of, and the card must not look covered."""
+    with workspace.transaction() as session:
+        session.execute(sa.update(Rep).values(active=False))
+
+    code, out, err = run(capsys, "account", "acme")
+    assert code == 0, err
+    flat = " ".join(out.replace("│", " ").split())  # the card's panel wraps its lines
+    assert "Ana Ruiz <ana@example.com> (no longer in Slack: nobody is reminded of" in flat
+    code, out, _ = run(capsys, "account", "acme", "--json")
+    assert json.loads(out)["owner_active"] is False
+
+    code, out, _ = run(capsys, "report")
+    assert code == 0
+    said = " ".join(out.split())
+    assert (
+        "3 accounts have no owner, or (1 of them) an owner no longer in Slack, so nobody is "
+        "reminded of them: Acme Corp (CRM-1), Northwind Logistics" in said
+    )
+    code, out, _ = run(capsys, "report", "--json")
+    unowned = json.loads(out)["accounts_without_owner"]
+    assert (unowned["count"], unowned["owner_left_slack"]) == (3, 1)
 
 
 def test_bad_environment_is_explained(workspace, capsys, monkeypatch) -> None:

@@ -51,6 +51,13 @@ def test_status_card_escapes_every_piece_of_data() -> None:
     assert card["blocks"][0]["text"] == {"type": "plain_text", "text": EVIL, "emoji": True}
 
 
+def test_an_owner_no_longer_in_slack_is_said_after_their_name() -> None:
+    left = status("Acme", owner_slack_user_id="UEVE", owner_active=False)
+    text = "\n".join(mrkdwn_texts(status_card(left)))
+    assert "<@UEVE> (no longer in Slack: nobody is reminded of this account)" in text
+    assert "no longer in Slack" not in "\n".join(mrkdwn_texts(status_card(status("Acme"))))
+
+
 def test_status_card_stays_within_limits_with_huge_data() -> None:
     long = "Ä&<" * 700  # escapes to far more than 3,000 characters
     card = status_card(
