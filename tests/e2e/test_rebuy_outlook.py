@@ -16,6 +16,7 @@ from bot.retention.due import due_by_rep
 from bot.retention.rebuy_model import bgnbd, gamma_gamma, outlook, words
 from bot.retention.status import account_status
 from bot.retention.tactics import recommend_tactics
+from models import Account
 from tests.support import factories as f
 from tests.support.cli import NOW, run
 from tests.support.rebuy_model import CADENCE, CDNOW, CUTOFF, SPEND, stored_fit
@@ -134,7 +135,6 @@ def test_the_card_scores_at_the_stored_cut_off_not_at_now(db: Database):
         acme = f.account(session, "Acme")
         for day, amount in (("2025-06-02", 400), ("2025-09-01", 500), ("2026-01-05", 600)):
             f.order(session, acme, day, amount)
-        f.order(session, acme, "2026-05-01", 700)  # after the cut-off: not complete there
     stored_fit(db)
     with db.session() as session:
         status = account_status(
@@ -166,6 +166,14 @@ def test_the_card_scores_at_the_stored_cut_off_not_at_now(db: Database):
             as_of=CUTOFF - timedelta(days=2),
         )
     assert past.outlook is None
+    # Once the account has ordered after the cut-off, the chance of an order after it is
+    # settled: "As of 31 Mar, chance of an order …" beside a May order would mislead.
+    with db.transaction() as session:
+        f.order(session, session.get(Account, acme.id), "2026-05-01", 700)
+    with db.session() as session:
+        since = account_status(session=session, account_id=acme.id, now=f.NOW, tier_cadence=CADENCE)
+    assert since.outlook is None and since.to_dict()["rebuy"] is None
+    assert "likely_lapsing" not in since.signal_names
 
 
 def test_nothing_is_shown_without_a_reliable_fit(db: Database):

@@ -99,10 +99,14 @@ def with_outlook(
     """The signals with `likely_lapsing` added when it applies, and the outlook to show.
 
     None for a day before the fit's data cut-off (a replayed past must not see later
-    orders) or once the fit has expired; marked dated ("As of ...") when it is not
-    current on `as_of` (see `store.freshness`). `as_of` is a rep's local day and the
-    cut-off a UTC day (a sync's start): a rep west of UTC may be one day behind it."""
+    orders), for an account that has ordered since the cut-off, or once the fit has
+    expired; marked dated ("As of ...") when it is not current on `as_of` (see
+    `store.freshness`). `as_of` is a rep's local day and the cut-off a UTC day (a sync's
+    start): a rep west of UTC may be one day behind it."""
     if outlook is None or as_of < outlook.cutoff - timedelta(days=1):
+        return signals, None
+    if facts is not None and facts.last_order_day and facts.last_order_day > outlook.cutoff:
+        # It has ordered since the data cut-off: the chance of an order after it is settled.
         return signals, None
     fresh = freshness(outlook.cutoff, today=as_of, data_through=outlook.newer_data)
     if not fresh.shown:
