@@ -52,6 +52,7 @@ PREMISE_CASES = {
     "not_touched_lately": ({"days_since_touch": 14}, {"days_since_touch": 0}),
     "no_orders": ({"occasions": 0, "days_since_order": None}, {}),
     "one_occasion": ({"occasions": 1}, {}),
+    "repeat_buyer": ({}, {"occasions": 1}),
     "recent_buyer": ({}, {"days_since_order": 200}),
     "quiet_60d": ({"days_since_order": 75}, {}),
     "quiet_6m": ({"days_since_order": 400}, {}),
@@ -113,6 +114,8 @@ def test_premise(premise: str) -> None:
             "reintroduce-to-current-team",
             replace(HEALTHY, occasions=0, days_since_order=None, days_since_touch=None),
         ),
+        # "You used to order from us and then stopped" to an account that bought once.
+        ("ask-what-made-them-stop", replace(HEALTHY, occasions=1, days_since_order=900)),
     ],
 )
 def test_the_issue_s_false_premises_are_never_offered(tactic_id, context) -> None:

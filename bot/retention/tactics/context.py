@@ -183,6 +183,7 @@ PREMISES: dict[str, tuple[str, Callable[[TacticContext], bool]]] = {
     "has_orders": ("it has bought at least once", lambda c: c.occasions >= 1),
     "no_orders": ("it has never bought", lambda c: c.occasions == 0),
     "one_occasion": ("it has bought on exactly one day", lambda c: c.occasions == 1),
+    "repeat_buyer": ("it has bought on two days or more", lambda c: c.occasions >= 2),
     "recent_buyer": (
         "it bought in the last 90 days",
         lambda c: not _quiet(c, 91) and c.days_since_order is not None,
