@@ -51,7 +51,14 @@ def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) 
         if schedule.days_overdue
         else "due today"
     )
-    value = f" · {money(facts.value)} a year" if facts.value else ""
+    # The CRM's yearly figure, else what they actually spent: never last year's spend
+    # called "a year" next to "96 % down".
+    if facts.annual_value:
+        value = f" · {money(facts.annual_value)} a year"
+    elif facts.value_last_12m > 0:
+        value = f" · {money(facts.value_last_12m)} in the last 12 months"
+    else:
+        value = ""
     why = "\n".join(f"• {escape(reason)}" for reason in item.why[:WHY_SHOWN])
     blocks: list[Block] = [section(f"*{escape(facts.name)}* · {when}{value}\n{why}")]
     if item.tactic:
