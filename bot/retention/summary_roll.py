@@ -10,6 +10,9 @@ they are. The values after a roll are those a refresh would write (a test checks
 Each chunk is one write transaction that first takes its rows (a lock on PostgreSQL;
 BEGIN IMMEDIATE on SQLite), so an import refreshing the same accounts either waits for
 it or has already rewritten them as of its own day (those rows are then left alone).
+On PostgreSQL the chunk passes over rows another transaction holds (SKIP LOCKED): that
+writer rewrites them, and waiting for them while holding its own rows deadlocked with an
+import's DELETE, which takes its rows in the table's order, not the accounts'.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def _roll_chunk(db: Database, *, stored_on: date, today: date, after: int) -> tu
                 .where(stored, SUMMARY.c.account_id > after)
                 .order_by(SUMMARY.c.account_id)
                 .limit(CHUNK)
-                .with_for_update()
+                .with_for_update(skip_locked=True)
             )
             .scalars()
             .all()
