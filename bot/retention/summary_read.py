@@ -98,13 +98,12 @@ def _move_windows(
 ) -> None:
     """Add the orders entering each window and take out those leaving it."""
     # A card or a batch names its few accounts (the index on account_id finds their edge
-    # orders); a whole book reads every account stored on that day.
-    if len(ids) <= NAMED_ACCOUNTS_MAX:
-        accounts = ORDERS.c.account_id.in_(sorted(ids))
-    else:
-        accounts = ORDERS.c.account_id.in_(
-            sa.select(SUMMARY.c.account_id).where(SUMMARY.c.windows_on == stored_on)
-        )
+    # orders); a whole book reads the edge orders of every account and keeps its own. Not
+    # "the accounts stored on that day" from the summary: on PostgreSQL each statement
+    # sees the latest commits, and the upkeep's roll (or an import) committed between the
+    # summary's read and this one would leave its accounts' windows unmoved.
+    named = len(ids) <= NAMED_ACCOUNTS_MAX
+    accounts = ORDERS.c.account_id.in_(sorted(ids)) if named else sa.true()
     for account_id, moves in window_moves(
         session, accounts, as_of=as_of, stored_on=stored_on
     ).items():

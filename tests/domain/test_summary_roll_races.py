@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.db import Database
+from bot.retention import summary_read
+from bot.retention.facts import load_facts
 from bot.retention.summary import refresh_summary
 from bot.retention.summary_roll import roll_windows
 from models import AccountSummary
@@ -30,6 +32,27 @@ def _accounts(db: Database, *names: str) -> list[int]:
         session.flush()
         refresh_summary(session.connection(), None, today=STORED_ON)
         return [acct.id for acct in accounts]
+
+
+def test_a_whole_book_read_while_the_upkeep_rolls_still_moves_its_windows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read of many accounts found their edge orders through "the accounts stored on
+    # that day" in the summary; on PostgreSQL a roll committed between the read's summary
+    # SELECT and its edge query took the accounts out of it, and their windows stayed
+    # as of the day stored (the December order still in the 6 months).
+    monkeypatch.setattr(summary_read, "NAMED_ACCOUNTS_MAX", 0)  # the whole-book query
+    (atlas,) = _accounts(db, "Atlas")
+    move = summary_read._move_windows
+
+    def roll_then_move(*args, **kwargs):
+        roll_windows(db, today=TODAY)  # the hourly upkeep, in its own transactions
+        return move(*args, **kwargs)
+
+    monkeypatch.setattr(summary_read, "_move_windows", roll_then_move)
+    with db.session() as session:
+        facts = load_facts(session=session, as_of=TODAY, account_ids=None, summary=True)
+    assert facts[atlas].value_last_6m == 40.0
 
 
 def test_a_roll_passes_over_rows_an_import_holds_instead_of_deadlocking_with_it(
