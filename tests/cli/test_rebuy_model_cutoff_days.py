@@ -60,6 +60,22 @@ def test_an_order_dated_tomorrow_does_not_move_the_cut_off_past_today(workspace,
         assert store.latest_feed_through(session=session) == date.fromisoformat(NOW[:10])
 
 
+def test_through_today_is_taken_with_an_order_dated_tomorrow(workspace, capsys, tmp_path):
+    # A nightly `--through $(date -u +%F)` with an order stamped tomorrow in UTC (time
+    # zones): the order is imported and the cut-off is today, as without --through.
+    today = date.fromisoformat(NOW[:10])
+    orders = write(
+        tmp_path,
+        "orders.csv",
+        f"account_external_id,order_id,ordered_at,amount\nA1,O1,2026-01-05,100\n"
+        f"A1,O2,{(today + timedelta(days=1)).isoformat()},100\n",
+    )
+    code, _, err = run(capsys, "import", "orders", str(orders), "--through", today.isoformat())
+    assert code == 0, err
+    with workspace.session() as session:
+        assert store.latest_feed_through(session=session) == today
+
+
 def test_a_future_through_date_is_refused(workspace, capsys, tmp_path):
     orders = write(
         tmp_path,

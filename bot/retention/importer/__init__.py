@@ -124,14 +124,16 @@ def import_csv(
         result = _import(session, kind, path, now, tiers, dry_run, skip_bad, options, progress)
     if kind == "orders":
         latest = result.through
-        if through is not None and latest is not None and through < latest:
+        today = now.astimezone(UTC).date()
+        # An order dated tomorrow (time zones) does not make the feed complete through
+        # tomorrow, so --through today stays right for a file that has one.
+        if through is not None and latest is not None and through < min(latest, today):
             raise InvalidInput(
                 f"--through: {day_label(through)} is before the file's latest order "
                 f"({day_label(latest)}); the orders are complete through a day on or after "
                 "their last one. Give that day, or leave --through out."
             )
         result.through = through or latest
-        today = now.astimezone(UTC).date()
         if result.through is not None and result.through > today:
             # An order dated tomorrow (time zones) does not make the feed complete
             # through tomorrow; the latest through-date never moves back.
