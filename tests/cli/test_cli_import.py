@@ -566,6 +566,8 @@ def test_an_orders_import_leaves_todays_cut_points_ready(workspace, capsys, tmp_
         ("DD/MM/YYYY HH:MM:SS", "15/03/2026 14:30:05"),
         ("D/M/YYYY", "15/3/2026"),
         ("DD-MMM-YYYY", "15-Mar-2026"),
+        ("%Y-%m-%dT%H:%M:%S%z", "2026-03-15T14:30:00+0000"),
+        ("%d.%m.%Y %H:%M %Z", "15.03.2026 14:30 UTC"),
     ],
 )
 def test_a_date_format_with_a_time_or_single_letters_reads_as_written(
@@ -596,6 +598,23 @@ def test_a_date_format_strptime_cannot_use_is_refused_naming_the_flag(
     assert out == ""
     assert f"--date-format: “{date_format}” is not a date format" in err
     assert "Something went wrong" not in err
+    assert count(workspace, Order) == 0
+
+
+@pytest.mark.parametrize(
+    ("date_format", "value"), [("YYYY:MM:DD", "2026:03:15"), ("DD/MM", "15/03")]
+)
+def test_a_date_format_without_a_year_month_and_day_is_refused(
+    workspace, capsys, tmp_path, date_format: str, value: str
+) -> None:
+    # MM after a colon is the minutes: "YYYY:MM:DD" read 2026:03:15 as 15 Jan 2026 00:03.
+    path = write(tmp_path, "orders.csv", ORDERS_HEADER + f"A1,{value},100,SO-1,\n")
+
+    code, out, err = run(capsys, "import", "orders", str(path), "--date-format", date_format)
+
+    assert code == 1
+    assert out == ""
+    assert f"--date-format: “{date_format}” does not read a year, a month and a day" in err
     assert count(workspace, Order) == 0
 
 

@@ -248,13 +248,23 @@ def _strptime_format(given: str) -> str:
             f"--date-format: “{given}” has no day, month or year in it; use e.g. DD/MM/YYYY, "
             "MM/DD/YYYY or a strptime pattern such as %d.%m.%Y."
         )
+    # Aware, so that a pattern with %z or %Z ("+0100", "UTC") reads its own output.
+    sample = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
     try:
-        datetime.strptime(datetime(2001, 2, 3, 4, 5, 6).strftime(pattern), pattern)
+        back = datetime.strptime(sample.strftime(pattern), pattern)
     except (ValueError, re.error):
         raise InvalidInput(
             f"--date-format: “{given}” is not a date format; use e.g. DD/MM/YYYY, "
             "MM/DD/YYYY HH:MM or a strptime pattern such as %d.%m.%Y."
         ) from None
+    if back.date() != sample.date():
+        # "YYYY:MM:DD" (MM after a colon is the minutes) or "DD/MM": every order would
+        # fall in January or in 1900.
+        raise InvalidInput(
+            f"--date-format: “{given}” does not read a year, a month and a day (it reads "
+            f"{sample:%Y-%m-%d} written that way as {back:%Y-%m-%d}); use e.g. DD/MM/YYYY, "
+            "YYYY-MM-DD or a strptime pattern such as %Y:%m:%d."
+        )
     return pattern
 
 
