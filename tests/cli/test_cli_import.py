@@ -319,7 +319,7 @@ def test_with_locale_de_a_point_groups_thousands_even_without_a_comma(
         + 'A1,2026-01-05,"1.234,50",SO-1,\n'
         + "A1,2026-01-06,1.234,SO-2,\n"
         + "B2,2026-01-07,12.000,SO-3,\n"
-        + "B2,2026-01-08,99.5,SO-4,\n",
+        + 'B2,2026-01-08,"99,5",SO-4,\n',
     )
 
     code, _out, err = run(capsys, "import", "orders", str(path))
@@ -331,6 +331,31 @@ def test_with_locale_de_a_point_groups_thousands_even_without_a_comma(
     with workspace.session() as session:
         stored = {o.order_id: str(o.amount) for o in session.exec(select(Order))}
     assert stored == {"SO-1": "1234.50", "SO-2": "1234.00", "SO-3": "12000.00", "SO-4": "99.50"}
+
+
+def test_with_locale_de_a_point_is_never_a_decimal_point(workspace, capsys, tmp_path) -> None:
+    # An English export given --locale de (the ambiguity refusal suggests it): "2.500" would
+    # read as 2500 beside "1415.900" read as 1415.9, errors of 1,000 times in one file.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER
+        + "A1,2026-01-05,2.500,SO-1,\n"
+        + "A1,2026-01-06,1415.900,SO-2,\n"
+        + "B2,2026-01-07,99.5,SO-3,\n",
+    )
+
+    code, out, err = run(capsys, "import", "orders", str(path), "--locale", "de")
+
+    assert code == 1
+    said = " ".join((out + err).split())
+    assert "2 bad rows" in said
+    assert (
+        "column “amount”: 2 rows (lines 3, 4): “1415.900” is not an amount as --locale de "
+        "writes them (e.g. 1.234,50)" in said
+    )
+    with workspace.session() as session:
+        assert session.exec(select(Order)).all() == []
 
 
 def test_owners_written_as_unknown_names_are_warned_with_a_way_out(

@@ -36,6 +36,8 @@ _WHEN_CACHE_LIMIT = 50_000
 _CENT = Decimal("0.01")
 # An amount as most files write it (at most 14 digits, 2 decimals): staged as it is.
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,2})?")
+# With a decimal comma (--locale de), a point is never a decimal point: only whole numbers.
+_WHOLE_AMOUNT = re.compile(r"-?[0-9]{1,14}")
 _STAGE_KEY = re.compile(r"[^a-z0-9]")
 
 
@@ -142,7 +144,8 @@ class _OrderChecks:
         i_order_id, i_product = i_order_id or 0, i_product or 0  # read only when present
         id_limit, product_limit = self.id_limit, self.product_limit
         account_ids, when_cache = self.account_ids, self.when_cache
-        plain_amount = _PLAIN_AMOUNT.fullmatch
+        plain = _PLAIN_AMOUNT if self.rows.money.point_is_decimal else _WHOLE_AMOUNT
+        plain_amount = plain.fullmatch
         buffer, keys_append = stage.buffer, stage.keys.append
         newest: datetime | None = None
         for line, row in lines:

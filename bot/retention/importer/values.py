@@ -8,13 +8,19 @@ fast path; everything else (currency symbols, thousands separators, a locale's
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberFormatError, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_decimal,
+    get_decimal_symbol,
+    parse_decimal,
+)
 
 from bot.retention.errors import InvalidInput
 
@@ -71,15 +77,26 @@ class MoneyParser:
 
     locale: str | None = None
 
+    @functools.cached_property
+    def point_is_decimal(self) -> bool:
+        """Whether a point in an amount is its decimal point (no locale, or e.g. en)."""
+        return self.locale is None or get_decimal_symbol(self.locale) == "."
+
     def __call__(self, text: str) -> Decimal:
         if PLAIN_NUMBER.fullmatch(text) and not (
-            # "1.234" or "12.000" with a locale: the locale decides (--locale de: 1234, 12000).
-            self.locale and _POINT_GROUPED.fullmatch(text)
+            # "1.234" or "12.000" with a locale: the locale decides (--locale de: 1234, 12000),
+            # and with a decimal comma every point does ("1415.900" and "1.5" are refused).
+            self.locale and (_POINT_GROUPED.fullmatch(text) or not self.point_is_decimal)
         ):
             dot = text.find(".")
             if dot != -1 and len(text) - dot > 3 and text[dot + 3 :].strip("0"):
+                grouped = (
+                    _POINT_GROUPED.fullmatch(text.lstrip("+-")) and text.lstrip("+-")[0] != "0"
+                )
                 hint = (
-                    "" if self.locale else " (if the point separates thousands, pass --locale de)"
+                    " (if the point separates thousands, pass --locale de)"
+                    if grouped and not self.locale
+                    else ""
                 )
                 raise Bad(f"“{text}” has more than 2 decimal places{hint}")
             if self.locale is None and _point_reads_both_ways(text.lstrip("+-")):
@@ -132,6 +149,12 @@ class MoneyParser:
         if self.locale is None and _point_reads_both_ways(body):
             raise Bad(_point_both_ways(text))
         number = self._locale_number(body) if self.locale else self._guess_number(body)
+        if number is None and self.locale:
+            example = format_decimal(1234.5, format="#,##0.00", locale=self.locale)
+            raise Bad(
+                f"“{text}” is not an amount as --locale {self.locale} writes them "
+                f"(e.g. {example}); check the column, or the --locale"
+            )
         if number is None:
             raise Bad(
                 f"“{text}” is not an amount; use a number like 1234.50 "
