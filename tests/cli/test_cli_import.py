@@ -687,10 +687,17 @@ def test_an_excel_workbook_is_named_as_one_with_how_to_save_it_as_csv(
 
     assert code == 1
     assert out == ""
-    assert err.strip() == (
-        f"{path}: is an Excel workbook, not a CSV file; in Excel, save it with File › Save As "
-        "› “CSV UTF-8 (Comma delimited)” and import that file."
-    )
+    if name.endswith(".xls"):
+        assert err.strip() == (
+            f"{path}: is an Excel workbook, not a CSV file; in Excel, save it with File › "
+            "Save As › “CSV UTF-8 (Comma delimited)” and import that file."
+        )
+    else:  # .xlsx is a zip archive, and so is a zipped CSV: both are named
+        assert err.strip() == (
+            f"{path}: is a zip archive (an Excel .xlsx workbook is one), not a CSV file; "
+            "unzip it, or in Excel save it with File › Save As › “CSV UTF-8 (Comma "
+            "delimited)”, and import that file."
+        )
     assert count(workspace, Account) == before
 
 
@@ -710,6 +717,6 @@ def test_a_nul_byte_is_refused_naming_its_line(workspace, capsys, tmp_path) -> N
     assert err.strip() == (
         f"{path}: line 3 holds a NUL byte (0x00), which is not text: the file is damaged or "
         "UTF-16 without a byte order mark; export it again as CSV UTF-8, or pass "
-        "--encoding utf-16-le."
+        "--encoding utf-16-le (or utf-16-be)."
     )
     assert count(workspace, Order) == before

@@ -45,10 +45,16 @@ def sniff(path: Path, options: ImportOptions) -> FileFormat:
         raise InvalidInput(f"{path}: is a folder, not a CSV file.") from None
     except OSError as error:
         raise InvalidInput(f"{path}: cannot open the file ({error.strerror}).") from None
-    if sample.startswith(_WORKBOOKS):
+    if sample.startswith(_WORKBOOKS[1]):
         raise InvalidInput(
             f"{path}: is an Excel workbook, not a CSV file; in Excel, save it with File › "
             "Save As › “CSV UTF-8 (Comma delimited)” and import that file."
+        )
+    if sample.startswith(_WORKBOOKS[0]):  # .xlsx, or any other zip archive
+        raise InvalidInput(
+            f"{path}: is a zip archive (an Excel .xlsx workbook is one), not a CSV file; "
+            "unzip it, or in Excel save it with File › Save As › “CSV UTF-8 (Comma "
+            "delimited)”, and import that file."
         )
     encoding = options.encoding
     if encoding is not None:
@@ -159,7 +165,7 @@ def _without_nul(handle: TextIO, path: Path) -> Iterator[str]:
             raise InvalidInput(
                 f"{path}: line {number} holds a NUL byte (0x00), which is not text: the file "
                 "is damaged or UTF-16 without a byte order mark; export it again as CSV "
-                "UTF-8, or pass --encoding utf-16-le."
+                "UTF-8, or pass --encoding utf-16-le (or utf-16-be)."
             )
         yield line
 
