@@ -163,7 +163,7 @@ def report_view(report: RecencyReport) -> Group:
         (18, report.not_bought_18m),
     ):
         summary.add_row(f"Not bought in {months} months", f"{count:,} ({count / total:.0%})")
-    summary.add_row("Never bought", f"{report.never_bought:,}")
+    summary.add_row("Never bought (in “not bought” too)", f"{report.never_bought:,}")
     summary.add_row("Buying far less than before", f"{report.declining:,}")
     if report.rebuy is not None:
         forecast = report.rebuy

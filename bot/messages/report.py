@@ -61,7 +61,7 @@ def recency_report(report: RecencyReport, *, unowned: Unowned | None = None) -> 
                 md(f"*Not bought in 12 months*\n{share(report.not_bought_12m)}"),
                 md(f"*Not bought in 18 months*\n{share(report.not_bought_18m)}"),
                 md(f"*Buying far less*\n{share(report.declining)}"),
-                md(f"*Never bought*\n{share(report.never_bought)}"),
+                md(f"*Never bought* (in “not bought” too)\n{share(report.never_bought)}"),
                 *rebuy_fields(report),
             ]
         ),
