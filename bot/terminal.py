@@ -49,8 +49,21 @@ class _Rows:
         self.grid.add_row(label, text)
 
 
+def _last_order(status: AccountStatus) -> str:
+    facts = status.facts
+    if facts.last_order_at:
+        amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
+        return (
+            f"{day_label(facts.last_order_at.date())}{amount} · {facts.orders_text}, "
+            f"{money(facts.total_value)} in all"
+        )
+    if facts.other_rows_text:  # credits or free samples only: say what is on record
+        return f"none on record ({facts.other_rows_text}, {money(facts.total_value)} in all)"
+    return "none on record"
+
+
 def status_card(status: AccountStatus) -> Panel:
-    facts, schedule, health = status.facts, status.schedule, status.health
+    schedule, health = status.schedule, status.health
     owner = status.owner_name or status.owner_email or "no owner"
     if status.owner_name and status.owner_email:
         owner = f"{status.owner_name} <{status.owner_email}>"
@@ -68,15 +81,7 @@ def status_card(status: AccountStatus) -> Panel:
     if status.outlook is not None:
         rows.add("Re-buy", f"{status.outlook.line()} ({status.outlook.band})")
 
-    if facts.last_order_at:
-        amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
-        rows.add(
-            "Last order",
-            f"{day_label(facts.last_order_at.date())}{amount} · {facts.orders_text}, "
-            f"{money(facts.total_value)} in all",
-        )
-    else:
-        rows.add("Last order", "none on record")
+    rows.add("Last order", _last_order(status))
 
     touch = status.last_touch
     if touch:

@@ -67,6 +67,8 @@ def _owner(status: AccountStatus) -> str:
 def _last_order(status: AccountStatus) -> str:
     facts = status.facts
     if not facts.last_order_at:
+        if facts.other_rows_text:  # credits or free samples only: say what is on record
+            return f"None on record ({facts.other_rows_text}, {money(facts.total_value)} in all)"
         return "None on record"
     amount = f" ({money(status.last_order_amount)})" if status.last_order_amount else ""
     return (

@@ -151,12 +151,18 @@ class AccountFacts:
         text = f"{purchases:,} order{'s' if purchases != 1 else ''}"
         if purchases != days:
             text += f" on {days:,} day{'s' if days != 1 else ''}"
+        extras = self.other_rows_text
+        return text + (f" (plus {extras})" if extras else "")
+
+    @property
+    def other_rows_text(self) -> str:
+        """The rows that are no purchase: "2 credits, 1 at zero" ("" when none)."""
         extras = []
         if self.credit_rows:
             extras.append(f"{self.credit_rows:,} credit{'s' if self.credit_rows != 1 else ''}")
         if self.zero_rows:
             extras.append(f"{self.zero_rows:,} at zero")
-        return text + (f" (plus {', '.join(extras)})" if extras else "")
+        return ", ".join(extras)
 
     @property
     def last_order_day(self) -> date | None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 
 from bot.db import Database
 from bot.retention.facts import load_facts, months_back
@@ -88,6 +89,32 @@ def test_credits_and_zero_rows_on_days_without_a_purchase_are_not_orders_on_buyi
         loaded = load_facts(session=session, as_of=AS_OF, with_order_days=True)
     assert loaded[acct.id].orders_text == "1 order (plus 2 at zero)"
     assert loaded[refunded.id].orders_text == "2 orders (plus 1 credit)"
+
+
+def test_a_card_with_credits_only_says_what_is_on_record(db: Database) -> None:
+    """No purchase, but a credit note and a free sample: the card names them and the net
+    total, instead of a bare "None on record" that hides the −$700."""
+    from bot.messages.card import status_card
+    from bot.retention.status import account_status
+    from bot.settings import DEFAULT_TIER_CADENCE
+    from bot.terminal import status_card as terminal_card
+    from tests.support.slack_app import all_text
+
+    with db.transaction() as session:
+        acct = f.account(session, name="Creditline Only")
+        f.order(session, acct, "2026-03-05", -700)
+        f.order(session, acct, "2026-04-05", 0)
+    with db.session() as session:
+        status = account_status(
+            session=session,
+            account_id=acct.id,
+            now=f.NOW,
+            tier_cadence=DEFAULT_TIER_CADENCE,
+        )
+    assert "None on record (1 credit, 1 at zero, −$700 in all)" in all_text(status_card(status))
+    console = Console(width=200, record=True)
+    console.print(terminal_card(status))
+    assert "none on record (1 credit, 1 at zero, −$700 in all)" in console.export_text()
 
 
 def test_off_rhythm_needs_three_buying_days_not_three_rows(db: Database) -> None:
