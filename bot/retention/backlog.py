@@ -26,7 +26,8 @@ from sqlmodel import Session
 
 from bot.retention.calendar import Calendars
 from bot.retention.dates import as_day
-from bot.retention.facts import AccountFacts, day_start, load_facts, utc_day
+from bot.retention.facts import AccountFacts, day_start, load_facts
+from bot.retention.occasions import utc_day
 from bot.retention.signals import compute_signals, health_of, owner_calendar, touch_schedule
 from bot.retention.urgency import urgency
 from models import Account, Touch

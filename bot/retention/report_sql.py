@@ -95,7 +95,7 @@ class ReportQuery:
 
     def _daily(self, where: str, *, extra: str = "", group: str = "") -> str:
         """Order days: net cents, rows, and whether the day is a purchase occasion (a
-        positive row: facts.is_occasion)."""
+        positive row: occasions.is_occasion)."""
         sql = self.sql
         return f"""SELECT o.account_id, {sql.day("o.ordered_at")} AS day,
                 sum({sql.cents("o.amount")}) AS net, count(*) AS n,

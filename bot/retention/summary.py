@@ -20,7 +20,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.retention.facts import median_gap, utc_day
+from bot.retention.facts import median_gap
+from bot.retention.occasions import utc_day
 from bot.retention.windows import WINDOWS, months_back
 from models import AccountSummary, Order
 
@@ -143,7 +144,7 @@ class _Folder:
             credit_rows += credits
             zero_rows += zeros
             total += net
-            bought = count > credits + zeros  # facts.is_occasion
+            bought = count > credits + zeros  # occasions.is_occasion
             if bought:
                 if first_at is None:
                     first_at = day_first

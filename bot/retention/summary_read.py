@@ -17,13 +17,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import (
-    AccountFacts,
-    day_start,
-    fill_from_orders,
-    is_occasion,
-    utc_value,
-)
+from bot.retention.facts import AccountFacts, day_start, fill_from_orders, utc_value
+from bot.retention.occasions import is_occasion
 from bot.retention.summary import ORDERS, SUMMARY, daily_cents
 from bot.retention.windows import WINDOWS, window_edges
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.retention.facts import is_occasion
+from bot.retention.occasions import is_occasion
 from bot.retention.summary import COLUMNS, SUMMARY, daily_cents
 from bot.retention.windows import RFM_WINDOW_MONTHS, WINDOWS, day_start, months_back
 

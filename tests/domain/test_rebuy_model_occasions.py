@@ -1,7 +1,7 @@
 """One purchase occasion for signals and the re-buy model: a day with a positive row.
 
 The signals (facts) and the model's inputs (fit job, card scoring) both read occasions
-through `facts.purchase_occasions`; raw rows given to `build_inputs` are grouped by the
+through `occasions.purchase_occasions`; raw rows given to `build_inputs` are grouped by the
 same rule. Messy rows: a credit on a purchase day (even one larger than the purchase),
 zero amounts, several rows a day, a credit on a day of its own, rows at the edges of
 the UTC day. An occasion is worth its day's positive rows; credits never lower it.

@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from sqlmodel import Session
 
-from bot.retention.facts import day_start, purchase_occasions
+from bot.retention.facts import day_start
+from bot.retention.occasions import purchase_occasions
 
 from . import gamma_gamma
 from .backtest import Backtest, run_backtest
@@ -42,7 +43,7 @@ WEEKLY_FIT_AGE = timedelta(days=6)
 
 def load_orders(*, session: Session, through: date) -> OrderArrays:
     """The workspace's purchase occasions on or before `through`, as (account id, day,
-    value) arrays: the signals' occasions (`facts.purchase_occasions`), one rule."""
+    value) arrays: the signals' occasions (`occasions.purchase_occasions`), one rule."""
     query = purchase_occasions(end=day_start(through + timedelta(days=1)))
     # In account order, so a fit's sums (and so its result) never depend on the plan.
     query = query.order_by(query.selected_columns[0], query.selected_columns[1])

@@ -4,7 +4,7 @@ A purchase occasion is the signals' (bot/retention/facts.py, `is_occasion`): a d
 order day (UTC) with at least one positive row, worth the sum of that day's positive
 rows. Credits (negative rows) and zero rows are never occasions and never lower one:
 a credit is for an older order, whatever day it lands on. From the database the rows
-come already as occasions (`facts.purchase_occasions`, see fit_job); raw rows (a file,
+come already as occasions (`occasions.purchase_occasions`, see fit_job); raw rows (a file,
 the benchmark, tests) are grouped per day here by the same rule, and a test checks both
 agree on messy rows.
 
@@ -117,7 +117,7 @@ def build_inputs(
 def day_occasions(
     account_codes: np.ndarray, day_ordinals: np.ndarray, amounts: np.ndarray, *, cutoff_ordinal: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The purchase occasions in raw rows (facts.is_occasion's rule on arrays): one per
+    """The purchase occasions in raw rows (occasions.is_occasion's rule on arrays): one per
     account and day on or before the cut-off with at least one positive row, worth the
     sum of its positive rows. Sorted by account, then day."""
     # Credits and zero rows never make or lower an occasion: only positive rows count.

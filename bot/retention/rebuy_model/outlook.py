@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.retention.facts import AccountFacts, day_start, purchase_occasions
+from bot.retention.facts import AccountFacts, day_start
+from bot.retention.occasions import purchase_occasions
 from bot.retention.results import HORIZON_DAYS, Outlook, Signal
 from bot.retention.signals import PENALTIES
 from bot.retention.wording import plural
