@@ -16,7 +16,7 @@ from bot.messages.format import (
 )
 from bot.messages.kit import bullet_list, context, cut, escape, header, message, section, user_ref
 from bot.messages.report import tactic_lines
-from bot.retention.results import WeeklyDigest
+from bot.retention.results import AtRiskAccount, WeeklyDigest
 
 DIGEST_REP_LINES = 45  # three sections of 15: the reps with the lowest coverage first
 DIGEST_ACCOUNT_LINES = 10
@@ -47,12 +47,19 @@ def _reps(digest: WeeklyDigest) -> list[Block]:
     return blocks
 
 
+def _owner(item: AtRiskAccount) -> str:
+    """The owner's mention, or "no active owner" (never "someone": nobody owns it)."""
+    if item.owner_email is None:
+        return "_no active owner_"
+    return user_ref(item.owner_slack_user_id, item.owner_email)
+
+
 def _newly_at_risk(digest: WeeklyDigest) -> Block:
     if not digest.newly_at_risk:
         return section("*Newly at risk this week*\nNo account slipped into risk. 🎉")
     lines = [
         f"🔴 *{escape(cut(item.name, DIGEST_NAME_SHOWN))}* ({item.was} → {item.health}) · "
-        f"{user_ref(item.owner_slack_user_id, item.owner_email)}\n"
+        f"{_owner(item)}\n"
         f"      _{escape(cut(item.reason, REASON_SHOWN))}_"
         for item in digest.newly_at_risk
     ]
@@ -79,8 +86,27 @@ def _shout_outs(digest: WeeklyDigest) -> list[Block]:
     if len(digest.shout_outs) > DIGEST_ACCOUNT_LINES:
         lines.append(f"…and {len(digest.shout_outs) - DIGEST_ACCOUNT_LINES:,} more reps")
     return [
-        section("*Shout-outs* (orders this week within 60 days of a touch)\n" + "\n".join(lines))
+        section(
+            "*Shout-outs* (orders this week within 60 days of a touch by the owner)\n"
+            + "\n".join(lines)
+        )
     ]
+
+
+def _team_line(digest: WeeklyDigest) -> str:
+    touches = f"{plural(digest.touches, 'touch', 'touches')} in the last 7 days"
+    if not digest.accounts:
+        return f"*No accounts yet*: nothing to cover · {touches}"
+    line = (
+        f"{_coverage_emoji(digest.coverage)} *Team coverage {percent(digest.coverage)}*: "
+        f"{digest.covered:,} of {plural(digest.accounts, 'account')} touched within cadence"
+    )
+    if digest.ownerless:
+        line += (
+            f" (of them, {plural(digest.ownerless, 'account')} with no active owner: "
+            f"{digest.ownerless_covered:,} touched)"
+        )
+    return f"{line} · {touches}"
 
 
 def weekly_digest(digest: WeeklyDigest) -> dict:
@@ -88,11 +114,7 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
     shout-outs for rebuys after a touch, and which tactics win."""
     blocks: list[Block] = [
         header(f"Rebuy weekly digest · week of {day_label(digest.week_start)}"),
-        section(
-            f"{_coverage_emoji(digest.coverage)} *Team coverage {percent(digest.coverage)}*: "
-            f"{digest.covered:,} of {digest.accounts:,} accounts touched within cadence · "
-            f"{plural(digest.touches, 'touch', 'touches')} in the last 7 days"
-        ),
+        section(_team_line(digest)),
         *_reps(digest),
         DividerBlock(),
         _newly_at_risk(digest),
@@ -100,8 +122,9 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
     ]
     if digest.tactic_win_rates:
         blocks.append(section(tactic_lines(digest.tactic_win_rates)))
+    coverage = f"team coverage {percent(digest.coverage)}" if digest.accounts else "no accounts"
     text = (
-        f"Rebuy weekly digest: team coverage {percent(digest.coverage)}, "
+        f"Rebuy weekly digest: {coverage}, "
         f"{plural(digest.touches, 'touch', 'touches')}, "
         f"{plural(len(digest.newly_at_risk), 'account')} newly at risk"
     )

@@ -36,10 +36,11 @@ def weekly_digest(
 ) -> WeeklyDigest:
     """The digest for the week ending `now` (`as_of` is the manager's today).
 
-    Coverage: share of a rep's accounts whose next touch is not yet past (due on or after
-    `as_of`). Newly at risk: health band "at risk" as of `as_of` but not as of a week
-    earlier. Shout-outs: orders in the last 7 days on a rep's accounts that came within
-    60 days after a touch.
+    Coverage: share of the accounts with a touch logged within their cadence (the team's
+    share counts the accounts with no active owner too). Newly at risk: health band "at
+    risk" as of `as_of` but not as of a week earlier. Shout-outs: purchases (positive
+    amounts) in the last 7 days on a rep's accounts that came within 60 days after a touch
+    the rep logged.
     """
     reps = {rep.id: rep for rep in session.exec(select(Rep).where(Rep.active).order_by(Rep.email))}
     now_entries = book_entries(
@@ -62,12 +63,18 @@ def weekly_digest(
 
     accounts: dict[int, int] = defaultdict(int)
     covered: dict[int, int] = defaultdict(int)  # touched within cadence
+    # Accounts with no owner, or an owner no longer active: part of the book all the same
+    # (leaving them out would let un-assigning an account raise the team's coverage).
+    ownerless = ownerless_covered = 0
     newly_at_risk: list[AtRiskAccount] = []
     for entry in now_entries:
         owner_id = entry.facts.owner_id
         if owner_id in reps:
             accounts[owner_id] += 1
             covered[owner_id] += touched_within_cadence(entry, as_of)
+        else:
+            ownerless += 1
+            ownerless_covered += touched_within_cadence(entry, as_of)
         earlier = before.get(entry.facts.id)
         if entry.health.band == "at risk" and (earlier is None or earlier.health.band != "at risk"):
             owner = reps.get(owner_id)
@@ -112,37 +119,50 @@ def weekly_digest(
         newly_at_risk=newly_at_risk,
         shout_outs=_shout_outs(session=session, reps=reps, now=now),
         tactic_win_rates=tactic_win_rates(session=session, now=now),
+        ownerless=ownerless,
+        ownerless_covered=ownerless_covered,
     )
 
 
 def _shout_outs(*, session: Session, reps: Mapping[int, Rep], now: datetime) -> list[ShoutOut]:
+    """Reps whose accounts bought this week after a touch the rep logged: a purchase (a
+    positive amount; a credit note or a zero row is none) within 60 days after a touch
+    by the account's owner (a colleague's touch earns the owner no praise)."""
     since = now - WEEK
     orders = session.execute(
         sa.select(Order.account_id, Order.ordered_at, Order.amount, Account.name, Account.owner_id)
         .join(Account, Account.id == Order.account_id)
-        .where(Order.ordered_at > since, Order.ordered_at <= now, Account.owner_id.is_not(None))
+        .where(
+            Order.ordered_at > since,
+            Order.ordered_at <= now,
+            Order.amount > 0,
+            Account.owner_id.is_not(None),
+        )
     ).all()
     if not orders:
         return []
     window = timedelta(days=WIN_WINDOW_DAYS)
-    touched: dict[int, list[datetime]] = defaultdict(list)
+    touched: dict[int, list[tuple[datetime, int | None]]] = defaultdict(list)
     account_ids = sorted({row.account_id for row in orders})
     for start in range(0, len(account_ids), 5000):
-        for account_id, touched_at in session.execute(
-            sa.select(Touch.account_id, Touch.touched_at).where(
+        for account_id, touched_at, rep_id in session.execute(
+            sa.select(Touch.account_id, Touch.touched_at, Touch.rep_id).where(
                 Touch.account_id.in_(account_ids[start : start + 5000]),
                 Touch.touched_at > since - window,
                 Touch.touched_at <= now,
             )
         ):
-            touched[account_id].append(touched_at)
+            touched[account_id].append((touched_at, rep_id))
 
     names: dict[int, dict[int, str]] = defaultdict(dict)
     amounts: dict[int, float] = defaultdict(float)
     for account_id, ordered_at, amount, name, owner_id in orders:
         if owner_id not in reps:
             continue
-        if any(ordered_at - window <= at < ordered_at for at in touched.get(account_id, ())):
+        if any(
+            rep_id == owner_id and ordered_at - window <= at < ordered_at
+            for at, rep_id in touched.get(account_id, ())
+        ):
             names[owner_id][account_id] = name
             amounts[owner_id] += float(amount)
     shout_outs = [

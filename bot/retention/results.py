@@ -299,7 +299,8 @@ class AtRiskAccount:
 
 @dataclass(frozen=True)
 class ShoutOut:
-    """A rep whose accounts ordered again within 60 days after a touch, this week."""
+    """A rep whose accounts ordered again within 60 days after a touch they logged, this
+    week."""
 
     email: str
     name: str | None
@@ -316,14 +317,18 @@ class WeeklyDigest:
     newly_at_risk: list[AtRiskAccount]
     shout_outs: list[ShoutOut]
     tactic_win_rates: list[dict] = field(default_factory=list)
+    # Accounts with no owner or an inactive one (and how many of them were touched within
+    # cadence): in the team's numbers, under no rep's line.
+    ownerless: int = 0
+    ownerless_covered: int = 0
 
     @property
     def accounts(self) -> int:
-        return sum(rep.accounts for rep in self.reps)
+        return sum(rep.accounts for rep in self.reps) + self.ownerless
 
     @property
     def covered(self) -> int:
-        return sum(rep.covered for rep in self.reps)
+        return sum(rep.covered for rep in self.reps) + self.ownerless_covered
 
     @property
     def touches(self) -> int:
