@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.clock import as_utc
 from bot.retention.backlog import plan_first_touches
 from bot.retention.calendar import Calendars, rep_calendar
 from bot.retention.errors import InvalidInput
 from bot.retention.facts import day_start, load_facts
 from bot.retention.rebuy_model.outlook import outlooks_for, with_outlook
+from bot.retention.reps import valid_tz
 from bot.retention.results import LIST_FILTERS, BookEntry, BookSummary, LeaderboardRow
 from bot.retention.signals import health_of
 from bot.retention.status import assess
@@ -120,7 +123,8 @@ def working_day_streak(
     logged by the rep. Weekends, the rep's public holidays (their country, else the
     workspace default) and their away days are skipped: they neither count nor break the
     streak (it is frozen while the rep is away). Today without a touch yet does not break
-    it either."""
+    it either. A touch counts on the rep's own calendar day (their Slack time zone), like
+    `today`: a touch at 17:30 in Los Angeles is that day's, not the next UTC day's."""
     calendar = rep_calendar(
         rep, default_country=default_country, default_subdivision=default_subdivision
     )
@@ -129,9 +133,12 @@ def working_day_streak(
     if rep.slack_user_id:
         conditions.append(Touch.slack_user_id == rep.slack_user_id)
     rows = session.execute(
-        sa.select(Touch.touched_at).where(sa.or_(*conditions), Touch.touched_at >= day_start(since))
+        sa.select(Touch.touched_at).where(
+            sa.or_(*conditions), Touch.touched_at >= day_start(since) - timedelta(days=1)
+        )
     ).scalars()
-    days = {value.date() for value in rows}
+    zone = ZoneInfo(valid_tz(rep.tz) or "UTC")
+    days = {as_utc(value).astimezone(zone).date() for value in rows}
     away = session.execute(
         sa.select(AwayPeriod.starts_on, AwayPeriod.ends_on).where(
             AwayPeriod.rep_id == rep.id, AwayPeriod.ends_on >= since

@@ -261,3 +261,31 @@ def test_streak_skips_holidays_and_is_frozen_while_away(db: Database) -> None:
             factories.touch(session, acct, day, rep_id=plain.id)
         assert working_day_streak(session=session, rep=plain, today=date(2026, 4, 3)) == 2
         assert working_day_streak(session=session, rep=plain, today=date(2026, 4, 7)) == 0
+
+
+def test_streak_counts_touches_on_the_reps_own_day(db: Database) -> None:
+    """A rep in Los Angeles who logs a touch at 17:30 every working day has a streak: the
+    touch is that local day's, not the next UTC day's (Friday's is not a Saturday's)."""
+    from zoneinfo import ZoneInfo
+
+    from models import Touch
+
+    la = ZoneInfo("America/Los_Angeles")
+    with db.transaction() as session:
+        rep = factories.rep(session, email="pat@example.com", tz="America/Los_Angeles")
+        acct = factories.account(session, owner_id=rep.id)
+        for day in ("2026-06-08", "2026-06-09", "2026-06-10", "2026-06-11", "2026-06-12"):
+            local = datetime.combine(date.fromisoformat(day), time(17, 30), tzinfo=la)
+            session.add(
+                Touch(
+                    account_id=acct.id,
+                    kind="call",
+                    touched_at=local.astimezone(UTC),
+                    rep_id=rep.id,
+                    source="command",
+                    created_at=factories.NOW,
+                )
+            )
+        session.flush()
+        # Monday morning in Los Angeles: last week's five working days.
+        assert working_day_streak(session=session, rep=rep, today=date(2026, 6, 15)) == 5
