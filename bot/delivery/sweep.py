@@ -76,7 +76,8 @@ class SweepResult:
         plan, parts = self.plan, []
         if self.sent:
             parts.append(
-                f"Sent today's reminders to {reps_text(self.sent)} ({self.messages} messages)."
+                f"Sent today's reminders to {reps_text(self.sent)} "
+                f"({self.messages} message{'s' if self.messages != 1 else ''})."
             )
         else:
             parts.append("No reminders sent.")

@@ -85,6 +85,9 @@ def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = LIST_
         blocks.append(section("\n".join(lines[start : min(start + LINES_PER_SECTION, limit)])))
     if len(entries) > limit:
         blocks.append(
-            context(f"…and {len(entries) - limit:,} more. Use `rebuy` exports for the full list.")
+            context(
+                f"…and {len(entries) - limit:,} more, not shown here: the most pressing "
+                "come first, and the rest move up as you touch these."
+            )
         )
     return message(blocks, title)

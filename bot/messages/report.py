@@ -89,7 +89,14 @@ def _unowned_line(unowned: Unowned) -> str:
     names = ", ".join(escape(name) for name in unowned.names)
     if more > 0:
         names += f" and {more:,} more"
+    if unowned.left == unowned.count:
+        title, why = "Owner no longer in Slack", ""
+    elif unowned.left:
+        title = "No owner"
+        why = f" ({unowned.left:,} of them: an owner no longer in Slack)"
+    else:
+        title, why = "No owner", ""
     return (
-        f"*No owner* · {plural(unowned.count, 'account')}, so nobody is reminded of {them}: "
-        f"{names}\nGive each a rep with `/account owner NAME rep@yourcompany.com`."
+        f"*{title}* · {plural(unowned.count, 'account')}{why}, so nobody is reminded of "
+        f"{them}: {names}\nGive each a rep with `/account owner NAME rep@yourcompany.com`."
     )

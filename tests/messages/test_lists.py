@@ -95,3 +95,37 @@ def test_a_group_without_orders_does_not_break_the_report() -> None:
     report = RecencyReport(TODAY, 4, 3, 3, 3, 3, 0, group, group, empty)
     text = "\n".join(block_texts(recency_report(report)["blocks"]))
     assert "*Worst*: 3 accounts, no orders yet" in text
+
+
+def test_a_long_list_points_to_nothing_that_does_not_exist() -> None:
+    """There is no `rebuy` export: the list says what it left out, not where to find it."""
+    message = account_list("overdue", [entry(n, f"Account {n}") for n in range(1, 21)])
+    text = "\n".join(block_texts(message["blocks"]))
+    assert "…and 5 more" in text
+    assert "export" not in text
+
+
+def test_report_names_accounts_whose_owner_left_slack_as_such() -> None:
+    """An account owned by a rep who left Slack has an owner: the admin line says which."""
+    from bot.retention.report_result import Unowned
+
+    group = CustomerGroup("Best", 1, 1.0, 2.0, TODAY, TODAY, TODAY, 10)
+    report = RecencyReport(TODAY, 3, 1, 1, 1, 0, 0, group, group, group)
+
+    def line(unowned: Unowned) -> str:
+        return "\n".join(mrkdwn_texts(recency_report(report, unowned=unowned)))
+
+    left = line(Unowned(2, ["A (1)", "B (2)"], left=2))
+    assert "*Owner no longer in Slack* · 2 accounts, so nobody is reminded of them" in left
+    assert "No owner" not in left
+    mixed = line(Unowned(3, ["A (1)", "B (2)", "C (3)"], left=1))
+    assert "*No owner* · 3 accounts (1 of them: an owner no longer in Slack)" in mixed
+    assert "*No owner* · 2 accounts, so" in line(Unowned(2, ["A (1)", "B (2)"]))
+
+
+def test_sweep_summary_says_1_message() -> None:
+    from bot.delivery.deliver import Outcome, RepOutcome
+    from bot.delivery.sweep import SweepResult
+
+    result = SweepResult(outcomes=[RepOutcome("ana@example.com", Outcome.SENT, posted=1)])
+    assert "Sent today's reminders to 1 rep (1 message)." in str(result)
