@@ -1,5 +1,5 @@
 """Which tactics bring rebuys: a touch that used a tactic "wins" when the account
-orders again within 60 days after it."""
+buys again (an order row with a positive amount) within 60 days after it."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ def tactic_win_rates(*, session: Session, now: datetime, since_days: int = 365) 
     orders: dict[int, list[datetime]] = {}
     for account_id, ordered_at in session.execute(
         sa.select(Order.account_id, Order.ordered_at).where(
-            Order.account_id.in_(account_ids), Order.ordered_at >= since, Order.ordered_at <= now
+            Order.account_id.in_(account_ids),
+            Order.ordered_at >= since,
+            Order.ordered_at <= now,
+            Order.amount > 0,  # a purchase: a credit note or a free sample wins nothing
         )
     ):
         orders.setdefault(account_id, []).append(ordered_at)

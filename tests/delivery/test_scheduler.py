@@ -221,6 +221,20 @@ def test_weekly_digest_content(db: Database) -> None:
     assert len(message["blocks"]) <= 50
 
 
+def test_a_credit_note_or_a_free_sample_after_a_tactic_is_no_win(db: Database) -> None:
+    from bot.retention.tactic_stats import tactic_win_rates
+
+    tactic = next(iter(tactic_bank().values()))
+    with db.transaction() as session:
+        for name, amount in (("Refunded", -300), ("Sampled", 0), ("Bought", 250)):
+            acct = factories.account(session, name)
+            factories.touch(session, acct, "2026-03-01", tactic_id=tactic.id)  # settled
+            factories.order(session, acct, "2026-03-20", amount)
+    with db.session() as session:
+        rates = tactic_win_rates(session=session, now=NOW)
+    assert [(r["id"], r["touches"], r["wins"]) for r in rates] == [(tactic.id, 3, 1)]
+
+
 def test_weekly_digest_posts_once_per_week_across_instances(
     db: Database, double: SlackDouble
 ) -> None:
