@@ -324,6 +324,11 @@ def change_owner(
             f"No rep has the e-mail {email}. Reps come from the accounts import "
             "(owner_email); ask your admin to add them."
         )
+    if not rep.active:
+        raise InvalidInput(
+            f"{email} is no longer in Slack (`rebuy reps sync` found them gone), so nobody "
+            "would be reminded of this account; give it to a rep who is."
+        )
     account.owner_id = rep.id
     account.updated_at = now
     session.add(account)

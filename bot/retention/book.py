@@ -165,7 +165,8 @@ def working_day_streak(
 def leaderboard(
     *, session: Session, now: datetime, days: int = 7, limit: int = 5
 ) -> list[LeaderboardRow]:
-    """Reps by touches logged in the last `days` days (and distinct accounts touched)."""
+    """Reps still in Slack by touches logged in the last `days` days (and distinct
+    accounts touched)."""
     since = now - timedelta(days=days)
     rows = session.execute(
         sa.select(
@@ -176,7 +177,7 @@ def leaderboard(
             sa.func.count(sa.distinct(Touch.account_id)),
         )
         .join(Touch, Touch.rep_id == Rep.id)
-        .where(Touch.touched_at >= since, Touch.touched_at <= now)
+        .where(Touch.touched_at >= since, Touch.touched_at <= now, Rep.active.is_(True))
         .group_by(Rep.id, Rep.email, Rep.name, Rep.slack_user_id)
         .order_by(sa.func.count(Touch.id).desc(), Rep.email)
         .limit(limit)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.db import Database
 from bot.retention.book import leaderboard
 from bot.retention.reactions import apply_reaction
-from models import Touch
+from models import Rep, Touch
 from tests.support import factories as f
 from tests.support.factories import NOW
 
@@ -68,6 +69,11 @@ def test_a_call_reaction_after_a_check_mark_makes_the_one_touch_a_call(db: Datab
     with db.session() as session:
         board = leaderboard(session=session, now=NOW + timedelta(hours=1))
     assert [(row.touches, row.accounts) for row in board] == [(1, 1)]
+    # A rep no longer in Slack is off the board.
+    with db.transaction() as session:
+        session.execute(sa.update(Rep).values(active=False))
+    with db.session() as session:
+        assert leaderboard(session=session, now=NOW + timedelta(hours=1)) == []
 
 
 def test_a_touch_from_a_reminder_credits_its_tactic(db: Database) -> None:

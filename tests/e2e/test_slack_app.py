@@ -1202,6 +1202,12 @@ def test_bad_cadence_and_owner_input_is_explained(slack_app: SlackApp) -> None:
     assert "/account cadence acme 21" in reply["text"]
     _, reply = slack_app.command("owner acme corp nobody@nowhere.example")
     assert "No rep has the e-mail nobody@nowhere.example" in reply["text"]
+    with slack_app.db.transaction() as session:
+        gone = f.rep(session, email="gone@seller.example", active=False)
+    _, reply = slack_app.command("owner acme corp gone@seller.example")
+    assert "gone@seller.example is no longer in Slack" in reply["text"]
+    with slack_app.db.session() as session:
+        assert gone.id not in {a.owner_id for a in session.exec(select(Account))}
 
 
 # ------------------------------------------------------------------ tactics all the rep's day
