@@ -3,20 +3,24 @@ shout-outs for rebuys after a touch, and which tactics win."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from slack_sdk.models.blocks import Block, DividerBlock
 
 from bot.messages.format import (
     DIGEST_NAME_SHOWN,
     REASON_SHOWN,
     SHOUT_OUT_NAME_SHOWN,
-    day_label,
     money,
     percent,
     plural,
+    span_label,
 )
 from bot.messages.kit import bullet_list, context, cut, escape, header, message, section, user_ref
 from bot.messages.report import tactic_lines
 from bot.retention.results import AtRiskAccount, WeeklyDigest
+
+WEEK = timedelta(days=7)
 
 DIGEST_REP_LINES = 45  # three sections of 15: the reps with the lowest coverage first
 DIGEST_ACCOUNT_LINES = 10
@@ -56,7 +60,7 @@ def _owner(item: AtRiskAccount) -> str:
 
 def _newly_at_risk(digest: WeeklyDigest) -> Block:
     if not digest.newly_at_risk:
-        return section("*Newly at risk this week*\nNo account slipped into risk. 🎉")
+        return section("*Newly at risk in the last 7 days*\nNo account slipped into risk. 🎉")
     lines = [
         f"🔴 *{escape(cut(item.name, DIGEST_NAME_SHOWN))}* ({item.was} → {item.health}) · "
         f"{_owner(item)}\n"
@@ -64,7 +68,7 @@ def _newly_at_risk(digest: WeeklyDigest) -> Block:
         for item in digest.newly_at_risk
     ]
     return section(
-        f"*Newly at risk this week* ({len(lines):,})\n"
+        f"*Newly at risk in the last 7 days* ({len(lines):,})\n"
         + bullet_list(lines, limit=DIGEST_ACCOUNT_LINES, more_label="more")
     )
 
@@ -87,7 +91,7 @@ def _shout_outs(digest: WeeklyDigest) -> list[Block]:
         lines.append(f"…and {len(digest.shout_outs) - DIGEST_ACCOUNT_LINES:,} more reps")
     return [
         section(
-            "*Shout-outs* (orders this week within 60 days of a touch by the owner)\n"
+            "*Shout-outs* (orders in the last 7 days within 60 days of a touch by the owner)\n"
             + "\n".join(lines)
         )
     ]
@@ -113,7 +117,8 @@ def weekly_digest(digest: WeeklyDigest) -> dict:
     """The manager's Monday message: coverage and touches per rep, accounts newly at risk,
     shout-outs for rebuys after a touch, and which tactics win."""
     blocks: list[Block] = [
-        header(f"Rebuy weekly digest · week of {day_label(digest.week_start)}"),
+        # The figures are for the 7 days up to the posting (Monday to Monday).
+        header(f"Rebuy weekly digest · {span_label(digest.as_of - WEEK, digest.as_of)}"),
         section(_team_line(digest)),
         *_reps(digest),
         DividerBlock(),

@@ -45,7 +45,7 @@ def _part(title: str, entries: Sequence[BookEntry], empty: str) -> list[Block]:
 
 def _leaderboard(board: Sequence[LeaderboardRow]) -> Block:
     if not board:
-        return section("*Team leaderboard*\nNo touches logged this week yet.")
+        return section("*Team leaderboard*\nNo touches logged in the last 7 days.")
     lines = [
         f"{MEDALS[i] if i < len(MEDALS) else f'{i + 1}.'} "
         f"{user_ref(row.slack_user_id, row.rep_name or row.rep_email)}: "

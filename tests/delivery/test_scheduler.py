@@ -209,7 +209,7 @@ def test_weekly_digest_content(db: Database) -> None:
         for b in message["blocks"]
         if b["type"] != "divider"
     )
-    assert "Rebuy weekly digest · week of 15 Jun 2026" in text
+    assert "Rebuy weekly digest · Mon 8 – Mon 15 Jun" in text
     assert "*Team coverage 57%*: 4 of 7 accounts touched within cadence · 2 touches" in text
     assert text.index("<@U2>: 33% covered (1/3) · 0 touches") < text.index(
         "<@U1>: 75% covered (3/4) · 2 touches"

@@ -73,7 +73,7 @@ def test_home_for_an_unknown_user_has_no_book_parts() -> None:
     )
     text = "\n".join(block_texts(view["blocks"]))
     assert "I don't know your accounts yet" in text
-    assert "Overdue" not in text and "No touches logged this week yet" in text
+    assert "Overdue" not in text and "No touches logged in the last 7 days" in text
 
 
 def test_every_list_filter_has_an_empty_message() -> None:
