@@ -11,10 +11,10 @@ from datetime import time as clock_time
 
 from sqlmodel import Session
 
-from bot.delivery.plan import NOON, AwayOffer, Covered, RepTarget
+from bot.delivery.plan import AwayOffer, Covered, RepTarget
 from bot.messages import away as away_blocks
-from bot.messages.kit import context, escape, fallback_mrkdwn, finish, finish_dicts, section
-from bot.messages.reminder import REACTION_HINT, reminder_account
+from bot.messages.kit import context, escape, finish_dicts
+from bot.messages.reminder import all_caught_up, greeting, reminder_account, reminder_header
 from bot.retention.calendar import Away
 from bot.retention.dates import day_label
 from bot.retention.due import DueAccount, due_by_rep
@@ -32,46 +32,6 @@ class Draft:
     tactic_id: str | None
     text: str
     blocks: list[dict]
-
-
-def greeting(rep_name: str | None, at: clock_time | None) -> str:
-    """ "Good morning, Ana!" before noon, "Good afternoon, Ana!" after (a late REMINDER_CUTOFF
-    can reach past noon), "Hello, Ana!" when the hour is unknown."""
-    first = (rep_name or "").split()
-    who = f", {escape(first[0])}" if first else ""
-    if at is None:
-        return f"Hello{who}!"
-    return f"Good {'morning' if at < NOON else 'afternoon'}{who}!"
-
-
-def _header(
-    *,
-    count: int,
-    more: int,
-    hello: str,
-    back_from: Away | None,
-    covering: Sequence[Covered],
-) -> dict:
-    needs = "accounts need" if count != 1 else "account needs"
-    extra = f" ({more:,} more due: `/account list due`)" if more else ""
-    if back_from is not None:
-        starts, ends = back_from.starts_on, back_from.ends_on
-        span = f"{day_label(starts, year=False)} to {day_label(ends, year=False)}"
-        lead = f"{hello} Welcome back. While you were away ({span}), these came due:"
-        text = f"{lead} {count:,} {needs} you first{extra}."
-    else:
-        text = f"{hello} {count:,} {needs} you today{extra}."
-    lines = [section(text)]
-    if covering:
-        names = ", ".join(escape(c.name) for c in covering)
-        lines.append(context(f"🤝 Covering for {names} while away: their accounts are marked."))
-    lines.append(context(REACTION_HINT))
-    return {"blocks": finish(lines), "text": fallback_mrkdwn(text)}
-
-
-def _all_caught_up(hello: str) -> dict:
-    text = f"{hello} All caught up: nothing is due today. ☕"
-    return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 
 def _with_offer(message: dict, offer: AwayOffer | None) -> dict:
@@ -114,10 +74,14 @@ def compose(
     if not items:
         if not monday:
             return []
-        message = _with_offer(_all_caught_up(hello), away_offer)
+        message = _with_offer(all_caught_up(hello), away_offer)
         return [Draft(0, None, None, message["text"], message["blocks"])]
-    header = _header(
-        count=len(items), more=more, hello=hello, back_from=back_from, covering=covering
+    header = reminder_header(
+        count=len(items),
+        more=more,
+        hello=hello,
+        away=(back_from.starts_on, back_from.ends_on) if back_from is not None else None,
+        covering=[c.name for c in covering],
     )
     header = _with_offer(header, away_offer)
     drafts = [Draft(0, None, None, header["text"], header["blocks"])]

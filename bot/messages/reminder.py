@@ -4,12 +4,23 @@ and the lines that acknowledge a touch or snooze logged by reacting to a reminde
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from datetime import time as clock_time
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.messages.format import KIND_EMOJI, day_label, money, plural
 from bot.messages.ids import Action, BlockId
-from bot.messages.kit import button, context, escape, message, section, user_ref
+from bot.messages.kit import (
+    button,
+    context,
+    escape,
+    fallback_mrkdwn,
+    finish,
+    message,
+    section,
+    user_ref,
+)
 from bot.retention.results import DueAccount, ReactionAck
 
 REACTION_HINT = "React ✅ touched · 📞 call · ✉️ email · 🤝 meeting · 💤 snooze a week"
@@ -25,23 +36,52 @@ ACK_WORDS = {
 ACK_EMOJI = {**KIND_EMOJI, "snooze": "💤"}
 
 
-def good_morning(rep_name: str | None) -> str:
-    """ "Good morning, Ana!" (just "Good morning!" when we don't know a first name)."""
+NOON = clock_time(12)
+
+
+def greeting(rep_name: str | None, at: clock_time | None) -> str:
+    """ "Good morning, Ana!" before noon, "Good afternoon, Ana!" after (a late REMINDER_CUTOFF
+    can reach past noon), "Hello, Ana!" when the hour is unknown."""
     first = (rep_name or "").split()
-    return f"Good morning, {escape(first[0])}!" if first else "Good morning!"
+    who = f", {escape(first[0])}" if first else ""
+    if at is None:
+        return f"Hello{who}!"
+    return f"Good {'morning' if at < NOON else 'afternoon'}{who}!"
 
 
-def reminder_header(*, count: int, more: int, rep_name: str | None) -> dict:
-    greeting = good_morning(rep_name)
+def reminder_header(
+    *,
+    count: int,
+    more: int,
+    hello: str,
+    away: tuple[date, date] | None = None,
+    covering: Sequence[str] = (),
+) -> dict:
+    """The day's first message: how many accounts need the rep (and how many more are
+    due), the first morning back after `away` (its first and last day), and whom the rep
+    covers for (their names)."""
     needs = "accounts need" if count != 1 else "account needs"
     extra = f" ({more:,} more due: `/account list due`)" if more else ""
-    text = f"{greeting} {count:,} {needs} you today{extra}."
-    return message([section(text), context(REACTION_HINT)], text, mrkdwn=True)
+    if more and covering:  # the list shows the rep's own book, not the covered colleague's
+        extra = f" ({more:,} more due, yours and theirs: `/account list due` lists yours)"
+    if away is not None:
+        span = f"{day_label(away[0], year=False)} to {day_label(away[1], year=False)}"
+        lead = f"{hello} Welcome back. While you were away ({span}), these came due:"
+        text = f"{lead} {count:,} {needs} you first{extra}."
+    else:
+        text = f"{hello} {count:,} {needs} you today{extra}."
+    lines = [section(text)]
+    if covering:
+        names = ", ".join(escape(name) for name in covering)
+        lines.append(context(f"🤝 Covering for {names} while away: their accounts are marked."))
+    lines.append(context(REACTION_HINT))
+    return {"blocks": finish(lines), "text": fallback_mrkdwn(text)}
 
 
-def all_caught_up(*, rep_name: str | None) -> dict:
-    text = f"{good_morning(rep_name)} All caught up: nothing is due today. ☕"
-    return message([section(text)], text, mrkdwn=True)
+def all_caught_up(hello: str) -> dict:
+    """A Monday with nothing due: one short line, so the rep knows Rebuy is there."""
+    text = f"{hello} All caught up: nothing is due today. ☕"
+    return {"blocks": finish([section(text)]), "text": fallback_mrkdwn(text)}
 
 
 def reminder_account(item: DueAccount, *, acknowledgements: Sequence[str] = ()) -> dict:

@@ -66,8 +66,11 @@ def test_large_numbers_have_thousands_separators() -> None:
     recency = recency_report(report)
     assert recency["text"].startswith("Recency report: 47,488 of 100,000 accounts")
     assert "(1,200 days ago)" in "\n".join(block_texts(recency["blocks"]))
-    header = reminder_header(count=1500, more=2500, rep_name="Ana")
-    assert "1,500 accounts need you today (2,500 more due" in header["text"]
+    header = reminder_header(count=1500, more=2500, hello="Good morning, Ana!")
+    assert "1,500 accounts need you today (2,500 more due: `/account list due`)" in header["text"]
+    # Covering for a colleague, the list it points to holds only the rep's own accounts.
+    covering = reminder_header(count=10, more=4, hello="Hi!", covering=["Ben Ode"])
+    assert "(4 more due, yours and theirs: `/account list due` lists yours)" in covering["text"]
     many = finish([section(str(n)) for n in range(1100)])
     assert many[-1]["elements"][0]["text"] == "…and 1,051 more not shown."
 

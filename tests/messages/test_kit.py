@@ -22,7 +22,7 @@ from bot.messages.kit import (
     section,
 )
 from bot.messages.pick import pick_list
-from bot.messages.reminder import all_caught_up, reminder_account, reminder_header
+from bot.messages.reminder import all_caught_up, greeting, reminder_account, reminder_header
 from bot.retention.results import (
     BookSummary,
     DueAccount,
@@ -85,8 +85,13 @@ def test_a_refusal_keeps_its_code_spans_and_its_users_words_stay_inert() -> None
         pytest.param(lambda: account_list("overdue", [entry(1, EVIL, EVIL)]), id="list"),
         pytest.param(lambda: help_message(escape(EVIL)), id="help"),
         pytest.param(lambda: notice(escape(EVIL)), id="notice"),
-        pytest.param(lambda: reminder_header(count=2, more=0, rep_name=EVIL), id="header"),
-        pytest.param(lambda: all_caught_up(rep_name=EVIL), id="caught-up"),
+        pytest.param(
+            lambda: reminder_header(
+                count=2, more=3, hello=greeting(EVIL, None), covering=[EVIL, EVIL]
+            ),
+            id="header",
+        ),
+        pytest.param(lambda: all_caught_up(greeting(EVIL, None)), id="caught-up"),
         pytest.param(
             lambda: reminder_account(
                 DueAccount(
