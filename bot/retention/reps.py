@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.retention.away_status import SlackStatus
-from models import Rep, Touch
+from models import Account, Rep, Touch
 
 
 def valid_tz(tz: str | None) -> str | None:
@@ -90,31 +90,50 @@ def store_statuses(*, session: Session, users: Iterable[SlackUser], now: datetim
     return changed
 
 
+UNMATCHED_SHOWN = 10
+
+
 @dataclass(frozen=True)
 class SyncResult:
     linked: int
     updated: int
     unmatched_reps: list[str]
     deactivated: int
+    reactivated: int = 0
+    # Live accounts whose owner is now no longer in Slack: nobody is reminded of them.
+    orphaned_accounts: int = 0
 
     def __str__(self) -> str:
-        linked = f"{self.linked:,} rep{'' if self.linked == 1 else 's'} linked to Slack users"
+        linked = f"{_reps(self.linked)} linked to Slack users"
         parts = [linked, f"{self.updated:,} refreshed"]
         if self.deactivated:
-            parts.append(f"{self.deactivated} deactivated (user deleted in Slack)")
+            parts.append(f"{_reps(self.deactivated)} deactivated (user deleted in Slack)")
+        if self.reactivated:
+            parts.append(f"{_reps(self.reactivated)} back in Slack and active again")
         line = ", ".join(parts) + "."
-        if self.unmatched_reps:
+        if self.orphaned_accounts:
+            owned = "account is" if self.orphaned_accounts == 1 else "accounts are"
             line += (
-                f" No Slack user has the e-mail of {len(self.unmatched_reps)} rep(s): "
-                + ", ".join(self.unmatched_reps[:10])
+                f" {self.orphaned_accounts:,} {owned} owned by reps no longer in Slack, so "
+                "nobody is reminded of them: give them a rep (`/account owner NAME EMAIL` "
+                "or the accounts import)."
             )
+        if self.unmatched_reps:
+            shown = ", ".join(self.unmatched_reps[:UNMATCHED_SHOWN])
+            more = len(self.unmatched_reps) - UNMATCHED_SHOWN
+            line += f" No Slack user has the e-mail of {_reps(len(self.unmatched_reps))}: {shown}"
+            line += f" and {more:,} more." if more > 0 else "."
         return line
+
+
+def _reps(count: int) -> str:
+    return f"{count:,} rep{'' if count == 1 else 's'}"
 
 
 def sync_reps_from(*, session: Session, users: Iterable[SlackUser], now: datetime) -> SyncResult:
     """Match reps to Slack users by e-mail; refresh time zones; note deleted users."""
     by_email = {u.email.strip().lower(): u for u in users if u.email}
-    linked = updated = deactivated = 0
+    linked = updated = deactivated = reactivated = 0
     unmatched = []
     for rep in session.exec(select(Rep).order_by(Rep.email)):
         user = by_email.get(rep.email)
@@ -141,9 +160,16 @@ def sync_reps_from(*, session: Session, users: Iterable[SlackUser], now: datetim
         )
         if not rep.active:
             rep.active = True
+            reactivated += 1
             session.add(rep)
     session.flush()
-    return SyncResult(linked, updated, unmatched, deactivated)
+    left = sa.select(Rep.id).where(Rep.active.is_(False))
+    orphaned = session.execute(
+        sa.select(sa.func.count())
+        .select_from(Account)
+        .where(Account.owner_id.in_(left), Account.archived_at.is_(None))
+    ).scalar_one()
+    return SyncResult(linked, updated, unmatched, deactivated, reactivated, orphaned)
 
 
 def set_rep_calendar(

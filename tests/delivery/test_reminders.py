@@ -560,7 +560,13 @@ def test_sync_reps_pages_through_users_list_and_refreshes_time_zones(
     with db.transaction() as session:
         factories.rep(session, email="ana@example.com")
         factories.rep(session, email="bo@example.com", tz="Europe/Berlin")
-        factories.rep(session, email="gone@example.com")
+        gone = factories.rep(session, email="gone@example.com")
+        for name in ("Left One", "Left Two"):
+            factories.account(session, name, owner_id=gone.id)
+        factories.rep(session, email="back@example.com", active=False)
+        for n in range(12):
+            factories.rep(session, email=f"nobody{n:02d}@example.com")
+    double.add_user("U9", email="back@example.com")
     double.add_user("U1", email="Ana@Example.com", tz="America/Los_Angeles", real_name="Ana L")
     double.add_user("U2", email="bo@example.com", tz="Asia/Tokyo")
     double.add_user("U3", email="gone@example.com", deleted=True)
@@ -568,12 +574,16 @@ def test_sync_reps_pages_through_users_list_and_refreshes_time_zones(
     runtime = make_runtime(db, double)
     client = client_for(runtime)
 
-    assert [u.id for u in slack_users(client, page_size=2)] == ["U1", "U2", "U3"]
-    assert len(double.calls_to("users.list")) == 2  # paginated
+    assert [u.id for u in slack_users(client, page_size=2)] == ["U9", "U1", "U2", "U3"]
+    assert len(double.calls_to("users.list")) == 3  # paginated (5 users, 2 a page)
 
     summary = sync_reps(runtime, client)
 
-    assert "2 reps linked" in summary and "1 deactivated" in summary
+    assert "3 reps linked" in summary and "1 rep deactivated (user deleted in Slack)" in summary
+    assert "1 rep back in Slack and active again" in summary
+    assert "2 accounts are owned by reps no longer in Slack, so nobody is reminded" in summary
+    assert "No Slack user has the e-mail of 12 reps: nobody00@example.com" in summary
+    assert summary.endswith("nobody09@example.com and 2 more.")
     with db.session() as session:
         reps = {r.email: r for r in session.exec(select(Rep))}
     assert (reps["ana@example.com"].slack_user_id, reps["ana@example.com"].tz) == (
