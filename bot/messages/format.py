@@ -52,5 +52,11 @@ def streak_text(days: int) -> str:
 
 
 def percent(share: float) -> str:
-    """ "87%" (coverage, win rates)."""
-    return f"{share:.0%}"
+    """ "87%" (coverage, win rates). Never "100%" short of all, nor "0%" above none: 199 of
+    200 accounts covered is "99.5%", 1 of 1,000 is "0.1%"."""
+    text = f"{share:.0%}"
+    if (text == "100%" and share < 1) or (text == "0%" and share > 0):
+        text = f"{share:.1%}"
+        if text in ("100.0%", "0.0%"):
+            return ">99.9%" if share < 1 and share > 0.5 else "<0.1%"
+    return text

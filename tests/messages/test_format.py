@@ -7,7 +7,7 @@ from datetime import date
 from bot.messages.book import account_list, book
 from bot.messages.card import status_card
 from bot.messages.digest import weekly_digest
-from bot.messages.format import money, streak_text, with_article
+from bot.messages.format import money, percent, streak_text, with_article
 from bot.messages.kit import finish, section
 from bot.messages.reminder import reminder_header
 from bot.messages.report import recency_report
@@ -73,6 +73,18 @@ def test_large_numbers_have_thousands_separators() -> None:
     assert "(4 more due, yours and theirs: `/account list due` lists yours)" in covering["text"]
     many = finish([section(str(n)) for n in range(1100)])
     assert many[-1]["elements"][0]["text"] == "…and 1,051 more not shown."
+
+
+def test_a_percent_never_rounds_to_all_or_none() -> None:
+    assert [percent(x) for x in (1, 199 / 200, 0.9999, 0.87, 1 / 1000, 0.0004, 0)] == [
+        "100%",
+        "99.5%",
+        ">99.9%",
+        "87%",
+        "0.1%",
+        "<0.1%",
+        "0%",
+    ]
 
 
 def test_money_and_dates_read_one_way() -> None:
