@@ -358,6 +358,32 @@ def test_with_locale_de_a_point_is_never_a_decimal_point(workspace, capsys, tmp_
         assert session.exec(select(Order)).all() == []
 
 
+@pytest.mark.parametrize("locale", ["fr", "sv", "pl"])
+def test_with_a_space_grouped_decimal_comma_a_point_is_no_decimal_point_either(
+    workspace, capsys, tmp_path, locale
+) -> None:
+    # French, Swedish or Polish group thousands with a (no-break) space, not a point:
+    # Babel then takes a point as the decimal point, and "1415.900" or "99.5" were read
+    # as 1415.9 and 99.5 where --locale says a comma is the decimal mark.
+    path = write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER
+        + 'A1,2026-01-05,"1\u00a0234,50",SO-1,\n'
+        + "A1,2026-01-06,1415.900,SO-2,\n"
+        + "B2,2026-01-07,99.5,SO-3,\n",
+    )
+
+    code, out, err = run(capsys, "import", "orders", str(path), "--locale", locale)
+
+    assert code == 1
+    said = " ".join((out + err).split())
+    assert "2 bad rows" in said
+    assert f"“1415.900” is not an amount as --locale {locale} writes them" in said
+    with workspace.session() as session:
+        assert session.exec(select(Order)).all() == []
+
+
 def test_owners_written_as_unknown_names_are_warned_with_a_way_out(
     workspace, capsys, tmp_path
 ) -> None:

@@ -19,6 +19,7 @@ from babel.numbers import (
     NumberFormatError,
     format_decimal,
     get_decimal_symbol,
+    get_group_symbol,
     parse_decimal,
 )
 
@@ -163,6 +164,10 @@ class MoneyParser:
         return -number if negative else number
 
     def _locale_number(self, body: str) -> Decimal | None:
+        if "." in body and not self.point_is_decimal and get_group_symbol(self.locale) != ".":
+            # A decimal comma grouped with spaces (fr, sv, pl): Babel would read the point
+            # as the decimal point ("1415.900" as 1415.9); with a decimal comma it is none.
+            return None
         try:
             return parse_decimal(body, locale=self.locale, strict=True)
         except NumberFormatError:
