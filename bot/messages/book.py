@@ -12,6 +12,8 @@ from bot.retention.results import AT_RISK_BELOW, LIST_FILTERS, BookEntry, BookSu
 
 LIST_SHOWN = 15
 LINES_PER_SECTION = 5
+# The lists an account leaves once it is touched.
+TOUCH_CLEARS = ("due", "overdue")
 
 # What an empty list says, per filter (see bot.retention.results.LIST_FILTERS).
 EMPTY_LISTS = {
@@ -84,10 +86,13 @@ def account_list(which: str, entries: Sequence[BookEntry], *, limit: int = LIST_
     for start in range(0, min(len(lines), limit), LINES_PER_SECTION):
         blocks.append(section("\n".join(lines[start : min(start + LINES_PER_SECTION, limit)])))
     if len(entries) > limit:
+        # Only a touch takes an account off the due lists: a dormant, declining or
+        # single-threaded one stays on its list however often it is touched.
+        moves = ", and the rest move up as you touch these" if which in TOUCH_CLEARS else ""
         blocks.append(
             context(
                 f"…and {len(entries) - limit:,} more, not shown here: the most pressing "
-                "come first, and the rest move up as you touch these."
+                f"come first{moves}."
             )
         )
     return message(blocks, title)

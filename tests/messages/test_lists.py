@@ -105,6 +105,16 @@ def test_a_long_list_points_to_nothing_that_does_not_exist() -> None:
     assert "export" not in text
 
 
+def test_a_long_list_says_touching_moves_the_rest_up_only_where_it_does() -> None:
+    """A touch takes an account off the due lists; a dormant or single-threaded account
+    stays on its list however often it is touched."""
+    entries = [entry(n, f"Account {n}") for n in range(1, 21)]
+    for which, moves in (("due", True), ("overdue", True), ("dormant", False), ("all", False)):
+        text = "\n".join(block_texts(account_list(which, entries)["blocks"]))
+        assert "…and 5 more, not shown here: the most pressing come first" in text
+        assert ("move up as you touch these" in text) is moves, which
+
+
 def test_report_names_accounts_whose_owner_left_slack_as_such() -> None:
     """An account owned by a rep who left Slack has an owner: the admin line says which."""
     from bot.retention.report_result import Unowned
