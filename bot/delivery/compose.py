@@ -81,7 +81,9 @@ def compose(
         more=more,
         hello=hello,
         away=(back_from.starts_on, back_from.ends_on) if back_from is not None else None,
-        covering=[c.name for c in covering],
+        # Only colleagues with an account in today's list are named as "marked".
+        covering=[c.name for c in covering if any(w == c for w in covered.values())],
+        more_covered=bool(covering),
     )
     header = _with_offer(header, away_offer)
     drafts = [Draft(0, None, None, header["text"], header["blocks"])]

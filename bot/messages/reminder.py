@@ -56,13 +56,15 @@ def reminder_header(
     hello: str,
     away: tuple[date, date] | None = None,
     covering: Sequence[str] = (),
+    more_covered: bool = False,
 ) -> dict:
     """The day's first message: how many accounts need the rep (and how many more are
-    due), the first morning back after `away` (its first and last day), and whom the rep
-    covers for (their names)."""
+    due: `more_covered` when colleagues' accounts are among them), the first morning back
+    after `away` (its first and last day), and the colleagues whose accounts in it are
+    marked (`covering`, their names)."""
     needs = "accounts need" if count != 1 else "account needs"
     extra = f" ({more:,} more due: `/account list due`)" if more else ""
-    if more and covering:  # the list shows the rep's own book, not the covered colleague's
+    if more and more_covered:  # the list shows the rep's own book, not the colleague's
         extra = f" ({more:,} more due, yours and theirs: `/account list due` lists yours)"
     if away is not None:
         span = f"{day_label(away[0], year=False)} to {day_label(away[1], year=False)}"

@@ -203,6 +203,28 @@ def test_set_end_and_list_away_periods(db: Database) -> None:
         assert end_away(session=session, rep_id=ana.id, today=date(2026, 8, 10)) is None
 
 
+def test_a_cover_whose_colleague_has_nothing_due_is_not_told_their_accounts_are_marked(
+    db: Database, double: SlackDouble
+) -> None:
+    with db.transaction() as session:
+        ana = linked_rep(session, "U1", name="Ana Lopez")
+        bo = linked_rep(session, "U2", name="Bo Chen")
+        set_away(
+            session=session,
+            rep_id=ana.id,
+            starts_on=date(2026, 6, 15),
+            ends_on=date(2026, 6, 17),
+            now=datetime(2026, 6, 14, tzinfo=UTC),
+            cover_rep_id=bo.id,
+        )
+        due_account(session, bo, "Bo's account")
+    monday = make_runtime(db, double, now=datetime(2026, 6, 15, 8, 0, tzinfo=UTC))
+    run_sweep(monday, client_for(monday), pacer=fast_pacer())
+    header, only = double.messages("DU2")
+    assert "Covering for" not in str(header["blocks"])
+    assert only["text"].startswith("Bo's account")
+
+
 def test_away_rep_gets_nothing_cover_gets_their_accounts_then_a_welcome_back(
     db: Database, double: SlackDouble
 ) -> None:

@@ -69,7 +69,9 @@ def test_large_numbers_have_thousands_separators() -> None:
     header = reminder_header(count=1500, more=2500, hello="Good morning, Ana!")
     assert "1,500 accounts need you today (2,500 more due: `/account list due`)" in header["text"]
     # Covering for a colleague, the list it points to holds only the rep's own accounts.
-    covering = reminder_header(count=10, more=4, hello="Hi!", covering=["Ben Ode"])
+    covering = reminder_header(
+        count=10, more=4, hello="Hi!", covering=["Ben Ode"], more_covered=True
+    )
     assert "(4 more due, yours and theirs: `/account list due` lists yours)" in covering["text"]
     many = finish([section(str(n)) for n in range(1100)])
     assert many[-1]["elements"][0]["text"] == "…and 1,051 more not shown."
