@@ -108,7 +108,7 @@ def _team_line(digest: WeeklyDigest) -> str:
     if digest.ownerless:
         line += (
             f" (of them, {plural(digest.ownerless, 'account')} with no active owner: "
-            f"{digest.ownerless_covered:,} touched)"
+            f"{digest.ownerless_covered:,} touched within cadence)"
         )
     return f"{line} · {touches}"
 

@@ -92,7 +92,7 @@ def _unowned_line(unowned: Unowned) -> str:
     if unowned.left == unowned.count:
         title, why = "Owner no longer in Slack", ""
     elif unowned.left:
-        title = "No owner"
+        title = "No active owner"
         why = f" ({unowned.left:,} of them: an owner no longer in Slack)"
     else:
         title, why = "No owner", ""

@@ -54,7 +54,7 @@ def test_team_coverage_counts_accounts_with_no_active_owner(db: Database) -> Non
     text = all_text(digest_message(digest))
     assert "Team coverage 25%" in text
     assert "1 of 4 accounts touched within cadence" in text
-    assert "3 accounts with no active owner: 0 touched" in text
+    assert "3 accounts with no active owner: 0 touched within cadence" in text
 
 
 def test_empty_workspace_is_not_fully_covered(db: Database) -> None:

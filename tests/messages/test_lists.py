@@ -129,7 +129,7 @@ def test_report_names_accounts_whose_owner_left_slack_as_such() -> None:
     assert "*Owner no longer in Slack* · 2 accounts, so nobody is reminded of them" in left
     assert "No owner" not in left
     mixed = line(Unowned(3, ["A (1)", "B (2)", "C (3)"], left=1))
-    assert "*No owner* · 3 accounts (1 of them: an owner no longer in Slack)" in mixed
+    assert "*No active owner* · 3 accounts (1 of them: an owner no longer in Slack)" in mixed
     assert "*No owner* · 2 accounts, so" in line(Unowned(2, ["A (1)", "B (2)"]))
 
 
