@@ -31,6 +31,7 @@ from bot.retention.calendar import (
     last_return,
     rep_calendar,
 )
+from bot.retention.dates import NOON
 from bot.retention.errors import InvalidInput
 from bot.retention.reps import valid_tz
 from bot.runtime import Runtime
@@ -38,8 +39,6 @@ from bot.settings import Settings
 from models import AwayPeriod, ReminderRun, ReminderStatus, Rep
 
 log = logging.getLogger(__name__)
-
-NOON = clock_time(12, 0)
 
 
 def rep_zone(tz: str | None) -> ZoneInfo:

@@ -21,6 +21,7 @@ from bot.messages.kit import (
     section,
     user_ref,
 )
+from bot.retention.dates import NOON
 from bot.retention.results import DueAccount, ReactionAck
 
 REACTION_HINT = "React ✅ touched · 📞 call · ✉️ email · 🤝 meeting · 💤 snooze a week"
@@ -34,9 +35,6 @@ ACK_WORDS = {
     "visit": "Visit",
 }
 ACK_EMOJI = {**KIND_EMOJI, "snooze": "💤"}
-
-
-NOON = clock_time(12)
 
 
 def greeting(rep_name: str | None, at: clock_time | None) -> str:

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from datetime import time as clock_time
 
 from bot.clock import as_utc
 from bot.retention.errors import InvalidInput
+
+# Morning ends: greetings turn to "Good afternoon", and REMINDER_CUTOFF's default.
+NOON = clock_time(12, 0)
 
 
 def day_label(day: date, *, year: bool = True, weekday: bool = False) -> str:
