@@ -128,3 +128,24 @@ def test_the_sqlite_cache_is_the_connection_own_again_after_an_import(
         after = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
     assert inside == -bulk.BULK_CACHE_KIB
     assert after == before != inside
+
+
+def test_ctrl_c_during_the_load_is_an_interrupt_not_a_database_error(
+    sqlite_db: Database, tmp_path: Path, monkeypatch
+) -> None:
+    # Ctrl-C inside a statement makes SQLAlchemy invalidate the connection; restoring
+    # the page cache on it raised PendingRollbackError instead, so the CLI printed
+    # "Something went wrong" rather than "Interrupted: nothing was imported."
+    with sqlite_db.transaction() as session:
+        for n in range(3):
+            f.account(session, f"Account A{n}", external_id=f"A{n}")
+
+    def interrupted(connection, *_args, **_kwargs):
+        connection.invalidate()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(orders_module, "refresh_summary", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(sqlite_db, "orders", orders_file(tmp_path, 100))
+    with sqlite_db.session() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Order)).scalar() == 0

@@ -14,7 +14,7 @@ on PostgreSQL the same holds, and the foreign key's per-row trigger costs more s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from sqlalchemy import Connection
 
@@ -38,11 +38,20 @@ def bulk_cache(connection: Connection) -> Iterator[None]:
         yield
         return
     before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    restore = f"PRAGMA cache_size={int(before)}"
     connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
     try:
         yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+    except BaseException:
+        # Ctrl-C (or any error) mid-load: SQLAlchemy invalidates the connection on a
+        # KeyboardInterrupt, and a statement on it would raise PendingRollbackError in
+        # place of the interrupt ("Interrupted: nothing was imported." never shown). An
+        # invalidated connection leaves the pool, so there is no cache size to restore.
+        if not connection.invalidated:
+            with suppress(Exception):
+                connection.exec_driver_sql(restore)
+        raise
+    connection.exec_driver_sql(restore)
 
 
 _SQLITE_INDEXES = (
