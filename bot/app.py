@@ -16,7 +16,7 @@ import handlers
 from bot.retention.errors import RebuyError
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.slack_client import make_web_client, said_at_start_up
+from bot.slack_client import check_credentials, make_web_client, said_at_start_up
 from handlers.home import HomePublisher
 from handlers.work import Work
 
@@ -65,15 +65,16 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp
     any work can queue in front of it; the work runs afterwards on a small pool.
     """
     settings = runtime.settings
-    if not settings.slack_signing_secret and not settings.slack_app_token:
-        raise RebuyError(
-            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
-            "(or set SLACK_APP_TOKEN for Socket Mode)."
-        )
     if not settings.slack_bot_token:
         raise RebuyError(
             "SLACK_BOT_TOKEN is not set: create the app from manifest.yml, "
             "install it, and copy the Bot User OAuth Token."
+        )
+    check_credentials(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise RebuyError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify requests "
+            "(or set SLACK_APP_TOKEN for Socket Mode)."
         )
     client = client or make_web_client(settings)
     # Our own auth.test first, so a bad token or an unreachable Slack is said plainly

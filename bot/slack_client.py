@@ -179,3 +179,66 @@ def said_at_start_up(
         reason = getattr(error, "reason", None) or error
         setting = " (or SLACK_API_URL, which is set)" if custom else ""
         raise RebuyError(unreachable.format(reason=reason, setting=setting)) from None
+
+
+# What each Slack credential looks like, and where an admin finds the right one. A value
+# pasted into the wrong variable (an xapp- token as the bot token, the bot token as the
+# signing secret) otherwise starts Rebuy, or fails later with a message about something
+# else: 401s on every request, "could not be reached" for every rep.
+_TOKEN_KINDS = {
+    "xoxb-": "a bot token",
+    "xapp-": "an app-level token",
+    "xoxp-": "a user token",
+    "xoxe": "a refresh or configuration token",
+}
+_WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…, OAuth & Permissions)",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-…, Basic Information, App-Level Tokens)",
+    "SLACK_SIGNING_SECRET": "the Signing Secret (Basic Information, App Credentials)",
+}
+_EXPECTED_PREFIX = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+
+
+def credential_problem(name: str, value: str | None) -> str | None:
+    """One sentence when `value` cannot be the Slack credential `name` says, else None."""
+    if not value:
+        return None
+    where = _WHERE[name]
+    if not value.isascii() or any(c.isspace() or c in "\"'`" for c in value):
+        return (
+            f"{name} contains spaces, quotes or non-ASCII characters (a copy-paste "
+            f"slip?): set it to {where}, nothing else."
+        )
+    kind = next((k for p, k in _TOKEN_KINDS.items() if value.startswith(p)), None)
+    expected = _EXPECTED_PREFIX.get(name)
+    if expected is not None and value.startswith(expected):
+        return None
+    if kind is not None:
+        return f"{name} holds {kind} ({value[:5]}…): set it to {where}."
+    if expected is not None:
+        return f"{name} does not look like {_TOKEN_KINDS[expected]}: set it to {where}."
+    return None
+
+
+def check_credentials(settings: Settings, *names: str) -> None:
+    """RebuyError naming the first of `names` (SLACK_BOT_TOKEN, …) that is set to
+    something it cannot be."""
+    for name in names:
+        problem = credential_problem(name, getattr(settings, name.lower()))
+        if problem is not None:
+            raise RebuyError(problem)
+
+
+def check_bot_token(client: WebClient, *, doing: str) -> None:
+    """auth.test before a command's real work, so a refused token or an unreachable
+    Slack is one sentence instead of a per-rep failure or a traceback-like error."""
+    with said_at_start_up(
+        base_url=client.base_url,
+        doing=doing,
+        refused="Slack refused the bot token ({code}): check SLACK_BOT_TOKEN.",
+        unreachable=(
+            f"Could not reach Slack at {client.base_url} ({{reason}}): check this "
+            "machine's network{setting}, then try again."
+        ),
+    ):
+        client.auth_test()

@@ -36,6 +36,17 @@ def remind(
     if dry_run:
         echo(preview_reminders(runtime, rep_email=rep, echo=echo))
         return
+    from bot.delivery.remind import require_token
+    from bot.slack_client import check_bot_token, make_web_client
+
+    require_token(
+        runtime,
+        "reminders are sent as the Rebuy bot. Use `rebuy remind --dry-run` to see them "
+        "without Slack.",
+    )
+    # A refused token or an unreachable Slack is one sentence, not "could not be
+    # reached" for every rep after minutes of retries.
+    check_bot_token(make_web_client(runtime.settings), doing="checked its bot token")
     result = remind_now(runtime, rep_email=rep, echo=echo)
     echo(str(result))
     if not result.complete:

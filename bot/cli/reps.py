@@ -14,10 +14,29 @@ reps_app = typer.Typer(help="Sales reps and their Slack users.", no_args_is_help
 @reps_app.command("sync")
 def reps_sync() -> None:
     """Map reps' e-mails to Slack users and cache their time zones (users.list)."""
+    from bot.delivery.remind import require_token
     from bot.reminders import sync_reps
+    from bot.slack_client import check_bot_token, make_web_client, said_at_start_up
 
     runtime = writer_runtime()
-    out.print(sync_reps(runtime))
+    require_token(runtime, "`rebuy reps sync` reads the workspace's users as the bot.")
+    client = make_web_client(runtime.settings)
+    check_bot_token(client, doing="checked its bot token")
+    with said_at_start_up(
+        base_url=client.base_url,
+        doing="listed the workspace's users",
+        refused=(
+            "Slack refused to list the workspace's users ({code}): the app needs the "
+            "users:read and users:read.email scopes (manifest.yml; reinstall the app "
+            "after adding them)."
+        ),
+        unreachable=(
+            f"Could not reach Slack at {client.base_url} ({{reason}}): check this "
+            "machine's network{setting}, then try again."
+        ),
+    ):
+        summary = sync_reps(runtime, client)
+    out.print(summary)
 
 
 @reps_app.command("set")

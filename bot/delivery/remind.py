@@ -17,7 +17,7 @@ from bot.delivery.sweep import DueLists, SweepResult, due_lists, reps_text, run_
 from bot.retention.dates import day_label
 from bot.retention.errors import InvalidInput
 from bot.runtime import Runtime
-from bot.slack_client import make_web_client
+from bot.slack_client import check_credentials, make_web_client
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def require_token(runtime: Runtime, why: str) -> None:
     """InvalidInput saying `why` the bot token is needed, when it is not set."""
     if not runtime.settings.slack_bot_token:
         raise InvalidInput(f"SLACK_BOT_TOKEN is not set: {why}")
+    check_credentials(runtime.settings, "SLACK_BOT_TOKEN")
 
 
 def remind_now(

@@ -667,3 +667,41 @@ def test_rebuy_remind_without_a_bot_token_says_what_to_do(db: Database) -> None:
     )
     assert result.exit_code != 0
     assert "SLACK_BOT_TOKEN is not set" in str(result.exception)
+
+
+@pytest.mark.parametrize("command", [["remind"], ["reps", "sync"]])
+def test_a_refused_bot_token_is_one_sentence_before_any_work(
+    db: Database, command: list[str]
+) -> None:
+    # Before: `reps sync` printed "Something went wrong: SlackApiError: …" and `remind`
+    # "could not be reached (invalid_auth)" for every rep, as if the reps were the problem.
+    with db.transaction() as session:
+        due_account(session, linked_rep(session, "U1"), "Due account")
+    with SlackDouble(tokens={TOKEN}) as slack:
+        env = _cli_env(db, slack, SLACK_BOT_TOKEN="xoxb-revoked")
+        result = CliRunner().invoke(cli.app, command, env=env)
+        assert [method for method, _ in slack.calls] == ["auth.test"]
+    assert result.exit_code != 0
+    assert str(result.exception) == (
+        "Slack refused the bot token (invalid_auth): check SLACK_BOT_TOKEN."
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("xapp-1-A1-2-abc", "SLACK_BOT_TOKEN holds an app-level token (xapp-…)"),
+        ("xoxp-1-2-3", "SLACK_BOT_TOKEN holds a user token (xoxp-…)"),
+        ("\u201cxoxb-1-2\u201d", "SLACK_BOT_TOKEN contains spaces, quotes or non-ASCII"),
+    ],
+)
+def test_a_token_in_the_wrong_variable_is_named_without_asking_slack(
+    db: Database, double: SlackDouble, token: str, says: str
+) -> None:
+    result = CliRunner().invoke(
+        cli.app, ["reps", "sync"], env=_cli_env(db, double, SLACK_BOT_TOKEN=token)
+    )
+    assert result.exit_code != 0
+    assert str(result.exception).startswith(says)
+    assert "Bot User OAuth Token (xoxb-…" in str(result.exception)
+    assert double.calls == []

@@ -510,3 +510,43 @@ def test_start_up_against_an_address_that_is_not_slack_points_at_the_address(sql
     assert message.startswith(f"{url} did not answer like Slack's Web API (HTTP 404")
     assert "check SLACK_API_URL and any proxy" in message
     assert "token" not in message
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-1-2-abc", None),
+        ("SLACK_APP_TOKEN", "xapp-1-A1-2-abc", None),
+        ("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5", None),
+        ("SLACK_APP_TOKEN", "xoxb-1-2-abc", "SLACK_APP_TOKEN holds a bot token (xoxb-…)"),
+        ("SLACK_SIGNING_SECRET", "xoxb-1-2-abc", "SLACK_SIGNING_SECRET holds a bot token"),
+        ("SLACK_BOT_TOKEN", "abc", "SLACK_BOT_TOKEN does not look like a bot token"),
+        ("SLACK_BOT_TOKEN", "xoxb-1 2", "SLACK_BOT_TOKEN contains spaces"),
+    ],
+)
+def test_a_slack_credential_in_the_wrong_variable_is_named(
+    name: str, value: str, problem: str | None
+) -> None:
+    from bot.slack_client import credential_problem
+
+    said = credential_problem(name, value)
+    assert said is None if problem is None else said.startswith(problem)
+
+
+def test_serve_refuses_the_bot_token_pasted_as_the_signing_secret(double: SlackDouble) -> None:
+    from bot.app import create_app
+    from bot.runtime import Runtime
+
+    settings = Settings(
+        slack_bot_token=TOKEN, slack_signing_secret=TOKEN, slack_api_url=double.api_url
+    )
+    with pytest.raises(RebuyError) as refused:
+        create_app(Runtime(settings=settings, db=None, clock=None))  # type: ignore[arg-type]
+    assert refused.value.message == (
+        "SLACK_SIGNING_SECRET holds a bot token (xoxb-…): set it to the Signing Secret "
+        "(Basic Information, App Credentials)."
+    )
+    assert double.calls == []
