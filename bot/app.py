@@ -130,7 +130,7 @@ def serve(runtime: Runtime) -> None:
             log.info("Rebuy is connecting to Slack over Socket Mode")
             start_socket_mode(app, settings.slack_app_token)
         else:
-            log.info("Rebuy is listening on port %s at /slack/events", settings.port)
+            log.info("Rebuy is starting its HTTP server on port %s (/slack/events)", settings.port)
             wsgi = make_wsgi_app(
                 app, signing_secret=settings.slack_signing_secret, health_check=runtime.db.ping
             )

@@ -35,6 +35,8 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -258,6 +260,19 @@ def run_scheduler_process(
         runtime.db.dispose()
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored for the block (main thread only: elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class SchedulerProcess:
     """The reminder and digest jobs in a child process, so they never hold the GIL of the
     process answering Slack."""
@@ -283,7 +298,12 @@ class SchedulerProcess:
         return self._process.exitcode
 
     def start(self) -> SchedulerProcess:
-        self._process.start()
+        # Started with SIGINT ignored, which the child inherits until
+        # `run_scheduler_process` installs its handler: a Ctrl-C in the terminal reaches
+        # the whole process group, and while the child was still importing it printed a
+        # KeyboardInterrupt traceback. The serving process stops it with SIGTERM anyway.
+        with _sigint_ignored():
+            self._process.start()
         log.info("scheduler process started (pid %s)", self._process.pid)
         return self
 

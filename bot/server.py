@@ -8,11 +8,13 @@ background thread and stops cleanly.
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -21,6 +23,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from waitress.server import create_server
 
 from bot.http_front import EVENTS_PATH, MAX_REQUEST_BODY_BYTES, WsgiApp, json_response
+from bot.retention.errors import RebuyError
 from bot.slack_client import said_at_start_up
 
 logger = logging.getLogger(__name__)
@@ -35,6 +38,25 @@ CLEANUP_INTERVAL_SECONDS = 2
 # The response of the last request is queued when the WSGI app returns: how long a stop
 # leaves waitress's loop to send it.
 SEND_GRACE_SECONDS = 0.1
+
+
+@contextmanager
+def _port_said(port: int) -> Iterator[None]:
+    """A port that cannot be listened on, said as one sentence (a RebuyError)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise RebuyError(
+                f"Port {port} is already in use (another `rebuy serve`, or another "
+                "program): stop it, or set PORT to a free port, then start Rebuy again."
+            ) from None
+        if error.errno == errno.EACCES:
+            raise RebuyError(
+                f"This user may not listen on port {port} (ports below 1024 need root): "
+                "set PORT to 1024 or above (e.g. 3000) and put a proxy in front."
+            ) from None
+        raise
 
 
 class _InFlight:
@@ -92,19 +114,20 @@ class HttpServer:
         channel_timeout: int = CHANNEL_TIMEOUT_SECONDS,
     ) -> None:
         self._app = _InFlight(wsgi_app)
-        self._server = create_server(
-            self._app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="rebuy",
-            connection_limit=connection_limit,
-            channel_timeout=channel_timeout,
-            cleanup_interval=CLEANUP_INTERVAL_SECONDS,
-            max_request_body_size=MAX_REQUEST_BODY_BYTES,
-            # poll() tolerates a socket closed by another thread (select() would raise).
-            asyncore_use_poll=True,
-        )
+        with _port_said(port):
+            self._server = create_server(
+                self._app,
+                host=host,
+                port=port,
+                threads=threads,
+                ident="rebuy",
+                connection_limit=connection_limit,
+                channel_timeout=channel_timeout,
+                cleanup_interval=CLEANUP_INTERVAL_SECONDS,
+                max_request_body_size=MAX_REQUEST_BODY_BYTES,
+                # poll() tolerates a socket closed by another thread (select() would raise).
+                asyncore_use_poll=True,
+            )
         self._thread: threading.Thread | None = None
         self._started = False
         self._stop_lock = threading.Lock()

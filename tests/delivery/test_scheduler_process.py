@@ -118,3 +118,27 @@ def test_rebuy_serve_runs_the_scheduler_in_a_child_and_stops_both_on_sigterm(
         time.sleep(0.1)
         alive = {child for child in alive if Path(f"/proc/{child}").exists()}
     assert not alive
+
+
+def _sigint_disposition(queue) -> None:
+    queue.put(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_the_scheduler_child_starts_with_ctrl_c_ignored_until_its_handler_is_set() -> None:
+    # Ctrl-C reaches the whole process group: while the spawned child was still importing
+    # bot.scheduler it printed a KeyboardInterrupt traceback. It now inherits SIGINT
+    # ignored (run_scheduler_process then installs its own handler), and the parent's
+    # handler is back once the child is started.
+    import multiprocessing
+
+    from bot.scheduler import _sigint_ignored
+
+    before = signal.getsignal(signal.SIGINT)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_sigint_disposition, args=(queue,))
+    with _sigint_ignored():
+        child.start()
+    assert signal.getsignal(signal.SIGINT) is before
+    assert queue.get(timeout=STARTUP) is True
+    child.join(STARTUP)

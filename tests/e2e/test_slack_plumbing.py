@@ -550,3 +550,18 @@ def test_serve_refuses_the_bot_token_pasted_as_the_signing_secret(double: SlackD
         "(Basic Information, App Credentials)."
     )
     assert double.calls == []
+
+
+def test_a_busy_port_is_one_sentence() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RebuyError) as refused:
+            HttpServer(lambda environ, start_response: [], port=port)
+    assert refused.value.message == (
+        f"Port {port} is already in use (another `rebuy serve`, or another program): "
+        "stop it, or set PORT to a free port, then start Rebuy again."
+    )
