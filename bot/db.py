@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlmodel import Session
 
 import models  # noqa: F401  (registers every table on the metadata)
 from bot.db_deadline import Breaker, DatabaseUnavailable, Deadlines, Reaper
-from bot.schema import SCHEMA_HEAD, SchemaOutOfDate
+from bot.retention.errors import RebuyError
+from bot.schema import HOW_TO_WRITE_DATABASE_URL, SCHEMA_HEAD, SchemaOutOfDate
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -68,6 +69,38 @@ def _use_wal(cursor) -> None:
             pause = min(pause * 2, 0.25)
 
 
+def database_url(url: str) -> URL:
+    """DATABASE_URL as SQLAlchemy reads it (postgresql:// and the postgres:// many hosts
+    hand out use psycopg, the driver Rebuy installs), or a RebuyError saying how to
+    write it. Only SQLite and PostgreSQL are databases Rebuy can use."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        shown = f" “{url}”" if "@" not in url else ""
+        raise RebuyError(
+            f"DATABASE_URL{shown} is not a database URL: {HOW_TO_WRITE_DATABASE_URL}."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql") and parsed.drivername in ("postgres", "postgresql"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "postgresql" and parsed.drivername != "postgresql+psycopg":
+        raise RebuyError(
+            f"DATABASE_URL asks for the {parsed.drivername} driver, which Rebuy does not "
+            "install: write postgresql+psycopg://user:password@host/db."
+        )
+    if backend == "sqlite" and (parsed.host or parsed.port):
+        raise RebuyError(
+            f"DATABASE_URL sqlite://{parsed.host}… has two slashes, so “{parsed.host}” reads "
+            f"as a host: {HOW_TO_WRITE_DATABASE_URL}."
+        )
+    if backend not in ("sqlite", "postgresql"):
+        raise RebuyError(
+            f"DATABASE_URL: {parsed.drivername}:// is not a database Rebuy can use: "
+            f"{HOW_TO_WRITE_DATABASE_URL}."
+        )
+    return parsed
+
+
 def make_engine(
     url: str,
     *,
@@ -78,9 +111,7 @@ def make_engine(
     """An engine tuned for the backend: WAL, busy timeout and FKs on SQLite; on
     PostgreSQL, statements run for a request are held to its budget (`deadlines`)."""
     deadlines = deadlines or Deadlines()
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = database_url(url)
     if parsed.get_backend_name() == "postgresql":
         # Options given in DATABASE_URL's query string win over these defaults.
         connect_args = {k: v for k, v in PG_CONNECT_ARGS.items() if k not in parsed.query}
@@ -96,13 +127,17 @@ def make_engine(
         )
         _hold_to_deadlines(engine, deadlines, reaper or Reaper())
         return engine
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(
-            parsed, echo=echo, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_SECONDS
-        )
 
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(parsed.database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RebuyError(
+                f"Cannot create the folder {folder} for the SQLite file of DATABASE_URL "
+                f"({error.strerror}): create it, or point DATABASE_URL at a folder this "
+                "user can write to."
+            ) from None
     engine = create_engine(
         parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
     )

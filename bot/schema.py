@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from bot.retention.errors import RebuyError
 
+# How DATABASE_URL is written, for every message about one that cannot be used.
+HOW_TO_WRITE_DATABASE_URL = (
+    "write sqlite:///rebuy.db (a file in the working folder), sqlite:////var/lib/rebuy/"
+    "rebuy.db (an absolute path: four slashes) or postgresql+psycopg://user:password@host/db"
+)
+
 # The Alembic head: bump with every new migration (a test checks it against Alembic).
 SCHEMA_HEAD = "0011"
 

@@ -90,10 +90,26 @@ def _database_problem(error: Exception) -> str | None:
     """The sentence for a database that cannot be used, else None."""
     exc = sys.modules.get("sqlalchemy.exc")
     if exc is not None and isinstance(error, exc.OperationalError):
-        return f"Cannot use the database: {str(error.orig).strip()}. Check DATABASE_URL."
+        return _cannot_use(str(error.orig))
     # The DB-API drivers themselves, for commands that read without SQLAlchemy (report).
     for driver in ("psycopg", "sqlite3"):
         module = sys.modules.get(driver)
         if module is not None and isinstance(error, module.OperationalError):
-            return f"Cannot use the database: {str(error).strip()}. Check DATABASE_URL."
+            return _cannot_use(str(error))
     return None
+
+
+# SQLite's words for a file it cannot open or write: a missing folder, or one this user
+# may not write to (SQLite writes FILE-wal and FILE-shm beside the file, even to read).
+_SQLITE_CANNOT_WRITE = ("unable to open database file", "readonly database")
+
+
+def _cannot_use(reason: str) -> str:
+    reason = reason.strip()
+    if any(words in reason for words in _SQLITE_CANNOT_WRITE):
+        return (
+            f"Cannot use the database: {reason}. Check DATABASE_URL, that the SQLite "
+            "file's folder exists, and that this user may write in it (SQLite writes "
+            "FILE-wal and FILE-shm beside the file, even to read)."
+        )
+    return f"Cannot use the database: {reason}. Check DATABASE_URL."

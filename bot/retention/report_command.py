@@ -149,7 +149,16 @@ def open_database(url: str) -> PlainDatabase:
         conninfo = parts._replace(scheme="postgresql").geturl()
         connection = psycopg.connect(conninfo)
         return PlainDatabase(connection, Sql("postgresql"), (psycopg.Error,))
-    raise InvalidInput(f"DATABASE_URL: {scheme}:// is not a database Rebuy can use.")
+    from bot.schema import HOW_TO_WRITE_DATABASE_URL
+
+    if not rest:
+        shown = f" “{url}”" if "@" not in url else ""
+        raise InvalidInput(
+            f"DATABASE_URL{shown} is not a database URL: {HOW_TO_WRITE_DATABASE_URL}."
+        )
+    raise InvalidInput(
+        f"DATABASE_URL: {scheme}:// is not a database Rebuy can use: {HOW_TO_WRITE_DATABASE_URL}."
+    )
 
 
 class _SqliteDatabase(PlainDatabase):

@@ -96,3 +96,42 @@ def test_schema_head_is_alembic_head_and_a_current_database_skips_alembic(db: Da
     assert db.stored_revision() == previous
     db.ensure_schema()  # behind: migrates to the head again
     assert db.stored_revision() == SCHEMA_HEAD
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgres://rebuy@db.example/rebuy", "postgresql+psycopg"),  # what many hosts hand out
+        ("postgresql://rebuy@db.example/rebuy", "postgresql+psycopg"),
+        ("postgresql+psycopg://rebuy@db.example/rebuy", "postgresql+psycopg"),
+        ("sqlite:///rebuy.db", "sqlite"),
+    ],
+)
+def test_database_urls_rebuy_can_use(url: str, driver: str) -> None:
+    from bot.db import database_url
+
+    assert database_url(url).drivername == driver
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("rebuy.db", "DATABASE_URL “rebuy.db” is not a database URL: write sqlite:///"),
+        ("sqlite://rebuy.db", "DATABASE_URL sqlite://rebuy.db… has two slashes"),
+        ("sqllite:///rebuy.db", "DATABASE_URL: sqllite:// is not a database Rebuy can use"),
+        (
+            "postgresql+psycopg2://rebuy:secret@db/rebuy",
+            "DATABASE_URL asks for the postgresql+psycopg2 driver",
+        ),
+    ],
+)
+def test_a_database_url_rebuy_cannot_use_says_how_to_write_one(url: str, says: str) -> None:
+    # Before: "Something went wrong: NoSuchModuleError: Can't load plugin:
+    # sqlalchemy.dialects:postgres" and the like.
+    from bot.db import database_url
+    from bot.retention.errors import RebuyError
+
+    with pytest.raises(RebuyError) as refused:
+        database_url(url)
+    assert refused.value.message.startswith(says)
+    assert "secret" not in refused.value.message
