@@ -189,6 +189,7 @@ _TOKEN_KINDS = {
     "xoxb-": "a bot token",
     "xapp-": "an app-level token",
     "xoxp-": "a user token",
+    "xoxe.xoxp-": "a user token",  # with token rotation on
     "xoxe": "a refresh or configuration token",
 }
 _WHERE = {
@@ -211,8 +212,8 @@ def credential_problem(name: str, value: str | None) -> str | None:
         )
     kind = next((k for p, k in _TOKEN_KINDS.items() if value.startswith(p)), None)
     expected = _EXPECTED_PREFIX.get(name)
-    if expected is not None and value.startswith(expected):
-        return None
+    if expected is not None and value.removeprefix("xoxe.").startswith(expected):
+        return None  # with token rotation on, a bot token reads "xoxe.xoxb-…"
     if kind is not None:
         return f"{name} holds {kind} ({value[:5]}…): set it to {where}."
     if expected is not None:

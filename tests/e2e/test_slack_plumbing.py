@@ -519,6 +519,9 @@ def test_start_up_against_an_address_that_is_not_slack_points_at_the_address(sql
     ("name", "value", "problem"),
     [
         ("SLACK_BOT_TOKEN", "xoxb-1-2-abc", None),
+        ("SLACK_BOT_TOKEN", "xoxe.xoxb-1-MS0yLTI", None),  # token rotation on
+        ("SLACK_BOT_TOKEN", "xoxe.xoxp-1-MS0yLTI", "SLACK_BOT_TOKEN holds a user token"),
+        ("SLACK_BOT_TOKEN", "xoxe-1-MS0yLTI", "SLACK_BOT_TOKEN holds a refresh or"),
         ("SLACK_APP_TOKEN", "xapp-1-A1-2-abc", None),
         ("SLACK_SIGNING_SECRET", "8f742231b10e8888abcd99yyyzzz85a5", None),
         ("SLACK_APP_TOKEN", "xoxb-1-2-abc", "SLACK_APP_TOKEN holds a bot token (xoxb-…)"),
