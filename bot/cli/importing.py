@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.cli.common import day_option, err, out, writer_runtime
+from bot.cli.common import day_option, err, out, reader_runtime, writer_runtime
 from bot.retention.dates import day_label
 from bot.retention.errors import ImportRowError, InvalidInput
 
@@ -87,7 +87,8 @@ def import_(
         delimiter=delimiter,
         encoding=encoding,
     )
-    runtime = writer_runtime()
+    # A dry run changes nothing, the schema included: an old database is named instead.
+    runtime = reader_runtime() if dry_run else writer_runtime()
     if through_day is not None and through_day > runtime.now().astimezone(UTC).date():
         # The latest through-date is the model's data cut-off, which never moves back.
         raise InvalidInput(f"--through: {day_label(through_day)} is in the future.")

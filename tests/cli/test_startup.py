@@ -158,6 +158,22 @@ def test_a_reader_on_an_out_of_date_database_says_to_run_db_upgrade(
     database.dispose()
 
 
+def test_an_import_dry_run_on_an_out_of_date_database_changes_nothing_not_even_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    database, stored = _one_revision_behind(tmp_path / "old.db")
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("external_id,name\nA1,Acme\n", encoding="utf-8")
+
+    code, _out, err = run_cli(capsys, "import", "accounts", str(accounts), "--dry-run")
+
+    assert code == 1
+    assert "run `rebuy db upgrade` (once, as the admin), then try again." in err
+    assert database.stored_revision() == stored
+    database.dispose()
+
+
 def test_a_writer_on_an_out_of_date_database_migrates_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
