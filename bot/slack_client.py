@@ -174,6 +174,11 @@ def said_at_start_up(
                 "Slack answer): check SLACK_API_URL and any proxy between this machine and "
                 "Slack, then start Rebuy again."
             ) from None
+        if code == "unknown_method":  # Slack's answer, but not at its methods' address
+            raise RebuyError(
+                f"{base_url} answered that auth.test is no method there: check SLACK_API_URL "
+                "(Slack's Web API address ends in /api/), then start Rebuy again."
+            ) from None
         raise RebuyError(refused.format(code=code)) from None
     except OSError as error:  # no answer: refused, unreachable, DNS, timed out
         reason = getattr(error, "reason", None) or error

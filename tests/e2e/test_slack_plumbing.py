@@ -445,6 +445,18 @@ def _start(db, api_url: str, *, client: WebClient | None = None) -> str:
     return refused.value.message
 
 
+def test_start_up_at_an_address_without_api_names_slack_api_url_not_the_token(
+    sqlite_db, double: SlackDouble
+) -> None:
+    # Slack's host, but not its methods' address: Slack says unknown_method, which is
+    # no verdict on the token.
+    without_api = double.api_url.removesuffix("/").removesuffix("/api") + "/"
+    message = _start(sqlite_db, without_api)
+    assert message.startswith(f"{without_api} answered that auth.test is no method there")
+    assert "check SLACK_API_URL (Slack's Web API address ends in /api/)" in message
+    assert "SLACK_BOT_TOKEN" not in message
+
+
 def test_start_up_with_slack_unreachable_names_the_address_and_what_to_check(sqlite_db) -> None:
     import socket
 
