@@ -52,6 +52,19 @@ def slack_identity(client: WebClient, settings: Settings) -> handlers.Identity:
     return handlers.Identity(team_id=auth.get("team_id"), app_id=app_id)
 
 
+class _ClientGiven(logging.Filter):
+    """Bolt warns "As you gave `client` as well, `token` will be unused" whenever
+    SLACK_BOT_TOKEN is in the environment, though Rebuy's client carries that very token:
+    a line that reads like a problem to an admin on every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_SLACK_LOG = logging.getLogger("rebuy.slack")
+_SLACK_LOG.addFilter(_ClientGiven())
+
+
 class RebuyApp(App):
     """Bolt's App, plus the services its listeners get through the context."""
 
@@ -89,7 +102,7 @@ def create_app(runtime: Runtime, *, client: WebClient | None = None) -> RebuyApp
         listener_executor=ThreadPoolExecutor(
             max_workers=WORK_THREADS, thread_name_prefix="rebuy-work"
         ),
-        logger=logging.getLogger("rebuy.slack"),
+        logger=_SLACK_LOG,
     )
     app.services = handlers.Services(
         runtime=runtime,

@@ -4,6 +4,7 @@ tiny Bolt app, whose Web API calls land in the local Slack double."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -443,6 +444,28 @@ def _start(db, api_url: str, *, client: WebClient | None = None) -> str:
     with pytest.raises(RebuyError) as refused:
         create_app(runtime, client=client)
     return refused.value.message
+
+
+def test_a_start_with_slack_bot_token_in_the_environment_logs_no_warning(
+    sqlite_db, double: SlackDouble, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that it is unused next to our client
+    (which carries that token): an admin reads that as a problem on every start."""
+    from bot.app import create_app
+    from bot.clock import fixed_clock
+    from bot.runtime import Runtime
+    from tests.support.factories import NOW
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=double.api_url,
+    )
+    with caplog.at_level(logging.WARNING):
+        create_app(Runtime(settings=settings, db=sqlite_db, clock=fixed_clock(NOW)))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_start_up_at_an_address_without_api_names_slack_api_url_not_the_token(
