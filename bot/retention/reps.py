@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.retention.away_status import SlackStatus
-from models import Account, Rep, Touch
+from bot.retention.unowned import unowned_accounts
+from bot.retention.wording import plural
+from models import Rep, Touch
 
 
 def valid_tz(tz: str | None) -> str | None:
@@ -104,12 +106,12 @@ class SyncResult:
     orphaned_accounts: int = 0
 
     def __str__(self) -> str:
-        linked = f"{_reps(self.linked)} linked to Slack users"
+        linked = f"{plural(self.linked, 'rep')} linked to Slack users"
         parts = [linked, f"{self.updated:,} refreshed"]
         if self.deactivated:
-            parts.append(f"{_reps(self.deactivated)} deactivated (user deleted in Slack)")
+            parts.append(f"{plural(self.deactivated, 'rep')} deactivated (user deleted in Slack)")
         if self.reactivated:
-            parts.append(f"{_reps(self.reactivated)} back in Slack and active again")
+            parts.append(f"{plural(self.reactivated, 'rep')} back in Slack and active again")
         line = ", ".join(parts) + "."
         if self.orphaned_accounts:
             owned = "account is" if self.orphaned_accounts == 1 else "accounts are"
@@ -121,13 +123,10 @@ class SyncResult:
         if self.unmatched_reps:
             shown = ", ".join(self.unmatched_reps[:UNMATCHED_SHOWN])
             more = len(self.unmatched_reps) - UNMATCHED_SHOWN
-            line += f" No Slack user has the e-mail of {_reps(len(self.unmatched_reps))}: {shown}"
+            unmatched = plural(len(self.unmatched_reps), "rep")
+            line += f" No Slack user has the e-mail of {unmatched}: {shown}"
             line += f" and {more:,} more." if more > 0 else "."
         return line
-
-
-def _reps(count: int) -> str:
-    return f"{count:,} rep{'' if count == 1 else 's'}"
 
 
 def sync_reps_from(*, session: Session, users: Iterable[SlackUser], now: datetime) -> SyncResult:
@@ -163,12 +162,7 @@ def sync_reps_from(*, session: Session, users: Iterable[SlackUser], now: datetim
             reactivated += 1
             session.add(rep)
     session.flush()
-    left = sa.select(Rep.id).where(Rep.active.is_(False))
-    orphaned = session.execute(
-        sa.select(sa.func.count())
-        .select_from(Account)
-        .where(Account.owner_id.in_(left), Account.archived_at.is_(None))
-    ).scalar_one()
+    orphaned = unowned_accounts(session=session, shown=0).left  # owned by a rep who left
     return SyncResult(linked, updated, unmatched, deactivated, reactivated, orphaned)
 
 
