@@ -90,17 +90,11 @@ class MoneyParser:
             self.locale and (_POINT_GROUPED.fullmatch(text) or not self.point_is_decimal)
         ):
             dot = text.find(".")
+            both_ways = self.locale is None and _point_reads_both_ways(text.lstrip("+-"))
             if dot != -1 and len(text) - dot > 3 and text[dot + 3 :].strip("0"):
-                grouped = (
-                    _POINT_GROUPED.fullmatch(text.lstrip("+-")) and text.lstrip("+-")[0] != "0"
-                )
-                hint = (
-                    " (if the point separates thousands, pass --locale de)"
-                    if grouped and not self.locale
-                    else ""
-                )
+                hint = " (if the point separates thousands, pass --locale de)" if both_ways else ""
                 raise Bad(f"“{text}” has more than 2 decimal places{hint}")
-            if self.locale is None and _point_reads_both_ways(text.lstrip("+-")):
+            if both_ways:
                 raise Bad(_point_both_ways(text))
             value = Decimal(text)
         elif self.locale is None and (common := _COMMON_MONEY.fullmatch(text)):
