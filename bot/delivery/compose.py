@@ -82,7 +82,7 @@ def compose(
         hello=hello,
         away=(back_from.starts_on, back_from.ends_on) if back_from is not None else None,
         # Only colleagues with an account in today's list are named as "marked".
-        covering=[c.name for c in covering if any(w == c for w in covered.values())],
+        covering=[c.name for c in covering if c in covered.values()],
         more_covered=bool(covering),
     )
     header = _with_offer(header, away_offer)
