@@ -55,7 +55,7 @@ from bot.reminders import (
     run_sweep,
     sync_reps,
 )
-from bot.retention.rfm import warm_cutoffs
+from bot.retention.rfm import warm_cutoffs, warm_cutoffs_after_writing
 from bot.retention.summary_roll import roll_windows
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
@@ -349,8 +349,5 @@ def _sync_and_refit(runtime: Runtime) -> None:
     from bot.crm.jobs import sync_all
 
     sync_all(runtime)
-    try:
-        warm_cutoffs(runtime.db, now=runtime.now())  # a cache read when nothing changed
-    except Exception as error:  # the first card computes them instead
-        log.warning("could not compute today's cut points after the sync: %s", error)
+    warm_cutoffs_after_writing(runtime.db, now=runtime.now())  # a cache read if unchanged
     _refit_if_behind(runtime)

@@ -105,7 +105,9 @@ def import_(
     _print_result(result, file=file, dry_run=dry_run, errors_file=errors_file)
     if kind == "orders" and not dry_run:
         fit_after_import(runtime)
-        warm_cut_points(runtime)
+        from bot.retention.rfm import warm_cutoffs_after_writing
+
+        warm_cutoffs_after_writing(runtime.db, now=runtime.now())
 
 
 def _check_file(file: Path) -> None:
@@ -254,20 +256,6 @@ def _read_mapping(path: Path) -> dict[str, str]:
             f'--mapping {path}: expected field: "Header" pairs, e.g. external_id: "Account ID".'
         )
     return data
-
-
-def warm_cut_points(runtime: Runtime) -> None:
-    """Today's RFM cut points, which the orders import cleared, computed now: the next
-    card or reminder run reads them instead of computing them inside Slack's wait (at a
-    million accounts that statement takes seconds). Never fails the import."""
-    import logging
-
-    from bot.retention.rfm import warm_cutoffs
-
-    try:
-        warm_cutoffs(runtime.db, now=runtime.now())
-    except Exception as error:  # the first card computes them instead
-        logging.getLogger(__name__).warning("could not compute today's cut points: %s", error)
 
 
 def fit_after_import(runtime: Runtime) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from bot.cli.common import err, out, reader_runtime, writer_runtime
-from bot.cli.importing import fit_after_import, warm_cut_points
+from bot.cli.importing import fit_after_import
 from bot.retention.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ def sync(
         _write_back(runtime, names)
     failed = _pull(runtime, names, full=full, dry_run=dry_run)
     if not dry_run:
-        warm_cut_points(runtime)  # as after an orders import
+        from bot.retention.rfm import warm_cutoffs_after_writing
+
+        warm_cutoffs_after_writing(runtime.db, now=runtime.now())  # as after an import
         _refit_if_behind(runtime)
     if failed:
         raise typer.Exit(1)

@@ -23,6 +23,7 @@ loyalists) never to a declining one; see `segment_for`.
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -48,6 +49,8 @@ from bot.retention.rfm_rules import (  # noqa: F401  (re-exported: the rule's ho
 )
 from bot.retention.signals import dormancy, is_declining
 from models import RfmCutoffs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,17 @@ def warm_cutoffs(db, *, now: datetime) -> Cutoffs:
     sweep and Slack's requests out meanwhile; the result is stored in a short write."""
     with db.session() as session:
         return workspace_cutoffs(session=session, as_of=now.date(), now=now)
+
+
+def warm_cutoffs_after_writing(db, *, now: datetime) -> None:
+    """`warm_cutoffs` after work that wrote orders (an import, a CRM sync, which cleared
+    the day's cut points): the next card or reminder run reads them instead of computing
+    them inside Slack's wait (seconds at a million accounts). A failure never fails that
+    work: it is logged, and the first card computes them instead."""
+    try:
+        warm_cutoffs(db, now=now)
+    except Exception as error:
+        log.warning("could not compute today's cut points: %s", error)
 
 
 def cached_cutoffs(*, session: Session, as_of: date) -> Cutoffs | None:
