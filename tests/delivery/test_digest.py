@@ -79,18 +79,16 @@ def test_shout_outs_only_for_a_re_purchase_after_the_owners_touch(db: Database) 
     with db.transaction() as session:
         ana = f.rep(session, email="ana@example.com", slack_user_id="UANA")
         ben = f.rep(session, email="ben@example.com", slack_user_id="UBEN")
-        won = f.account(session, "Won Back", owner_id=ana.id)
-        f.order(session, won, "2026-01-10", 800)
-        f.touch(session, won, "2026-06-01", rep_id=ana.id)
-        f.order(session, won, "2026-06-11", 1200)
-        credit = f.account(session, "Credit Only", owner_id=ana.id)
-        f.order(session, credit, "2026-01-10", 1000)
-        f.touch(session, credit, "2026-06-01", rep_id=ana.id)
-        f.order(session, credit, "2026-06-11", -500)
-        zero = f.account(session, "Zero Row", owner_id=ana.id)
-        f.order(session, zero, "2026-01-10", 1000)
-        f.touch(session, zero, "2026-06-01", rep_id=ana.id)
-        f.order(session, zero, "2026-06-11", 0)
+        # Ana's touch, then this week's row: a purchase, a credit note, a free sample.
+        for name, earlier, this_week in (
+            ("Won Back", 800, 1200),
+            ("Credit Only", 1000, -500),
+            ("Zero Row", 1000, 0),
+        ):
+            acct = f.account(session, name, owner_id=ana.id)
+            f.order(session, acct, "2026-01-10", earlier)
+            f.touch(session, acct, "2026-06-01", rep_id=ana.id)
+            f.order(session, acct, "2026-06-11", this_week)
         colleague = f.account(session, "By Ben", owner_id=ana.id)
         f.order(session, colleague, "2026-01-10", 1000)
         f.touch(session, colleague, "2026-06-05", rep_id=ben.id)
